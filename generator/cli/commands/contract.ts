@@ -1,0 +1,165 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { InputError, VerdictError, formatIssue } from "../../errors.js";
+import { loadContract, checkAlgorithmCode } from "../../contract/load.js";
+import { TEMPLATES, templateContract, type TemplateName } from "../../contract/templates.js";
+import { findParty, requiredApprovers } from "../../contract/rules.js";
+import type { Contract } from "../../contract/types.generated.js";
+import { gatherFacts } from "../../lifecycle/facts.js";
+import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
+import { assertContractId, contractFile, listContractIds } from "../../repo/layout.js";
+import { loadKeystore, readPassword } from "../../signatures/keys.js";
+import { signRecord } from "../../signatures/records.js";
+import { typedDataDigest, typedDataJson } from "../../signatures/typed-data.js";
+import { agreementMessage, approvalMessage, verifyAgreements, type Verification } from "../../signatures/verify.js";
+import type { Command, Context } from "../command.js";
+import { stringOption } from "./keys.js";
+
+export const contractNew: Command = {
+  name: ["contract", "new"],
+  summary: "scaffold contracts/ID/contract.json",
+  usage: "ID [--from TEMPLATE]",
+  help: `TEMPLATE is a built-in template (${TEMPLATES.join(", ")}; default aggregate-statistics) or the id of a contract in the repository to copy (its signatures are not copied).`,
+  options: { from: { type: "string" } },
+  positionals: [1, 1],
+  run(ctx, [id = ""], values) {
+    assertContractId(id);
+    const path = contractFile(ctx.repo, id);
+    if (existsSync(path)) throw InputError.of({ file: display(ctx.repo, path), path: "$", message: "already exists", fix: "choose another id; an existing contract is never overwritten" });
+    const from = stringOption(values, "from") ?? "aggregate-statistics";
+    let contract: Contract;
+    if ((TEMPLATES as readonly string[]).includes(from)) contract = templateContract(from as TemplateName, id, ctx.now);
+    else if (listContractIds(ctx.repo).includes(from)) contract = { ...loadContract(ctx.repo, from).contract, id };
+    else {
+      throw InputError.of({ file: "command line", path: "--from", message: `${JSON.stringify(from)} is neither a template nor a contract in this repository`, fix: `use one of ${TEMPLATES.join(", ")} or an existing contract id` });
+    }
+    writeFileAtomic(path, toJsonText(contract));
+    ctx.emit({ file: display(ctx.repo, path) }, `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``);
+    return 0;
+  },
+};
+
+export const contractHash: Command = {
+  name: ["contract", "hash"],
+  summary: "print the canonical sha256 and the EIP-712 digest",
+  usage: "ID",
+  positionals: [1, 1],
+  run(ctx, [id = ""]) {
+    const loaded = loadContract(ctx.repo, id);
+    const eip712 = typedDataDigest("agreement", loaded.id, loaded.contract.chainId, agreementMessage(loaded.contract, loaded.hash));
+    ctx.emit({ id, sha256: loaded.hash, eip712 }, `sha256  ${loaded.hash}\neip712  ${eip712}`);
+    return 0;
+  },
+};
+
+export const contractTypedData: Command = {
+  name: ["contract", "typed-data"],
+  summary: "print the EIP-712 JSON a wallet signs (eth_signTypedData_v4)",
+  usage: "ID [--approval]",
+  help: "With --approval, the typed data of the algorithm approval instead of the agreement.",
+  options: { approval: { type: "boolean" } },
+  positionals: [1, 1],
+  run(ctx, [id = ""], values) {
+    const loaded = loadContract(ctx.repo, id);
+    const kind = values["approval"] === true ? "approval" : "agreement";
+    const message = kind === "approval" ? approvalMessage(loaded.contract, loaded.hash) : agreementMessage(loaded.contract, loaded.hash);
+    ctx.out(`${JSON.stringify(typedDataJson(kind, loaded.id, loaded.contract.chainId, message), null, 2)}\n`);
+    return 0;
+  },
+};
+
+export const contractSign: Command = {
+  name: ["contract", "sign"],
+  summary: "sign the contract as a party; writes contracts/ID/signatures/ADDRESS.json",
+  usage: "ID --key FILE",
+  options: { key: { type: "string" } },
+  positionals: [1, 1],
+  async run(ctx, [id = ""], values) {
+    const loaded = loadContract(ctx.repo, id);
+    const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
+    const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
+    const party = findParty(loaded.contract, wallet.address);
+    if (party === undefined) {
+      throw InputError.of({ file: keyFile, path: "$", message: `key ${wallet.address} is not a party of contract ${id}`, fix: "sign with a party's key, or add the party to the contract first" });
+    }
+    const record = await signRecord(wallet, "agreement", loaded.id, loaded.contract.chainId, agreementMessage(loaded.contract, loaded.hash));
+    const path = join(loaded.dir, "signatures", `${record.signer}.json`);
+    writeFileAtomic(path, toJsonText(record));
+    ctx.emit({ file: display(ctx.repo, path), signer: record.signer, role: party.role }, `${party.role} ${record.signer} signed ${id}: ${display(ctx.repo, path)}`);
+    return 0;
+  },
+};
+
+function printVerification(ctx: Context, title: string, verification: Verification): void {
+  const lines = [title, ...verification.parties.map((p) => `  ${p.status.padEnd(8)} ${p.role.padEnd(18)} ${p.address}  ${p.name}`)];
+  if (verification.issues.length > 0) lines.push(...verification.issues.map((issue) => `  - ${formatIssue(issue)}`));
+  ctx.out(`${lines.join("\n")}\n`);
+}
+
+export const contractVerify: Command = {
+  name: ["contract", "verify"],
+  summary: "exit 0 only when every party signed the current contract validly",
+  usage: "ID",
+  positionals: [1, 1],
+  run(ctx, [id = ""]) {
+    const loaded = loadContract(ctx.repo, id);
+    const verification = verifyAgreements(ctx.repo, loaded);
+    if (ctx.format === "json") ctx.out(`${JSON.stringify({ id, sha256: loaded.hash, ...verification }, null, 2)}\n`);
+    else printVerification(ctx, `${id} ${loaded.hash}: ${verification.ok ? "all parties signed" : "NOT fully signed"}`, verification);
+    if (!verification.ok) throw new VerdictError(`contract ${id} is not validly signed by every party`, verification.issues);
+    return 0;
+  },
+};
+
+export const contractStatus: Command = {
+  name: ["contract", "status"],
+  summary: "print the lifecycle state derived from the files and the clock",
+  usage: "ID [--at TIME]",
+  help: "--at evaluates the state at an RFC 3339 time instead of now (for audits).",
+  options: { at: { type: "string" } },
+  positionals: [1, 1],
+  run(ctx, [id = ""], values) {
+    const loaded = loadContract(ctx.repo, id);
+    const at = stringOption(values, "at");
+    const now = at === undefined ? ctx.now.getTime() : Date.parse(at);
+    if (Number.isNaN(now)) throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+    const { state, facts, agreements, approvals, issues } = gatherFacts(ctx.repo, loaded, now);
+    const summary = {
+      id,
+      state,
+      at: new Date(now).toISOString(),
+      signed: agreements.ok,
+      approved: approvals.ok,
+      runs: facts.runs,
+      issues: [...agreements.issues, ...approvals.issues, ...issues],
+    };
+    const text = [`${id}: ${state}`, ...summary.issues.map((issue) => `  - ${formatIssue(issue)}`)].join("\n");
+    ctx.emit(summary, text);
+    return 0;
+  },
+};
+
+export const approve: Command = {
+  name: ["approve"],
+  summary: "approve the exact algorithm (code sha256 + image digest) as a data provider or witness",
+  usage: "ID --key FILE",
+  help: "Writes contracts/ID/approvals/ADDRESS.json. The committed code must match the contract's sha256.",
+  options: { key: { type: "string" } },
+  positionals: [1, 1],
+  async run(ctx, [id = ""], values) {
+    const loaded = loadContract(ctx.repo, id);
+    const codeIssues = checkAlgorithmCode(ctx.repo, loaded);
+    if (codeIssues.length > 0) throw InputError.many(`the algorithm of ${id} cannot be approved`, codeIssues);
+    const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
+    const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
+    const party = findParty(loaded.contract, wallet.address);
+    if (party === undefined || !requiredApprovers(loaded.contract).includes(party)) {
+      throw InputError.of({ file: keyFile, path: "$", message: `key ${wallet.address} is not a data provider or witness of ${id}`, fix: "approve with the key of a provider or the witness" });
+    }
+    const record = await signRecord(wallet, "approval", loaded.id, loaded.contract.chainId, approvalMessage(loaded.contract, loaded.hash));
+    const path = join(loaded.dir, "approvals", `${record.signer}.json`);
+    writeFileAtomic(path, toJsonText(record));
+    ctx.emit({ file: display(ctx.repo, path), signer: record.signer, role: party.role }, `${party.role} ${record.signer} approved the algorithm of ${id}: ${display(ctx.repo, path)}`);
+    return 0;
+  },
+};

@@ -1,0 +1,6 @@
+import type { Command } from "../command.js";
+import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
+import { keysNew, keysShow } from "./keys.js";
+
+/** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve];

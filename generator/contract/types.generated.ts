@@ -1,0 +1,315 @@
+// Generated from contracts/contract.schema.json by `npm run generate`. Do not edit.
+
+export type LongText = string;
+/**
+ * EIP-55 mixed-case checksummed Ethereum address.
+ */
+export type Address = string;
+export type Text = string;
+/**
+ * Decentralised identifier of an asset, e.g. did:op:<64 hex>.
+ */
+export type Did = string;
+/**
+ * A short identifier: lower-case letters, digits, '-', '.', '_'.
+ */
+export type Name = string;
+/**
+ * Where the provider keeps the data. It is mounted read-only; hostPath only in the local cluster profile.
+ */
+export type Location =
+  | {
+      kind: "pvc";
+      claimName: Name;
+      subPath?: string;
+    }
+  | {
+      kind: "csi";
+      driver: string;
+      volumeHandle: string;
+      volumeAttributes?: {
+        [k: string]: string;
+      };
+    }
+  | {
+      kind: "nfs";
+      server: string;
+      path: string;
+    }
+  | {
+      kind: "ipfs";
+      cid: Cid;
+    }
+  | {
+      kind: "hostPath";
+      /**
+       * Absolute directory on the one machine of the local profile that holds the files.
+       */
+      path: string;
+    };
+/**
+ * IPFS CID v1 (base32, 'b...') or v0 ('Qm...').
+ */
+export type Cid = string;
+/**
+ * A plain file name: no directory separators, not '.' or '..', no control characters.
+ */
+export type FileName = string;
+/**
+ * Lower-case hex sha256 (64 characters).
+ */
+export type Sha256 = string;
+/**
+ * A path relative to the contract folder, below algorithm/: no '..' segment, no leading '/'.
+ */
+export type RelativePath = string;
+/**
+ * Kubernetes quantity, e.g. 500m, 2, 512Mi, 4Gi.
+ */
+export type Quantity = string;
+/**
+ * A non-negative decimal amount as a string (no floating point in money).
+ */
+export type Decimal = string;
+/**
+ * RFC 3339 UTC timestamp, e.g. 2026-12-01T00:00:00Z.
+ */
+export type Timestamp = string;
+
+/**
+ * One self-contained agreement between a data provider, a data consumer and optional witness, algorithm provider and operator. Signed by every party (EIP-712 over the RFC 8785 canonical sha256 of this document without its "$schema" member).
+ */
+export interface DatomspodDataUsageContract {
+  /**
+   * Editor help only; not part of the signed hash.
+   */
+  $schema?: string;
+  /**
+   * Version of this schema the contract is written against.
+   */
+  schemaVersion: 1;
+  /**
+   * Contract id: a DNS-1123 label (lower-case letters, digits and '-', starting with a letter, ending alphanumeric), at most 40 characters so that the instance names derived from it fit Kubernetes limits. Must equal the contract's folder name.
+   */
+  id: string;
+  /**
+   * Human-readable title shown in wallets and reports.
+   */
+  title: string;
+  description?: LongText;
+  /**
+   * EVM chain id the signatures and anchors are bound to (31337 for a local anvil chain).
+   */
+  chainId: number;
+  /**
+   * Every party that must sign. Exactly one consumer; at least one provider; at most one witness.
+   *
+   * @minItems 2
+   * @maxItems 16
+   */
+  parties: Party[];
+  inputs: {
+    /**
+     * @minItems 1
+     * @maxItems 32
+     */
+    data: DataAsset[];
+    algorithm: Algorithm;
+    compute: Compute;
+  };
+  business: Business;
+  /**
+   * Free-form requirements the parties agreed on; carried into the evidence.
+   *
+   * @maxItems 64
+   */
+  additional?: {
+    id: Name;
+    text: LongText;
+  }[];
+  outputs: Outputs;
+  /**
+   * The scenario under which the OPS-C model judges this contract.
+   */
+  opsc: {
+    /**
+     * A short identifier: lower-case letters, digits, '-', '.', '_'.
+     */
+    scenario: string;
+  };
+}
+export interface Party {
+  address: Address;
+  role: "provider" | "consumer" | "witness" | "algorithm-provider" | "operator";
+  name: Text;
+  /**
+   * GitHub login, used by the pull-request flow.
+   */
+  github?: string;
+  /**
+   * Uncompressed secp256k1 public key (0x04...), required for output recipients: outputs are encrypted to it. Must belong to the address.
+   */
+  publicKey?: string;
+}
+export interface DataAsset {
+  did: Did;
+  serviceId: Name;
+  /**
+   * EIP-55 mixed-case checksummed Ethereum address.
+   */
+  owner: string;
+  description?: LongText;
+  location: Location;
+  /**
+   * The files of the asset, in Ocean's order (index 0, 1, ...).
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  files: {
+    name: FileName;
+    sha256: Sha256;
+    size: number;
+    contentType?: string;
+    cid?: Cid;
+  }[];
+}
+export interface Algorithm {
+  did: Did;
+  name?: Text;
+  /**
+   * EIP-55 mixed-case checksummed Ethereum address.
+   */
+  provider?: string;
+  container: {
+    /**
+     * Image repository, e.g. docker.io/library/python or localhost/datomspod/python.
+     */
+    image: string;
+    tag: string;
+    /**
+     * The image is pinned by this digest; the tag is informative.
+     */
+    digest: string;
+    /**
+     * Command line; must contain $ALGO, replaced by the path of the algorithm code.
+     */
+    entrypoint: string;
+  };
+  /**
+   * The algorithm's code: one file under algorithm/ in the contract folder (reviewed in the PR), or a CID. sha256 is re-checked right before the run.
+   */
+  code: {
+    [k: string]: unknown;
+  } & {
+    path?: RelativePath;
+    cid?: Cid;
+    sha256: Sha256;
+    size: number;
+  };
+  /**
+   * Default consumer parameters (algoCustomData.json). A run request may override only these keys.
+   */
+  parameters?: {
+    [k: string]: unknown;
+  };
+}
+export interface Compute {
+  cpu: Quantity;
+  memory: Quantity;
+  gpu?: number;
+  /**
+   * Standard compute nodes; one node per instance in this version.
+   */
+  nodes?: number;
+  cores?: number;
+  /**
+   * Kubernetes quantity, e.g. 500m, 2, 512Mi, 4Gi.
+   */
+  outputSize?: string;
+  maxDurationSeconds: number;
+  runtimeClass?: "runc" | "gvisor" | "kata";
+}
+export interface Business {
+  currency: {
+    symbol: string;
+    decimals: number;
+    /**
+     * EIP-55 mixed-case checksummed Ethereum address.
+     */
+    token?: string;
+  };
+  /**
+   * @maxItems 32
+   */
+  pricing: {
+    /**
+     * EIP-55 mixed-case checksummed Ethereum address.
+     */
+    party: string;
+    kind: "data-fee" | "algorithm-fee" | "compute" | "witness-fee" | "operator-fee";
+    amount: Decimal;
+    per: "contract" | "run" | "cpu-second" | "gib-second";
+  }[];
+  validity: {
+    notBefore: Timestamp;
+    notAfter: Timestamp;
+  };
+  maxRuns: number;
+  billing: "prepaid" | "per-run" | "on-delivery";
+}
+export interface Outputs {
+  /**
+   * What may leave the instance.
+   *
+   * @minItems 1
+   */
+  kinds: ("aggregates" | "model" | "report" | "raw-records")[];
+  /**
+   * Addresses of the parties outputs are encrypted to.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  recipients: Address[];
+  delivery:
+    | {
+        kind: "local";
+      }
+    | {
+        kind: "ipfs";
+      }
+    | {
+        kind: "s3";
+        bucket: string;
+        region: string;
+        /**
+         * A short identifier: lower-case letters, digits, '-', '.', '_'.
+         */
+        credentialsSecret: string;
+      };
+  policy: {
+    maxBytes: number;
+    /**
+     * Allowed output file extensions, without the dot.
+     *
+     * @minItems 1
+     */
+    fileTypes: string[];
+    /**
+     * Outputs stay sealed until a data provider releases them.
+     */
+    ownerReview: boolean;
+    /**
+     * Outputs must not contain rows of the inputs.
+     */
+    noRawRecords: boolean;
+    /**
+     * Smallest group an aggregate may describe (k).
+     */
+    minGroupSize?: number;
+    differentialPrivacyEpsilon?: number;
+  };
+}
+
+export type Contract = DatomspodDataUsageContract;

@@ -1,0 +1,144 @@
+/**
+ * Gathers the lifecycle facts of a contract from its folder: verified signatures and approvals, run
+ * requests, receipts, acknowledgements, revocation and deletion records. Files that do not verify
+ * count as absent and are reported.
+ */
+
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import { InputError, type Issue } from "../errors.js";
+import type { LoadedContract } from "../contract/load.js";
+import { canonicalHash } from "../contract/canonical.js";
+import { findParty, parseTimestamp } from "../contract/rules.js";
+import { display, readJsonFile } from "../repo/files.js";
+import { RUN_ID_MAX, RUN_ID_PATTERN, listRecordFiles } from "../repo/layout.js";
+import { verifyRecord, type SignedRecord } from "../signatures/records.js";
+import { toBytes32, type RecordMessage } from "../signatures/typed-data.js";
+import { verifyAgreements, verifyApprovals, type Verification } from "../signatures/verify.js";
+import { lifecycleState, type LifecycleFacts, type LifecycleState, type RunFacts } from "./state.js";
+
+export function runMessage(loaded: LoadedContract, runId: string, parameters: Record<string, unknown>): RecordMessage {
+  return { contractId: loaded.id, contractHash: toBytes32(loaded.hash), runId, parametersHash: toBytes32(canonicalHash(parameters)) };
+}
+
+export function receiptMessage(loaded: LoadedContract, runId: string, receipt: unknown): RecordMessage {
+  return { contractId: loaded.id, runId, receiptHash: toBytes32(canonicalHash(receipt)) };
+}
+
+export interface RunRequest {
+  readonly id: string;
+  readonly signer: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+export interface ContractFacts {
+  readonly agreements: Verification;
+  readonly approvals: Verification;
+  readonly runRequests: readonly RunRequest[];
+  readonly facts: LifecycleFacts;
+  readonly state: LifecycleState;
+  /** Problems with records that therefore do not count (bad run requests, acks, revocation). */
+  readonly issues: readonly Issue[];
+}
+
+function readRecord(repo: string, path: string, issues: Issue[]): unknown {
+  try {
+    return readJsonFile(path, display(repo, path), 64 * 1024);
+  } catch (error) {
+    if (error instanceof InputError) {
+      issues.push(...error.issues);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Run ids of the `.json` files in a folder; badly named files are reported. */
+function runIds(repo: string, dir: string, issues: Issue[]): string[] {
+  const { json, other } = listRecordFiles(dir);
+  const ids: string[] = [];
+  for (const name of [...json, ...other]) {
+    const id = basename(name, ".json");
+    if (!name.endsWith(".json") || id.length > RUN_ID_MAX || !RUN_ID_PATTERN.test(id)) {
+      issues.push({ file: display(repo, join(dir, name)), path: "$", message: "is not named <run id>.json", fix: "run ids are DNS-1123 labels of at most 20 characters" });
+    } else ids.push(id);
+  }
+  return ids;
+}
+
+export function gatherFacts(repo: string, loaded: LoadedContract, now: number): ContractFacts {
+  const { contract } = loaded;
+  const issues: Issue[] = [];
+  const agreements = verifyAgreements(repo, loaded);
+  const approvals = verifyApprovals(repo, loaded);
+
+  const runRequests: RunRequest[] = [];
+  const runsDir = join(loaded.dir, "runs");
+  for (const id of runIds(repo, runsDir, issues)) {
+    const path = join(runsDir, `${id}.json`);
+    const value = readRecord(repo, path, issues) as SignedRecord | undefined;
+    if (value === undefined) continue;
+    const file = display(repo, path);
+    const parameters = (value.parameters ?? {}) as Record<string, unknown>;
+    const found = verifyRecord(value, { kind: "run", contractId: loaded.id, chainId: contract.chainId, message: runMessage(loaded, id, parameters) }, file);
+    if (findParty(contract, value.signer)?.role !== "consumer") found.push({ file, path: "$.signer", message: "run requests are signed by the consumer", fix: "sign with the consumer's key" });
+    if (found.length > 0) issues.push(...found);
+    else runRequests.push({ id, signer: value.signer, parameters });
+  }
+
+  const receiptsDir = join(loaded.dir, "receipts");
+  const receipts = new Map<string, unknown>();
+  for (const id of runIds(repo, receiptsDir, issues)) {
+    const value = readRecord(repo, join(receiptsDir, `${id}.json`), issues);
+    if (value !== undefined) receipts.set(id, value);
+  }
+
+  const acked = new Set<string>();
+  const acksDir = join(loaded.dir, "acks");
+  for (const id of runIds(repo, acksDir, issues)) {
+    const path = join(acksDir, `${id}.json`);
+    const file = display(repo, path);
+    const value = readRecord(repo, path, issues) as SignedRecord | undefined;
+    if (value === undefined) continue;
+    const receipt = receipts.get(id);
+    if (receipt === undefined) {
+      issues.push({ file, path: "$", message: `acknowledges run ${id}, which has no receipt`, fix: "remove it" });
+      continue;
+    }
+    const found = verifyRecord(value, { kind: "ack", contractId: loaded.id, chainId: contract.chainId, message: receiptMessage(loaded, id, receipt) }, file);
+    if (!contract.outputs.recipients.some((r) => r.toLowerCase() === String(value.signer).toLowerCase())) {
+      found.push({ file, path: "$.signer", message: "is not an output recipient", fix: "a recipient of the outputs acknowledges delivery" });
+    }
+    if (found.length > 0) issues.push(...found);
+    else acked.add(id);
+  }
+
+  let revoked = false;
+  const revocationPath = join(loaded.dir, "revocation.json");
+  if (existsSync(revocationPath)) {
+    const value = readRecord(repo, revocationPath, issues) as SignedRecord | undefined;
+    if (value !== undefined) {
+      const file = display(repo, revocationPath);
+      const message = { contractId: loaded.id, contractHash: toBytes32(loaded.hash), reason: String(value.message?.["reason"] ?? "") };
+      const found = verifyRecord(value, { kind: "revocation", contractId: loaded.id, chainId: contract.chainId, message }, file);
+      if (findParty(contract, String(value.signer)) === undefined) found.push({ file, path: "$.signer", message: "is not a party", fix: "only a party revokes" });
+      if (found.length > 0) issues.push(...found);
+      else revoked = true;
+    }
+  }
+
+  const ids = [...new Set([...runRequests.map((r) => r.id), ...receipts.keys()])].sort();
+  const runs: RunFacts[] = ids.map((id) => ({ id, requested: runRequests.some((r) => r.id === id), receipt: receipts.has(id), acknowledged: acked.has(id) }));
+  const facts: LifecycleFacts = {
+    signed: agreements.ok,
+    approved: approvals.ok,
+    revoked,
+    settled: false,
+    deletionRecorded: existsSync(join(loaded.dir, "deletion.json")),
+    notBefore: parseTimestamp(contract.business.validity.notBefore) ?? Number.POSITIVE_INFINITY,
+    notAfter: parseTimestamp(contract.business.validity.notAfter) ?? Number.NEGATIVE_INFINITY,
+    now,
+    runs,
+  };
+  return { agreements, approvals, runRequests, facts, state: lifecycleState(facts), issues };
+}

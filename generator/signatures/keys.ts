@@ -1,0 +1,78 @@
+/**
+ * Ethereum keys in encrypted JSON keystores (Web3 Secret Storage, scrypt). The password comes from
+ * DATOMSPOD_KEY_PASSWORD or an interactive prompt; a plaintext key is never read or written.
+ */
+
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { Wallet, encryptKeystoreJson, isKeystoreJson, decryptKeystoreJson, SigningKey, type KeystoreAccount } from "ethers";
+import { InputError } from "../errors.js";
+import { readRegularFile, writeFileAtomic } from "../repo/files.js";
+
+export const PASSWORD_ENV = "DATOMSPOD_KEY_PASSWORD";
+/** scrypt cost of new keystores: the Web3 Secret Storage default. */
+export const DEFAULT_SCRYPT_N = 1 << 17;
+
+export interface KeyInfo {
+  readonly address: string;
+  readonly publicKey: string;
+}
+
+export function keyInfo(wallet: Wallet): KeyInfo {
+  return { address: wallet.address, publicKey: wallet.signingKey.publicKey };
+}
+
+/** Reads the password from the environment, or asks on the terminal (input hidden). */
+export async function readPassword(prompt: string, confirm = false): Promise<string> {
+  const fromEnv = process.env[PASSWORD_ENV];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (!process.stdin.isTTY) {
+    throw InputError.of({ file: PASSWORD_ENV, path: "$", message: "no keystore password: not set and no terminal to ask on", fix: `set ${PASSWORD_ENV} or run in a terminal` });
+  }
+  const first = await askHidden(prompt);
+  if (confirm && (await askHidden("Repeat the password: ")) !== first) {
+    throw InputError.of({ file: "password", path: "$", message: "the two passwords differ", fix: "run the command again" });
+  }
+  if (first.length < 8) throw InputError.of({ file: "password", path: "$", message: "password shorter than 8 characters", fix: "choose a longer password" });
+  return first;
+}
+
+function askHidden(prompt: string): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const write = (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput;
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+      write.call(rl, s.startsWith(prompt) ? prompt : "");
+    };
+    rl.question(prompt, (answer) => {
+      rl.close();
+      process.stderr.write("\n");
+      resolve(answer);
+    });
+  });
+}
+
+/** Creates a new key, writes it encrypted to `out` (mode 0600, never overwriting) and returns its address. */
+export async function createKeystore(out: string, password: string, scryptN = DEFAULT_SCRYPT_N): Promise<KeyInfo> {
+  if (existsSync(out)) throw InputError.of({ file: out, path: "$", message: "already exists; a key is never overwritten", fix: "choose another --out file" });
+  const wallet = Wallet.createRandom();
+  const account: KeystoreAccount = { address: wallet.address, privateKey: wallet.privateKey };
+  const json = await encryptKeystoreJson(account, password, { scrypt: { N: scryptN } });
+  writeFileAtomic(out, `${json}\n`, 0o600);
+  return { address: wallet.address, publicKey: wallet.signingKey.publicKey };
+}
+
+/** Decrypts a keystore file; a wrong password or a file that is not a keystore is an input error. */
+export async function loadKeystore(file: string, password: string): Promise<Wallet> {
+  const text = readRegularFile(file, file, 64 * 1024).toString("utf8");
+  if (!isKeystoreJson(text)) {
+    throw InputError.of({ file, path: "$", message: "is not an encrypted JSON keystore", fix: "create one with `datomspod keys new --out FILE`" });
+  }
+  let account: KeystoreAccount;
+  try {
+    account = await decryptKeystoreJson(text, password);
+  } catch {
+    throw InputError.of({ file, path: "$", message: "cannot be decrypted with this password", fix: `check ${PASSWORD_ENV} or the password you typed` });
+  }
+  return new Wallet(new SigningKey(account.privateKey));
+}
