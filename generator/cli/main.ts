@@ -45,13 +45,24 @@ export function helpText(command?: Command): string {
   ].join("\n");
 }
 
-/** The command whose name is the longest prefix of the non-option words. */
+/**
+ * The command whose name is the longest prefix of the words, after global options that stand
+ * before it (`datomspod --repo DIR contract sign ...`), which are moved behind it.
+ */
 function selectCommand(argv: readonly string[]): { command: Command | undefined; rest: string[] } {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && /^--(repo|format)(=|$)/.test(argv[i]!)) {
+    const takesValue = !argv[i]!.includes("=");
+    leading.push(...argv.slice(i, i + (takesValue ? 2 : 1)));
+    i += takesValue ? 2 : 1;
+  }
+  const words = argv.slice(i);
   let best: Command | undefined;
   for (const command of COMMANDS) {
-    if (command.name.every((word, i) => argv[i] === word) && (best === undefined || command.name.length > best.name.length)) best = command;
+    if (command.name.every((word, j) => words[j] === word) && (best === undefined || command.name.length > best.name.length)) best = command;
   }
-  return { command: best, rest: argv.slice(best?.name.length ?? 0) };
+  return { command: best, rest: [...words.slice(best?.name.length ?? 0), ...leading] };
 }
 
 export interface Io {

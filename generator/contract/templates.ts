@@ -30,6 +30,7 @@ export function templateContract(name: TemplateName, id: string, today: Date): C
     id,
     title: training ? "Train a model on the provider's records" : "Aggregate statistics over the provider's table",
     chainId: 31337,
+    cluster: "local",
     parties: [
       { address: PLACEHOLDER.provider, role: "provider", name: "Data provider" },
       { address: PLACEHOLDER.consumer, role: "consumer", name: "Data consumer" },

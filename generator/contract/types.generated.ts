@@ -102,6 +102,10 @@ export interface DatomspodDataUsageContract {
    */
   chainId: number;
   /**
+   * The cluster profile (clusters/<cluster>/cluster.yaml) the instance is rendered for and runs on; 'local' is the one-machine profile of `datomspod run`.
+   */
+  cluster: string;
+  /**
    * Every party that must sign. Exactly one consumer; at least one provider; at most one witness.
    *
    * @minItems 2
