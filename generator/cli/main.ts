@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { DatomspodError, ExitCode, InputError, formatIssue } from "../errors.js";
 import { findRepo } from "../repo/layout.js";
-import { FORMATS, type Command, type Context, type Format } from "./command.js";
+import { FORMATS, type Command, type Context, type Format, type Values } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 
 const GLOBAL_OPTIONS = {
@@ -114,7 +114,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         io.stdout(format === "json" ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
       },
     };
-    return await command.run(ctx, positionals, values as Record<string, string | boolean | undefined>);
+    return await command.run(ctx, positionals, values as Values);
   } catch (error) {
     return report(error, format, io);
   }

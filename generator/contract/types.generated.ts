@@ -20,7 +20,10 @@ export type Name = string;
 export type Location =
   | {
       kind: "pvc";
-      claimName: Name;
+      /**
+       * A short identifier: lower-case letters, digits, '-', '.', '_'.
+       */
+      volumeName: string;
       subPath?: string;
     }
   | {

@@ -1,6 +1,8 @@
 import type { Command } from "../command.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
+import { compile } from "./compile.js";
 import { keysNew, keysShow } from "./keys.js";
+import { request } from "./request.js";
 
 /** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve];
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile];

@@ -1,0 +1,48 @@
+import { InputError, VerdictError } from "../../errors.js";
+import { applyPlan, computeDrift, hasDrift } from "../../compile/write.js";
+import { planCompile } from "../../compile/plan.js";
+import type { Command, Context, Values } from "../command.js";
+import { stringOption } from "./keys.js";
+
+/** The time a command evaluates lifecycle states at: --at TIME, or now. */
+export function evaluationTime(ctx: Context, values: Values): Date {
+  const at = stringOption(values, "at");
+  if (at === undefined) return ctx.now;
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at)) throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+  return new Date(ms);
+}
+
+export const compile: Command = {
+  name: ["compile"],
+  summary: "render every active contract into clusters/<cluster>/<id>/ and each cluster's Argo CD wiring",
+  usage: "[--check] [--at TIME]",
+  help: [
+    "Only contracts that are active (or ran, awaiting delivery) get an instance; the folders of delivered,",
+    "deleted, expired or revoked contracts are removed, which is what deletes their pods.",
+    "--check writes nothing and exits 1 listing the differences when clusters/ is not what the contracts render to.",
+    "--at evaluates the contracts' states at an RFC 3339 time instead of now.",
+  ].join("\n"),
+  options: { check: { type: "boolean" }, at: { type: "string" } },
+  positionals: [0, 0],
+  run(ctx, _args, values) {
+    const plan = planCompile(ctx.repo, evaluationTime(ctx, values));
+    const check = values["check"] === true;
+    const drift = check ? computeDrift(ctx.repo, plan) : applyPlan(ctx.repo, plan);
+    const summary = {
+      check,
+      contracts: plan.contracts.map(({ id, cluster, state, runs, rendered }) => ({ id, cluster, state, runs, rendered })),
+      ...drift,
+    };
+    const lines = [
+      ...plan.contracts.map((c) => `${c.rendered ? "rendered" : "skipped "} ${c.id.padEnd(40)} ${c.state.padEnd(9)} ${c.rendered ? `clusters/${c.cluster}/${c.id}/ (${c.runs.length} run${c.runs.length === 1 ? "" : "s"}: ${c.runs.join(", ") || "none pending"})` : "no instance in this state"}`),
+      ...drift.added.map((path) => `${check ? "missing  " : "added    "} ${path}`),
+      ...drift.changed.map((path) => `${check ? "differs  " : "changed  "} ${path}`),
+      ...drift.removed.map((path) => `${check ? "stale    " : "removed  "} ${path}`),
+      hasDrift(drift) ? (check ? "clusters/ is NOT what the contracts render to: run `datomspod compile`" : "clusters/ updated") : "clusters/ is up to date",
+    ];
+    ctx.emit(summary, lines.join("\n"));
+    if (check && hasDrift(drift)) throw new VerdictError("clusters/ differs from the compiled contracts");
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { InputError } from "../../errors.js";
+import { loadContract } from "../../contract/load.js";
+import { findParty } from "../../contract/rules.js";
+import { runMessage } from "../../lifecycle/facts.js";
+import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
+import { assertRunId } from "../../repo/layout.js";
+import { loadKeystore, readPassword } from "../../signatures/keys.js";
+import { signRecord } from "../../signatures/records.js";
+import type { Command } from "../command.js";
+import { stringOption } from "./keys.js";
+
+/** `--param key=value`: the value is JSON when it parses as JSON, a string otherwise. */
+export function parseParams(raw: readonly string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const item of raw) {
+    const eq = item.indexOf("=");
+    const key = item.slice(0, eq);
+    if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(key)) {
+      throw InputError.of({ file: "command line", path: "--param", message: `${JSON.stringify(item)} is not key=value`, fix: "write e.g. --param groupBy=region" });
+    }
+    if (key in params) throw InputError.of({ file: "command line", path: `--param ${key}`, message: "is given twice", fix: "give each parameter once" });
+    const text = item.slice(eq + 1);
+    try {
+      params[key] = JSON.parse(text);
+    } catch {
+      params[key] = text;
+    }
+  }
+  return params;
+}
+
+export const request: Command = {
+  name: ["request"],
+  summary: "request a run as the consumer; writes contracts/ID/runs/RUN.json",
+  usage: "ID RUN --key FILE [--param KEY=VALUE ...]",
+  help: "Parameters override the contract's defaults (only keys the contract lists); values are JSON when they parse as JSON.",
+  options: { key: { type: "string" }, param: { type: "string", multiple: true } },
+  positionals: [2, 2],
+  async run(ctx, [id = "", runId = ""], values) {
+    assertRunId(runId);
+    const loaded = loadContract(ctx.repo, id);
+    const path = join(loaded.dir, "runs", `${runId}.json`);
+    if (existsSync(path)) throw InputError.of({ file: display(ctx.repo, path), path: "$", message: "already exists", fix: "choose another run id" });
+    const parameters = parseParams((values["param"] as string[] | undefined) ?? []);
+    const defaults = loaded.contract.inputs.algorithm.parameters ?? {};
+    for (const key of Object.keys(parameters)) {
+      if (!(key in defaults)) throw InputError.of({ file: "command line", path: `--param ${key}`, message: `is not a parameter of contract ${id}`, fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}` });
+    }
+    const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
+    const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
+    if (findParty(loaded.contract, wallet.address)?.role !== "consumer") {
+      throw InputError.of({ file: keyFile, path: "$", message: `key ${wallet.address} is not the consumer of ${id}`, fix: "request runs with the consumer's key" });
+    }
+    const record = await signRecord(wallet, "run", loaded.id, loaded.contract.chainId, runMessage(loaded, runId, parameters), { parameters });
+    writeFileAtomic(path, toJsonText(record));
+    ctx.emit({ file: display(ctx.repo, path), run: runId, parameters }, `requested run ${runId} of ${id}: ${display(ctx.repo, path)}`);
+    return 0;
+  },
+};

@@ -1,0 +1,3 @@
+module datomspod.local/supervise
+
+go 1.22

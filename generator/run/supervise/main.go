@@ -1,0 +1,108 @@
+// Command supervise runs an algorithm inside the computing container of a datomspod instance.
+//
+//	supervise --deadline SECONDS --status FILE --log FILE [--log-max-bytes N] [--grace SECONDS] -- ARGV...
+//
+// It starts ARGV (the contract's entrypoint with $ALGO already expanded) in the working directory
+// "/", sends the child's stdout and stderr to the log file up to a size cap, enforces the deadline
+// (SIGTERM to the child's process group, then SIGKILL after the grace period) and writes a JSON
+// status: exit code, signal, OOM kill, deadline, start, end, duration, CPU seconds, peak memory.
+//
+// It exits 0 whenever it wrote a final status, whatever the algorithm did, so that the pod goes on
+// to datomspace-out and the oracle, which read the status. It exits non-zero only when the child
+// could not be started (127: not found, 126: not executable; the status says why) or when the
+// status itself could not be written (3), and 2 on bad usage.
+//
+// Only the Go standard library is used; build it with CGO_ENABLED=0 for a static binary.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+const (
+	exitUsage       = 2
+	exitStatusWrite = 3
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	opts, err := parseArgs(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "supervise: %v\n", err)
+		fmt.Fprintln(stderr, "usage: supervise --deadline SECONDS --status FILE --log FILE [--log-max-bytes N] [--grace SECONDS] [--workdir DIR] -- ARGV...")
+		return exitUsage
+	}
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(signals)
+	opts.Signals = signals
+	opts.Now = time.Now
+	// Prove the status file can be written before anything runs: a run without a status is lost.
+	if err := WriteStatus(opts.StatusFile, Status{State: StateStarting}); err != nil {
+		fmt.Fprintf(stderr, "supervise: cannot write the status file %s: %v\n", opts.StatusFile, err)
+		return exitStatusWrite
+	}
+	opts.Started = func(running Status) { _ = WriteStatus(opts.StatusFile, running) }
+	status, startErr := Supervise(opts)
+	if err := WriteStatus(opts.StatusFile, status); err != nil {
+		fmt.Fprintf(stderr, "supervise: cannot write the status file %s: %v\n", opts.StatusFile, err)
+		return exitStatusWrite
+	}
+	if startErr != nil {
+		fmt.Fprintf(stderr, "supervise: %v\n", startErr)
+		return startFailureExitCode(startErr)
+	}
+	return 0
+}
+
+func parseArgs(args []string, stderr io.Writer) (Options, error) {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	deadline := fs.Float64("deadline", 0, "seconds the algorithm may run (required, > 0)")
+	grace := fs.Float64("grace", 10, "seconds between SIGTERM and SIGKILL once the deadline passed")
+	statusFile := fs.String("status", "", "where the JSON status is written (required)")
+	logFile := fs.String("log", "", "where the child's stdout and stderr go (required)")
+	logMax := fs.Int64("log-max-bytes", 16<<20, "the log file's size cap; the rest of the output is counted and dropped")
+	workdir := fs.String("workdir", "/", "the child's working directory")
+	if err := fs.Parse(args); err != nil {
+		return Options{}, err
+	}
+	argv := fs.Args()
+	switch {
+	case *deadline <= 0:
+		return Options{}, fmt.Errorf("--deadline must be a number of seconds > 0")
+	case *grace < 0:
+		return Options{}, fmt.Errorf("--grace must be >= 0")
+	case *statusFile == "":
+		return Options{}, fmt.Errorf("--status FILE is required")
+	case *logFile == "":
+		return Options{}, fmt.Errorf("--log FILE is required")
+	case *logMax < 0:
+		return Options{}, fmt.Errorf("--log-max-bytes must be >= 0")
+	case len(argv) == 0:
+		return Options{}, fmt.Errorf("the command to run is missing after --")
+	}
+	return Options{
+		Argv:        argv,
+		Deadline:    seconds(*deadline),
+		Grace:       seconds(*grace),
+		StatusFile:  *statusFile,
+		LogFile:     *logFile,
+		LogMaxBytes: *logMax,
+		Workdir:     *workdir,
+		Cgroup:      DefaultCgroup(),
+	}, nil
+}
+
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Options of one supervised run.
+type Options struct {
+	Argv        []string
+	Deadline    time.Duration
+	Grace       time.Duration
+	StatusFile  string
+	LogFile     string
+	LogMaxBytes int64
+	Workdir     string
+	Cgroup      Cgroup
+	// Signals received by the supervisor itself (the pod is being stopped): forwarded to the child.
+	Signals <-chan os.Signal
+	Now     func() time.Time
+	// Started, when set, is called once the child runs (the "running" status is written from it).
+	Started func(Status)
+}
+
+// How long the log copy may go on after the child exited (descendants that left the child's
+// process group can hold the pipe open).
+const drainTimeout = 2 * time.Second
+
+// Supervise runs the child and returns its status. The error is non-nil only when the child
+// could not be started; the status then says why.
+func Supervise(opts Options) (Status, error) {
+	status := Status{State: StateNotStarted}
+	fail := func(err error) (Status, error) {
+		message := err.Error()
+		status.Error = &message
+		return status, err
+	}
+
+	logFile, err := os.OpenFile(opts.LogFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fail(fmt.Errorf("cannot open the log file: %w", err))
+	}
+	defer logFile.Close()
+	reader, writer, err := os.Pipe()
+	if err != nil {
+		return fail(fmt.Errorf("cannot create the log pipe: %w", err))
+	}
+	defer reader.Close()
+
+	cmd := exec.Command(opts.Argv[0], opts.Argv[1:]...)
+	cmd.Dir = opts.Workdir
+	cmd.Stdin = nil
+	cmd.Stdout = writer
+	cmd.Stderr = writer
+	// Its own process group, so the deadline reaches everything the algorithm started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+
+	oomBefore, oomReadable := opts.Cgroup.OOMKills()
+	started := opts.Now()
+	if err := cmd.Start(); err != nil {
+		writer.Close()
+		return fail(fmt.Errorf("cannot start %q: %w", opts.Argv[0], err))
+	}
+	writer.Close()
+	pid := cmd.Process.Pid
+	// The algorithm, not the supervisor, is what the OOM killer should pick (raising a score
+	// needs no privilege; best effort, the child may already be gone).
+	_ = os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte("1000"), 0)
+
+	status.State = StateRunning
+	status.StartedAt = timestamp(started)
+	if opts.Started != nil {
+		opts.Started(status)
+	}
+
+	copied := make(chan logResult, 1)
+	go func() { copied <- copyCapped(logFile, reader, opts.LogMaxBytes) }()
+
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	deadline := time.NewTimer(opts.Deadline)
+	defer deadline.Stop()
+	var escalate <-chan time.Time
+	var killedByUs bool
+	var waitErr error
+loop:
+	for {
+		select {
+		case waitErr = <-waited:
+			break loop
+		case <-deadline.C:
+			status.DeadlineExceeded = true
+			signalGroup(pid, syscall.SIGTERM)
+			escalate = time.After(opts.Grace)
+		case sig := <-opts.Signals:
+			name := signalName(sig.(syscall.Signal))
+			status.InterruptedBy = &name
+			signalGroup(pid, syscall.SIGTERM)
+			if escalate == nil {
+				escalate = time.After(opts.Grace)
+			}
+		case <-escalate:
+			killedByUs = true
+			signalGroup(pid, syscall.SIGKILL)
+			escalate = nil
+		}
+	}
+	ended := opts.Now()
+	// Whatever the child left behind in its group goes now.
+	signalGroup(pid, syscall.SIGKILL)
+	_ = reader.SetReadDeadline(time.Now().Add(drainTimeout))
+	logged := <-copied
+
+	state := cmd.ProcessState
+	if state == nil {
+		return fail(fmt.Errorf("waiting for the child failed: %v", waitErr))
+	}
+	status.EndedAt = timestamp(ended)
+	status.DurationMs = ended.Sub(started).Milliseconds()
+	status.LogBytes = logged.total
+	status.LogTruncated = logged.total > logged.written
+	if logged.err != nil {
+		message := "writing the log failed: " + logged.err.Error()
+		status.Error = &message
+	}
+	if usage, ok := state.SysUsage().(*syscall.Rusage); ok {
+		cpu := time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+		status.CPUSeconds = float64(cpu.Milliseconds()) / 1000
+		status.MaxRssBytes = usage.Maxrss * 1024 // Linux reports KiB
+	}
+	if peak, ok := opts.Cgroup.PeakMemory(); ok {
+		status.CgroupPeakMemoryBytes = &peak
+	}
+
+	waitStatus := state.Sys().(syscall.WaitStatus)
+	switch {
+	case waitStatus.Signaled():
+		sig := waitStatus.Signal()
+		name := signalName(sig)
+		code := 128 + int(sig)
+		status.State = StateSignaled
+		status.Signal = &name
+		status.ExitCode = &code
+	default:
+		code := waitStatus.ExitStatus()
+		status.State = StateExited
+		status.ExitCode = &code
+	}
+
+	if oomAfter, ok := opts.Cgroup.OOMKills(); ok && oomReadable && oomAfter > oomBefore {
+		status.OOMKilled = true
+		evidence := OOMEvidenceCgroup
+		status.OOMEvidence = &evidence
+	} else if status.Signal != nil && *status.Signal == "SIGKILL" && !killedByUs {
+		// Nobody here sent it: inside a container that is the kernel's OOM killer.
+		status.OOMKilled = true
+		evidence := OOMEvidenceSigkill
+		status.OOMEvidence = &evidence
+	}
+	return status, nil
+}
+
+type logResult struct {
+	written int64
+	total   int64
+	err     error
+}
+
+// copyCapped writes at most max bytes of src to dst and reads (and counts) the rest until EOF,
+// a read deadline, or an error.
+func copyCapped(dst io.Writer, src io.Reader, max int64) logResult {
+	var result logResult
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			result.total += int64(n)
+			if room := max - result.written; room > 0 && result.err == nil {
+				chunk := buf[:n]
+				if int64(len(chunk)) > room {
+					chunk = chunk[:room]
+				}
+				w, werr := dst.Write(chunk)
+				result.written += int64(w)
+				if werr != nil {
+					result.err = werr
+				}
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && result.err == nil {
+				result.err = err
+			}
+			return result
+		}
+	}
+}
+
+// signalGroup signals the child's process group and the child itself (in case it left the group).
+func signalGroup(pid int, sig syscall.Signal) {
+	_ = syscall.Kill(-pid, sig)
+	_ = syscall.Kill(pid, sig)
+}
+
+func timestamp(t time.Time) *string {
+	s := t.UTC().Format("2006-01-02T15:04:05.000Z")
+	return &s
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGABRT: "SIGABRT", syscall.SIGALRM: "SIGALRM", syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE",
+	syscall.SIGHUP: "SIGHUP", syscall.SIGILL: "SIGILL", syscall.SIGINT: "SIGINT", syscall.SIGKILL: "SIGKILL",
+	syscall.SIGPIPE: "SIGPIPE", syscall.SIGQUIT: "SIGQUIT", syscall.SIGSEGV: "SIGSEGV", syscall.SIGSYS: "SIGSYS",
+	syscall.SIGTERM: "SIGTERM", syscall.SIGTRAP: "SIGTRAP", syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2",
+	syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ",
+}
+
+func signalName(sig syscall.Signal) string {
+	if name, ok := signalNames[sig]; ok {
+		return name
+	}
+	return "SIG" + strconv.Itoa(int(sig))
+}
+
+// startFailureExitCode follows the shell: 127 when the command does not exist, 126 when it cannot
+// be executed, 125 for anything else that kept it from starting.
+func startFailureExitCode(err error) int {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return 127
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOEXEC):
+		return 126
+	default:
+		return 125
+	}
+}
