@@ -234,14 +234,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   const compute = contract.inputs.compute;
   const algorithm = contract.inputs.algorithm;
   const runtime = compute.runtimeClass ?? "runc";
-  if (!(runtime in profile.runtimeClasses)) {
-    fail(input, "$.inputs.compute.runtimeClass", `cluster ${profile.name} offers no ${runtime} runtime`, `use one of ${Object.keys(profile.runtimeClasses).join(", ")} or add it to the cluster profile`);
-  }
   const gpu = compute.gpu ?? 0;
-  if (gpu > 0 && profile.gpu === undefined) fail(input, "$.inputs.compute.gpu", `cluster ${profile.name} has no GPUs`, "set gpu to 0 or choose a cluster with a gpu section");
-  if (!imageAllowed(profile, algorithm.container.image)) {
-    fail(input, "$.inputs.algorithm.container.image", `${algorithm.container.image} is not an allowed algorithm repository of cluster ${profile.name}`, `use one of ${profile.images.allowedAlgorithmRepositories.join(", ")}`);
-  }
 
   const ro = (name: string, mountPath: string, subPath?: string): object => ({ name, mountPath, subPath, readOnly: true });
   const inputMounts = contract.inputs.data.flatMap((asset, i) =>
@@ -367,7 +360,26 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   ];
 }
 
+/** What the contract asks of the cluster, checked whether or not a run is pending. */
+function checkAgainstProfile(input: InstanceInput): void {
+  const { contract, profile } = input;
+  const compute = contract.inputs.compute;
+  const algorithm = contract.inputs.algorithm;
+  const runtime = compute.runtimeClass ?? "runc";
+  if (!(runtime in profile.runtimeClasses)) {
+    fail(input, "$.inputs.compute.runtimeClass", `cluster ${profile.name} offers no ${runtime} runtime`, `use one of ${Object.keys(profile.runtimeClasses).join(", ")} or add it to the cluster profile`);
+  }
+  const gpu = compute.gpu ?? 0;
+  if (gpu > 0 && profile.gpu === undefined) fail(input, "$.inputs.compute.gpu", `cluster ${profile.name} has no GPUs`, "set gpu to 0 or choose a cluster with a gpu section");
+  if (!imageAllowed(profile, algorithm.container.image)) {
+    fail(input, "$.inputs.algorithm.container.image", `${algorithm.container.image} is not an allowed algorithm repository of cluster ${profile.name}`, `use one of ${profile.images.allowedAlgorithmRepositories.join(", ")}`);
+  }
+
+  entrypointArgv(input);
+}
+
 export function renderInstance(input: InstanceInput): K8sObject[] {
+  checkAgainstProfile(input);
   const { contract } = input;
   const namespace = assertLabel(namespaceName(contract.id), "Namespace", input.file, "$.id");
   const storage = inputStorage(input, namespace);

@@ -117,9 +117,9 @@ class Parser {
       Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
       this.skipWhitespace();
       const next = this.text[this.pos];
+      if (next !== "}" && next !== ",") this.fail(path, "expected ',' or '}'");
       this.pos++;
       if (next === "}") return result;
-      if (next !== ",") this.fail(path, "expected ',' or '}'");
     }
   }
 
@@ -136,9 +136,9 @@ class Parser {
       result.push(this.parseValue(jsonPath(path, result.length)));
       this.skipWhitespace();
       const next = this.text[this.pos];
+      if (next !== "]" && next !== ",") this.fail(path, "expected ',' or ']'");
       this.pos++;
       if (next === "]") return result;
-      if (next !== ",") this.fail(path, "expected ',' or ']'");
     }
   }
 
@@ -153,23 +153,28 @@ class Parser {
       if (c === 0x5c) this.pos++;
       this.pos++;
     }
-    this.pos++;
+    const end = this.pos + 1;
     let value: string;
     try {
-      value = JSON.parse(this.text.slice(start, this.pos)) as string;
+      value = JSON.parse(this.text.slice(start, end)) as string;
     } catch {
+      this.pos = start;
       return this.fail(path, "invalid escape in string");
     }
-    if (!value.isWellFormed()) this.fail(path, "string contains a lone UTF-16 surrogate");
+    if (!value.isWellFormed()) {
+      this.pos = start;
+      this.fail(path, "string contains a lone UTF-16 surrogate");
+    }
+    this.pos = end;
     return value;
   }
 
   private parseNumber(path: string): number {
     const match = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
     if (!match) return this.fail(path, "invalid number");
-    this.pos += match[0].length;
     const value = Number(match[0]);
     if (!Number.isFinite(value)) this.fail(path, "number out of range");
+    this.pos += match[0].length;
     return value;
   }
 }

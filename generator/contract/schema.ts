@@ -13,7 +13,7 @@ export const CONTRACT_SCHEMA_FILE = "contracts/contract.schema.json";
 export const contractSchema = JSON.parse(readFileSync(packageFile(CONTRACT_SCHEMA_FILE), "utf8")) as Record<string, unknown>;
 
 export function newAjv(): Ajv2020 {
-  return new Ajv2020({ strict: true, allErrors: true, strictRequired: false });
+  return new Ajv2020({ strict: true, allErrors: true, strictRequired: false, verbose: true });
 }
 
 let contractValidator: ValidateFunction | undefined;
@@ -33,16 +33,17 @@ export function pointerToPath(pointer: string): string {
     .reduce<string>((path, segment) => jsonPath(path, /^(0|[1-9][0-9]*)$/.test(segment) ? Number(segment) : segment), "$");
 }
 
-/** Readable messages for ajv errors, and a fix where one is obvious. */
-function describe(error: ErrorObject): { path: string; message: string; fix?: string } {
+/** Readable messages for ajv errors, each with a fix. */
+function describe(error: ErrorObject): { path: string; message: string; fix: string } {
   const path = pointerToPath(error.instancePath);
   const params = error.params as Record<string, unknown>;
+  const described = (error.parentSchema as { description?: unknown } | undefined)?.description;
   switch (error.keyword) {
     case "additionalProperties":
       return {
         path: jsonPath(path, String(params["additionalProperty"])),
         message: `unknown field ${JSON.stringify(params["additionalProperty"])}`,
-        fix: "remove it or check its spelling against contracts/contract.schema.json",
+        fix: "remove it or check its spelling against the schema",
       };
     case "required":
       return {
@@ -51,32 +52,50 @@ function describe(error: ErrorObject): { path: string; message: string; fix?: st
         fix: "add it",
       };
     case "pattern":
-      return { path, message: `does not match the required format ${String(params["pattern"])}` };
+      return { path, message: `does not match the required format ${String(params["pattern"])}`, fix: typeof described === "string" ? `write ${described.charAt(0).toLowerCase()}${described.slice(1)}` : "write a value in that format" };
     case "enum":
-      return { path, message: `must be one of ${(params["allowedValues"] as unknown[]).map((v) => JSON.stringify(v)).join(", ")}` };
+      return { path, message: `must be one of ${(params["allowedValues"] as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`, fix: "use one of these values" };
     case "const":
-      return { path, message: `must be ${JSON.stringify(params["allowedValue"])}` };
+      return { path, message: `must be ${JSON.stringify(params["allowedValue"])}`, fix: `set it to ${JSON.stringify(params["allowedValue"])}` };
+    case "type":
+      return { path, message: `must be ${String(params["type"])}`, fix: `write a JSON ${String(params["type"])} here` };
+    case "oneOf": {
+      const names = ((error.schema as { required?: string[] }[] | undefined) ?? []).flatMap((branch) => branch.required ?? []);
+      return names.length > 0
+        ? { path, message: `needs exactly one of ${names.map((n) => JSON.stringify(n)).join(", ")}`, fix: "keep exactly one of them" }
+        : { path, message: "matches none or several of the allowed forms", fix: "see the allowed forms in the schema" };
+    }
     default:
-      return { path, message: error.message ?? error.keyword };
+      return { path, message: error.message ?? error.keyword, fix: "change the value so that it satisfies this rule" };
   }
 }
 
 /**
- * ajv reports every branch of a failed `oneOf`; keep the most specific errors: drop the `oneOf`
- * summary when the branch errors say more, and drop `const` mismatches on `kind` discriminators
- * of branches the document did not choose.
+ * ajv reports every branch of a failed `oneOf`. When the branches are told apart by a `kind`
+ * constant, keep only the errors of the branch the document chose (or, when its kind matches no
+ * branch, one error listing the kinds); otherwise keep the `oneOf` error itself.
  */
 function relevant(errors: readonly ErrorObject[]): ErrorObject[] {
-  const byPath = new Map<string, ErrorObject[]>();
-  for (const e of errors) byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
-  return errors.filter((e) => {
-    if (e.keyword === "const" && e.instancePath.endsWith("/kind")) return false;
-    if (e.keyword === "oneOf" || e.keyword === "if") {
-      const deeper = errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && o.keyword !== "const");
-      return !deeper;
+  const dropped = new Set<ErrorObject>();
+  const added: ErrorObject[] = [];
+  for (const oneOf of errors.filter((e) => e.keyword === "oneOf")) {
+    const prefix = `${oneOf.schemaPath}/`;
+    const branchOf = (e: ErrorObject): string => e.schemaPath.slice(prefix.length).split("/")[0]!;
+    const inside = errors.filter((e) => e !== oneOf && e.schemaPath.startsWith(prefix) && (e.instancePath === oneOf.instancePath || e.instancePath.startsWith(`${oneOf.instancePath}/`)));
+    const discriminators = inside.filter((e) => e.keyword === "const" && e.instancePath === `${oneOf.instancePath}/kind`);
+    if (discriminators.length === 0) {
+      inside.forEach((e) => dropped.add(e));
+      continue;
     }
-    return true;
-  });
+    const rejected = new Set(discriminators.map(branchOf));
+    const branches = new Set(inside.map(branchOf));
+    dropped.add(oneOf);
+    for (const e of inside) if (rejected.has(branchOf(e)) || e.keyword === "const") dropped.add(e);
+    if ([...branches].every((b) => rejected.has(b))) {
+      added.push({ ...discriminators[0]!, keyword: "enum", params: { allowedValues: discriminators.map((e) => (e.params as { allowedValue: unknown }).allowedValue) } });
+    }
+  }
+  return [...errors.filter((e) => !dropped.has(e)), ...added];
 }
 
 export function validateAgainst(validate: ValidateFunction, value: unknown, file: string): Issue[] {
