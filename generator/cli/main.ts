@@ -49,7 +49,7 @@ export function helpText(command?: Command): string {
  * The command whose name is the longest prefix of the words, after global options that stand
  * before it (`datomspod --repo DIR contract sign ...`), which are moved behind it.
  */
-function selectCommand(argv: readonly string[]): { command: Command | undefined; rest: string[] } {
+function selectCommand(argv: readonly string[]): { command: Command | undefined; rest: string[]; words: string[] } {
   const leading: string[] = [];
   let i = 0;
   while (i < argv.length && /^--(repo|format)(=|$)/.test(argv[i]!)) {
@@ -62,7 +62,7 @@ function selectCommand(argv: readonly string[]): { command: Command | undefined;
   for (const command of COMMANDS) {
     if (command.name.every((word, j) => words[j] === word) && (best === undefined || command.name.length > best.name.length)) best = command;
   }
-  return { command: best, rest: [...words.slice(best?.name.length ?? 0), ...leading] };
+  return { command: best, rest: [...words.slice(best?.name.length ?? 0), ...leading], words };
 }
 
 export interface Io {
@@ -76,12 +76,12 @@ export interface Io {
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let format: Format = "text";
   try {
-    const { command, rest } = selectCommand(argv);
+    const { command, rest, words } = selectCommand(argv);
     if (command === undefined) {
-      const asked = argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help";
+      const asked = words.length === 0 || words[0] === "--help" || words[0] === "-h" || words[0] === "help";
       (asked ? io.stdout : io.stderr)(helpText());
       if (asked) return ExitCode.ok;
-      throw InputError.of({ file: "command line", path: "$", message: `unknown command ${JSON.stringify(argv.join(" "))}`, fix: "see the list above" });
+      throw InputError.of({ file: "command line", path: "$", message: `unknown command ${JSON.stringify(words.join(" "))}`, fix: "see the list above" });
     }
     let parsed;
     try {

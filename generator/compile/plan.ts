@@ -4,6 +4,7 @@
  * wiring. Everything is read and checked before anything is written.
  */
 
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, type Issue } from "../errors.js";
 import { checkAlgorithmCode, loadContract, type LoadedContract } from "../contract/load.js";
@@ -13,7 +14,8 @@ import { readRegularFile } from "../repo/files.js";
 import { listContractIds } from "../repo/layout.js";
 import { renderArgoCd } from "./argocd.js";
 import { renderInstance, type K8sObject, type PendingRun } from "./instance.js";
-import { loadProfiles, type ClusterProfile } from "./profile.js";
+import { contractKey, readCache, writeCache } from "./cache.js";
+import { loadProfiles, profileFile, type ClusterProfile } from "./profile.js";
 import { validateObjects } from "./validate.js";
 import { toYaml } from "./yaml.js";
 
@@ -61,78 +63,130 @@ function pendingRuns(loaded: LoadedContract, requests: readonly { id: string; pa
   return runs;
 }
 
-export function planCompile(repo: string, now: Date): CompilePlan {
+interface ContractOutcome {
+  readonly plan: ContractPlan;
+  /** File name in the instance folder → content (empty when not rendered). */
+  readonly files: Record<string, string>;
+}
+
+/** Verifies, renders and validates one contract; every problem is added to `issues`. */
+function planContract(repo: string, id: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>, issues: Issue[]): ContractOutcome | undefined {
+  let loaded: LoadedContract;
+  try {
+    loaded = loadContract(repo, id);
+  } catch (error) {
+    if (error instanceof InputError) {
+      issues.push(...error.issues);
+      return undefined;
+    }
+    throw error;
+  }
+  const { contract } = loaded;
+  const facts = gatherFacts(repo, loaded, now.getTime());
+  if (facts.issues.length > 0) {
+    issues.push(...facts.issues);
+    return undefined;
+  }
+  if (!hasInstance(facts.state)) return { plan: { id, cluster: contract.cluster, state: facts.state, runs: [], rendered: false, objects: [] }, files: {} };
+  const profile = profiles.get(contract.cluster);
+  if (profile === undefined) {
+    issues.push({ file: loaded.file, path: "$.cluster", message: `no cluster profile clusters/${contract.cluster}/cluster.yaml`, fix: `use one of ${[...profiles.keys()].join(", ") || "(none yet)"} or add the profile` });
+    return undefined;
+  }
+  const codeIssues = checkAlgorithmCode(repo, loaded);
+  if (codeIssues.length > 0) {
+    issues.push(...codeIssues);
+    return undefined;
+  }
+  const produced = facts.facts.runs.filter((run) => run.receipt).length;
+  const pendingRequests = facts.runRequests.filter((request) => !facts.facts.runs.some((run) => run.id === request.id && run.receipt));
+  const before = issues.length;
+  const runs = pendingRuns(loaded, pendingRequests, produced, issues);
+  if (issues.length > before) return undefined;
+  const codePath = contract.inputs.algorithm.code.path;
+  let objects: K8sObject[];
+  try {
+    objects = renderInstance({
+      contract,
+      contractHash: loaded.hash,
+      file: loaded.file,
+      profile,
+      code: codePath === undefined ? undefined : readRegularFile(join(loaded.dir, codePath), join("contracts", id, codePath), 16 * 1024 * 1024),
+      runs,
+    });
+  } catch (error) {
+    if (error instanceof InputError) {
+      issues.push(...error.issues);
+      return undefined;
+    }
+    throw error;
+  }
+  const dir = `clusters/${profile.name}/${id}`;
+  const invalid = validateObjects(objects, dir);
+  if (invalid.length > 0) {
+    issues.push(...invalid);
+    return undefined;
+  }
+  const files = Object.fromEntries(objects.map((object) => [objectFileName(object), toYaml(object)]));
+  return { plan: { id, cluster: profile.name, state: facts.state, runs: runs.map((r) => r.id), rendered: true, objects }, files };
+}
+
+/** Where `now` falls in the contract's validity window, or undefined when contract.json does not parse. */
+function windowPosition(repo: string, id: string, now: Date): { cluster: string; window: string } | undefined {
+  try {
+    const contract = JSON.parse(readFileSync(join(repo, "contracts", id, "contract.json"), "utf8")) as { cluster?: unknown; business?: { validity?: { notBefore?: string; notAfter?: string } } };
+    const from = Date.parse(contract.business?.validity?.notBefore ?? "");
+    const until = Date.parse(contract.business?.validity?.notAfter ?? "");
+    if (typeof contract.cluster !== "string" || Number.isNaN(from) || Number.isNaN(until)) return undefined;
+    return { cluster: contract.cluster, window: `${now.getTime() < from ? "before" : now.getTime() >= until ? "after" : "within"}` };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PlanOptions {
+  /** Reuse the rendered files of unchanged contracts from .datomspod/cache/ (objects are then not available). */
+  readonly cache?: boolean;
+}
+
+export function planCompile(repo: string, now: Date, options: PlanOptions = {}): CompilePlan {
   const issues: Issue[] = [];
   const profiles = loadProfiles(repo);
   const files = new Map<string, string>();
   const dirs = new Set<string>();
   const contracts: ContractPlan[] = [];
+  const profileTexts = new Map([...profiles.keys()].map((name) => [name, readFileSync(profileFile(repo, name), "utf8")]));
 
   for (const profile of profiles.values()) {
     const dir = `clusters/${profile.name}/argocd`;
+    const objects = renderArgoCd(profile);
+    issues.push(...validateObjects(objects, dir));
     dirs.add(dir);
-    for (const object of renderArgoCd(profile)) files.set(`${dir}/${object.kind.toLowerCase()}.yaml`, toYaml(object));
+    for (const object of objects) files.set(`${dir}/${object.kind.toLowerCase()}.yaml`, toYaml(object));
   }
 
   for (const id of listContractIds(repo)) {
-    let loaded: LoadedContract;
-    try {
-      loaded = loadContract(repo, id);
-    } catch (error) {
-      if (error instanceof InputError) {
-        issues.push(...error.issues);
-        continue;
+    const position = options.cache === true ? windowPosition(repo, id, now) : undefined;
+    const key = position === undefined ? undefined : contractKey(join(repo, "contracts", id), profileTexts.get(position.cluster) ?? "", position.window);
+    const cached = key === undefined ? undefined : readCache(repo, id, key);
+    let outcome: ContractOutcome | undefined;
+    if (cached !== undefined) {
+      outcome = { plan: { id, cluster: cached.cluster, state: cached.state, runs: cached.runs, rendered: cached.rendered, objects: [] }, files: { ...cached.files } };
+    } else {
+      outcome = planContract(repo, id, now, profiles, issues);
+      if (outcome !== undefined && key !== undefined) {
+        const { cluster, state, runs, rendered } = outcome.plan;
+        writeCache(repo, id, { key, cluster, state, runs, rendered, files: outcome.files });
       }
-      throw error;
     }
-    const { contract } = loaded;
-    const facts = gatherFacts(repo, loaded, now.getTime());
-    issues.push(...facts.issues);
-    if (!hasInstance(facts.state)) {
-      contracts.push({ id, cluster: contract.cluster, state: facts.state, runs: [], rendered: false, objects: [] });
-      continue;
-    }
-    const profile = profiles.get(contract.cluster);
-    if (profile === undefined) {
-      issues.push({ file: loaded.file, path: "$.cluster", message: `no cluster profile clusters/${contract.cluster}/cluster.yaml`, fix: `use one of ${[...profiles.keys()].join(", ") || "(none yet)"} or add the profile` });
-      continue;
-    }
-    const codeIssues = checkAlgorithmCode(repo, loaded);
-    if (codeIssues.length > 0) {
-      issues.push(...codeIssues);
-      continue;
-    }
-    const produced = facts.facts.runs.filter((run) => run.receipt).length;
-    const pendingRequests = facts.runRequests.filter((request) => !facts.facts.runs.some((run) => run.id === request.id && run.receipt));
-    const runs = pendingRuns(loaded, pendingRequests, produced, issues);
-    const codePath = contract.inputs.algorithm.code.path;
-    let objects: K8sObject[];
-    try {
-      objects = renderInstance({
-        contract,
-        contractHash: loaded.hash,
-        file: loaded.file,
-        profile,
-        code: codePath === undefined ? undefined : readRegularFile(join(loaded.dir, codePath), join("contracts", id, codePath), 16 * 1024 * 1024),
-        runs,
-      });
-    } catch (error) {
-      if (error instanceof InputError) {
-        issues.push(...error.issues);
-        continue;
-      }
-      throw error;
-    }
-    issues.push(...validateObjects(objects, `clusters/${profile.name}/${id}`));
-    const dir = `clusters/${profile.name}/${id}`;
+    if (outcome === undefined) continue;
+    contracts.push(outcome.plan);
+    if (!outcome.plan.rendered) continue;
+    const dir = `clusters/${outcome.plan.cluster}/${id}`;
     dirs.add(dir);
-    for (const object of objects) files.set(`${dir}/${objectFileName(object)}`, toYaml(object));
-    contracts.push({ id, cluster: profile.name, state: facts.state, runs: runs.map((r) => r.id), rendered: true, objects });
+    for (const [name, content] of Object.entries(outcome.files)) files.set(`${dir}/${name}`, content);
   }
 
-  for (const profile of profiles.values()) {
-    issues.push(...validateObjects(renderArgoCd(profile), `clusters/${profile.name}/argocd`));
-  }
   if (issues.length > 0) throw InputError.many(`compile refused: ${issues.length} problem${issues.length === 1 ? "" : "s"}; nothing was written`, issues);
   return { files, dirs, contracts, profiles };
 }

@@ -40,15 +40,27 @@ function filesIn(repo: string, dir: string): string[] {
   });
 }
 
+/** The plan's files grouped by folder. */
+function filesByDir(plan: CompilePlan): Map<string, [string, string][]> {
+  const byDir = new Map<string, [string, string][]>();
+  for (const [path, content] of plan.files) {
+    const dir = dirname(path);
+    let list = byDir.get(dir);
+    if (list === undefined) byDir.set(dir, (list = []));
+    list.push([path, content]);
+  }
+  return byDir;
+}
+
 export function computeDrift(repo: string, plan: CompilePlan): Drift {
   const added: string[] = [];
   const changed: string[] = [];
   const removed: string[] = [];
   const dirs = new Set([...existingGeneratedDirs(repo), ...plan.dirs]);
+  const byDir = filesByDir(plan);
   for (const dir of [...dirs].sort()) {
     const current = new Set(filesIn(repo, dir));
-    for (const [path, content] of plan.files) {
-      if (dirname(path) !== dir) continue;
+    for (const [path, content] of byDir.get(dir) ?? []) {
       if (!current.has(path)) added.push(path);
       else if (readFileSync(join(repo, path), "utf8") !== content) changed.push(path);
       current.delete(path);
@@ -66,6 +78,7 @@ export function hasDrift(drift: Drift): boolean {
 export function applyPlan(repo: string, plan: CompilePlan): Drift {
   const drift = computeDrift(repo, plan);
   const touched = new Set([...drift.added, ...drift.changed, ...drift.removed].map((path) => dirname(path)));
+  const byDir = filesByDir(plan);
   for (const dir of [...touched].sort()) {
     const target = join(repo, dir);
     const suffix = randomBytes(6).toString("hex");
@@ -78,9 +91,7 @@ export function applyPlan(repo: string, plan: CompilePlan): Drift {
     const staging = join(dirname(target), `.new-${suffix}`);
     mkdirSync(staging, { recursive: true });
     try {
-      for (const [path, content] of plan.files) {
-        if (dirname(path) === dir) writeFileSync(join(staging, path.slice(dir.length + 1)), content);
-      }
+      for (const [path, content] of byDir.get(dir) ?? []) writeFileSync(join(staging, path.slice(dir.length + 1)), content);
       if (existsSync(target)) {
         const trash = join(dirname(target), `.old-${suffix}`);
         renameSync(target, trash);

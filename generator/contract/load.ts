@@ -3,6 +3,7 @@
  * canonical hash every signature covers. All issues are collected before anything is thrown.
  */
 
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, type Issue } from "../errors.js";
 import { contractDir, contractFile } from "../repo/layout.js";
@@ -40,9 +41,28 @@ export function validateContract(value: unknown, file: string, folderId: string)
   return checkContractRules(value as Contract, file, folderId);
 }
 
+/**
+ * Symbolic links at or inside a contract folder: a linked folder or file can show a reviewer one
+ * thing and the tool another, or lead outside the repository, so none is allowed.
+ */
+export function symlinkIssues(repo: string, dir: string): Issue[] {
+  const links: string[] = [];
+  for (const path of [join(repo, "contracts"), dir]) {
+    if (existsSync(path) && lstatSync(path).isSymbolicLink()) links.push(path);
+  }
+  if (links.length === 0 && existsSync(dir)) {
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (entry.isSymbolicLink()) links.push(join(entry.parentPath, entry.name));
+    }
+  }
+  return links.sort().map((link) => ({ file: display(repo, link), path: "$", message: "is a symbolic link", fix: "commit the file or folder itself, not a link" }));
+}
+
 export function loadContract(repo: string, id: string): LoadedContract {
   const path = contractFile(repo, id);
   const file = display(repo, path);
+  const links = symlinkIssues(repo, contractDir(repo, id));
+  if (links.length > 0) throw InputError.many(`contracts/${id}: symbolic links are not allowed`, links);
   const value = readJsonFile(path, file);
   const issues = validateContract(value, file, id);
   if (issues.length > 0) throw InputError.many(`${file}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`, issues);
@@ -58,7 +78,8 @@ export function checkAlgorithmCode(repo: string, loaded: LoadedContract): Issue[
   const shown = display(repo, path);
   let bytes: Buffer;
   try {
-    bytes = readRegularFile(path, shown, code.size + 1);
+    // Read a little more than the contract says, so that a changed file is reported as changed.
+    bytes = readRegularFile(path, shown, Math.max(code.size + 1, 16 * 1024 * 1024));
   } catch (error) {
     if (error instanceof InputError) return error.issues.map((issue) => ({ ...issue, fix: issue.fix ?? "commit the algorithm file named in the contract" }));
     throw error;

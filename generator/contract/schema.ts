@@ -33,6 +33,20 @@ export function pointerToPath(pointer: string): string {
     .reduce<string>((path, segment) => jsonPath(path, /^(0|[1-9][0-9]*)$/.test(segment) ? Number(segment) : segment), "$");
 }
 
+interface Branch {
+  readonly required?: readonly string[];
+  readonly properties?: { readonly kind?: { readonly const?: unknown } };
+}
+
+/** The `kind` constants of a `oneOf`'s branches, when every branch has one. */
+function kindsOf(branches: unknown): unknown[] | undefined {
+  if (!Array.isArray(branches)) return undefined;
+  const kinds = (branches as Branch[]).map((branch) => branch.properties?.kind?.const);
+  return kinds.length > 0 && kinds.every((kind) => kind !== undefined) ? kinds : undefined;
+}
+
+const list = (values: readonly unknown[]): string => values.map((v) => JSON.stringify(v)).join(", ");
+
 /** Readable messages for ajv errors, each with a fix. */
 function describe(error: ErrorObject): { path: string; message: string; fix: string } {
   const path = pointerToPath(error.instancePath);
@@ -43,7 +57,7 @@ function describe(error: ErrorObject): { path: string; message: string; fix: str
       return {
         path: jsonPath(path, String(params["additionalProperty"])),
         message: `unknown field ${JSON.stringify(params["additionalProperty"])}`,
-        fix: "remove it or check its spelling against the schema",
+        fix: "remove it or check its spelling",
       };
     case "required":
       return {
@@ -52,18 +66,22 @@ function describe(error: ErrorObject): { path: string; message: string; fix: str
         fix: "add it",
       };
     case "pattern":
-      return { path, message: `does not match the required format ${String(params["pattern"])}`, fix: typeof described === "string" ? `write ${described.charAt(0).toLowerCase()}${described.slice(1)}` : "write a value in that format" };
+      return {
+        path,
+        message: `does not match the required format ${String(params["pattern"])}`,
+        fix: typeof described === "string" ? `use the format: ${described.replace(/\.$/, "")}` : "write a value in that format",
+      };
     case "enum":
-      return { path, message: `must be one of ${(params["allowedValues"] as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`, fix: "use one of these values" };
+      return { path, message: `must be one of ${list(params["allowedValues"] as unknown[])}`, fix: "use one of these values" };
     case "const":
       return { path, message: `must be ${JSON.stringify(params["allowedValue"])}`, fix: `set it to ${JSON.stringify(params["allowedValue"])}` };
     case "type":
       return { path, message: `must be ${String(params["type"])}`, fix: `write a JSON ${String(params["type"])} here` };
     case "oneOf": {
-      const names = ((error.schema as { required?: string[] }[] | undefined) ?? []).flatMap((branch) => branch.required ?? []);
-      return names.length > 0
-        ? { path, message: `needs exactly one of ${names.map((n) => JSON.stringify(n)).join(", ")}`, fix: "keep exactly one of them" }
-        : { path, message: "matches none or several of the allowed forms", fix: "see the allowed forms in the schema" };
+      const kinds = kindsOf(error.schema);
+      if (kinds !== undefined) return { path: jsonPath(path, "kind"), message: `missing required field "kind" (one of ${list(kinds)})`, fix: "add the kind of this entry" };
+      const names = ((error.schema as Branch[] | undefined) ?? []).flatMap((branch) => branch.required ?? []);
+      return { path, message: `needs exactly one of ${list(names)}`, fix: "keep exactly one of them" };
     }
     default:
       return { path, message: error.message ?? error.keyword, fix: "change the value so that it satisfies this rule" };
@@ -72,8 +90,8 @@ function describe(error: ErrorObject): { path: string; message: string; fix: str
 
 /**
  * ajv reports every branch of a failed `oneOf`. When the branches are told apart by a `kind`
- * constant, keep only the errors of the branch the document chose (or, when its kind matches no
- * branch, one error listing the kinds); otherwise keep the `oneOf` error itself.
+ * constant, keep only the errors of the branch the document chose (or one error listing the kinds
+ * when it chose none); when they differ by which field is present, one error naming the fields.
  */
 function relevant(errors: readonly ErrorObject[]): ErrorObject[] {
   const dropped = new Set<ErrorObject>();
@@ -83,17 +101,20 @@ function relevant(errors: readonly ErrorObject[]): ErrorObject[] {
     const branchOf = (e: ErrorObject): string => e.schemaPath.slice(prefix.length).split("/")[0]!;
     const inside = errors.filter((e) => e !== oneOf && e.schemaPath.startsWith(prefix) && (e.instancePath === oneOf.instancePath || e.instancePath.startsWith(`${oneOf.instancePath}/`)));
     const discriminators = inside.filter((e) => e.keyword === "const" && e.instancePath === `${oneOf.instancePath}/kind`);
-    if (discriminators.length === 0) {
-      inside.forEach((e) => dropped.add(e));
+    if (discriminators.length > 0) {
+      const rejected = new Set(discriminators.map(branchOf));
+      dropped.add(oneOf);
+      for (const e of inside) if (rejected.has(branchOf(e))) dropped.add(e);
+      if (inside.every((e) => rejected.has(branchOf(e)))) {
+        added.push({ ...discriminators[0]!, keyword: "enum", params: { allowedValues: discriminators.map((e) => (e.params as { allowedValue: unknown }).allowedValue) } });
+      }
       continue;
     }
-    const rejected = new Set(discriminators.map(branchOf));
-    const branches = new Set(inside.map(branchOf));
-    dropped.add(oneOf);
-    for (const e of inside) if (rejected.has(branchOf(e)) || e.keyword === "const") dropped.add(e);
-    if ([...branches].every((b) => rejected.has(b))) {
-      added.push({ ...discriminators[0]!, keyword: "enum", params: { allowedValues: discriminators.map((e) => (e.params as { allowedValue: unknown }).allowedValue) } });
-    }
+    const data = oneOf.data as unknown;
+    const missingKind = kindsOf(oneOf.schema) !== undefined && typeof data === "object" && data !== null && !Array.isArray(data) && !("kind" in data);
+    const whichField = inside.every((e) => e.keyword === "required");
+    if (missingKind || whichField) inside.forEach((e) => dropped.add(e));
+    else dropped.add(oneOf);
   }
   return [...errors.filter((e) => !dropped.has(e)), ...added];
 }

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { InputError, type Issue } from "../errors.js";
-import type { LoadedContract } from "../contract/load.js";
+import { checkAlgorithmCode, type LoadedContract } from "../contract/load.js";
 import { canonicalHash } from "../contract/canonical.js";
 import { findParty, parseTimestamp } from "../contract/rules.js";
 import { display, readJsonFile } from "../repo/files.js";
@@ -71,6 +71,9 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
   const issues: Issue[] = [];
   const agreements = verifyAgreements(repo, loaded);
   const approvals = verifyApprovals(repo, loaded);
+  // Approvals cover the code sha256 in the contract; committed code that differs was not approved.
+  const codeIssues = checkAlgorithmCode(repo, loaded);
+  issues.push(...codeIssues);
 
   const runRequests: RunRequest[] = [];
   const runsDir = join(loaded.dir, "runs");
@@ -131,7 +134,7 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
   const runs: RunFacts[] = ids.map((id) => ({ id, requested: runRequests.some((r) => r.id === id), receipt: receipts.has(id), acknowledged: acked.has(id) }));
   const facts: LifecycleFacts = {
     signed: agreements.ok,
-    approved: approvals.ok,
+    approved: approvals.ok && codeIssues.length === 0,
     revoked,
     settled: false,
     deletionRecorded: existsSync(join(loaded.dir, "deletion.json")),

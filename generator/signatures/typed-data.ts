@@ -5,7 +5,7 @@
  * The JSON from `typedDataJson` is what eth_signTypedData_v4 takes as it is.
  */
 
-import { TypedDataEncoder, keccak256, toUtf8Bytes, type TypedDataDomain, type TypedDataField } from "ethers";
+import { TypedDataEncoder, concat, keccak256, toUtf8Bytes, type TypedDataDomain, type TypedDataField } from "ethers";
 
 export const EIP712_NAME = "datomspod";
 export const EIP712_VERSION = "1";
@@ -88,9 +88,23 @@ export function toBytes32(hex: string): string {
   return `0x${hex.replace(/^(0x|sha256:)/, "")}`;
 }
 
-/** The EIP-712 digest a wallet signs for this record. */
+const encoders = new Map<RecordKind, TypedDataEncoder>();
+const domainHashes = new Map<string, string>();
+
+/** The EIP-712 digest a wallet signs for this record: keccak256(0x1901 ‖ domain separator ‖ struct hash). */
 export function typedDataDigest(kind: RecordKind, contractId: string, chainId: number, message: RecordMessage): string {
-  return TypedDataEncoder.hash(domainFor(contractId, chainId), typesFor(kind), message);
+  let encoder = encoders.get(kind);
+  if (encoder === undefined) {
+    encoder = TypedDataEncoder.from(typesFor(kind));
+    encoders.set(kind, encoder);
+  }
+  const domainKey = `${chainId}:${contractId}`;
+  let domainHash = domainHashes.get(domainKey);
+  if (domainHash === undefined) {
+    domainHash = TypedDataEncoder.hashDomain(domainFor(contractId, chainId));
+    domainHashes.set(domainKey, domainHash);
+  }
+  return keccak256(concat(["0x1901", domainHash, encoder.hash(message)]));
 }
 
 /** The full eth_signTypedData_v4 document (types including EIP712Domain, primaryType, domain, message). */

@@ -16,18 +16,19 @@ export function evaluationTime(ctx: Context, values: Values): Date {
 export const compile: Command = {
   name: ["compile"],
   summary: "render every active contract into clusters/<cluster>/<id>/ and each cluster's Argo CD wiring",
-  usage: "[--check] [--at TIME]",
+  usage: "[--check] [--at TIME] [--no-cache]",
   help: [
     "Only contracts that are active (or ran, awaiting delivery) get an instance; the folders of delivered,",
     "deleted, expired or revoked contracts are removed, which is what deletes their pods.",
     "--check writes nothing and exits 1 listing the differences when clusters/ is not what the contracts render to.",
     "--at evaluates the contracts' states at an RFC 3339 time instead of now.",
+    "Unchanged contracts are taken from .datomspod/cache/ (keyed by every byte they depend on); --no-cache renders all again. --check never uses the cache.",
   ].join("\n"),
-  options: { check: { type: "boolean" }, at: { type: "string" } },
+  options: { check: { type: "boolean" }, at: { type: "string" }, "no-cache": { type: "boolean" } },
   positionals: [0, 0],
   run(ctx, _args, values) {
-    const plan = planCompile(ctx.repo, evaluationTime(ctx, values));
     const check = values["check"] === true;
+    const plan = planCompile(ctx.repo, evaluationTime(ctx, values), { cache: !check && values["no-cache"] !== true });
     const drift = check ? computeDrift(ctx.repo, plan) : applyPlan(ctx.repo, plan);
     const summary = {
       check,

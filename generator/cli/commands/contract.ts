@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { InputError, VerdictError, formatIssue } from "../../errors.js";
+import { ExitCode, InputError, VerdictError, formatIssue } from "../../errors.js";
 import { loadContract, checkAlgorithmCode } from "../../contract/load.js";
 import { TEMPLATES, templateContract, type TemplateName } from "../../contract/templates.js";
 import { findParty, requiredApprovers } from "../../contract/rules.js";
@@ -106,7 +106,15 @@ export const contractVerify: Command = {
     const verification = verifyAgreements(ctx.repo, loaded);
     if (ctx.format === "json") ctx.out(`${JSON.stringify({ id, sha256: loaded.hash, ...verification }, null, 2)}\n`);
     else printVerification(ctx, `${id} ${loaded.hash}: ${verification.ok ? "all parties signed" : "NOT fully signed"}`, verification);
-    if (!verification.ok) throw new VerdictError(`contract ${id} is not validly signed by every party`, verification.issues);
+    if (!verification.ok) {
+      const summary = `contract ${id} is not validly signed by every party`;
+      // --format json: the document above is the one JSON answer on stdout; the verdict goes to stderr.
+      if (ctx.format === "json") {
+        ctx.err(`error: ${summary}\n`);
+        return ExitCode.verdict;
+      }
+      throw new VerdictError(summary, verification.issues);
+    }
     return 0;
   },
 };
@@ -128,8 +136,8 @@ export const contractStatus: Command = {
       id,
       state,
       at: new Date(now).toISOString(),
-      signed: agreements.ok,
-      approved: approvals.ok,
+      signed: facts.signed,
+      approved: facts.approved,
       runs: facts.runs,
       issues: [...agreements.issues, ...approvals.issues, ...issues],
     };

@@ -3,6 +3,8 @@ import { approve, contractHash, contractNew, contractSign, contractStatus, contr
 import { compile } from "./compile.js";
 import { keysNew, keysShow } from "./keys.js";
 import { request } from "./request.js";
+import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
+import { auditVerify } from "./audit.js";
 
 /** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile];
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, anchor, anchorDeploy, anchorAuthorise, auditVerify];

@@ -1,0 +1,85 @@
+// Benchmark: `datomspod compile` over 1,000 signed, approved contracts with one pending run each,
+// then a recompile after one contract changed. Goals (issue 3): ≤ 5 s and ≤ 300 MB peak RSS for
+// the full compile; ≤ 0.5 s for the recompile. Results: bench/results/compile.json.
+// Run after `npm run build`: node bench/compile.mjs [COUNT]
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Wallet, decryptKeystoreJson } from "ethers";
+import { signRecord } from "../dist/generator/signatures/records.js";
+import { contractHash } from "../dist/generator/contract/load.js";
+import { agreementMessage, approvalMessage } from "../dist/generator/signatures/verify.js";
+import { runMessage } from "../dist/generator/lifecycle/facts.js";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const count = Number(process.argv[2] ?? 1000);
+const cliPath = join(root, "dist/generator/cli/main.js");
+const AT = "2026-11-24T00:00:00Z";
+
+async function wallet(name) {
+  const account = await decryptKeystoreJson(readFileSync(join(root, "test/keys", `${name}.json`), "utf8"), "datomspod-test-only");
+  return new Wallet(account.privateKey);
+}
+const [provider, consumer, witness] = await Promise.all(["hospital-provider", "health-consumer", "notary-witness"].map(wallet));
+
+const repo = mkdtempSync(join(tmpdir(), "datomspod-bench-compile-"));
+cpSync(join(root, "clusters"), join(repo, "clusters"), { recursive: true });
+rmSync(join(repo, "clusters/local/hospital-stats"), { recursive: true, force: true });
+rmSync(join(repo, "clusters/self-built-example/bank-credit-model"), { recursive: true, force: true });
+const template = JSON.parse(readFileSync(join(root, "contracts/hospital-stats/contract.json"), "utf8"));
+const code = readFileSync(join(root, "contracts/hospital-stats/algorithm/aggregate.py"));
+
+const write = (path, value) => {
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+};
+
+async function makeContract(i, parameters = {}) {
+  const id = `bench-${String(i).padStart(4, "0")}`;
+  const dir = join(repo, "contracts", id);
+  const contract = { ...template, id };
+  write(join(dir, "contract.json"), contract);
+  mkdirSync(join(dir, "algorithm"), { recursive: true });
+  writeFileSync(join(dir, "algorithm/aggregate.py"), code);
+  const hash = contractHash(contract);
+  const loaded = { id, hash, contract };
+  for (const w of [provider, consumer, witness]) write(join(dir, "signatures", `${w.address}.json`), await signRecord(w, "agreement", id, contract.chainId, agreementMessage(contract, hash)));
+  for (const w of [provider, witness]) write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(contract, hash)));
+  write(join(dir, "runs", "run-1.json"), await signRecord(consumer, "run", id, contract.chainId, runMessage(loaded, "run-1", parameters), { parameters }));
+}
+
+const setupStart = performance.now();
+for (let i = 0; i < count; i++) await makeContract(i);
+const setupSeconds = (performance.now() - setupStart) / 1000;
+
+function timedCompile() {
+  const start = performance.now();
+  const result = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, cliPath, "compile", "--repo", repo, "--at", AT], { encoding: "utf8" });
+  const seconds = (performance.now() - start) / 1000;
+  if (result.status !== 0) throw new Error(`compile failed: ${result.stderr}`);
+  const peakKb = Number(result.stderr.trim().split("\n").pop());
+  return { seconds: Math.round(seconds * 1000) / 1000, peakRssMB: Math.round(peakKb / 1024) };
+}
+
+const full = timedCompile();
+const noChange = timedCompile();
+await makeContract(500, { groupBy: "sex" });
+const oneChanged = timedCompile();
+
+const results = {
+  benchmark: "compile",
+  contracts: count,
+  node: process.version,
+  cpus: (await import("node:os")).cpus().length,
+  setupSeconds: Math.round(setupSeconds * 10) / 10,
+  fullCompile: { ...full, goalSeconds: 5, goalPeakRssMB: 300 },
+  recompileNoChange: noChange,
+  recompileOneChanged: { ...oneChanged, goalSeconds: 0.5 },
+  files: Number(execFileSync("find", [join(repo, "clusters"), "-type", "f"], { encoding: "utf8" }).trim().split("\n").length),
+};
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(join(root, "bench/results/compile.json"), `${JSON.stringify(results, null, 2)}\n`);
+console.log(JSON.stringify(results, null, 2));
+if (process.env.KEEP) console.log(`kept ${repo}`); else rmSync(repo, { recursive: true, force: true });

@@ -1,0 +1,168 @@
+/**
+ * Which chain a command talks to, and where the anchor contract is on it:
+ *
+ *   --chain local  a real anvil node started for the command on 127.0.0.1 (free port), its state in
+ *                  the workspace file .datomspod/chain/anvil-state.json (not committed). The anchor
+ *                  contract is deployed on first use by anvil's development account 0, which owns it
+ *                  and anchors unless --key is given; its address is kept in .datomspod/chain/anchor.json.
+ *                  Ad hoc mode only: the development keys are public.
+ *   --chain URL    any EVM JSON-RPC endpoint. The anchor contract is --anchor-address, or
+ *                  `chain.anchorAddress` of the contract's cluster profile (clusters/<cluster>/cluster.yaml),
+ *                  committed and reviewed like everything that decides.
+ */
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { getAddress, isAddress, parseEther, type Wallet } from "ethers";
+import { parseProfile, profileFile } from "../compile/profile.js";
+import { InputError } from "../errors.js";
+import { display, readJsonFile, readRegularFile, toJsonText, writeFileAtomic } from "../repo/files.js";
+import { startAnvil, devWallet, type AnvilNode } from "./anvil.js";
+import { assertAnchorCode, connectChain, deployAnchor, type Chain, type ChainOptions } from "./chain.js";
+
+export const LOCAL_CHAIN_DIR = join(".datomspod", "chain");
+export const LOCAL_STATE_FILE = "anvil-state.json";
+export const LOCAL_DEPLOYMENT_FILE = "anchor.json";
+
+/** Where the local chain's anchor contract is (.datomspod/chain/anchor.json). */
+export interface LocalDeployment {
+  readonly chainId: number;
+  readonly address: string;
+  readonly owner: string;
+  readonly txHash: string;
+  readonly blockNumber: number;
+}
+
+export interface ChainSession {
+  readonly chain: Chain;
+  /** The anvil node of --chain local. */
+  readonly node?: AnvilNode;
+  readonly local: boolean;
+  /** The anchor contract for a contract of `cluster` (throws with the fix when unknown). */
+  anchorAddress(cluster: string): string;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  readonly spec: string;
+  readonly chainOptions?: ChainOptions;
+  /** --anchor-address */
+  readonly anchorAddress?: string;
+  /** Deploy the anchor contract on the local chain when there is none (anchor); audit never deploys. */
+  readonly deployLocal?: boolean;
+  /** Start the local chain even when it has no state yet (anchor, deploy). */
+  readonly createLocal?: boolean;
+}
+
+export function localChainDir(repo: string): string {
+  return join(repo, LOCAL_CHAIN_DIR);
+}
+
+function readLocalDeployment(repo: string): LocalDeployment | undefined {
+  const path = join(localChainDir(repo), LOCAL_DEPLOYMENT_FILE);
+  if (!existsSync(path)) return undefined;
+  return readJsonFile(path, display(repo, path)) as unknown as LocalDeployment;
+}
+
+function parseAddress(value: string, source: string): string {
+  if (!isAddress(value)) throw InputError.of({ file: source, path: "$", message: `${JSON.stringify(value)} is not an Ethereum address`, fix: "pass the 0x… address of the anchor contract" });
+  return getAddress(value);
+}
+
+/** Opens the chain of `--chain`: starts the local one when asked, or connects to the URL. */
+export async function openChainSession(repo: string, options: SessionOptions): Promise<ChainSession> {
+  const override = options.anchorAddress === undefined ? undefined : parseAddress(options.anchorAddress, "--anchor-address");
+  if (options.spec !== "local") {
+    const chain = await connectChain(options.spec, options.chainOptions);
+    const profiles = new Map<string, string | undefined>();
+    return {
+      chain,
+      local: false,
+      anchorAddress(cluster) {
+        if (override !== undefined) return override;
+        if (!profiles.has(cluster)) {
+          const path = profileFile(repo, cluster);
+          const file = display(repo, path);
+          const profile = existsSync(path) ? parseProfile(readRegularFile(path, file, 256 * 1024).toString("utf8"), file, cluster) : undefined;
+          profiles.set(cluster, profile?.chain?.anchorAddress === undefined ? undefined : getAddress(profile.chain.anchorAddress));
+        }
+        const address = profiles.get(cluster);
+        if (address === undefined) {
+          throw InputError.of({
+            file: display(repo, profileFile(repo, cluster)),
+            path: "$.chain.anchorAddress",
+            message: `no anchor contract is known for cluster ${cluster}`,
+            fix: "deploy one with `datomspod anchor deploy --chain URL --key FILE` and commit its address as chain.anchorAddress, or pass --anchor-address",
+          });
+        }
+        return address;
+      },
+      close: async () => chain.close(),
+    };
+  }
+
+  const dir = localChainDir(repo);
+  const stateFile = join(dir, LOCAL_STATE_FILE);
+  if (!options.createLocal && !existsSync(stateFile)) {
+    throw InputError.of({
+      file: display(repo, stateFile),
+      path: "$",
+      message: "there is no local chain in this workspace",
+      fix: "anchors made on another machine's local chain cannot be checked here: pass --chain URL of the chain they were anchored on, or run `datomspod anchor --chain local` first",
+    });
+  }
+  const node = await startAnvil({ stateFile });
+  let chain: Chain | undefined;
+  try {
+    chain = await connectChain(node.url, { ...options.chainOptions, mineForConfirmations: true });
+    let deployment = readLocalDeployment(repo);
+    if (deployment === undefined && options.deployLocal) {
+      const owner = devWallet(0);
+      const deployed = await deployAnchor(chain, owner, owner.address, 1);
+      deployment = { chainId: chain.chainId, address: deployed.address, owner: owner.address, txHash: deployed.txHash, blockNumber: deployed.blockNumber };
+      writeFileAtomic(join(dir, LOCAL_DEPLOYMENT_FILE), toJsonText(deployment));
+    }
+    const address = override ?? deployment?.address;
+    if (address !== undefined) {
+      try {
+        await assertAnchorCode(chain, address, display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)));
+      } catch (error) {
+        if (!(error instanceof InputError) || override !== undefined) throw error;
+        throw InputError.of({
+          file: display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)),
+          path: "$.address",
+          message: `there is no contract code at ${address} on the local chain: its state was lost`,
+          fix: `remove ${LOCAL_CHAIN_DIR}/ to start a new local chain; anchors recorded on the old one then show as lost and \`datomspod anchor --chain local\` sends them again`,
+        });
+      }
+    }
+    const opened = chain;
+    return {
+      chain: opened,
+      node,
+      local: true,
+      anchorAddress() {
+        if (address === undefined) {
+          throw InputError.of({ file: display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)), path: "$", message: "the local chain has no anchor contract", fix: "run `datomspod anchor --chain local`, which deploys one" });
+        }
+        return address;
+      },
+      async close() {
+        opened.close();
+        await node.stop();
+      },
+    };
+  } catch (error) {
+    chain?.close();
+    await node.stop();
+    throw error;
+  }
+}
+
+/** On the local chain, gives `wallet` development ether when it has little (anvil_setBalance). */
+export async function fundOnLocalChain(session: ChainSession, wallet: Wallet): Promise<void> {
+  if (!session.local) return;
+  const { chain } = session;
+  const balance = await chain.call("eth_getBalance", () => chain.provider.getBalance(wallet.address));
+  if (balance < parseEther("1")) await chain.call("anvil_setBalance", () => chain.provider.send("anvil_setBalance", [wallet.address, `0x${parseEther("100").toString(16)}`]));
+}
