@@ -1,10 +1,11 @@
 import type { Command } from "../command.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { compile } from "./compile.js";
+import { demo } from "./demo.js";
 import { keysNew, keysShow } from "./keys.js";
 import { request } from "./request.js";
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
 
 /** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, anchor, anchorDeploy, anchorAuthorise, auditVerify];
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo];

@@ -1,0 +1,29 @@
+import { resolve } from "node:path";
+import { runDemo } from "../../demo/demo.js";
+import type { Command } from "../command.js";
+import { main } from "../main.js";
+import { stringOption } from "./keys.js";
+
+export const demo: Command = {
+  name: ["demo"],
+  summary: "run the end-to-end demo in a fresh workspace (default .datomspod/demo)",
+  usage: "[--workspace DIR]",
+  help: "Creates keys, a contract, signatures, approvals, a run request, the compiled instance, the OPS-C check, a local run, delivery, anchoring and the audit, printing every command it runs.",
+  options: { workspace: { type: "string" } },
+  positionals: [0, 0],
+  async run(ctx, _args, values) {
+    const dir = resolve(ctx.cwd, stringOption(values, "workspace") ?? ".datomspod/demo");
+    return runDemo(
+      dir,
+      ctx.now,
+      async (argv) => {
+        let stdout = "";
+        let stderr = "";
+        const keysNew = argv[0] === "keys" && argv[1] === "new";
+        const code = await main([...argv, "--repo", dir, ...(keysNew ? ["--format", "json"] : [])], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, now: ctx.now });
+        return { code, stdout, stderr };
+      },
+      ctx.out,
+    );
+  },
+};

@@ -1,0 +1,149 @@
+/**
+ * The end-to-end demo on the embedded defaults: a hospital, a public-health institute and a notary
+ * agree a contract, sign it, approve the algorithm, request a run, compile the instance, check it
+ * against the OPS-C policies, run it on this machine, deliver the outputs, anchor the evidence on a
+ * local chain and audit it. Every step is the real `datomspod` command, printed as a user would type
+ * it, run against a fresh workspace repository.
+ */
+
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes, createHash } from "node:crypto";
+import { InputError } from "../errors.js";
+import { packageFile } from "../repo/package-root.js";
+import type { Contract } from "../contract/types.generated.js";
+
+export type Cli = (argv: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+export interface DemoStep {
+  readonly title: string;
+  /** The command as a user types it (shown), and what runs. */
+  readonly argv?: readonly string[];
+  /** Work a party does by hand (shown as a comment), done before the command. */
+  readonly action?: () => void;
+  /** Exit codes the step may end with (default: 0). */
+  readonly expect?: readonly number[];
+}
+
+export interface DemoWorkspace {
+  readonly dir: string;
+  readonly keys: Readonly<Record<"provider" | "consumer" | "witness", string>>;
+}
+
+const ID = "hospital-demo";
+
+function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Creates the workspace: a fresh repository with the contract schema and the local cluster profile. */
+export function prepareWorkspace(dir: string): DemoWorkspace {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "contracts"), { recursive: true });
+  mkdirSync(join(dir, ".git"), { recursive: true });
+  copyFileSync(packageFile("contracts", "contract.schema.json"), join(dir, "contracts", "contract.schema.json"));
+  mkdirSync(join(dir, "clusters", "local"), { recursive: true });
+  copyFileSync(packageFile("clusters", "cluster-profile.schema.json"), join(dir, "clusters", "cluster-profile.schema.json"));
+  copyFileSync(packageFile("clusters", "local", "cluster.yaml"), join(dir, "clusters", "local", "cluster.yaml"));
+  mkdirSync(join(dir, "keys"), { recursive: true });
+  if (process.env["DATOMSPOD_KEY_PASSWORD"] === undefined) process.env["DATOMSPOD_KEY_PASSWORD"] = randomBytes(18).toString("base64url");
+  return { dir, keys: { provider: join(dir, "keys", "hospital.json"), consumer: join(dir, "keys", "institute.json"), witness: join(dir, "keys", "notary.json") } };
+}
+
+function keyInfo(file: string): { address: string; publicKey: string } {
+  const info = JSON.parse(readFileSync(`${file}.pub.json`, "utf8")) as { address: string; publicKey: string };
+  return info;
+}
+
+/** Fills the scaffolded contract with the parties' real addresses, the data and the algorithm. */
+function fillContract(ws: DemoWorkspace, now: Date): void {
+  const path = join(ws.dir, "contracts", ID, "contract.json");
+  const contract = JSON.parse(readFileSync(path, "utf8")) as Contract;
+  const provider = keyInfo(ws.keys.provider);
+  const consumer = keyInfo(ws.keys.consumer);
+  const witness = keyInfo(ws.keys.witness);
+  const dataDir = join(ws.dir, "provider-data");
+  const data = join(dataDir, "patients.csv");
+  const code = join(ws.dir, "contracts", ID, "algorithm", "aggregate.py");
+  const day = 86_400_000;
+  contract.title = "Regional patient statistics for public-health research (demo)";
+  contract.parties = [
+    { address: provider.address, role: "provider", name: "Riverside General Hospital", publicKey: provider.publicKey },
+    { address: consumer.address, role: "consumer", name: "Public Health Institute", publicKey: consumer.publicKey },
+    { address: witness.address, role: "witness", name: "Data Exchange Notary" },
+  ];
+  const [asset] = contract.inputs.data;
+  if (asset === undefined) throw new InputError("the template has no dataset");
+  asset.owner = provider.address;
+  asset.location = { kind: "hostPath", path: dataDir };
+  asset.files = [{ name: "patients.csv", sha256: sha256File(data), size: readFileSync(data).length, contentType: "text/csv" }];
+  contract.inputs.algorithm.provider = consumer.address;
+  contract.inputs.algorithm.code = { path: "algorithm/aggregate.py", sha256: sha256File(code), size: readFileSync(code).length };
+  contract.inputs.algorithm.parameters = { groupBy: "region", minGroupSize: 10 };
+  contract.business.pricing = [{ party: provider.address, kind: "data-fee", amount: "2000.00", per: "run" }];
+  contract.business.validity = {
+    notBefore: new Date(Math.floor(now.getTime() / day) * day - day).toISOString().replace(".000Z", "Z"),
+    notAfter: new Date(Math.floor(now.getTime() / day) * day + 90 * day).toISOString().replace(".000Z", "Z"),
+  };
+  contract.outputs.recipients = [consumer.address];
+  contract.outputs.policy = { maxBytes: 65536, fileTypes: ["csv"], ownerReview: false, noRawRecords: true, minGroupSize: 10 };
+  contract.opsc = { scenario: "medical-research" };
+  writeFileSync(path, `${JSON.stringify(contract, null, 2)}\n`);
+}
+
+/** The demo's steps, in order. */
+export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
+  const { keys } = ws;
+  return [
+    { title: "Each party creates an encrypted key (the password comes from DATOMSPOD_KEY_PASSWORD)", argv: ["keys", "new", "--out", keys.provider, "--scrypt-n", "16384"] },
+    { title: "", argv: ["keys", "new", "--out", keys.consumer, "--scrypt-n", "16384"] },
+    { title: "", argv: ["keys", "new", "--out", keys.witness, "--scrypt-n", "16384"] },
+    { title: "The consumer scaffolds a contract from a template", argv: ["contract", "new", ID, "--from", "aggregate-statistics"] },
+    {
+      title: "The parties fill in who they are, the provider's data (it stays in the provider's folder) and the algorithm",
+      action: () => {
+        mkdirSync(join(ws.dir, "provider-data"), { recursive: true });
+        copyFileSync(packageFile("generator", "demo", "data", "hospital-stats", "patients.csv"), join(ws.dir, "provider-data", "patients.csv"));
+        mkdirSync(join(ws.dir, "contracts", ID, "algorithm"), { recursive: true });
+        copyFileSync(packageFile("contracts", "hospital-stats", "algorithm", "aggregate.py"), join(ws.dir, "contracts", ID, "algorithm", "aggregate.py"));
+        fillContract(ws, now);
+      },
+      argv: ["contract", "hash", ID],
+    },
+    { title: "Every party signs the contract (EIP-712, verifiable in any Ethereum wallet)", argv: ["contract", "sign", ID, "--key", keys.provider] },
+    { title: "", argv: ["contract", "sign", ID, "--key", keys.consumer] },
+    { title: "", argv: ["contract", "sign", ID, "--key", keys.witness] },
+    { title: "Anyone verifies the signatures", argv: ["contract", "verify", ID] },
+    { title: "The data owner and the witness review and approve the exact algorithm", argv: ["approve", ID, "--key", keys.provider] },
+    { title: "", argv: ["approve", ID, "--key", keys.witness] },
+    { title: "The consumer requests a run with its parameters", argv: ["request", ID, "run-1", "--key", keys.consumer, "--param", "groupBy=region"] },
+    { title: "The contract is now active", argv: ["contract", "status", ID] },
+    { title: "The generator compiles the active contract into the instance's Kubernetes manifests", argv: ["compile"] },
+    { title: "A second compile changes nothing: the output is deterministic", argv: ["compile", "--check"] },
+  ];
+}
+
+/** Runs the demo; returns the exit code. `print` receives everything a user would see. */
+export async function runDemo(dir: string, now: Date, cli: Cli, print: (text: string) => void): Promise<number> {
+  const ws = prepareWorkspace(dir);
+  print(`datomspod demo: workspace ${dir}\n`);
+  for (const step of demoSteps(ws, now)) {
+    if (step.title) print(`\n# ${step.title}\n`);
+    step.action?.();
+    if (step.argv === undefined) continue;
+    print(`$ datomspod ${step.argv.map((a) => a.replace(`${dir}/`, "")).join(" ")}\n`);
+    const result = await cli(step.argv);
+    if (step.argv[0] === "keys" && step.argv[1] === "new") {
+      const out = step.argv[3] ?? "";
+      writeFileSync(`${out}.pub.json`, result.stdout);
+      print(`${(JSON.parse(result.stdout) as { address: string }).address}\n`);
+    } else print(result.stdout);
+    if (result.stderr) print(result.stderr);
+    if (!(step.expect ?? [0]).includes(result.code)) {
+      print(`\ndemo stopped: the step above exited ${result.code}\n`);
+      return result.code;
+    }
+  }
+  print(`\ndemo complete: the workspace ${dir} holds the repository it built\n`);
+  return 0;
+}
