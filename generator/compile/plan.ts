@@ -49,7 +49,7 @@ function pendingRuns(loaded: LoadedContract, requests: readonly { id: string; pa
   const runs: PendingRun[] = [];
   for (const request of requests) {
     const file = join("contracts", contract.id, "runs", `${request.id}.json`);
-    const unknown = Object.keys(request.parameters).filter((key) => !(key in defaults));
+    const unknown = Object.keys(request.parameters).filter((key) => !Object.hasOwn(defaults, key));
     if (unknown.length > 0) {
       issues.push({ file, path: `$.parameters.${unknown[0]}`, message: `is not a parameter of the contract (allowed: ${Object.keys(defaults).join(", ") || "none"})`, fix: "request only parameters the contract lists in inputs.algorithm.parameters" });
       continue;

@@ -92,8 +92,14 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
   const receiptsDir = join(loaded.dir, "receipts");
   const receipts = new Map<string, unknown>();
   for (const id of runIds(repo, receiptsDir, issues)) {
-    const value = readRecord(repo, join(receiptsDir, `${id}.json`), issues);
-    if (value !== undefined) receipts.set(id, value);
+    const path = join(receiptsDir, `${id}.json`);
+    const value = readRecord(repo, path, issues);
+    if (value === undefined) continue;
+    if (!runRequests.some((request) => request.id === id)) {
+      issues.push({ file: display(repo, path), path: "$", message: `is a receipt for run ${id}, which has no valid run request`, fix: "a run happens only on the consumer's signed request: remove the receipt or restore the request" });
+      continue;
+    }
+    receipts.set(id, value);
   }
 
   const acked = new Set<string>();

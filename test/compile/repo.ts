@@ -3,6 +3,7 @@
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { onTestFinished } from "vitest";
 import { main } from "../../generator/cli/main.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 
@@ -12,6 +13,7 @@ process.env["DATOMSPOD_KEY_PASSWORD"] = "datomspod-test-only";
 
 export function tempRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), "datomspod-compile-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(join(PACKAGE_ROOT, "contracts"), join(dir, "contracts"), { recursive: true });
   cpSync(join(PACKAGE_ROOT, "clusters"), join(dir, "clusters"), { recursive: true });
   return dir;

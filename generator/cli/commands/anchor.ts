@@ -6,6 +6,7 @@ import { loadKeystore, readPassword } from "../../signatures/keys.js";
 import { anchorEvidence, type AnchorReport } from "../../anchor/anchor.js";
 import { devWallet } from "../../anchor/anvil.js";
 import { ANCHOR_INTERFACE, decodeRevert, deployAnchor, sendAndConfirm } from "../../anchor/chain.js";
+import { renderingGuard } from "../../anchor/rendering.js";
 import { fundOnLocalChain, openChainSession, type ChainSession } from "../../anchor/session.js";
 import type { Command, Context, Values } from "../command.js";
 import { stringOption } from "./keys.js";
@@ -19,7 +20,13 @@ export function chainSpec(values: Values): string {
 export function confirmationsOption(values: Values): number {
   const text = stringOption(values, "confirmations") ?? "1";
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw InputError.of({ file: "command line", path: "--confirmations", message: `${JSON.stringify(text)} is not a whole number from 1 to 1000`, fix: "e.g. --confirmations 3" });
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw InputError.of({
+      file: "command line",
+      path: "--confirmations",
+      message: `${JSON.stringify(text)} is not a whole number from 1 to 1000`,
+      fix: "e.g. --confirmations 3",
+    });
   return n;
 }
 
@@ -28,7 +35,12 @@ async function signingWallet(ctx: Context, values: Values, session: ChainSession
   const file = stringOption(values, "key");
   if (file === undefined) {
     if (session.local) return devWallet(0);
-    throw InputError.of({ file: "command line", path: "--key", message: "--key is required with --chain URL", fix: "pass --key FILE, an encrypted keystore of an authorised anchorer (datomspod keys new)" });
+    throw InputError.of({
+      file: "command line",
+      path: "--key",
+      message: "--key is required with --chain URL",
+      fix: "pass --key FILE, an encrypted keystore of an authorised anchorer (datomspod keys new)",
+    });
   }
   const wallet = await loadKeystore(resolve(ctx.cwd, file), await readPassword("Keystore password: "));
   await fundOnLocalChain(session, wallet);
@@ -36,12 +48,17 @@ async function signingWallet(ctx: Context, values: Values, session: ChainSession
 }
 
 function reportText(report: AnchorReport): string {
-  const lines = report.batches.map((b) => `${b.contractId}  ${b.action.padEnd(10)}  ${String(b.size).padStart(4)} item${b.size === 1 ? " " : "s"}  ${b.kind.padEnd(10)}  root ${b.root}  tx ${b.txHash}  block ${b.blockNumber}`);
+  const lines = report.batches.map(
+    (b) =>
+      `${b.contractId}  ${b.action.padEnd(10)}  ${String(b.size).padStart(4)} item${b.size === 1 ? " " : "s"}  ${b.kind.padEnd(10)}  root ${b.root}  tx ${b.txHash}  block ${b.blockNumber}`,
+  );
   if (report.batches.length === 0) lines.push("nothing to anchor");
   for (const item of report.refused) lines.push(`refused  ${item.contractId}  ${item.kind}  ${item.subject}: ${item.reason}`);
   const sent = report.batches.filter((b) => b.gasUsed !== undefined);
   const items = sent.reduce((n, b) => n + b.size, 0);
-  lines.push(`${report.transactions} transaction${report.transactions === 1 ? "" : "s"} on chain ${report.chainId} by ${report.anchorer}${items > 0 ? `, gas ${report.gasUsed} (${Math.round(report.gasUsed / items)} per item)` : ""}`);
+  lines.push(
+    `${report.transactions} transaction${report.transactions === 1 ? "" : "s"} on chain ${report.chainId} by ${report.anchorer}${items > 0 ? `, gas ${report.gasUsed} (${Math.round(report.gasUsed / items)} per item)` : ""}`,
+  );
   return lines.join("\n");
 }
 
@@ -52,17 +69,30 @@ export const anchor: Command = {
   help: [
     CHAIN_HELP,
     "Without --key the local chain's development account 0 anchors (ad hoc mode only: its key is public). With --chain URL the anchor contract is --anchor-address or chain.anchorAddress of the contract's cluster profile.",
-    "Idempotent: a root already on chain is recorded, not sent again; a lost anchor (reorg) is sent again. Records go to contracts/<id>/evidence/. Exit 1 when an item changed after it was anchored (it is refused).",
+    "Idempotent: a root already on chain is recorded, not sent again; a lost anchor (reorg) is sent again. Records go to contracts/<id>/evidence/. Exit 1 when an item is refused: a record changed after it was anchored, or a rendered instance that is not what `datomspod compile` renders now.",
   ].join("\n"),
   options: { chain: { type: "string" }, key: { type: "string" }, confirmations: { type: "string" }, "anchor-address": { type: "string" } },
   positionals: [0, 1],
   async run(ctx, args, values) {
     const ids = args[0] !== undefined ? [assertContractId(args[0])] : listContractIds(ctx.repo);
     const confirmations = confirmationsOption(values);
-    const session = await openChainSession(ctx.repo, { spec: chainSpec(values), anchorAddress: stringOption(values, "anchor-address"), deployLocal: true, createLocal: true });
+    const session = await openChainSession(ctx.repo, {
+      spec: chainSpec(values),
+      anchorAddress: stringOption(values, "anchor-address"),
+      deployLocal: true,
+      createLocal: true,
+    });
     try {
       const wallet = await signingWallet(ctx, values, session);
-      const report = await anchorEvidence({ repo: ctx.repo, chain: session.chain, wallet, ids, anchorAddress: (cluster) => session.anchorAddress(cluster), confirmations });
+      const report = await anchorEvidence({
+        repo: ctx.repo,
+        chain: session.chain,
+        wallet,
+        ids,
+        anchorAddress: (cluster) => session.anchorAddress(cluster),
+        confirmations,
+        refuse: renderingGuard(ctx.repo, ctx.now),
+      });
       ctx.emit({ ok: report.refused.length === 0, ...report }, reportText(report));
       return report.refused.length === 0 ? 0 : 1;
     } finally {
@@ -89,7 +119,13 @@ export const anchorDeploy: Command = {
       }
       const wallet = await signingWallet(ctx, values, session);
       const ownerText = stringOption(values, "owner");
-      if (ownerText !== undefined && !isAddress(ownerText)) throw InputError.of({ file: "command line", path: "--owner", message: `${JSON.stringify(ownerText)} is not an Ethereum address`, fix: "pass a 0x… address" });
+      if (ownerText !== undefined && !isAddress(ownerText))
+        throw InputError.of({
+          file: "command line",
+          path: "--owner",
+          message: `${JSON.stringify(ownerText)} is not an Ethereum address`,
+          fix: "pass a 0x… address",
+        });
       const owner = ownerText === undefined ? wallet.address : getAddress(ownerText);
       const deployed = await deployAnchor(session.chain, wallet, owner, confirmations);
       ctx.emit(
@@ -108,13 +144,31 @@ export const anchorAuthorise: Command = {
   summary: "let an account anchor (owner only); --revoke takes it back",
   usage: "ADDRESS [--revoke] [--chain local|URL] [--key FILE] [--anchor-address ADDRESS | --cluster NAME]",
   help: `${CHAIN_HELP}\nThe key must be the anchor contract's owner (on the local chain: development account 0, the default).`,
-  options: { chain: { type: "string" }, key: { type: "string" }, revoke: { type: "boolean" }, "anchor-address": { type: "string" }, cluster: { type: "string" }, confirmations: { type: "string" } },
+  options: {
+    chain: { type: "string" },
+    key: { type: "string" },
+    revoke: { type: "boolean" },
+    "anchor-address": { type: "string" },
+    cluster: { type: "string" },
+    confirmations: { type: "string" },
+  },
   positionals: [1, 1],
   async run(ctx, args, values) {
-    if (!isAddress(args[0]!)) throw InputError.of({ file: "command line", path: "ADDRESS", message: `${JSON.stringify(args[0])} is not an Ethereum address`, fix: "pass the 0x… address to authorise" });
-    const account = getAddress(args[0]!);
+    if (!isAddress(args[0]))
+      throw InputError.of({
+        file: "command line",
+        path: "ADDRESS",
+        message: `${JSON.stringify(args[0])} is not an Ethereum address`,
+        fix: "pass the 0x… address to authorise",
+      });
+    const account = getAddress(args[0]);
     const confirmations = confirmationsOption(values);
-    const session = await openChainSession(ctx.repo, { spec: chainSpec(values), anchorAddress: stringOption(values, "anchor-address"), deployLocal: true, createLocal: true });
+    const session = await openChainSession(ctx.repo, {
+      spec: chainSpec(values),
+      anchorAddress: stringOption(values, "anchor-address"),
+      deployLocal: true,
+      createLocal: true,
+    });
     try {
       const wallet = await signingWallet(ctx, values, session);
       const address = session.anchorAddress(stringOption(values, "cluster") ?? "local");
@@ -126,11 +180,19 @@ export const anchorAuthorise: Command = {
       } catch (error) {
         const revert = decodeRevert(error);
         if (revert?.name === "Anchor__NotOwner") {
-          throw InputError.of({ file: "--key", path: "$", message: `${wallet.address} is not the owner of the anchor contract ${address} (Anchor__NotOwner)`, fix: "pass the owner's key" });
+          throw InputError.of({
+            file: "--key",
+            path: "$",
+            message: `${wallet.address} is not the owner of the anchor contract ${address} (Anchor__NotOwner)`,
+            fix: "pass the owner's key",
+          });
         }
         throw error;
       }
-      ctx.emit({ account, authorised: !revoke, contract: address, txHash: sent.txHash }, `${account} ${revoke ? "may no longer anchor" : "may anchor"} on ${address} (tx ${sent.txHash})`);
+      ctx.emit(
+        { account, authorised: !revoke, contract: address, txHash: sent.txHash },
+        `${account} ${revoke ? "may no longer anchor" : "may anchor"} on ${address} (tx ${sent.txHash})`,
+      );
       return 0;
     } finally {
       await session.close();

@@ -28,7 +28,12 @@ export const auditVerify: Command = {
     }
     const checks = audits.flatMap((a) => [...a.anchors.values()]);
     if (checks.length > 0 && checks.every((c) => c.state === "other-chain")) {
-      throw InputError.of({ file: "command line", path: "--chain", message: `no anchor was made on chain ${session.chain.chainId} (${spec}): ${checks[0]!.detail}`, fix: "pass --chain with an RPC URL of the chain the records name" });
+      throw InputError.of({
+        file: "command line",
+        path: "--chain",
+        message: `no anchor was made on chain ${session.chain.chainId} (${spec}): ${checks[0].detail}`,
+        fix: "pass --chain with an RPC URL of the chain the records name",
+      });
     }
     const summary = auditSummary(session.chain.chainId, audits);
     ctx.emit(summary, auditText(summary));

@@ -6,6 +6,7 @@ import { keysNew, keysShow } from "./keys.js";
 import { request } from "./request.js";
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
+import { imagesBuild } from "./images.js";
 
 /** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo];
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, imagesBuild, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo];

@@ -20,13 +20,15 @@ export function parseParams(raw: readonly string[]): Record<string, unknown> {
     if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(key)) {
       throw InputError.of({ file: "command line", path: "--param", message: `${JSON.stringify(item)} is not key=value`, fix: "write e.g. --param groupBy=region" });
     }
-    if (key in params) throw InputError.of({ file: "command line", path: `--param ${key}`, message: "is given twice", fix: "give each parameter once" });
+    if (Object.hasOwn(params, key)) throw InputError.of({ file: "command line", path: `--param ${key}`, message: "is given twice", fix: "give each parameter once" });
     const text = item.slice(eq + 1);
+    let value: unknown;
     try {
-      params[key] = JSON.parse(text);
+      value = JSON.parse(text);
     } catch {
-      params[key] = text;
+      value = text;
     }
+    Object.defineProperty(params, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return params;
 }
@@ -46,7 +48,7 @@ export const request: Command = {
     const parameters = parseParams((values["param"] as string[] | undefined) ?? []);
     const defaults = loaded.contract.inputs.algorithm.parameters ?? {};
     for (const key of Object.keys(parameters)) {
-      if (!(key in defaults)) throw InputError.of({ file: "command line", path: `--param ${key}`, message: `is not a parameter of contract ${id}`, fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}` });
+      if (!Object.hasOwn(defaults, key)) throw InputError.of({ file: "command line", path: `--param ${key}`, message: `is not a parameter of contract ${id}`, fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}` });
     }
     const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
     const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
