@@ -9,16 +9,14 @@
  * after it was anchored is refused, not anchored a second time: `datomspod audit verify` shows it.
  */
 
-import type { TransactionReceipt, Wallet } from "ethers";
-import { getAddress } from "ethers";
+import { getAddress, type TransactionReceipt, type Wallet } from "ethers";
 import { InputError, ServiceError, type Issue } from "../errors.js";
 import { loadContract } from "../contract/load.js";
+import { gatherFacts } from "../lifecycle/facts.js";
 import { buildBatch, checkBatch, contractIdHash, signBatch, type BatchRecord } from "../evidence/batch.js";
-import { collectEvidence } from "../evidence/collect.js";
+import { collectEvidence, repoPath } from "../evidence/collect.js";
 import { BATCH_KINDS, isMutableKind, itemKey, subjectKey, type EvidenceItem } from "../evidence/items.js";
-import { readStoredEvidence, writeAnchor, writeBatch, type AnchorRecord, ANCHOR_RECORD_VERSION } from "../evidence/store.js";
-import { repoPath } from "../evidence/collect.js";
-import { batchFile } from "../evidence/store.js";
+import { ANCHOR_RECORD_VERSION, batchFile, readStoredEvidence, writeAnchor, writeBatch, type AnchorRecord } from "../evidence/store.js";
 import { checkAnchor, checkRoot } from "./check.js";
 import { ANCHOR_INTERFACE, assertAnchorCode, decodeRevert, findAnchoredLog, sendAndConfirm, type Chain, type SendHooks } from "./chain.js";
 
@@ -44,6 +42,8 @@ export interface AnchorReport {
   readonly chainId: number;
   readonly anchorer: string;
   readonly batches: readonly BatchOutcome[];
+  /** Contracts left alone: a draft is not anchored until every party has signed it. */
+  readonly skipped: readonly { readonly contractId: string; readonly reason: string }[];
   readonly refused: readonly RefusedItem[];
   /** Transactions sent by this run. */
   readonly transactions: number;
@@ -60,6 +60,13 @@ export interface AnchorRunOptions {
   readonly anchorAddress: (cluster: string) => string;
   readonly confirmations: number;
   readonly hooks?: SendHooks;
+  /** Why an item must not be anchored (e.g. `renderingGuard`), or undefined. */
+  readonly refuse?: (item: EvidenceItem) => string | undefined;
+  /**
+   * The clock of the lifecycle (ms since the epoch). When given, a contract that is still a draft
+   * (not signed by every party) is skipped: it may still change, and a changed record is refused.
+   */
+  readonly now?: number;
 }
 
 /** Anchors the evidence of `ids`; see the module comment. */
@@ -69,6 +76,7 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
   const checkedCode = new Set<string>();
   const batches: BatchOutcome[] = [];
   const refused: RefusedItem[] = [];
+  const skipped: { contractId: string; reason: string }[] = [];
   let transactions = 0;
   let gasUsed = 0;
 
@@ -82,6 +90,10 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
         fix: `anchor on the contract's chain: pass --chain with an RPC URL of chain ${loaded.contract.chainId}`,
       });
     }
+    if (options.now !== undefined && gatherFacts(repo, loaded, options.now).state === "proposed") {
+      skipped.push({ contractId: id, reason: "a draft: not signed by every party yet" });
+      continue;
+    }
     const address = options.anchorAddress(loaded.contract.cluster);
     if (!checkedCode.has(address)) {
       await assertAnchorCode(chain, address, "--anchor-address");
@@ -91,7 +103,13 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
     const stored = readStoredEvidence(repo, id);
     const broken: Issue[] = stored.strays.map((file) => ({ file, path: "$", message: "is not named <root>.json", fix: "remove it" }));
     for (const record of [...stored.batches, ...stored.anchors.values()]) {
-      for (const problem of record.problems) broken.push({ file: record.file, path: "$", message: problem, fix: "restore it from git (git checkout -- FILE); `datomspod audit verify` shows what changed" });
+      for (const problem of record.problems)
+        broken.push({
+          file: record.file,
+          path: "$",
+          message: problem,
+          fix: "restore it from git (git checkout -- FILE); `datomspod audit verify` shows what changed",
+        });
     }
     const valid: BatchRecord[] = [];
     for (const record of stored.batches) {
@@ -124,6 +142,11 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
         refused.push({ ...item, reason: `changed after it was anchored (sha256 was ${before}); restore it, a ${item.kind} is written once` });
         continue;
       }
+      const reason = options.refuse?.(item);
+      if (reason !== undefined) {
+        refused.push({ ...item, reason });
+        continue;
+      }
       fresh.push(item);
     }
     for (const item of collected.unreadable) refused.push({ kind: item.kind, contractId: id, subject: item.subject, digest: "", reason: item.issue.message });
@@ -134,7 +157,7 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
     batches.push(await send(batch, address, "anchored"));
   }
 
-  return { chainId: chain.chainId, anchorer, batches, refused, transactions, gasUsed };
+  return { chainId: chain.chainId, anchorer, batches, skipped, refused, transactions, gasUsed };
 
   async function settleBatch(batch: BatchRecord, record: AnchorRecord | undefined, address: string): Promise<BatchOutcome> {
     if (record !== undefined) {
@@ -143,10 +166,20 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
         case "valid":
           return outcome(batch, "up-to-date", record.txHash, record.blockNumber);
         case "other-chain":
-          throw InputError.of({ file: repoPath(repo, batchFile(repo, batch.contractId, batch.root)), path: "$", message: check.detail, fix: `pass --chain with an RPC URL of chain ${record.chainId}` });
+          throw InputError.of({
+            file: repoPath(repo, batchFile(repo, batch.contractId, batch.root)),
+            path: "$",
+            message: check.detail,
+            fix: `pass --chain with an RPC URL of chain ${record.chainId}`,
+          });
         case "conflict":
           throw new ServiceError(`the chain contradicts the anchor record of ${batch.root}: ${check.detail}`, [
-            { file: repoPath(repo, batchFile(repo, batch.contractId, batch.root)), path: "$", message: check.detail, fix: "check that --chain and the anchor contract are the ones the record names" },
+            {
+              file: repoPath(repo, batchFile(repo, batch.contractId, batch.root)),
+              path: "$",
+              message: check.detail,
+              fix: "check that --chain and the anchor contract are the ones the record names",
+            },
           ]);
         case "stale":
           return await recordFromChain(batch, address, check.onChain!.blockNumber);
@@ -193,7 +226,16 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
   }
 
   function writeRecord(batch: BatchRecord, address: string, txHash: string, blockNumber: number, blockHash: string, by: string): void {
-    const record: AnchorRecord = { version: ANCHOR_RECORD_VERSION, root: batch.root, chainId: chain.chainId, contract: getAddress(address), txHash, blockNumber, blockHash, anchorer: by };
+    const record: AnchorRecord = {
+      version: ANCHOR_RECORD_VERSION,
+      root: batch.root,
+      chainId: chain.chainId,
+      contract: getAddress(address),
+      txHash,
+      blockNumber,
+      blockHash,
+      anchorer: by,
+    };
     writeAnchor(repo, batch.contractId, record);
   }
 

@@ -39,7 +39,12 @@ export function anvilBinary(): string {
   } catch {
     // fall through
   }
-  throw InputError.of({ file: name, path: "$", message: "the anvil binary is not installed", fix: `run npm install (it installs @foundry-rs/anvil), or set ${ANVIL_ENV} to an anvil binary` });
+  throw InputError.of({
+    file: name,
+    path: "$",
+    message: "the anvil binary is not installed",
+    fix: `run npm install (it installs @foundry-rs/anvil), or set ${ANVIL_ENV} to an anvil binary`,
+  });
 }
 
 /** A free TCP port on 127.0.0.1 (asked from the kernel). */
@@ -77,7 +82,12 @@ export interface AnvilNode {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(1000) });
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(1000),
+    });
     return response.ok;
   } catch {
     return false;
@@ -114,6 +124,11 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
     if (options.port !== undefined || !/address already in use|Address in use/i.test(lastError)) break;
   }
   throw new ServiceError(`anvil did not start${lastError ? `: ${lastError.split("\n").slice(-3).join(" ")}` : " in time"}`, [
-    { file: binary, path: "$", message: "anvil did not start", fix: "check that the state file is a valid anvil state, or remove it to start a new local chain" },
+    {
+      file: binary,
+      path: "$",
+      message: "anvil did not start",
+      fix: "check that the state file is a valid anvil state, or remove it to start a new local chain",
+    },
   ]);
 }

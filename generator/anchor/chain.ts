@@ -60,7 +60,7 @@ function isPermanent(error: unknown): boolean {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof Error) return (error as { shortMessage?: string }).shortMessage ?? error.message.split("\n")[0]!;
+  if (error instanceof Error) return (error as { shortMessage?: string }).shortMessage ?? error.message.split("\n")[0];
   return String(error);
 }
 
@@ -80,7 +80,12 @@ async function rawChainId(url: string): Promise<number> {
 /** Connects to a JSON-RPC endpoint and reads its chain id (retrying while it does not answer). */
 export async function connectChain(url: string, options: ChainOptions = {}): Promise<Chain> {
   if (!/^https?:\/\//.test(url)) {
-    throw InputError.of({ file: "command line", path: "--chain", message: `${JSON.stringify(url)} is not an http(s) JSON-RPC URL`, fix: "pass --chain local or --chain http://HOST:PORT" });
+    throw InputError.of({
+      file: "command line",
+      path: "--chain",
+      message: `${JSON.stringify(url)} is not an http(s) JSON-RPC URL`,
+      fix: "pass --chain local or --chain http://HOST:PORT",
+    });
   }
   const resolved = {
     retry: options.retry ?? DEFAULT_RETRY,
@@ -98,7 +103,12 @@ export async function connectChain(url: string, options: ChainOptions = {}): Pro
         if (isPermanent(error)) throw error;
         if (attempt >= resolved.retry.attempts) {
           throw new ServiceError(`the chain RPC ${url} failed ${attempt} times (${what}): ${describeError(error)}`, [
-            { file: url, path: "$", message: `${what} failed: ${describeError(error)}`, fix: "check that the node is running and reachable, then run the command again (it resumes where it stopped and never anchors a root twice)" },
+            {
+              file: url,
+              path: "$",
+              message: `${what} failed: ${describeError(error)}`,
+              fix: "check that the node is running and reachable, then run the command again (it resumes where it stopped and never anchors a root twice)",
+            },
           ]);
         }
         await resolved.sleep(delay);
@@ -140,9 +150,21 @@ export function anchorContract(chain: Chain, address: string, runner?: Wallet): 
 /** The record of `root` on chain, or undefined when it is not anchored (at the latest block). */
 export async function readAnchor(chain: Chain, address: string, root: string): Promise<OnChainAnchor | undefined> {
   const contract = anchorContract(chain, address);
-  const record = (await chain.call("anchorOf", () => contract.getFunction("anchorOf").staticCall(`0x${root}`))) as { contractIdHash: string; kind: bigint; batchSize: bigint; blockNumber: bigint; anchorer: string };
+  const record = (await chain.call("anchorOf", () => contract.getFunction("anchorOf").staticCall(`0x${root}`))) as {
+    contractIdHash: string;
+    kind: bigint;
+    batchSize: bigint;
+    blockNumber: bigint;
+    anchorer: string;
+  };
   if (record.blockNumber === 0n) return undefined;
-  return { contractIdHash: record.contractIdHash, kind: Number(record.kind), batchSize: Number(record.batchSize), blockNumber: Number(record.blockNumber), anchorer: getAddress(record.anchorer) };
+  return {
+    contractIdHash: record.contractIdHash,
+    kind: Number(record.kind),
+    batchSize: Number(record.batchSize),
+    blockNumber: Number(record.blockNumber),
+    anchorer: getAddress(record.anchorer),
+  };
 }
 
 export async function isAnchorer(chain: Chain, address: string, account: string): Promise<boolean> {
@@ -160,7 +182,9 @@ export interface AnchoredLog {
 /** The Anchored event of `root` in block `blockNumber`, or undefined. */
 export async function findAnchoredLog(chain: Chain, address: string, root: string, blockNumber: number): Promise<AnchoredLog | undefined> {
   const topic = ANCHOR_INTERFACE.getEvent("Anchored")!.topicHash;
-  const logs = await chain.call("eth_getLogs", () => chain.provider.getLogs({ address, topics: [topic, `0x${root}`], fromBlock: blockNumber, toBlock: blockNumber }));
+  const logs = await chain.call("eth_getLogs", () =>
+    chain.provider.getLogs({ address, topics: [topic, `0x${root}`], fromBlock: blockNumber, toBlock: blockNumber }),
+  );
   const log = logs[0];
   if (log === undefined) return undefined;
   const parsed = ANCHOR_INTERFACE.parseLog(log);
@@ -191,7 +215,13 @@ export interface Sent {
  * and waits until it has `confirmations` confirmations. A revert found while estimating gas is
  * thrown as it came (decode it with `decodeRevert`).
  */
-export async function sendAndConfirm(chain: Chain, wallet: Wallet, tx: { to?: string; data: string }, confirmations: number, hooks: SendHooks = {}): Promise<Sent> {
+export async function sendAndConfirm(
+  chain: Chain,
+  wallet: Wallet,
+  tx: { to?: string; data: string },
+  confirmations: number,
+  hooks: SendHooks = {},
+): Promise<Sent> {
   const signer = wallet.connect(chain.provider);
   const prepared = await chain.call("prepare transaction", () => signer.populateTransaction({ ...tx, chainId: chain.chainId }));
   const raw = await signer.signTransaction(prepared);
@@ -218,17 +248,32 @@ export async function waitForConfirmations(chain: Chain, txHash: string, confirm
   for (;;) {
     const receipt = await chain.call("eth_getTransactionReceipt", () => chain.provider.getTransactionReceipt(txHash));
     if (receipt !== null) {
-      if (receipt.status !== 1) throw new ServiceError(`transaction ${txHash} reverted in block ${receipt.blockNumber}`, [{ file: chain.url, path: "$", message: `transaction ${txHash} reverted`, fix: "run the command again; it checks the chain before sending" }]);
+      if (receipt.status !== 1)
+        throw new ServiceError(`transaction ${txHash} reverted in block ${receipt.blockNumber}`, [
+          { file: chain.url, path: "$", message: `transaction ${txHash} reverted`, fix: "run the command again; it checks the chain before sending" },
+        ]);
       const head = await chain.call("eth_blockNumber", () => chain.provider.getBlockNumber());
       const have = head - receipt.blockNumber + 1;
       if (have >= confirmations) return receipt;
       if (mineForConfirmations) await chain.call("anvil_mine", () => chain.provider.send("anvil_mine", [toBeHex(confirmations - have)]));
     } else if ((await chain.call("eth_getTransactionByHash", () => chain.provider.getTransaction(txHash))) === null && ++unknownPolls >= 3) {
-      throw new ServiceError(`transaction ${txHash} was dropped by ${chain.url}`, [{ file: chain.url, path: "$", message: `transaction ${txHash} is neither mined nor pending`, fix: "run the command again; it sends what is not anchored yet" }]);
+      throw new ServiceError(`transaction ${txHash} was dropped by ${chain.url}`, [
+        {
+          file: chain.url,
+          path: "$",
+          message: `transaction ${txHash} is neither mined nor pending`,
+          fix: "run the command again; it sends what is not anchored yet",
+        },
+      ]);
     }
     if (Date.now() - started > confirmTimeoutMs) {
       throw new ServiceError(`transaction ${txHash} did not reach ${confirmations} confirmations in ${Math.round(confirmTimeoutMs / 1000)} s`, [
-        { file: chain.url, path: "$", message: `waiting for ${confirmations} confirmations of ${txHash} timed out`, fix: "run the command again later; an anchored root is recognised and not sent twice" },
+        {
+          file: chain.url,
+          path: "$",
+          message: `waiting for ${confirmations} confirmations of ${txHash} timed out`,
+          fix: "run the command again later; an anchored root is recognised and not sent twice",
+        },
       ]);
     }
     await sleep(pollMs);
@@ -236,7 +281,13 @@ export async function waitForConfirmations(chain: Chain, txHash: string, confirm
 }
 
 /** Deploys the anchor contract owned by `owner` (default: the deployer). */
-export async function deployAnchor(chain: Chain, wallet: Wallet, owner: string, confirmations: number, hooks: SendHooks = {}): Promise<{ address: string; txHash: string; blockNumber: number; blockHash: string }> {
+export async function deployAnchor(
+  chain: Chain,
+  wallet: Wallet,
+  owner: string,
+  confirmations: number,
+  hooks: SendHooks = {},
+): Promise<{ address: string; txHash: string; blockNumber: number; blockHash: string }> {
   const data = ANCHOR_BYTECODE + ANCHOR_INTERFACE.encodeDeploy([owner]).slice(2);
   const { txHash, receipt } = await sendAndConfirm(chain, wallet, { data }, confirmations, hooks);
   if (receipt.contractAddress === null) throw new ServiceError(`deployment ${txHash} created no contract`);

@@ -45,25 +45,35 @@ export async function checkRoot(chain: Chain, address: string, batch: BatchRecor
 }
 
 export async function checkAnchor(chain: Chain, batch: BatchRecord, record: AnchorRecord): Promise<AnchorCheck> {
-  if (record.chainId !== chain.chainId) return { state: "other-chain", detail: `anchored on chain ${record.chainId}, but ${chain.url} is chain ${chain.chainId}` };
+  if (record.chainId !== chain.chainId)
+    return { state: "other-chain", detail: `anchored on chain ${record.chainId}, but ${chain.url} is chain ${chain.chainId}` };
   const code = await chain.call("eth_getCode", () => chain.provider.getCode(record.contract));
   if (code === "0x") return { state: "no-code", detail: `no anchor contract code at ${record.contract} on chain ${chain.chainId}` };
 
   const { onChain, conflict } = await checkRoot(chain, record.contract, batch);
-  if (onChain === undefined) return { state: "lost", detail: `root not anchored on chain ${chain.chainId} (the recorded transaction ${record.txHash} in block ${record.blockNumber} is gone: a reorg or a reset chain)` };
+  if (onChain === undefined)
+    return {
+      state: "lost",
+      detail: `root not anchored on chain ${chain.chainId} (the recorded transaction ${record.txHash} in block ${record.blockNumber} is gone: a reorg or a reset chain)`,
+    };
   if (conflict !== undefined) return { state: "conflict", detail: conflict, onChain };
-  if (onChain.blockNumber !== record.blockNumber) return { state: "stale", detail: `root anchored in block ${onChain.blockNumber}, but the record says block ${record.blockNumber}`, onChain };
+  if (onChain.blockNumber !== record.blockNumber)
+    return { state: "stale", detail: `root anchored in block ${onChain.blockNumber}, but the record says block ${record.blockNumber}`, onChain };
 
   const block = await chain.call("eth_getBlockByNumber", () => chain.provider.getBlock(record.blockNumber));
   if (block === null || block.hash !== record.blockHash) {
     return { state: "stale", detail: `block ${record.blockNumber} is now ${block?.hash ?? "missing"}, not the recorded ${record.blockHash} (reorg)`, onChain };
   }
   const receipt = await chain.call("eth_getTransactionReceipt", () => chain.provider.getTransactionReceipt(record.txHash));
-  if (receipt === null || receipt.blockHash !== record.blockHash) return { state: "stale", detail: `transaction ${record.txHash} is not in block ${record.blockNumber} ${record.blockHash}`, onChain };
+  if (receipt === null || receipt.blockHash !== record.blockHash)
+    return { state: "stale", detail: `transaction ${record.txHash} is not in block ${record.blockNumber} ${record.blockHash}`, onChain };
   const topic = ANCHOR_INTERFACE.getEvent("Anchored")!.topicHash;
-  const logged = receipt.logs.some((log) => getAddress(log.address) === getAddress(record.contract) && log.topics[0] === topic && log.topics[1] === `0x${batch.root}`);
+  const logged = receipt.logs.some(
+    (log) => getAddress(log.address) === getAddress(record.contract) && log.topics[0] === topic && log.topics[1] === `0x${batch.root}`,
+  );
   if (!logged) return { state: "conflict", detail: `transaction ${record.txHash} did not anchor this root`, onChain };
-  if (getAddress(record.anchorer) !== onChain.anchorer) return { state: "conflict", detail: `the record names anchorer ${record.anchorer}, the chain ${onChain.anchorer}`, onChain };
+  if (getAddress(record.anchorer) !== onChain.anchorer)
+    return { state: "conflict", detail: `the record names anchorer ${record.anchorer}, the chain ${onChain.anchorer}`, onChain };
 
   const head = await chain.call("eth_blockNumber", () => chain.provider.getBlockNumber());
   const confirmations = head - record.blockNumber + 1;

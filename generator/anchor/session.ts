@@ -11,8 +11,8 @@
  *                  committed and reviewed like everything that decides.
  */
 
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { getAddress, isAddress, parseEther, type Wallet } from "ethers";
 import { parseProfile, profileFile } from "../compile/profile.js";
 import { InputError } from "../errors.js";
@@ -65,7 +65,13 @@ function readLocalDeployment(repo: string): LocalDeployment | undefined {
 }
 
 function parseAddress(value: string, source: string): string {
-  if (!isAddress(value)) throw InputError.of({ file: source, path: "$", message: `${JSON.stringify(value)} is not an Ethereum address`, fix: "pass the 0x… address of the anchor contract" });
+  if (!isAddress(value))
+    throw InputError.of({
+      file: source,
+      path: "$",
+      message: `${JSON.stringify(value)} is not an Ethereum address`,
+      fix: "pass the 0x… address of the anchor contract",
+    });
   return getAddress(value);
 }
 
@@ -97,7 +103,10 @@ export async function openChainSession(repo: string, options: SessionOptions): P
         }
         return address;
       },
-      close: async () => chain.close(),
+      close: () => {
+        chain.close();
+        return Promise.resolve();
+      },
     };
   }
 
@@ -111,7 +120,14 @@ export async function openChainSession(repo: string, options: SessionOptions): P
       fix: "anchors made on another machine's local chain cannot be checked here: pass --chain URL of the chain they were anchored on, or run `datomspod anchor --chain local` first",
     });
   }
-  const node = await startAnvil({ stateFile });
+  const unlock = lockLocalChain(repo);
+  let node: AnvilNode;
+  try {
+    node = await startAnvil({ stateFile });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   let chain: Chain | undefined;
   try {
     chain = await connectChain(node.url, { ...options.chainOptions, mineForConfirmations: true });
@@ -143,19 +159,68 @@ export async function openChainSession(repo: string, options: SessionOptions): P
       local: true,
       anchorAddress() {
         if (address === undefined) {
-          throw InputError.of({ file: display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)), path: "$", message: "the local chain has no anchor contract", fix: "run `datomspod anchor --chain local`, which deploys one" });
+          throw InputError.of({
+            file: display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)),
+            path: "$",
+            message: "the local chain has no anchor contract",
+            fix: "run `datomspod anchor --chain local`, which deploys one",
+          });
         }
         return address;
       },
       async close() {
         opened.close();
         await node.stop();
+        unlock();
       },
     };
   } catch (error) {
     chain?.close();
     await node.stop();
+    unlock();
     throw error;
+  }
+}
+
+/**
+ * One command at a time on the local chain: two anvil nodes on one state file would overwrite each
+ * other's state. The lock file holds the owner's pid; a lock whose process is gone is taken over.
+ */
+function lockLocalChain(repo: string): () => void {
+  const path = join(localChainDir(repo), "lock");
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: "wx" });
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number(readFileSync(path, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw InputError.of({
+          file: display(repo, path),
+          path: "$",
+          message: `another datomspod command (pid ${pid}) is using the local chain`,
+          fix: "wait for it to finish, then run this command again",
+        });
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw InputError.of({
+    file: display(repo, path),
+    path: "$",
+    message: "cannot lock the local chain",
+    fix: "remove the lock file if no datomspod command is running",
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -164,5 +229,6 @@ export async function fundOnLocalChain(session: ChainSession, wallet: Wallet): P
   if (!session.local) return;
   const { chain } = session;
   const balance = await chain.call("eth_getBalance", () => chain.provider.getBalance(wallet.address));
-  if (balance < parseEther("1")) await chain.call("anvil_setBalance", () => chain.provider.send("anvil_setBalance", [wallet.address, `0x${parseEther("100").toString(16)}`]));
+  if (balance < parseEther("1"))
+    await chain.call("anvil_setBalance", () => chain.provider.send("anvil_setBalance", [wallet.address, `0x${parseEther("100").toString(16)}`]));
 }

@@ -13,8 +13,13 @@ export interface GitResult {
 /** Runs `git -C repo ...args`; never throws (a missing git or a failing command gives ok: false). */
 export function git(repo: string, args: readonly string[]): Promise<GitResult> {
   return new Promise((resolve) => {
-    execFile("git", ["-C", repo, ...args], { encoding: "buffer", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" } }, (error, stdout) => {
-      resolve({ ok: error === null, stdout: stdout ?? Buffer.alloc(0) });
-    });
+    execFile(
+      "git",
+      ["-C", repo, ...args],
+      { encoding: "buffer", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" } },
+      (error, stdout) => {
+        resolve({ ok: error === null, stdout: stdout ?? Buffer.alloc(0) });
+      },
+    );
   });
 }

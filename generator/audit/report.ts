@@ -9,7 +9,12 @@ export interface AuditSummary {
   readonly ok: boolean;
   readonly chainId: number;
   readonly counts: Readonly<Record<AuditStatus, number>>;
-  readonly contracts: readonly { readonly id: string; readonly ok: boolean; readonly counts: Readonly<Record<AuditStatus, number>>; readonly rows: readonly AuditRow[] }[];
+  readonly contracts: readonly {
+    readonly id: string;
+    readonly ok: boolean;
+    readonly counts: Readonly<Record<AuditStatus, number>>;
+    readonly rows: readonly AuditRow[];
+  }[];
 }
 
 function count(rows: readonly AuditRow[]): Record<AuditStatus, number> {
@@ -37,8 +42,9 @@ export function auditText(summary: AuditSummary): string {
   for (const contract of summary.contracts) {
     lines.push(`${contract.id}: ${formatCounts(contract.counts)}`);
     const widths = [10, Math.max(4, ...contract.rows.map((r) => r.kind.length)), Math.max(7, ...contract.rows.map((r) => r.subject.length))];
-    lines.push(`  ${"STATUS".padEnd(widths[0]!)}  ${"KIND".padEnd(widths[1]!)}  ${"SUBJECT".padEnd(widths[2]!)}  DETAIL`);
-    for (const row of contract.rows) lines.push(`  ${row.status.padEnd(widths[0]!)}  ${row.kind.padEnd(widths[1]!)}  ${row.subject.padEnd(widths[2]!)}  ${row.detail}`);
+    lines.push(`  ${"STATUS".padEnd(widths[0])}  ${"KIND".padEnd(widths[1])}  ${"SUBJECT".padEnd(widths[2])}  DETAIL`);
+    for (const row of contract.rows)
+      lines.push(`  ${row.status.padEnd(widths[0])}  ${row.kind.padEnd(widths[1])}  ${row.subject.padEnd(widths[2])}  ${row.detail}`);
     lines.push("");
   }
   lines.push(`${summary.ok ? "ok" : "FAILED"}: ${formatCounts(summary.counts)} on chain ${summary.chainId}`);

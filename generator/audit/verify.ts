@@ -57,7 +57,8 @@ export async function auditContract(repo: string, id: string, chain: Chain): Pro
   const rows: AuditRow[] = [];
   const checks = new Map<string, AnchorCheck>();
   const stored = readStoredEvidence(repo, id);
-  for (const file of stored.strays) rows.push({ contractId: id, status: "mismatched", kind: "batch", subject: file, detail: "is not named <root>.json: not a datomspod evidence record" });
+  for (const file of stored.strays)
+    rows.push({ contractId: id, status: "mismatched", kind: "batch", subject: file, detail: "is not named <root>.json: not a datomspod evidence record" });
 
   /** Items anchored under valid, verified roots, by subject. */
   const anchored = new Map<string, Anchored[]>();
@@ -82,17 +83,34 @@ export async function auditContract(repo: string, id: string, chain: Chain): Pro
     }
     const verdict = await checkBatchAnchor(chain, batch, record?.value, record?.problems ?? [], check!.signers);
     if (record?.value !== undefined) checks.set(batch.root, verdict.check ?? { state: "lost", detail: verdict.detail });
-    rows.push({ contractId: id, status: verdict.status, kind: "batch", subject: stored1.file, digest: batch.root, blockNumber: record?.value?.blockNumber, detail: verdict.detail });
+    rows.push({
+      contractId: id,
+      status: verdict.status,
+      kind: "batch",
+      subject: stored1.file,
+      digest: batch.root,
+      blockNumber: record?.value?.blockNumber,
+      detail: verdict.detail,
+    });
     for (const [index, item] of batch.items.entries()) {
       const key = subjectKey(item);
       const problem = check!.itemProblems.get(index);
       if (problem !== undefined) badProofs.set(key, `in batch ${short(batch.root)}: ${problem}`);
-      else if (verdict.status === "verified") anchored.set(key, [...(anchored.get(key) ?? []), { digest: item.digest, root: batch.root, blockNumber: record!.value!.blockNumber }]);
+      else if (verdict.status === "verified")
+        anchored.set(key, [...(anchored.get(key) ?? []), { digest: item.digest, root: batch.root, blockNumber: record!.value!.blockNumber }]);
       else unconfirmed.set(key, `its batch ${short(batch.root)} is not anchored: ${verdict.detail}`);
     }
   }
   for (const [root, record] of stored.anchors) {
-    if (!stored.batches.some((b) => b.root === root)) rows.push({ contractId: id, status: "mismatched", kind: "batch", subject: record.file, digest: root, detail: "an anchor record without its batch record" });
+    if (!stored.batches.some((b) => b.root === root))
+      rows.push({
+        contractId: id,
+        status: "mismatched",
+        kind: "batch",
+        subject: record.file,
+        digest: root,
+        detail: "an anchor record without its batch record",
+      });
   }
 
   const current = collectEvidence(repo, id);
@@ -109,7 +127,16 @@ export async function auditContract(repo: string, id: string, chain: Chain): Pro
     const key = subjectKey({ kind, subject });
     const now = currentBySubject.get(key);
     const was = anchored.get(key) ?? [];
-    const row = (status: AuditStatus, detail: string, at?: Anchored): AuditRow => ({ contractId: id, status, kind, subject, digest: now?.digest, root: at?.root, blockNumber: at?.blockNumber, detail });
+    const row = (status: AuditStatus, detail: string, at?: Anchored): AuditRow => ({
+      contractId: id,
+      status,
+      kind,
+      subject,
+      digest: now?.digest,
+      root: at?.root,
+      blockNumber: at?.blockNumber,
+      detail,
+    });
     const broken = unreadable.get(key);
     if (broken !== undefined) {
       rows.push(row("mismatched", `cannot be recomputed: ${broken.issue.message}`));
@@ -126,10 +153,22 @@ export async function auditContract(repo: string, id: string, chain: Chain): Pro
         const earlier = others.length > 0 ? `; ${others.length} earlier value${others.length === 1 ? "" : "s"} anchored too` : "";
         rows.push(row("verified", `in batch ${short(match.root)}, block ${match.blockNumber}${earlier}`, match));
       } else if (match !== undefined) {
-        rows.push(row("mismatched", `a ${kind} is written once, but other values were anchored too (sha256 ${others.map(short).join(", ")}): it was changed after anchoring`, match));
+        rows.push(
+          row(
+            "mismatched",
+            `a ${kind} is written once, but other values were anchored too (sha256 ${others.map(short).join(", ")}): it was changed after anchoring`,
+            match,
+          ),
+        );
       } else if (was.length > 0) {
-        const last = was[was.length - 1]!;
-        rows.push(row("mismatched", `sha256 is ${short(now.digest)}…, anchored was ${short(last.digest)}… (batch ${short(last.root)}, block ${last.blockNumber})`, last));
+        const last = was[was.length - 1];
+        rows.push(
+          row(
+            "mismatched",
+            `sha256 is ${short(now.digest)}…, anchored was ${short(last.digest)}… (batch ${short(last.root)}, block ${last.blockNumber})`,
+            last,
+          ),
+        );
       } else {
         rows.push(row("missing", unconfirmed.get(key) ?? "not anchored yet (run `datomspod anchor`)"));
       }
@@ -145,13 +184,28 @@ export async function auditContract(repo: string, id: string, chain: Chain): Pro
       const history = gitRepo ? await historicalDirectoryDigests(repo, subject.replace(/\/$/, "")) : new Map<string, string>();
       const found = was.find((a) => history.has(a.digest));
       if (found !== undefined) {
-        rows.push({ ...row("verified", `removed from the working tree; recomputed from git commit ${history.get(found.digest)!.slice(0, 12)} (batch ${short(found.root)}, block ${found.blockNumber})`, found), digest: found.digest });
+        rows.push({
+          ...row(
+            "verified",
+            `removed from the working tree; recomputed from git commit ${history.get(found.digest)!.slice(0, 12)} (batch ${short(found.root)}, block ${found.blockNumber})`,
+            found,
+          ),
+          digest: found.digest,
+        });
       } else {
-        rows.push(row("missing", gitRepo ? "anchored, but neither in the working tree nor in git history" : "anchored, but not in the working tree (and no git history to recompute it from)", was[0]));
+        rows.push(
+          row(
+            "missing",
+            gitRepo
+              ? "anchored, but neither in the working tree nor in git history"
+              : "anchored, but not in the working tree (and no git history to recompute it from)",
+            was[0],
+          ),
+        );
       }
       continue;
     }
-    rows.push(row("missing", `anchored in batch ${short(was[0]!.root)} (block ${was[0]!.blockNumber}) but gone from the repository`, was[0]));
+    rows.push(row("missing", `anchored in batch ${short(was[0].root)} (block ${was[0].blockNumber}) but gone from the repository`, was[0]));
   }
 
   return { contractId: id, ok: rows.every((r) => r.status === "verified"), rows, anchors: checks };
@@ -172,7 +226,8 @@ async function checkBatchAnchor(
   switch (check.state) {
     case "valid": {
       const anchorer = check.onChain!.anchorer;
-      if (!signers.includes(getAddress(anchorer))) return { status: "mismatched", detail: `the statement is signed by ${signers.join(", ") || "nobody"}, but ${anchorer} anchored the root`, check };
+      if (!signers.includes(getAddress(anchorer)))
+        return { status: "mismatched", detail: `the statement is signed by ${signers.join(", ") || "nobody"}, but ${anchorer} anchored the root`, check };
       return { status: "verified", detail: `anchored by ${anchorer} in ${check.detail}`, check };
     }
     case "lost":

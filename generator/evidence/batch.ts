@@ -56,7 +56,12 @@ function unhex(text: string): Uint8Array {
 }
 
 /** The in-toto Statement of a batch: every item is a subject; the predicate names the tree. */
-export function batchStatement(contractId: string, kind: BatchKind, root: string, items: readonly Pick<BatchItem, "kind" | "subject" | "digest">[]): Record<string, unknown> {
+export function batchStatement(
+  contractId: string,
+  kind: BatchKind,
+  root: string,
+  items: readonly Pick<BatchItem, "kind" | "subject" | "digest">[],
+): Record<string, unknown> {
   return {
     _type: STATEMENT_TYPE,
     subject: items.map((item) => ({ name: `${item.kind}:${item.subject}`, digest: { sha256: item.digest } })),
@@ -89,8 +94,20 @@ export async function buildBatch(contractId: string, items: readonly EvidenceIte
   const root = hex(merkleRoot(leaves));
   const proofs = allInclusionProofs(leaves);
   const kind = batchKindOf(sorted);
-  const batchItems = sorted.map((item, index) => ({ index, kind: item.kind, subject: item.subject, digest: item.digest, proof: proofs[index]!.map(hex) }));
-  return signBatch({ version: BATCH_RECORD_VERSION, contractId, kind, root, size: sorted.length, tree: TREE_ALGORITHM, items: batchItems, envelope: { payload: "", payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [] } }, signer);
+  const batchItems = sorted.map((item, index) => ({ index, kind: item.kind, subject: item.subject, digest: item.digest, proof: proofs[index].map(hex) }));
+  return signBatch(
+    {
+      version: BATCH_RECORD_VERSION,
+      contractId,
+      kind,
+      root,
+      size: sorted.length,
+      tree: TREE_ALGORITHM,
+      items: batchItems,
+      envelope: { payload: "", payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [] },
+    },
+    signer,
+  );
 }
 
 /** The batch with its envelope signed (again) by `signer`; the tree is unchanged. */
@@ -129,20 +146,22 @@ export function checkBatch(batch: BatchRecord, contractId: string): BatchCheck {
   const rootBytes = SHA256_HEX.test(batch.root) ? unhex(batch.root) : new Uint8Array(0);
   for (const [i, item] of batch.items.entries()) {
     if (item.index !== i) itemProblems.set(i, `has index ${item.index} at position ${i}`);
-    else if (i > 0 && compareItems(items[i - 1]!, items[i]!) >= 0) itemProblems.set(i, "is out of order or repeated");
+    else if (i > 0 && compareItems(items[i - 1], items[i]) >= 0) itemProblems.set(i, "is out of order or repeated");
     else if (!item.proof.every((p) => SHA256_HEX.test(p))) itemProblems.set(i, "has a proof step that is not 64 hex digits");
     else {
-      const computed = rootFromInclusionProof(i, batch.items.length, leaves[i]!, item.proof.map(unhex));
+      const computed = rootFromInclusionProof(i, batch.items.length, leaves[i], item.proof.map(unhex));
       if (computed === undefined || !equalBytes(computed, rootBytes)) itemProblems.set(i, "its inclusion proof does not lead to the batch root");
     }
   }
 
   const envelope = verifyEnvelope(batch.envelope);
   problems.push(...envelope.problems.map((p) => `envelope: ${p}`));
-  if (batch.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) problems.push(`envelope: payloadType is ${JSON.stringify(batch.envelope.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
+  if (batch.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    problems.push(`envelope: payloadType is ${JSON.stringify(batch.envelope.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
   if (envelope.payload !== undefined) {
     const expected = canonicalize(batchStatement(batch.contractId, batch.kind, batch.root, batch.items));
-    if (Buffer.from(envelope.payload).toString("utf8") !== expected) problems.push("envelope: the signed statement is not the statement of these items and this root");
+    if (Buffer.from(envelope.payload).toString("utf8") !== expected)
+      problems.push("envelope: the signed statement is not the statement of these items and this root");
   }
   return { problems, itemProblems, signers: envelope.signers };
 }
@@ -184,7 +203,12 @@ export const BATCH_RECORD_SCHEMA = {
         payloadType: { type: "string" },
         signatures: {
           type: "array",
-          items: { type: "object", additionalProperties: false, required: ["keyid", "sig"], properties: { keyid: { type: "string" }, sig: { type: "string" } } },
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["keyid", "sig"],
+            properties: { keyid: { type: "string" }, sig: { type: "string" } },
+          },
         },
       },
     },

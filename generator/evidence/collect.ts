@@ -158,13 +158,20 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
       try {
         const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
         const value = parseStrictJson(text, contractSubject, MAX_EVIDENCE_FILE_BYTES);
-        if (value === null || typeof value !== "object" || Array.isArray(value)) throw InputError.of({ file: contractSubject, path: "$", message: "is not a JSON object", fix: "restore the contract" });
-        contract = value as Partial<Contract>;
+        if (value === null || typeof value !== "object" || Array.isArray(value))
+          throw InputError.of({ file: contractSubject, path: "$", message: "is not a JSON object", fix: "restore the contract" });
+        contract = value;
         add("contract-hash", contractSubject, contractHash(contract as Contract));
       } catch (error) {
-        if (error instanceof TypeError) fail("contract-hash", contractSubject, InputError.of({ file: contractSubject, path: "$", message: error.message, fix: "restore the contract" }));
+        if (error instanceof TypeError)
+          fail("contract-hash", contractSubject, InputError.of({ file: contractSubject, path: "$", message: error.message, fix: "restore the contract" }));
         else if (error instanceof InputError) fail("contract-hash", contractSubject, error);
-        else fail("contract-hash", contractSubject, InputError.of({ file: contractSubject, path: "$", message: "is not valid UTF-8", fix: "restore the contract" }));
+        else
+          fail(
+            "contract-hash",
+            contractSubject,
+            InputError.of({ file: contractSubject, path: "$", message: "is not valid UTF-8", fix: "restore the contract" }),
+          );
       }
     } else {
       unreadable.push({ kind: "contract-hash", contractId: id, subject: contractSubject, issue: unreadable.at(-1)!.issue });
@@ -181,7 +188,17 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
       const path = join(dir, code.path);
       const subject = repoPath(repo, path);
       if (subject.startsWith(`${repoPath(repo, dir)}/`)) hashFile("algorithm-code", path);
-      else fail("algorithm-code", subject, InputError.of({ file: contractSubject, path: "$.inputs.algorithm.code.path", message: "points outside the contract folder", fix: "keep the code under algorithm/" }));
+      else
+        fail(
+          "algorithm-code",
+          subject,
+          InputError.of({
+            file: contractSubject,
+            path: "$.inputs.algorithm.code.path",
+            message: "points outside the contract folder",
+            fix: "keep the code under algorithm/",
+          }),
+        );
     } else if (typeof code.cid === "string" && typeof code.sha256 === "string" && /^[0-9a-f]{64}$/.test(code.sha256)) {
       add("algorithm-code", `ipfs://${code.cid}`, code.sha256);
     }
@@ -190,8 +207,18 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
   if (container !== undefined && typeof container.digest === "string") {
     const match = /^sha256:([0-9a-f]{64})$/.exec(container.digest);
     const reference = `${String(container.image)}${typeof container.tag === "string" ? `:${container.tag}` : ""}@${container.digest}`;
-    if (match) add("image-digest", reference, match[1]!);
-    else fail("image-digest", reference, InputError.of({ file: contractSubject, path: "$.inputs.algorithm.container.digest", message: "is not a sha256 digest", fix: "pin the image by its sha256 digest" }));
+    if (match) add("image-digest", reference, match[1]);
+    else
+      fail(
+        "image-digest",
+        reference,
+        InputError.of({
+          file: contractSubject,
+          path: "$.inputs.algorithm.container.digest",
+          message: "is not a sha256 digest",
+          fix: "pin the image by its sha256 digest",
+        }),
+      );
   }
 
   // The rendered instance, while it exists.
@@ -233,7 +260,8 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
       } catch {
         continue; // the receipt's own item pins its bytes; a receipt that does not parse lists nothing
       }
-      for (const subject of statementSubjects(value)) add(isLogName(subject.name) ? "log" : "output", `${repoPath(repo, path)}#${subject.name}`, subject.sha256);
+      for (const subject of statementSubjects(value))
+        add(isLogName(subject.name) ? "log" : "output", `${repoPath(repo, path)}#${subject.name}`, subject.sha256);
     }
   }
 }

@@ -42,7 +42,11 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
 export async function signEnvelope(signer: Signer, payloadType: string, payload: Uint8Array): Promise<DsseEnvelope> {
   const signature = await signer.signMessage(pae(payloadType, payload));
   const keyid = getAddress(await signer.getAddress());
-  return { payload: Buffer.from(payload).toString("base64"), payloadType, signatures: [{ keyid, sig: Buffer.from(signature.slice(2), "hex").toString("base64") }] };
+  return {
+    payload: Buffer.from(payload).toString("base64"),
+    payloadType,
+    signatures: [{ keyid, sig: Buffer.from(signature.slice(2), "hex").toString("base64") }],
+  };
 }
 
 export interface EnvelopeCheck {

@@ -47,7 +47,7 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
 
 function subtreeRoot(leaves: readonly Uint8Array[], start: number, end: number): Uint8Array {
   const n = end - start;
-  if (n === 1) return leaves[start]!;
+  if (n === 1) return leaves[start];
   const k = split(n);
   return nodeHash(subtreeRoot(leaves, start, start + k), subtreeRoot(leaves, start + k, end));
 }
@@ -84,12 +84,12 @@ export function allInclusionProofs(leaves: readonly Uint8Array[]): Uint8Array[][
 
   function build(start: number, end: number): Uint8Array {
     const n = end - start;
-    if (n === 1) return leaves[start]!;
+    if (n === 1) return leaves[start];
     const k = split(n);
     const left = build(start, start + k);
     const right = build(start + k, end);
-    for (let i = start; i < start + k; i++) proofs[i]!.push(right);
-    for (let i = start + k; i < end; i++) proofs[i]!.push(left);
+    for (let i = start; i < start + k; i++) proofs[i].push(right);
+    for (let i = start + k; i < end; i++) proofs[i].push(left);
     return nodeHash(left, right);
   }
 }
@@ -126,6 +126,6 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }

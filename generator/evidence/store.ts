@@ -135,7 +135,7 @@ function rootsIn(dir: string): { roots: string[]; strays: string[] } {
   for (const name of readdirSync(dir).sort()) {
     if (name.startsWith(".")) continue;
     const match = /^([0-9a-f]{64})\.json$/.exec(name);
-    if (match) roots.push(match[1]!);
+    if (match) roots.push(match[1]);
     else strays.push(name);
   }
   return { roots, strays };

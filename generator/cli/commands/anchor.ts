@@ -53,6 +53,7 @@ function reportText(report: AnchorReport): string {
       `${b.contractId}  ${b.action.padEnd(10)}  ${String(b.size).padStart(4)} item${b.size === 1 ? " " : "s"}  ${b.kind.padEnd(10)}  root ${b.root}  tx ${b.txHash}  block ${b.blockNumber}`,
   );
   if (report.batches.length === 0) lines.push("nothing to anchor");
+  for (const skip of report.skipped) lines.push(`skipped  ${skip.contractId}: ${skip.reason}`);
   for (const item of report.refused) lines.push(`refused  ${item.contractId}  ${item.kind}  ${item.subject}: ${item.reason}`);
   const sent = report.batches.filter((b) => b.gasUsed !== undefined);
   const items = sent.reduce((n, b) => n + b.size, 0);
@@ -69,7 +70,7 @@ export const anchor: Command = {
   help: [
     CHAIN_HELP,
     "Without --key the local chain's development account 0 anchors (ad hoc mode only: its key is public). With --chain URL the anchor contract is --anchor-address or chain.anchorAddress of the contract's cluster profile.",
-    "Idempotent: a root already on chain is recorded, not sent again; a lost anchor (reorg) is sent again. Records go to contracts/<id>/evidence/. Exit 1 when an item is refused: a record changed after it was anchored, or a rendered instance that is not what `datomspod compile` renders now.",
+    "Idempotent: a root already on chain is recorded, not sent again; a lost anchor (reorg) is sent again. Records go to contracts/<id>/evidence/. A draft (not signed by every party) is skipped. Exit 1 when an item is refused: a record changed after it was anchored, or a rendered instance that is not what `datomspod compile` renders now.",
   ].join("\n"),
   options: { chain: { type: "string" }, key: { type: "string" }, confirmations: { type: "string" }, "anchor-address": { type: "string" } },
   positionals: [0, 1],
@@ -92,6 +93,7 @@ export const anchor: Command = {
         anchorAddress: (cluster) => session.anchorAddress(cluster),
         confirmations,
         refuse: renderingGuard(ctx.repo, ctx.now),
+        now: ctx.now.getTime(),
       });
       ctx.emit({ ok: report.refused.length === 0, ...report }, reportText(report));
       return report.refused.length === 0 ? 0 : 1;
