@@ -73,8 +73,11 @@ export interface Io {
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code; never throws. */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], given: Io): Promise<number> {
   let format: Format = "text";
+  // A command that answered on stdout before failing keeps its answer as the one JSON document there.
+  let answered = false;
+  const io: Io = { ...given, stdout: (text) => ((answered = true), given.stdout(text)) };
   try {
     const { command, rest, words } = selectCommand(argv);
     if (command === undefined) {
@@ -116,7 +119,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     };
     return await command.run(ctx, positionals, values as Values);
   } catch (error) {
-    return report(error, format, io);
+    return report(error, format === "json" && answered ? "text" : format, io);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
+import { check } from "./check.js";
 import { compile } from "./compile.js";
 import { demo } from "./demo.js";
 import { keysNew, keysShow } from "./keys.js";
@@ -9,4 +10,4 @@ import { auditVerify } from "./audit.js";
 import { imagesBuild } from "./images.js";
 
 /** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, imagesBuild, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo];
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, check, imagesBuild, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo];
