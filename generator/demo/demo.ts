@@ -120,6 +120,7 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     { title: "The contract is now active", argv: ["contract", "status", ID] },
     { title: "The generator compiles the active contract into the instance's Kubernetes manifests", argv: ["compile"] },
     { title: "A second compile changes nothing: the output is deterministic", argv: ["compile", "--check"] },
+    { title: "The whole chain is checked, ending with the OPS-C policies (wasm, in-process) and strict Kubernetes validation", argv: ["check", ID, "--svg-dir", join(ws.dir, "opsc")] },
   ];
 }
 
