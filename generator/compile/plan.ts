@@ -63,14 +63,14 @@ function pendingRuns(loaded: LoadedContract, requests: readonly { id: string; pa
   return runs;
 }
 
-interface ContractOutcome {
+export interface ContractOutcome {
   readonly plan: ContractPlan;
   /** File name in the instance folder → content (empty when not rendered). */
   readonly files: Record<string, string>;
 }
 
 /** Verifies, renders and validates one contract; every problem is added to `issues`. */
-function planContract(repo: string, id: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>, issues: Issue[]): ContractOutcome | undefined {
+export function planContract(repo: string, id: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>, issues: Issue[]): ContractOutcome | undefined {
   let loaded: LoadedContract;
   try {
     loaded = loadContract(repo, id);
@@ -147,14 +147,44 @@ function windowPosition(repo: string, id: string, now: Date): { cluster: string;
 export interface PlanOptions {
   /** Reuse the rendered files of unchanged contracts from .datomspod/cache/ (objects are then not available). */
   readonly cache?: boolean;
+  /** Render cache misses in this many worker threads (compiled build only); 1 renders in this thread. */
+  readonly workers?: number;
 }
 
-export function planCompile(repo: string, now: Date, options: PlanOptions = {}): CompilePlan {
+export interface Rendered {
+  readonly outcomes: (ContractOutcome | undefined)[];
+  readonly issues: Issue[];
+}
+
+/** Renders `ids` somewhere (this thread or workers), in the order given. */
+export type RenderMany = (ids: readonly string[]) => Promise<Rendered>;
+
+/** Renders `ids` in this thread. */
+export function renderHere(repo: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>): (ids: readonly string[]) => Rendered {
+  return (ids) => {
+    const issues: Issue[] = [];
+    const outcomes = ids.map((id) => planContract(repo, id, now, profiles, issues));
+    return { outcomes, issues };
+  };
+}
+
+interface Prepared {
+  readonly profiles: ReadonlyMap<string, ClusterProfile>;
+  readonly files: Map<string, string>;
+  readonly dirs: Set<string>;
+  readonly issues: Issue[];
+  readonly ids: readonly string[];
+  readonly keys: Map<string, string>;
+  readonly outcomes: Map<string, ContractOutcome | undefined>;
+  readonly misses: readonly string[];
+}
+
+/** Loads profiles, renders the Argo CD wiring, and takes unchanged contracts from the cache. */
+function prepare(repo: string, now: Date, options: PlanOptions): Prepared {
   const issues: Issue[] = [];
   const profiles = loadProfiles(repo);
   const files = new Map<string, string>();
   const dirs = new Set<string>();
-  const contracts: ContractPlan[] = [];
   const profileTexts = new Map([...profiles.keys()].map((name) => [name, readFileSync(profileFile(repo, name), "utf8")]));
 
   for (const profile of profiles.values()) {
@@ -165,20 +195,37 @@ export function planCompile(repo: string, now: Date, options: PlanOptions = {}):
     for (const object of objects) files.set(`${dir}/${object.kind.toLowerCase()}.yaml`, toYaml(object));
   }
 
-  for (const id of listContractIds(repo)) {
+  const ids = listContractIds(repo);
+  const keys = new Map<string, string>();
+  const outcomes = new Map<string, ContractOutcome | undefined>();
+  for (const id of ids) {
     const position = options.cache === true ? windowPosition(repo, id, now) : undefined;
     const key = position === undefined ? undefined : contractKey(join(repo, "contracts", id), profileTexts.get(position.cluster) ?? "", position.window);
     const cached = key === undefined ? undefined : readCache(repo, id, key);
-    let outcome: ContractOutcome | undefined;
+    if (key !== undefined) keys.set(id, key);
     if (cached !== undefined) {
-      outcome = { plan: { id, cluster: cached.cluster, state: cached.state, runs: cached.runs, rendered: cached.rendered, objects: [] }, files: { ...cached.files } };
-    } else {
-      outcome = planContract(repo, id, now, profiles, issues);
-      if (outcome !== undefined && key !== undefined) {
-        const { cluster, state, runs, rendered } = outcome.plan;
-        writeCache(repo, id, { key, cluster, state, runs, rendered, files: outcome.files });
-      }
+      outcomes.set(id, { plan: { id, cluster: cached.cluster, state: cached.state, runs: cached.runs, rendered: cached.rendered, objects: [] }, files: { ...cached.files } });
     }
+  }
+  return { profiles, files, dirs, issues, ids, keys, outcomes, misses: ids.filter((id) => !outcomes.has(id)) };
+}
+
+/** Adds the rendered misses (caching them), and assembles the plan; throws when anything failed. */
+function finish(repo: string, prepared: Prepared, rendered: Rendered): CompilePlan {
+  const { files, dirs, issues, ids, keys, outcomes, misses, profiles } = prepared;
+  issues.push(...rendered.issues);
+  misses.forEach((id, i) => {
+    const outcome = rendered.outcomes[i];
+    outcomes.set(id, outcome);
+    const key = keys.get(id);
+    if (outcome !== undefined && key !== undefined) {
+      const { cluster, state, runs, rendered: isRendered } = outcome.plan;
+      writeCache(repo, id, { key, cluster, state, runs, rendered: isRendered, files: outcome.files });
+    }
+  });
+  const contracts: ContractPlan[] = [];
+  for (const id of ids) {
+    const outcome = outcomes.get(id);
     if (outcome === undefined) continue;
     contracts.push(outcome.plan);
     if (!outcome.plan.rendered) continue;
@@ -186,7 +233,18 @@ export function planCompile(repo: string, now: Date, options: PlanOptions = {}):
     dirs.add(dir);
     for (const [name, content] of Object.entries(outcome.files)) files.set(`${dir}/${name}`, content);
   }
-
   if (issues.length > 0) throw InputError.many(`compile refused: ${issues.length} problem${issues.length === 1 ? "" : "s"}; nothing was written`, issues);
   return { files, dirs, contracts, profiles };
+}
+
+/** What clusters/ should be, rendering in this thread. */
+export function planCompile(repo: string, now: Date, options: PlanOptions = {}): CompilePlan {
+  const prepared = prepare(repo, now, options);
+  return finish(repo, prepared, renderHere(repo, now, prepared.profiles)(prepared.misses));
+}
+
+/** planCompile, rendering the cache misses with `render` (e.g. in worker threads). */
+export async function planCompileWith(repo: string, now: Date, options: PlanOptions, render: (profiles: ReadonlyMap<string, ClusterProfile>) => RenderMany): Promise<CompilePlan> {
+  const prepared = prepare(repo, now, options);
+  return finish(repo, prepared, prepared.misses.length === 0 ? { outcomes: [], issues: [] } : await render(prepared.profiles)(prepared.misses));
 }

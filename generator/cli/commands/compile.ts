@@ -1,6 +1,7 @@
 import { InputError, VerdictError } from "../../errors.js";
 import { applyPlan, computeDrift, hasDrift } from "../../compile/write.js";
-import { planCompile } from "../../compile/plan.js";
+import { defaultWorkers, renderInWorkers } from "../../compile/parallel.js";
+import { planCompileWith, renderHere } from "../../compile/plan.js";
 import type { Command, Context, Values } from "../command.js";
 import { stringOption } from "./keys.js";
 
@@ -26,9 +27,11 @@ export const compile: Command = {
   ].join("\n"),
   options: { check: { type: "boolean" }, at: { type: "string" }, "no-cache": { type: "boolean" } },
   positionals: [0, 0],
-  run(ctx, _args, values) {
+  async run(ctx, _args, values) {
     const check = values["check"] === true;
-    const plan = planCompile(ctx.repo, evaluationTime(ctx, values), { cache: !check && values["no-cache"] !== true });
+    const now = evaluationTime(ctx, values);
+    const options = { cache: !check && values["no-cache"] !== true };
+    const plan = await planCompileWith(ctx.repo, now, options, (profiles) => renderInWorkers(ctx.repo, now, defaultWorkers(), renderHere(ctx.repo, now, profiles)));
     const drift = check ? computeDrift(ctx.repo, plan) : applyPlan(ctx.repo, plan);
     const summary = {
       check,
