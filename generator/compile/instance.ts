@@ -115,12 +115,15 @@ function inputStorage(input: InstanceInput, namespace: string): { objects: K8sOb
       };
     };
     switch (location.kind) {
-      case "hostPath":
+      case "hostPath": {
         if (profile.mode !== "local") {
           fail(input, `${path}.kind`, `hostPath is only allowed in the local profile, and cluster ${profile.name} is ${profile.mode}`, "use a pvc, csi or nfs location on a real cluster");
         }
-        volumes.push({ name: volumeName, hostPath: { path: location.path, type: "Directory" } });
+        // One volume per listed file: the algorithm never sees anything else in the provider's folder.
+        const dir = location.path.replace(/\/+$/, "");
+        asset.files.forEach((file, j) => volumes.push({ name: `${volumeName}-${j}`, hostPath: { path: `${dir}/${file.name}`, type: "File" } }));
         return;
+      }
       case "pvc":
         objects.push(claim(location.volumeName));
         break;
@@ -237,12 +240,13 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   const gpu = compute.gpu ?? 0;
 
   const ro = (name: string, mountPath: string, subPath?: string): object => ({ name, mountPath, subPath, readOnly: true });
-  const inputMounts = contract.inputs.data.flatMap((asset, i) =>
-    asset.files.flatMap((file, j) => [
-      ro(`input-${i}`, `/data/inputs/${asset.did}/${asset.serviceId}/${file.name}`, inputSubPath(asset, file.name)),
-      ro(`input-${i}`, `/data/inputs/${asset.did}/${j}`, inputSubPath(asset, file.name)),
-      ro(`input-${i}`, `/data/inputs/${file.name}`, inputSubPath(asset, file.name)),
-    ]),
+  // Every listed input file, read-only, at /datomspod/inputs/<i>/<file name>: a hostPath volume of
+  // its own, or the claim with a subPath. (DIDs contain ':', which no mount path may: the Ocean
+  // paths under /data/inputs are symbolic links datomspace-in makes to these.)
+  const inputFileMounts = contract.inputs.data.flatMap((asset, i) =>
+    asset.files.map((file, j) =>
+      asset.location.kind === "hostPath" ? ro(`input-${i}-${j}`, `/datomspod/inputs/${i}/${file.name}`) : ro(`input-${i}`, `/datomspod/inputs/${i}/${file.name}`, inputSubPath(asset, file.name)),
+    ),
   );
   const ddoItems = [
     { key: "algorithm.json", path: algorithm.did },
@@ -278,10 +282,10 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
     securityContext: containerSecurity,
     workingDir: "/",
     volumeMounts: [
-      ...inputMounts,
+      ...inputFileMounts,
+      ro("ocean-inputs", "/data/inputs"),
       ro("ddos", "/data/ddos"),
-      ro("algorithm", ALGO, "algorithm"),
-      ro("run", "/data/inputs/algoCustomData.json", "algoCustomData.json"),
+      ro("algorithm", "/data/transformations"),
       { name: "outputs", mountPath: "/data/outputs" },
       { name: "logs", mountPath: "/data/logs" },
       { name: "tmp", mountPath: "/tmp" },
@@ -292,13 +296,20 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
 
   const contractMount = ro("contract", "/datomspod/contract");
   const statusMount = { name: "status", mountPath: "/datomspod/status" };
-  const datomspaceIn = roleContainer(input, "datomspace-in", ["--inputs", "/datomspod/inputs", "--algorithm", ALGO, "--tools", "/datomspod/bin", "--status", "/datomspod/status"], [
+  const datomspaceIn = roleContainer(
+    input,
+    "datomspace-in",
+    ["--inputs", "/datomspod/inputs", "--ocean-inputs", "/datomspod/ocean", "--parameters", "/datomspod/run/algoCustomData.json", "--algorithm", ALGO, "--tools", "/datomspod/bin", "--status", "/datomspod/status"],
+    [
     contractMount,
-    ...contract.inputs.data.map((_, i) => ro(`input-${i}`, `/datomspod/inputs/${i}`)),
-    ro("algorithm", ALGO, "algorithm"),
+    ...inputFileMounts,
+    { name: "ocean-inputs", mountPath: "/datomspod/ocean" },
+    ro("run", "/datomspod/run"),
+    ro("algorithm", "/data/transformations"),
     { name: "tools", mountPath: "/datomspod/bin" },
     statusMount,
-  ]);
+    ],
+  );
   const datomspaceOut = roleContainer(input, "datomspace-out", ["--run", run.id, "--outputs", "/data/outputs", "--logs", "/data/logs", "--status", "/datomspod/status", "--sealed", "/sealed"], [
     contractMount,
     ro("outputs", "/data/outputs"),
@@ -326,6 +337,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       { name: "ddos", configMap: { name: "ddos", items: ddoItems } },
       { name: "algorithm", configMap: { name: "algorithm", items: [{ key: "algorithm", path: "algorithm" }] } },
       { name: "run", configMap: { name: runConfigMapName(run.id), items: [{ key: "algoCustomData.json", path: "algoCustomData.json" }] } },
+      { name: "ocean-inputs", emptyDir: { sizeLimit: "16Mi" } },
       { name: "outputs", emptyDir: { sizeLimit: compute.outputSize ?? "1Gi" } },
       { name: "logs", emptyDir: { sizeLimit: "64Mi" } },
       { name: "tmp", emptyDir: { sizeLimit: compute.outputSize ?? "1Gi" } },
