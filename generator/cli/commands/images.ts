@@ -25,12 +25,22 @@ export const imagesBuild: Command = {
   async run(ctx, _args, values) {
     const engine = stringOption(values, "engine") ?? "podman";
     if (!(ENGINES as readonly string[]).includes(engine)) {
-      throw InputError.of({ file: "command line", path: "--engine", message: `unknown engine ${JSON.stringify(engine)}`, fix: `use one of ${ENGINES.join(", ")}` });
+      throw InputError.of({
+        file: "command line",
+        path: "--engine",
+        message: `unknown engine ${JSON.stringify(engine)}`,
+        fix: `use one of ${ENGINES.join(", ")}`,
+      });
     }
     const only = (stringOption(values, "only") ?? IMAGE_KEYS.join(",")).split(",").filter((key) => key !== "");
     const unknown = only.filter((key) => !(IMAGE_KEYS as readonly string[]).includes(key));
     if (unknown.length > 0 || only.length === 0) {
-      throw InputError.of({ file: "command line", path: "--only", message: `unknown image ${JSON.stringify(unknown.join(","))}`, fix: `list some of ${IMAGE_KEYS.join(", ")}` });
+      throw InputError.of({
+        file: "command line",
+        path: "--only",
+        message: `unknown image ${JSON.stringify(unknown.join(","))}`,
+        fix: `list some of ${IMAGE_KEYS.join(", ")}`,
+      });
     }
     const version = (JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string }).version;
     const base = stringOption(values, "base");
@@ -45,10 +55,7 @@ export const imagesBuild: Command = {
       log: (line) => ctx.err(`${line}\n`),
     });
     const width = Math.max(...images.map((image) => image.reference.length));
-    ctx.emit(
-      images,
-      images.map((image) => `${image.reference.padEnd(width)}  ${image.pinned}  ${image.built ? "built" : "up to date"}`).join("\n"),
-    );
+    ctx.emit(images, images.map((image) => `${image.reference.padEnd(width)}  ${image.pinned}  ${image.built ? "built" : "up to date"}`).join("\n"));
     return 0;
   },
 };

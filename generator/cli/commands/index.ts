@@ -8,6 +8,8 @@ import { request } from "./request.js";
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
 import { imagesBuild } from "./images.js";
+import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
+import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
 
 /** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, check, imagesBuild, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo];
+export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, check, imagesBuild, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo, roleDatomspaceIn, roleDatomspaceOut, roleOracle, fetchOutputs, releaseOutputs, ackDelivery];

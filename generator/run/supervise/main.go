@@ -1,11 +1,15 @@
 // Command supervise runs an algorithm inside the computing container of a datomspod instance.
 //
-//	supervise --deadline SECONDS --status FILE --log FILE [--log-max-bytes N] [--grace SECONDS] -- ARGV...
+//	supervise --deadline SECONDS --status FILE --log FILE [--log-max-bytes N] [--grace SECONDS] [--gate FILE] -- ARGV...
 //
 // It starts ARGV (the contract's entrypoint with $ALGO already expanded) in the working directory
 // "/", sends the child's stdout and stderr to the log file up to a size cap, enforces the deadline
 // (SIGTERM to the child's process group, then SIGKILL after the grace period) and writes a JSON
 // status: exit code, signal, OOM kill, deadline, start, end, duration, CPU seconds, peak memory.
+//
+// With --gate FILE the child starts only if FILE exists (datomspace-in creates it once the code and
+// the inputs matched the contract); otherwise the status is "not-started" with the reason, and the
+// supervisor exits 0 so that the pod goes on and the receipt says why.
 //
 // It exits 0 whenever it wrote a final status, whatever the algorithm did, so that the pod goes on
 // to datomspace-out and the oracle, which read the status. It exits non-zero only when the child
@@ -21,6 +25,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -31,14 +38,42 @@ const (
 )
 
 func main() {
+	// Under a fork bomb the pod's pids limit leaves no room for new threads, and the Go runtime
+	// dies when it needs one and cannot create it. So: one P, the garbage collector off (the
+	// supervisor allocates a few kilobytes), and a pool of idle threads made before the child
+	// starts, which the runtime reuses instead of creating new ones.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(-1)
+	warmThreads(16)
 	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// warmThreads makes the runtime create n OS threads and leaves them idle: each of n goroutines
+// holds its own thread (LockOSThread) until all do, then lets it go back to the idle pool.
+func warmThreads(n int) {
+	var locked, done sync.WaitGroup
+	release := make(chan struct{})
+	locked.Add(n)
+	done.Add(n)
+	for i := 0; i < n; i++ {
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread()
+			locked.Done()
+			<-release
+			runtime.UnlockOSThread()
+		}()
+	}
+	locked.Wait()
+	close(release)
+	done.Wait()
 }
 
 func run(args []string, stderr io.Writer) int {
 	opts, err := parseArgs(args, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "supervise: %v\n", err)
-		fmt.Fprintln(stderr, "usage: supervise --deadline SECONDS --status FILE --log FILE [--log-max-bytes N] [--grace SECONDS] [--workdir DIR] -- ARGV...")
+		fmt.Fprintln(stderr, "usage: supervise --deadline SECONDS --status FILE --log FILE [--log-max-bytes N] [--grace SECONDS] [--workdir DIR] [--gate FILE] -- ARGV...")
 		return exitUsage
 	}
 	signals := make(chan os.Signal, 4)
@@ -73,6 +108,7 @@ func parseArgs(args []string, stderr io.Writer) (Options, error) {
 	logFile := fs.String("log", "", "where the child's stdout and stderr go (required)")
 	logMax := fs.Int64("log-max-bytes", 16<<20, "the log file's size cap; the rest of the output is counted and dropped")
 	workdir := fs.String("workdir", "/", "the child's working directory")
+	gate := fs.String("gate", "", "a file that must exist for the child to start (datomspace-in writes it once the inputs are verified)")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}
@@ -99,6 +135,7 @@ func parseArgs(args []string, stderr io.Writer) (Options, error) {
 		LogFile:     *logFile,
 		LogMaxBytes: *logMax,
 		Workdir:     *workdir,
+		Gate:        *gate,
 		Cgroup:      DefaultCgroup(),
 	}, nil
 }

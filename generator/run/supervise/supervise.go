@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
@@ -21,7 +22,9 @@ type Options struct {
 	LogFile     string
 	LogMaxBytes int64
 	Workdir     string
-	Cgroup      Cgroup
+	// Gate, when set, is a file that must exist for the child to start.
+	Gate   string
+	Cgroup Cgroup
 	// Signals received by the supervisor itself (the pod is being stopped): forwarded to the child.
 	Signals <-chan os.Signal
 	Now     func() time.Time
@@ -43,6 +46,14 @@ func Supervise(opts Options) (Status, error) {
 		return status, err
 	}
 
+	if opts.Gate != "" {
+		if _, err := os.Stat(opts.Gate); err != nil {
+			message := "the gate file " + opts.Gate + " does not exist: the inputs were not verified, the algorithm was not started"
+			status.Error = &message
+			return status, nil
+		}
+	}
+
 	logFile, err := os.OpenFile(opts.LogFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fail(fmt.Errorf("cannot open the log file: %w", err))
@@ -61,6 +72,13 @@ func Supervise(opts Options) (Status, error) {
 	cmd.Stderr = writer
 	// Its own process group, so the deadline reaches everything the algorithm started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+
+	// The child's end is learned from SIGCHLD and wait4(WNOHANG), never from a blocking wait: a
+	// blocked wait ties up an OS thread, and when a fork bomb has used up the pod's pids limit the
+	// Go runtime cannot create another one to run the deadline (it would crash).
+	children := make(chan os.Signal, 16)
+	signal.Notify(children, syscall.SIGCHLD)
+	defer signal.Stop(children)
 
 	oomBefore, oomReadable := opts.Cgroup.OOMKills()
 	started := opts.Now()
@@ -83,19 +101,24 @@ func Supervise(opts Options) (Status, error) {
 	copied := make(chan logResult, 1)
 	go func() { copied <- copyCapped(logFile, reader, opts.LogMaxBytes) }()
 
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
 	deadline := time.NewTimer(opts.Deadline)
 	defer deadline.Stop()
+	// In case a SIGCHLD is missed (one signal can stand for several children).
+	poll := time.NewTicker(500 * time.Millisecond)
+	defer poll.Stop()
 	var escalate <-chan time.Time
 	var killedByUs bool
-	var waitErr error
+	var waitStatus syscall.WaitStatus
+	var usage syscall.Rusage
+	reaped := false
 loop:
 	for {
-		select {
-		case waitErr = <-waited:
+		if waitStatus, usage, reaped = reap(pid); reaped {
 			break loop
+		}
+		select {
+		case <-children:
+		case <-poll.C:
 		case <-deadline.C:
 			status.DeadlineExceeded = true
 			signalGroup(pid, syscall.SIGTERM)
@@ -119,10 +142,6 @@ loop:
 	_ = reader.SetReadDeadline(time.Now().Add(drainTimeout))
 	logged := <-copied
 
-	state := cmd.ProcessState
-	if state == nil {
-		return fail(fmt.Errorf("waiting for the child failed: %v", waitErr))
-	}
 	status.EndedAt = timestamp(ended)
 	status.DurationMs = ended.Sub(started).Milliseconds()
 	status.LogBytes = logged.total
@@ -131,16 +150,13 @@ loop:
 		message := "writing the log failed: " + logged.err.Error()
 		status.Error = &message
 	}
-	if usage, ok := state.SysUsage().(*syscall.Rusage); ok {
-		cpu := time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
-		status.CPUSeconds = float64(cpu.Milliseconds()) / 1000
-		status.MaxRssBytes = usage.Maxrss * 1024 // Linux reports KiB
-	}
+	cpu := time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+	status.CPUSeconds = float64(cpu.Milliseconds()) / 1000
+	status.MaxRssBytes = usage.Maxrss * 1024 // Linux reports KiB
 	if peak, ok := opts.Cgroup.PeakMemory(); ok {
 		status.CgroupPeakMemoryBytes = &peak
 	}
 
-	waitStatus := state.Sys().(syscall.WaitStatus)
 	switch {
 	case waitStatus.Signaled():
 		sig := waitStatus.Signal()
@@ -166,6 +182,29 @@ loop:
 		status.OOMEvidence = &evidence
 	}
 	return status, nil
+}
+
+// reap collects the child's exit without blocking. As PID 1 (the container's init) the supervisor
+// also reaps the orphans it inherits from the algorithm.
+func reap(pid int) (syscall.WaitStatus, syscall.Rusage, bool) {
+	target := pid
+	if os.Getpid() == 1 {
+		target = -1
+	}
+	for {
+		var ws syscall.WaitStatus
+		var ru syscall.Rusage
+		got, err := syscall.Wait4(target, &ws, syscall.WNOHANG, &ru)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || got <= 0 {
+			return ws, ru, false
+		}
+		if got == pid {
+			return ws, ru, true
+		}
+	}
 }
 
 type logResult struct {

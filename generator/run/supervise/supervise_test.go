@@ -363,3 +363,43 @@ func readStatus(t *testing.T, path string) map[string]any {
 	}
 	return status
 }
+
+func TestMissingGateKeepsTheChildFromStarting(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	opts := options(t, "/bin/sh", "-c", "touch "+marker)
+	opts.Gate = filepath.Join(t.TempDir(), "inputs-verified")
+
+	status, err := Supervise(opts)
+
+	if err != nil || status.State != StateNotStarted || !strings.Contains(stringValue(status.Error), "inputs were not verified") || status.ExitCode != nil {
+		t.Errorf("err %v, status %+v", err, status)
+	}
+	if _, statErr := os.Stat(marker); statErr == nil {
+		t.Errorf("the child ran")
+	}
+}
+
+func TestPresentGateLetsTheChildStart(t *testing.T) {
+	opts := options(t, "/bin/sh", "-c", "exit 7")
+	opts.Gate = filepath.Join(t.TempDir(), "inputs-verified")
+	if err := os.WriteFile(opts.Gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	status := mustSupervise(t, opts)
+
+	if status.State != StateExited || intValue(status.ExitCode) != 7 {
+		t.Errorf("got %+v", status)
+	}
+}
+
+func TestRunExitsZeroWhenTheGateIsMissing(t *testing.T) {
+	opts := options(t)
+	var stderr bytes.Buffer
+
+	code := run([]string{"--deadline", "10", "--gate", filepath.Join(t.TempDir(), "missing"), "--status", opts.StatusFile, "--log", opts.LogFile, "--", "/bin/true"}, &stderr)
+
+	if code != 0 || readStatus(t, opts.StatusFile)["state"] != "not-started" {
+		t.Errorf("exit %d, status %v", code, readStatus(t, opts.StatusFile))
+	}
+}

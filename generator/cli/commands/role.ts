@@ -1,0 +1,129 @@
+/**
+ * `datomspod role <name>`: the pod's own containers (internal: the rendered Job runs them; nobody
+ * types them). Paths are the pod's mount points, passed as the Job's args.
+ */
+
+import { resolve } from "node:path";
+import { runDatomspaceIn } from "../../run/roles/datomspace-in.js";
+import { runDatomspaceOut } from "../../run/roles/datomspace-out.js";
+import { runOracle } from "../../run/roles/oracle.js";
+import type { Command, Context, Values } from "../command.js";
+import { stringOption } from "./keys.js";
+
+function path(ctx: Context, values: Values, name: string): string {
+  return resolve(ctx.cwd, stringOption(values, name, true));
+}
+
+function optionalPath(ctx: Context, values: Values, name: string): string | undefined {
+  const value = stringOption(values, name);
+  return value === undefined ? undefined : resolve(ctx.cwd, value);
+}
+
+const INTERNAL = "Internal: runs inside the pod as the rendered Job says; not for interactive use.";
+
+export const roleDatomspaceIn: Command = {
+  name: ["role", "datomspace-in"],
+  summary: "(internal, in the pod) re-hash the code and inputs; on a match hand over the supervisor and open the gate",
+  usage: "--contract FILE --inputs DIR --algorithm FILE --tools DIR --status DIR [--verified DIR] [--parameters FILE] [--supervisor FILE]",
+  help: `${INTERNAL}
+Writes <verified>/datomspace-in.json (default <verified> = --status). Only when the algorithm code and every
+input file match the contract (regular files, size and sha256) does it copy the supervisor (--supervisor,
+default /opt/datomspod/bin/supervise) to <tools>/supervise and create <verified>/inputs-verified. A mismatch
+or any error leaves no gate and still exits 0, so the pod goes on to a receipt that says why.`,
+  options: {
+    contract: { type: "string" },
+    inputs: { type: "string" },
+    algorithm: { type: "string" },
+    tools: { type: "string" },
+    status: { type: "string" },
+    verified: { type: "string" },
+    parameters: { type: "string" },
+    supervisor: { type: "string" },
+  },
+  positionals: [0, 0],
+  run(ctx, _args, values) {
+    const verdict = runDatomspaceIn({
+      contract: path(ctx, values, "contract"),
+      inputs: path(ctx, values, "inputs"),
+      algorithm: path(ctx, values, "algorithm"),
+      tools: path(ctx, values, "tools"),
+      status: path(ctx, values, "status"),
+      verified: optionalPath(ctx, values, "verified"),
+      parameters: optionalPath(ctx, values, "parameters"),
+      supervisor: optionalPath(ctx, values, "supervisor"),
+    });
+    const text = verdict.ok
+      ? `datomspace-in: ${verdict.checked.length} files match the contract; gate open`
+      : ["datomspace-in: verification failed; the algorithm will not start", ...verdict.failures.map((f) => `  - ${f.file} (${f.path}): ${f.message}`)].join(
+          "\n",
+        );
+    ctx.emit(verdict, text);
+    return 0;
+  },
+};
+
+export const roleDatomspaceOut: Command = {
+  name: ["role", "datomspace-out"],
+  summary: "(internal, in the pod) apply the output policy and seal outputs and logs for their readers",
+  usage: "--contract FILE --run RUN --outputs DIR --logs DIR --status DIR --sealed DIR [--verified DIR]",
+  help: `${INTERNAL}
+Writes <sealed>/blobs/<n> (ciphertext only) and <sealed>/manifest.json. Exits 0 whenever the manifest was
+written, also on a policy violation (then only the logs are sealed, for the data owners).`,
+  options: {
+    contract: { type: "string" },
+    run: { type: "string" },
+    outputs: { type: "string" },
+    logs: { type: "string" },
+    status: { type: "string" },
+    verified: { type: "string" },
+    sealed: { type: "string" },
+  },
+  positionals: [0, 0],
+  async run(ctx, _args, values) {
+    const manifest = await runDatomspaceOut({
+      contract: path(ctx, values, "contract"),
+      run: stringOption(values, "run", true),
+      outputs: path(ctx, values, "outputs"),
+      logs: path(ctx, values, "logs"),
+      status: path(ctx, values, "status"),
+      verified: optionalPath(ctx, values, "verified"),
+      sealed: path(ctx, values, "sealed"),
+    });
+    const state =
+      manifest.error !== null ? manifest.error : manifest.policy.ok ? "output policy holds" : `output policy violated (${manifest.policy.violations.length})`;
+    ctx.emit(
+      { ok: manifest.policy.ok, files: manifest.files.length, sealedFor: manifest.sealedFor, violations: manifest.policy.violations },
+      `datomspace-out: ${state}; sealed ${manifest.files.length} blob${manifest.files.length === 1 ? "" : "s"} for ${manifest.sealedFor.join(", ") || "nobody"}`,
+    );
+    return 0;
+  },
+};
+
+export const roleOracle: Command = {
+  name: ["role", "oracle"],
+  summary: "(internal, in the pod) write the run's receipt (in-toto statement) to the sealed volume",
+  usage: "--contract FILE --run RUN --status DIR --sealed DIR [--verified DIR]",
+  help: `${INTERNAL}
+Reads datomspace-in's verdict, the supervisor's computing.json and datomspace-out's manifest and writes
+<sealed>/receipt.json.`,
+  options: {
+    contract: { type: "string" },
+    run: { type: "string" },
+    status: { type: "string" },
+    verified: { type: "string" },
+    sealed: { type: "string" },
+  },
+  positionals: [0, 0],
+  run(ctx, _args, values) {
+    const receipt = runOracle({
+      contract: path(ctx, values, "contract"),
+      run: stringOption(values, "run", true),
+      status: path(ctx, values, "status"),
+      verified: optionalPath(ctx, values, "verified"),
+      sealed: path(ctx, values, "sealed"),
+    });
+    const status = receipt.predicate.status;
+    ctx.emit(receipt, `oracle: run ${receipt.predicate.run.id} ${status.phase}: ${status.reason}`);
+    return 0;
+  },
+};

@@ -1,0 +1,375 @@
+/**
+ * The one place of the run stage that starts processes: the container engine (podman, or docker
+ * for image builds), and the helpers an image build needs (go through the supervisor's build
+ * script, npm, the rootfs script). Always `execFile` with an argument array, never a shell string.
+ * A failure becomes a ServiceError that carries the command and the end of its stderr.
+ */
+
+import { execFile } from "node:child_process";
+import { ServiceError, formatIssue, type Issue } from "../errors.js";
+
+export const ENGINES = ["podman", "docker"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface ExecOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Milliseconds; the process is killed (SIGKILL) after it. */
+  readonly timeoutMs?: number;
+  /** Resolve with the exit code instead of throwing when it is not 0. */
+  readonly allowFailure?: boolean;
+  /** What to tell the user when the program is missing. */
+  readonly missingFix?: string;
+}
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function serviceError(issue: Issue): ServiceError {
+  return new ServiceError(formatIssue(issue), [issue]);
+}
+
+const MAX_BUFFER = 64 * 1024 * 1024;
+const STDERR_TAIL = 2000;
+
+function shown(file: string, args: readonly string[]): string {
+  const text = [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function tail(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length > STDERR_TAIL ? `…${trimmed.slice(-STDERR_TAIL)}` : trimmed;
+}
+
+/** Runs `file args` and collects its output. */
+export function execTool(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      [...args],
+      {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 0,
+        killSignal: "SIGKILL",
+        maxBuffer: MAX_BUFFER,
+        encoding: "utf8",
+        shell: false,
+      },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          resolve({ code: 0, stdout, stderr });
+          return;
+        }
+        const failure = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
+        const command = shown(file, args);
+        if (failure.code === "ENOENT") {
+          reject(
+            serviceError({
+              file: command,
+              path: "$",
+              message: `${file} is not installed or not on PATH`,
+              fix: options.missingFix ?? `install ${file}`,
+            }),
+          );
+          return;
+        }
+        if (failure.killed === true && options.timeoutMs !== undefined) {
+          reject(
+            serviceError({
+              file: command,
+              path: "$",
+              message: `did not finish within ${options.timeoutMs} ms${stderr ? `: ${tail(stderr)}` : ""}`,
+              fix: "see whether it hangs; run it by hand",
+            }),
+          );
+          return;
+        }
+        const code = typeof failure.code === "number" ? failure.code : -1;
+        if (options.allowFailure === true && code >= 0) {
+          resolve({ code, stdout, stderr });
+          return;
+        }
+        const how = code >= 0 ? `exited with ${code}` : `failed (${failure.signal ?? failure.message})`;
+        reject(
+          serviceError({
+            file: command,
+            path: "$",
+            message: `${how}${stderr.trim() ? `: ${tail(stderr)}` : ""}`,
+            fix: "read the error above; run the command by hand to see more",
+          }),
+        );
+      },
+    );
+  });
+}
+
+function engineFix(engine: Engine): string {
+  return engine === "podman"
+    ? "install podman (Debian: `apt-get install podman catatonit`; see .ci/setup)"
+    : "install docker (Debian: `apt-get install docker.io`) and start dockerd";
+}
+
+/** Runs the container engine. */
+export function execEngine(engine: Engine, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  return execTool(engine, args, { missingFix: engineFix(engine), ...options });
+}
+
+export interface ImageFacts {
+  /** The image ID (config digest), `sha256:...`. */
+  readonly id: string;
+  /** The manifest digest a reference `repository@digest` names, when the engine knows one. */
+  readonly digest: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** What the engine knows of a local image, or undefined when it has none by that reference. */
+export async function inspectImage(engine: Engine, reference: string): Promise<ImageFacts | undefined> {
+  const result = await execEngine(engine, ["image", "inspect", reference], { allowFailure: true });
+  if (result.code !== 0) return undefined;
+  const [raw] = JSON.parse(result.stdout) as {
+    Id: string;
+    Digest?: string;
+    RepoDigests?: string[];
+    Labels?: Record<string, string> | null;
+    Config?: { Labels?: Record<string, string> | null };
+  }[];
+  if (raw === undefined) return undefined;
+  const id = raw.Id.startsWith("sha256:") ? raw.Id : `sha256:${raw.Id}`;
+  const digest = raw.Digest ?? raw.RepoDigests?.[0]?.split("@")[1];
+  return { id, digest, labels: raw.Labels ?? raw.Config?.Labels ?? {} };
+}
+
+export interface BuildRequest {
+  readonly context: string;
+  readonly containerfile: string;
+  readonly tag: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Builds an image reproducibly: podman with `--timestamp 0` (every time and file mtime set to the
+ * epoch), no identity label (so the builder's version is not in the image), no build cache and
+ * no pull. docker has no such switches: its image is functionally the same but its digest is not
+ * reproducible.
+ */
+export async function buildImage(engine: Engine, request: BuildRequest): Promise<void> {
+  const labels = Object.entries(request.labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  const buildArgs = Object.entries(request.buildArgs)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
+  const args =
+    engine === "podman"
+      ? [
+          "build",
+          "--quiet",
+          "--no-cache",
+          "--pull=never",
+          "--timestamp",
+          "0",
+          "--identity-label=false",
+          "--format",
+          "oci",
+          ...labels,
+          ...buildArgs,
+          "--file",
+          request.containerfile,
+          "--tag",
+          request.tag,
+          request.context,
+        ]
+      : ["build", "--quiet", "--no-cache", ...labels, ...buildArgs, "--file", request.containerfile, "--tag", request.tag, request.context];
+  await execEngine(engine, args, { env: { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? "1" } });
+}
+
+/** Tries to pull an image; resolves with the engine's error text when that fails. */
+export async function tryPull(engine: Engine, reference: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const result = await execEngine(engine, ["pull", "--quiet", reference], { allowFailure: true, timeoutMs });
+    return result.code === 0 ? undefined : tail(result.stderr) || `exited with ${result.code}`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Removes a local image; one still used by a container stays (no --force). */
+export async function removeImage(engine: Engine, reference: string): Promise<void> {
+  await execEngine(engine, ["image", "rm", reference], { allowFailure: true });
+}
+
+/** Runs the supervisor's build script; resolves with the path of the cached static binary. */
+export async function buildSupervisor(script: string): Promise<string> {
+  const result = await execTool("bash", [script], {
+    missingFix: "install bash and Go (https://go.dev/dl, or /usr/local/go/bin on PATH)",
+    timeoutMs: 10 * 60_000,
+  });
+  const path = result.stdout.trim().split("\n").pop() ?? "";
+  if (!path.startsWith("/"))
+    throw serviceError({ file: script, path: "$", message: `printed no binary path: ${JSON.stringify(result.stdout)}`, fix: "run the script by hand" });
+  return path;
+}
+
+/** Runs rootfs.sh to prepare a base image's build context (see generator/run/image-context). */
+export async function prepareRootfs(script: string, args: readonly string[]): Promise<void> {
+  await execTool("bash", [script, ...args], { timeoutMs: 10 * 60_000, missingFix: "install bash, dpkg and npm (a Debian machine)" });
+}
+
+/**
+ * The production dependencies of a folder that holds package.json and package-lock.json, at the
+ * locked versions. `npm install --no-save` rather than `npm ci`: npm ci refuses a lockfile that
+ * lacks other platforms' optional packages, as npm itself writes it.
+ */
+export async function installProductionDependencies(dir: string): Promise<void> {
+  await execTool("npm", ["install", "--omit=dev", "--ignore-scripts", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: dir,
+    timeoutMs: 10 * 60_000,
+    missingFix: "install npm",
+  });
+}
+
+/** Versions of installed Debian packages (`name version` lines); absent ones are left out. */
+export async function debianVersions(packages: readonly string[]): Promise<string> {
+  const result = await execTool("dpkg-query", ["-W", "-f", "${Package} ${Version}\\n", ...packages], {
+    allowFailure: true,
+    missingFix: "base images are built on Debian (dpkg-query)",
+  });
+  return result.stdout
+    .split("\n")
+    .filter((line) => /^\S+ \S+$/.test(line))
+    .sort()
+    .join("\n");
+}
+
+// --- pods (podman only: `kube play` is what runs the rendered pod on one machine) -------------
+
+/**
+ * `podman kube play --start=false`: creates the pod, its containers and volumes without starting
+ * it, so limits that kube play cannot express can be set before it runs. `--network none` leaves
+ * the pod with a loopback interface only; `--no-hosts` keeps the host's /etc/hosts out of it.
+ */
+export async function kubePlay(yamlFile: string): Promise<void> {
+  await execEngine("podman", ["kube", "play", "--start=false", "--network", "none", "--no-hosts", "--quiet", yamlFile]);
+}
+
+/** `podman pod start`: runs the init containers one after the other, then starts the containers. */
+export async function podStart(pod: string, timeoutMs: number): Promise<ExecResult> {
+  return execEngine("podman", ["pod", "start", pod], { allowFailure: true, timeoutMs });
+}
+
+/** `podman kube down`: stops and removes the pod (not its volumes); resolves with whether it worked. */
+export async function kubeDown(yamlFile: string): Promise<boolean> {
+  return (await execEngine("podman", ["kube", "down", yamlFile], { allowFailure: true })).code === 0;
+}
+
+/** Stops every container of the pod: SIGTERM, then SIGKILL after `seconds`. */
+export async function podStop(pod: string, seconds: number): Promise<void> {
+  await execEngine("podman", ["pod", "stop", "--time", String(seconds), pod], { allowFailure: true });
+}
+
+export async function podRemove(pod: string): Promise<void> {
+  await execEngine("podman", ["pod", "rm", "--force", "--ignore", pod], { allowFailure: true });
+}
+
+export async function podExists(pod: string): Promise<boolean> {
+  return (await execEngine("podman", ["pod", "exists", pod], { allowFailure: true })).code === 0;
+}
+
+/** The pod's cgroup (relative to the cgroup mount), e.g. /libpod_parent/<pod id>. */
+export async function podCgroupPath(pod: string): Promise<string> {
+  return (await execEngine("podman", ["pod", "inspect", "--format", "{{.CgroupPath}}", pod])).stdout.trim();
+}
+
+export interface ContainerFacts {
+  readonly name: string;
+  /** created, running, exited, … */
+  readonly status: string;
+  readonly exitCode: number;
+  readonly oomKilled: boolean;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** The state of containers (one podman call); the ones that do not exist are left out. */
+export async function inspectContainers(names: readonly string[]): Promise<ContainerFacts[]> {
+  if (names.length === 0) return [];
+  const result = await execEngine("podman", ["container", "inspect", ...names], { allowFailure: true });
+  const found =
+    result.stdout.trim() === ""
+      ? []
+      : (JSON.parse(result.stdout) as {
+          Name: string;
+          State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string };
+        }[]);
+  return found.map(({ Name, State }) => ({
+    name: Name,
+    status: State.Status,
+    exitCode: State.ExitCode,
+    oomKilled: State.OOMKilled,
+    startedAt: State.StartedAt,
+    finishedAt: State.FinishedAt,
+  }));
+}
+
+/** Waits until the container stopped; resolves with its exit code. */
+export async function waitContainer(name: string, timeoutMs: number): Promise<number> {
+  const result = await execEngine("podman", ["wait", name], { timeoutMs });
+  return Number(result.stdout.trim());
+}
+
+/** A container's output as the k8s-file log driver kept it (stdout and stderr, each in order). */
+export async function containerLogs(name: string): Promise<{ stdout: string; stderr: string }> {
+  const result = await execEngine("podman", ["logs", name], { allowFailure: true });
+  return { stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The names of all volumes (one podman call). */
+export async function volumeNames(): Promise<string[]> {
+  return (await execEngine("podman", ["volume", "ls", "--format", "{{.Name}}"])).stdout.split("\n").filter((name) => name !== "");
+}
+
+/**
+ * A tmpfs volume of at most `bytes` (rounded up to 4 KiB pages). podman 4.3 refuses the `size=`
+ * option without XFS project quota, so the size is given as `nr_blocks`.
+ */
+export async function createTmpfsVolume(name: string, bytes: number, labels: Readonly<Record<string, string>>): Promise<void> {
+  const blocks = Math.max(1, Math.ceil(bytes / 4096));
+  const labelArgs = Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  await execEngine("podman", [
+    "volume",
+    "create",
+    ...labelArgs,
+    "--opt",
+    "type=tmpfs",
+    "--opt",
+    "device=tmpfs",
+    "--opt",
+    `o=nr_blocks=${blocks},nr_inodes=${Math.max(1024, blocks)}`,
+    name,
+  ]);
+}
+
+/**
+ * Mounts a volume on the host and keeps it mounted: a tmpfs volume is otherwise unmounted, and
+ * its content lost, each time no container uses it, i.e. between two init containers. Resolves
+ * with its host path. (podman 4.3 takes one volume per call.)
+ */
+export async function volumeMount(name: string): Promise<string> {
+  return (await execEngine("podman", ["volume", "mount", name])).stdout.trim();
+}
+
+export async function volumeUnmount(name: string): Promise<void> {
+  await execEngine("podman", ["volume", "unmount", name], { allowFailure: true });
+}
+
+export async function volumeRemove(names: readonly string[]): Promise<void> {
+  if (names.length > 0) await execEngine("podman", ["volume", "rm", "--force", ...names], { allowFailure: true });
+}

@@ -1,0 +1,279 @@
+/**
+ * The datomspace-in role: the last thing that runs before the algorithm. It re-hashes the algorithm
+ * code and every input file against the contract, writes its verdict, and only when everything
+ * matches hands the supervisor to the computing container and creates the gate file without which
+ * the supervisor refuses to start the algorithm. It fails closed: a mismatch, a missing or linked
+ * file, or any unexpected error leaves no gate, and the verdict says why, so the pod still goes on
+ * to a receipt that names the cause. With noRawRecords it also fingerprints the inputs' rows, in the
+ * same read pass, for datomspace-out (which never mounts the inputs).
+ */
+
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { canonicalHash } from "../../contract/canonical.js";
+import { parseStrictJson } from "../../contract/json.js";
+import type { Contract, DataAsset } from "../../contract/types.generated.js";
+import { writeFileAtomic, toJsonText } from "../../repo/files.js";
+import { RowIndexBuilder } from "../seal/rows.js";
+import { OpenFileError, hashFile } from "./checksum.js";
+import { SUPERVISOR_IN_IMAGE, VERIFIED_FILES, readPodContract, type PodContract } from "./files.js";
+
+export interface DatomspaceInOptions {
+  readonly contract: string;
+  /** Folder with one mount per input asset: `<inputs>/<i>/`. */
+  readonly inputs: string;
+  /** The algorithm code ($ALGO). */
+  readonly algorithm: string;
+  /** Where the supervisor is copied for the computing container. */
+  readonly tools: string;
+  readonly status: string;
+  /** Where the verdict, the gate and the row index go; default: the status folder. */
+  readonly verified?: string;
+  /** The supervisor binary in the pod image. */
+  readonly supervisor?: string;
+  /** algoCustomData.json, when mounted: its canonical sha256 goes into the verdict. */
+  readonly parameters?: string;
+}
+
+export const FAILURE_REASONS = ["missing", "symbolic-link", "not-a-file", "size-mismatch", "sha256-mismatch", "unreadable", "contract", "internal"] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export interface CheckedFile {
+  /** The file as the contract names it (algorithm/aggregate.py, patients.csv). */
+  readonly file: string;
+  /** Where the contract describes it. */
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface Failure {
+  readonly file: string;
+  readonly path: string;
+  readonly reason: FailureReason;
+  readonly expected: string | number | null;
+  readonly actual: string | number | null;
+  readonly message: string;
+}
+
+export interface Verdict {
+  readonly version: 1;
+  readonly ok: boolean;
+  readonly contract: { readonly id: string; readonly hash: string } | null;
+  readonly checked: readonly CheckedFile[];
+  readonly failures: readonly Failure[];
+  /** sha256 of the canonical algoCustomData.json the algorithm gets, or null when not mounted here. */
+  readonly parametersHash: string | null;
+  readonly supervisor: { readonly sha256: string; readonly size: number } | null;
+  readonly rows: {
+    readonly indexed: number;
+    readonly distinct: number;
+    readonly fieldCounts: readonly number[];
+    readonly binaryFiles: readonly string[];
+  } | null;
+}
+
+/** Where input file `file` of asset `i` is mounted: the asset's volume root, below a pvc's subPath. */
+export function inputFilePath(inputs: string, i: number, asset: DataAsset, file: string): string {
+  const prefix = asset.location.kind === "pvc" ? (asset.location.subPath ?? "").replace(/^\/+|\/+$/g, "") : "";
+  return prefix === "" ? join(inputs, String(i), file) : join(inputs, String(i), prefix, file);
+}
+
+function isTabular(name: string, contentType: string | undefined): boolean {
+  return /\.(csv|tsv)$/i.test(name) || contentType === "text/csv" || contentType === "text/tab-separated-values";
+}
+
+interface Expected {
+  readonly file: string;
+  readonly path: string;
+  readonly location: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly header?: boolean;
+}
+
+interface Tally {
+  readonly failures: Failure[];
+  readonly checked: CheckedFile[];
+  readonly binaryFiles: string[];
+}
+
+function check(expected: Expected, tally: Tally, rows?: RowIndexBuilder): void {
+  const fail = (reason: FailureReason, message: string, want: string | number | null = null, got: string | number | null = null): void => {
+    tally.failures.push({ file: expected.file, path: expected.path, reason, expected: want, actual: got, message });
+  };
+  let stat;
+  try {
+    stat = lstatSync(expected.location);
+  } catch {
+    fail("missing", `does not exist (${expected.location})`);
+    return;
+  }
+  if (stat.isSymbolicLink()) return fail("symbolic-link", `is a symbolic link (${expected.location})`);
+  if (!stat.isFile()) return fail("not-a-file", `is not a regular file (${expected.location})`);
+  if (stat.size !== expected.size) {
+    // The size alone proves the mismatch; a file of another size is not read (it may be huge).
+    return fail("size-mismatch", `is ${stat.size} bytes, the contract says ${expected.size}`, expected.size, stat.size);
+  }
+  rows?.startFile(expected.header ?? false);
+  let digest;
+  try {
+    digest = hashFile(expected.location, rows === undefined ? undefined : (chunk) => rows.feed(chunk));
+  } catch (error) {
+    if (error instanceof OpenFileError) return fail(error.problem, `${error.message} (${expected.location})`);
+    if (error instanceof RangeError) throw error;
+    return fail("unreadable", `cannot be read: ${(error as Error).message}`);
+  }
+  const indexed = rows?.endFile();
+  if (digest.size !== expected.size) fail("size-mismatch", `is ${digest.size} bytes, the contract says ${expected.size}`, expected.size, digest.size);
+  else if (digest.sha256 !== expected.sha256)
+    fail("sha256-mismatch", "has another sha256 than the contract says: it changed after the contract was signed", expected.sha256, digest.sha256);
+  else {
+    tally.checked.push({ file: expected.file, path: expected.path, size: digest.size, sha256: digest.sha256 });
+    if (indexed?.binary === true) tally.binaryFiles.push(expected.file);
+  }
+}
+
+function expectedFiles(contract: Contract, options: DatomspaceInOptions): Expected[] {
+  const code = contract.inputs.algorithm.code;
+  const files: Expected[] = [
+    { file: code.path ?? "algorithm", path: "$.inputs.algorithm.code", location: options.algorithm, size: code.size, sha256: code.sha256 },
+  ];
+  contract.inputs.data.forEach((asset, i) => {
+    asset.files.forEach((file, j) => {
+      files.push({
+        file: file.name,
+        path: `$.inputs.data[${i}].files[${j}]`,
+        location: inputFilePath(options.inputs, i, asset, file.name),
+        size: file.size,
+        sha256: file.sha256,
+        header: isTabular(file.name, file.contentType),
+      });
+    });
+  });
+  return files;
+}
+
+function readParameters(path: string): string {
+  const stat = statSync(path);
+  if (!stat.isFile() || stat.size > 1024 * 1024) throw new Error(`${path} is not a regular file of at most 1 MiB`);
+  return canonicalHash(parseStrictJson(new TextDecoder("utf-8", { fatal: true }).decode(readFileSync(path)), path));
+}
+
+function verify(options: DatomspaceInOptions, verifiedDir: string, pod: PodContract): Verdict {
+  const { contract } = pod;
+  const rows = contract.outputs.policy.noRawRecords ? new RowIndexBuilder() : undefined;
+  const tally: Tally = { failures: [], checked: [], binaryFiles: [] };
+  const { failures, checked } = tally;
+  const [code, ...inputs] = expectedFiles(contract, options);
+  check(code, tally);
+  for (const input of inputs) check(input, tally, rows);
+
+  let parametersHash: string | null = null;
+  if (options.parameters !== undefined) {
+    try {
+      parametersHash = readParameters(options.parameters);
+    } catch (error) {
+      failures.push({
+        file: "algoCustomData.json",
+        path: "$.inputs.algorithm.parameters",
+        reason: "unreadable",
+        expected: null,
+        actual: null,
+        message: `cannot be read as JSON: ${(error as Error).message}`,
+      });
+    }
+  }
+
+  let rowSummary: Verdict["rows"] = null;
+  if (rows !== undefined && failures.length === 0) {
+    const path = join(verifiedDir, VERIFIED_FILES.rows);
+    rmSync(path, { force: true });
+    const distinct = rows.write(path);
+    rowSummary = { indexed: rows.rows, distinct, fieldCounts: [...rows.fieldCounts].sort((a, b) => a - b), binaryFiles: tally.binaryFiles };
+  }
+  return {
+    version: 1,
+    ok: failures.length === 0,
+    contract: { id: contract.id, hash: pod.hash },
+    checked,
+    failures,
+    parametersHash,
+    supervisor: null,
+    rows: rowSummary,
+  };
+}
+
+function installSupervisor(source: string, tools: string): { sha256: string; size: number } {
+  mkdirSync(tools, { recursive: true });
+  const target = join(tools, "supervise");
+  const temp = join(tools, `.supervise.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    copyFileSync(source, temp);
+    chmodSync(temp, 0o555);
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return hashFile(target);
+}
+
+function internalFailure(file: string, reason: FailureReason, error: unknown): Failure {
+  const message = error instanceof Error ? error.message : String(error);
+  return { file, path: "$", reason, expected: null, actual: null, message };
+}
+
+/**
+ * Runs the role. Returns the verdict it wrote; throws only when even the verdict cannot be written
+ * (then there is no gate either, and the pod fails).
+ */
+export function runDatomspaceIn(options: DatomspaceInOptions): Verdict {
+  const verifiedDir = options.verified ?? options.status;
+  const gate = join(verifiedDir, VERIFIED_FILES.gate);
+  rmSync(gate, { force: true });
+
+  let verdict: Verdict;
+  let pod: PodContract | undefined;
+  try {
+    pod = readPodContract(options.contract);
+  } catch (error) {
+    verdict = {
+      version: 1,
+      ok: false,
+      contract: null,
+      checked: [],
+      failures: [internalFailure(options.contract, "contract", error)],
+      parametersHash: null,
+      supervisor: null,
+      rows: null,
+    };
+  }
+  if (pod !== undefined) {
+    try {
+      verdict = verify(options, verifiedDir, pod);
+    } catch (error) {
+      verdict = {
+        version: 1,
+        ok: false,
+        contract: { id: pod.contract.id, hash: pod.hash },
+        checked: [],
+        failures: [internalFailure("datomspace-in", "internal", error)],
+        parametersHash: null,
+        supervisor: null,
+        rows: null,
+      };
+    }
+    if (verdict.ok) {
+      try {
+        verdict = { ...verdict, supervisor: installSupervisor(options.supervisor ?? SUPERVISOR_IN_IMAGE, options.tools) };
+      } catch (error) {
+        verdict = { ...verdict, ok: false, failures: [internalFailure("supervise", "internal", error)] };
+      }
+    }
+  }
+  writeFileAtomic(join(verifiedDir, VERIFIED_FILES.verdict), toJsonText(verdict!));
+  if (verdict!.ok) writeFileAtomic(gate, `${verdict!.contract!.hash}\n`, 0o444);
+  return verdict!;
+}
