@@ -33,11 +33,10 @@ export function helpText(command?: Command): string {
       "",
     ].join("\n");
   }
-  const width = Math.max(...COMMANDS.map((c) => usageLine(c).length));
   return [
     "datomspod: use data without handing it over",
     "",
-    ...COMMANDS.map((c) => `  ${usageLine(c).padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.flatMap((c) => [`  ${usageLine(c)}`, `      ${c.summary}`]),
     "",
     "global options: --repo DIR (default: the git root), --format text|json, --help",
     "exit codes: 0 ok, 1 a check failed, 2 bad usage or input, 3 an outside service failed, 4 internal error",

@@ -92,7 +92,7 @@ describe("bad usage exits 2 and says what to do", () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/^datomspod: use data without handing it over\n/);
-    expect(result.stderr).toContain("  datomspod contract verify ID ");
+    expect(result.stderr).toContain("  datomspod contract verify ID\n      exit 0 only when every party signed");
     expect(result.stderr.endsWith(`error: command line: unknown command "contract frobnicate ${ID}" (fix: see the list above)\n`)).toBe(true);
   });
 

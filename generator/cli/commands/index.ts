@@ -1,15 +1,42 @@
 import type { Command } from "../command.js";
-import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
-import { check } from "./check.js";
-import { compile } from "./compile.js";
-import { demo } from "./demo.js";
-import { keysNew, keysShow } from "./keys.js";
-import { request } from "./request.js";
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
-import { imagesBuild } from "./images.js";
-import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
+import { check } from "./check.js";
+import { compile } from "./compile.js";
+import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
+import { demo } from "./demo.js";
+import { imagesBuild } from "./images.js";
+import { keysNew, keysShow } from "./keys.js";
+import { request } from "./request.js";
+import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
+import { run } from "./run.js";
 
-/** Every command, in the order `datomspod --help` lists them (the pipeline's order). */
-export const COMMANDS: readonly Command[] = [keysNew, keysShow, contractNew, contractHash, contractTypedData, contractSign, contractVerify, contractStatus, approve, request, compile, check, imagesBuild, anchor, anchorDeploy, anchorAuthorise, auditVerify, demo, roleDatomspaceIn, roleDatomspaceOut, roleOracle, fetchOutputs, releaseOutputs, ackDelivery];
+/** Every command, in the order `datomspod --help` lists them: the pipeline's order; the in-pod roles last. */
+export const COMMANDS: readonly Command[] = [
+  keysNew,
+  keysShow,
+  contractNew,
+  contractHash,
+  contractTypedData,
+  contractSign,
+  contractVerify,
+  contractStatus,
+  approve,
+  request,
+  compile,
+  check,
+  imagesBuild,
+  run,
+  fetchOutputs,
+  releaseOutputs,
+  ackDelivery,
+  anchor,
+  anchorDeploy,
+  anchorAuthorise,
+  auditVerify,
+  demo,
+  roleDatomspaceIn,
+  roleDatomspaceOut,
+  roleOracle,
+];

@@ -1,0 +1,43 @@
+import { ENGINES, type Engine } from "../../run/exec.js";
+import { runLocally } from "../../run/run.js";
+import { InputError } from "../../errors.js";
+import { display } from "../../repo/files.js";
+import type { Command } from "../command.js";
+import { evaluationTime } from "./compile.js";
+import { stringOption } from "./keys.js";
+
+export const run: Command = {
+  name: ["run"],
+  summary: "run a requested run of an active contract on this machine (podman), publish its sealed outputs, write its receipt",
+  usage: "ID RUN [--engine podman] [--ipfs URL] [--at TIME]",
+  help: [
+    "Plays the Job's pod from clusters/<local cluster>/ID/ exactly as rendered (it must be what the contract compiles to),",
+    "with no network, read-only inputs, the contract's limits and deadline, and a pids limit; then publishes the encrypted",
+    "outputs (local content-addressed store, or the IPFS API of --ipfs / the profile) and writes contracts/ID/receipts/RUN.json",
+    "with the evidence that the pod and its volumes were removed. Exit 0 when the receipt was written, whatever the algorithm did:",
+    "the receipt's status says how the run ended.",
+  ].join("\n"),
+  options: { engine: { type: "string" }, ipfs: { type: "string" }, at: { type: "string" } },
+  positionals: [2, 2],
+  async run(ctx, [id = "", runId = ""], values) {
+    const engine = stringOption(values, "engine") ?? "podman";
+    if (engine !== "podman") {
+      throw InputError.of({ file: "command line", path: "--engine", message: `${JSON.stringify(engine)} cannot play a pod here`, fix: `use podman (${ENGINES.join(" and ")} build images; only podman plays kube pods)` });
+    }
+    const result = await runLocally({ repo: ctx.repo, id, runId, now: evaluationTime(ctx, values), engine: engine as Engine, ipfsApi: stringOption(values, "ipfs") });
+    const status = result.receipt.predicate.status;
+    const usage = result.receipt.predicate.usage;
+    ctx.emit(
+      { receipt: display(ctx.repo, result.receiptFile), status, usage, subjects: result.receipt.subject, published: result.published, deletion: result.receipt.predicate.deletion },
+      [
+        `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
+        usage.durationMs === null ? "" : `  ${usage.durationMs} ms, ${usage.cpuSeconds ?? 0} cpu-s, peak ${Math.round((usage.maxRssBytes ?? 0) / 1024 / 1024)} MiB`,
+        ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
+        `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
+      ]
+        .filter((line) => line !== "")
+        .join("\n"),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,197 @@
+/**
+ * `datomspod run ID RUN`: the ad hoc mode. Runs the very pod the generator rendered into
+ * clusters/<local cluster>/<id>/ on this machine with podman, then publishes the sealed
+ * (encrypted) outputs to the content-addressed store and commits the receipt, completed with the
+ * rendered instance it ran and the evidence that the pod and every scratch volume were removed.
+ * Nothing runs unless the contract is active, the run was requested by the consumer, the committed
+ * manifests are exactly what the contract compiles to, and the pinned images are on this machine.
+ */
+
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { InputError, ServiceError } from "../errors.js";
+import { loadContract, type LoadedContract } from "../contract/load.js";
+import { planContract } from "../compile/plan.js";
+import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
+import { parseQuantity } from "../compile/quantity.js";
+import { writeRunReceipt } from "../delivery/receipts.js";
+import { directoryDigest } from "../evidence/collect.js";
+import { gatherFacts } from "../lifecycle/facts.js";
+import { publishSealed, readSealedReceipt, type PublishedBlob } from "../publish/sealed.js";
+import { publisherFor } from "../publish/select.js";
+import { assertRunId } from "../repo/layout.js";
+import { inspectImage, type Engine } from "./exec.js";
+import { playPod, podmanPod, type PodRun } from "./pod.js";
+import { runOracle } from "./roles/oracle.js";
+import { buildReceipt, completeReceipt, type Receipt } from "./roles/receipt.js";
+
+/** The most processes the whole pod may have: enough for real work, too few for a fork bomb to hurt the machine. */
+export const POD_PIDS_LIMIT = 512;
+
+export interface RunOptions {
+  readonly repo: string;
+  readonly id: string;
+  readonly runId: string;
+  readonly now: Date;
+  readonly engine?: Engine;
+  /** The IPFS API to publish to, instead of the profile's or the local store. */
+  readonly ipfsApi?: string;
+}
+
+export interface RunResult {
+  readonly receipt: Receipt;
+  readonly receiptFile: string;
+  readonly published: readonly PublishedBlob[];
+  readonly pod: PodRun | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+function localProfile(repo: string, loaded: LoadedContract): ClusterProfile {
+  const profile = loadProfiles(repo).get(loaded.contract.cluster);
+  if (profile === undefined) throw InputError.of({ file: loaded.file, path: "$.cluster", message: `no cluster profile clusters/${loaded.contract.cluster}/cluster.yaml`, fix: "add the profile" });
+  if (profile.mode !== "local") {
+    throw InputError.of({ file: loaded.file, path: "$.cluster", message: `cluster ${profile.name} is ${profile.mode}: Argo CD runs its pods`, fix: "datomspod run runs contracts of a cluster whose profile has mode: local" });
+  }
+  return profile;
+}
+
+/** The committed instance folder, refused unless it is exactly what the contract compiles to now. */
+function committedInstance(repo: string, loaded: LoadedContract, profile: ClusterProfile, now: Date): { dir: string; shown: string; objects: Json[]; files: string[] } {
+  const shown = `clusters/${profile.name}/${loaded.id}`;
+  const dir = join(repo, shown);
+  const issues: never[] = [];
+  const outcome = planContract(repo, loaded.id, now, new Map([[profile.name, profile]]), issues);
+  const expected = outcome?.files ?? {};
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith(".yaml")).sort();
+  } catch {
+    throw InputError.of({ file: shown, path: "$", message: "does not exist", fix: "run `datomspod compile` and commit clusters/" });
+  }
+  const stale = names.filter((name) => expected[name] !== readFileSync(join(dir, name), "utf8"));
+  const missing = Object.keys(expected).filter((name) => !names.includes(name));
+  if (issues.length > 0 || stale.length + missing.length > 0) {
+    throw InputError.of({
+      file: shown,
+      path: "$",
+      message: `is not what contract ${loaded.id} compiles to (${[...stale, ...missing].join(", ")})`,
+      fix: "run `datomspod compile`, review and commit clusters/; only the reviewed manifests run",
+    });
+  }
+  const objects = names.flatMap((name) => parseAllDocuments(readFileSync(join(dir, name), "utf8")).map((doc) => doc.toJS() as Json));
+  return { dir, shown, objects, files: names };
+}
+
+/** The rendered objects of one run, as podman plays them: its Job, the ConfigMaps, and the sealed claim as a scratch volume. */
+function runObjects(objects: readonly Json[], runId: string, sealedBytes: string, file: string): Json[] {
+  const jobs = objects.filter((o) => o["kind"] === "Job" && ((o["metadata"] as Json)["labels"] as Json | undefined)?.["datomspod.io/run"] === runId);
+  if (jobs.length !== 1) throw InputError.of({ file, path: "$", message: `holds ${jobs.length} Jobs for run ${runId}`, fix: "request the run, compile, and run it before its receipt exists" });
+  const job = structuredClone(jobs[0]!);
+  const podSpec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
+  // The sealed outputs leave the pod through the runner (publish, then receipt), so locally the claim is a scratch volume.
+  podSpec["volumes"] = (podSpec["volumes"] as Json[]).map((volume) => (volume["persistentVolumeClaim"] !== undefined ? { name: volume["name"], emptyDir: { sizeLimit: sealedBytes } } : volume));
+  return [job, ...objects.filter((o) => o["kind"] === "ConfigMap")];
+}
+
+/**
+ * Every pinned image must be on this machine under its digest. An image that is simply not here is
+ * the operator's to build (an error, nothing recorded); an algorithm image whose tag now names
+ * another digest is refused and recorded in a receipt: it is not the image the parties approved.
+ */
+async function checkImages(engine: Engine, objects: readonly Json[], algorithmImage: string, algorithmTag: string): Promise<string | undefined> {
+  const job = objects.find((o) => o["kind"] === "Job")!;
+  const spec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
+  const containers = [...(spec["initContainers"] as Json[]), ...(spec["containers"] as Json[])];
+  for (const image of [...new Set(containers.map((c) => String(c["image"])))]) {
+    if ((await inspectImage(engine, image)) !== undefined) continue;
+    const [repository = "", digest = ""] = image.split("@");
+    const current = image === algorithmImage ? await inspectImage(engine, `${repository}:${algorithmTag}`) : undefined;
+    if (image === algorithmImage && current !== undefined) {
+      return `the algorithm image ${repository}:${algorithmTag} now names ${current.digest}, not the pinned ${digest} the parties approved, and the pinned image is not on this machine`;
+    }
+    throw new ServiceError(`the pinned image ${image} is not on this machine`, [
+      { file: image, path: "$", message: "is not on this machine", fix: "build it with `datomspod images build` (and pin what it prints in the contract or cluster profile)" },
+    ]);
+  }
+  return undefined;
+}
+
+export async function runLocally(options: RunOptions): Promise<RunResult> {
+  const { repo, id, runId, now } = options;
+  const engine = options.engine ?? "podman";
+  assertRunId(runId);
+  const loaded = loadContract(repo, id);
+  const facts = gatherFacts(repo, loaded, now.getTime());
+  if (facts.state !== "active" && facts.state !== "ran") {
+    throw InputError.of({ file: loaded.file, path: "$", message: `contract ${id} is ${facts.state}; only an active contract runs`, fix: "see `datomspod contract status`" });
+  }
+  if (!facts.runRequests.some((request) => request.id === runId)) {
+    throw InputError.of({ file: `contracts/${id}/runs/${runId}.json`, path: "$", message: "no valid run request", fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE` });
+  }
+  if (facts.facts.runs.some((run) => run.id === runId && run.receipt)) {
+    throw InputError.of({ file: `contracts/${id}/receipts/${runId}.json`, path: "$", message: `run ${runId} already ran`, fix: "request a new run" });
+  }
+  const profile = localProfile(repo, loaded);
+  const instance = committedInstance(repo, loaded, profile, now);
+  const objects = runObjects(instance.objects, runId, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")), instance.shown);
+  const jobFile = instance.files.find((name) => name.startsWith(`job-run-${runId}-`)) ?? "";
+  const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
+
+  const container = loaded.contract.inputs.algorithm.container;
+  const refused = await checkImages(engine, objects, `${container.image}@${container.digest}`, container.tag);
+  if (refused !== undefined) {
+    const base = buildReceipt({ contract: loaded.contract, contractHash: loaded.hash, runId, verdict: undefined, gate: false, computing: undefined, manifest: undefined });
+    const receipt = completeReceipt(
+      { ...base, predicate: { ...base.predicate, status: { ...base.predicate.status, phase: "rejected", reason: `${refused}; nothing ran` } } },
+      { instance: instanceEvidence, deletion: { pod: null, reason: "no pod was created" } },
+    );
+    return { receipt, receiptFile: writeRunReceipt(repo, id, runId, receipt), published: [], pod: undefined };
+  }
+
+  const publisher = publisherFor(repo, loaded.contract, options.ipfsApi);
+  const pod = podmanPod(objects, instance.shown);
+  const scratchDir = mkdtempSync(join(tmpdir(), `datomspod-run-${id}-${runId}-`));
+  let receipt: Receipt | undefined;
+  let published: PublishedBlob[] = [];
+  let podRun: PodRun;
+  try {
+    podRun = await playPod(pod, {
+      scratchDir,
+      pidsLimit: POD_PIDS_LIMIT,
+      timeoutMs: ((pod.activeDeadlineSeconds ?? loaded.contract.inputs.compute.maxDurationSeconds + 600) + 30) * 1000,
+      collect: async (volumes) => {
+        const sealed = volumes["sealed"];
+        const status = volumes["status"];
+        if (sealed === undefined || status === undefined) throw new ServiceError("the pod's sealed and status volumes were not collected");
+        try {
+          receipt = readSealedReceipt(sealed);
+        } catch {
+          // The oracle did not finish (the pod was stopped or a role failed): the receipt comes from what the roles left.
+          receipt = runOracle({ contract: join(repo, "contracts", id, "contract.json"), run: runId, status, sealed });
+        }
+        published = receipt.subject.length > 0 ? await publishSealed(sealed, publisher) : [];
+      },
+    });
+  } finally {
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+  if (receipt === undefined) throw new ServiceError(`the pod of run ${runId} ended without anything to collect`);
+  const deletion = {
+    pod: pod.name,
+    removed: podRun.leftovers.length === 0,
+    leftovers: podRun.leftovers,
+    checkedAt: new Date().toISOString(),
+    check: `${engine} pod exists ${pod.name}; ${engine} volume ls`,
+    timedOut: podRun.timedOut,
+    pidsLimit: "value" in podRun.pidsLimit ? podRun.pidsLimit.value : null,
+  };
+  const complete = completeReceipt(receipt, { instance: instanceEvidence, deletion });
+  const receiptFile = writeRunReceipt(repo, id, runId, complete);
+  if (podRun.leftovers.length > 0) {
+    throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);
+  }
+  return { receipt: complete, receiptFile, published, pod: podRun };
+}
