@@ -73,7 +73,12 @@ export function checkContract(repo: string, id: string, now: Date, profiles: Rea
     return { id, file, stages: stages({ schema: OK, signatures, approvals, compile: stageOutcome(issuesOf(error)) }) };
   }
   const kubernetes = stageOutcome(validateObjects(objects, `clusters/${profile.name}/${id}`));
-  const scenario = scenarioFor(loaded.contract.opsc.scenario, file, loadScenarios());
+  let scenario;
+  try {
+    scenario = scenarioFor(loaded.contract.opsc.scenario, file, loadScenarios());
+  } catch (error) {
+    return { id, file, stages: stages({ schema: OK, signatures, approvals, compile: OK, policy: stageOutcome(issuesOf(error)), kubernetes }) };
+  }
   const result = evaluatePolicies(
     policyInput({ loaded, profile, manifests: objects, agreements: facts.agreements, approvals: facts.approvals, codeMatches: codeIssues.length === 0, now }),
     scenario,

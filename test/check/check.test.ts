@@ -93,6 +93,19 @@ describe("datomspod check", () => {
     expect(JSON.parse(sarif.stdout).version).toBe("2.1.0");
   });
 
+  it("fails the policy stage of a contract with an unknown scenario and still checks the others", async () => {
+    const repo = tempRepo();
+    await editContract(repo, HOSPITAL.id, (c) => (c.opsc.scenario = "no-such-scenario"), HOSPITAL.signers, HOSPITAL.approvers);
+
+    const result = await cli(repo, "check", "--at", AT, "--format", "json");
+
+    const [bank, hospital] = JSON.parse(result.stdout).contracts;
+    expect(result.code).toBe(1);
+    expect(bank.stages.policy.status).toBe("ok");
+    expect(hospital.stages.policy.status).toBe("failed");
+    expect(hospital.stages.policy.issues[0]).toMatchObject({ file: "contracts/hospital-stats/contract.json", path: "$.opsc.scenario" });
+  });
+
   it("refuses an unknown contract id or report format with exit 2", async () => {
     const repo = tempRepo();
 

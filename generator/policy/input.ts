@@ -1,0 +1,88 @@
+/**
+ * The policy's input document: the contract and its hash, the cluster profile as the policy sees
+ * it, every rendered Kubernetes object, the facts TypeScript established (signatures, approvals,
+ * the code checksum, anchoring) and the time. Pure: the caller passes the clock and what it
+ * verified. (The scenario is added by evaluatePolicies.)
+ */
+
+import type { LoadedContract } from "../contract/load.js";
+import type { Contract } from "../contract/types.generated.js";
+import type { ClusterProfile } from "../compile/profile.js";
+import type { Verification } from "../signatures/verify.js";
+
+/** A verified set of signed records (agreement signatures or algorithm approvals). */
+export interface RecordFacts {
+  readonly ok: boolean;
+  /** Addresses of the parties whose record is missing. */
+  readonly missing: readonly string[];
+  /** Addresses of the parties whose record does not verify. */
+  readonly invalid: readonly string[];
+}
+
+export interface PolicyFacts {
+  readonly signatures: RecordFacts;
+  readonly approvals: RecordFacts;
+  /** The committed algorithm code hashes to $.inputs.algorithm.code.sha256. */
+  readonly codeMatches: boolean;
+  /** The cluster profile anchors evidence on a chain. */
+  readonly anchoring: boolean;
+}
+
+export interface PolicyProfile {
+  readonly name: string;
+  readonly mode: "local" | "self-built" | "delegated";
+  /** The RuntimeClass the profile maps the contract's runtime to; null: the node's default runtime. */
+  readonly runtimeClassName: string | null;
+}
+
+export interface PolicyInput {
+  readonly contract: Contract;
+  readonly contractHash: string;
+  readonly profile: PolicyProfile;
+  /** Every Kubernetes object rendered for the instance. */
+  readonly manifests: readonly object[];
+  readonly facts: PolicyFacts;
+  /** RFC 3339 UTC, e.g. 2026-11-24T00:00:00Z (milliseconds allowed); the policy never reads the clock. */
+  readonly now: string;
+}
+
+/** The facts of a verification (generator/signatures/verify.ts): which parties are missing or invalid. */
+export function recordFacts(verification: Verification): RecordFacts {
+  const withStatus = (status: string): string[] => verification.parties.filter((party) => party.status === status).map((party) => party.address);
+  return { ok: verification.ok, missing: withStatus("missing"), invalid: withStatus("invalid") };
+}
+
+/** The profile as the policy sees it, for `contract`: its name, mode and the RuntimeClass the contract's runtime maps to. */
+export function policyProfile(profile: ClusterProfile, contract: Contract): PolicyProfile {
+  const runtime = contract.inputs.compute.runtimeClass ?? "runc";
+  return { name: profile.name, mode: profile.mode, runtimeClassName: profile.runtimeClasses[runtime] ?? null };
+}
+
+export interface PolicyInputSources {
+  readonly loaded: LoadedContract;
+  readonly profile: ClusterProfile;
+  readonly manifests: readonly object[];
+  readonly agreements: Verification;
+  readonly approvals: Verification;
+  /** checkAlgorithmCode found no issue. */
+  readonly codeMatches: boolean;
+  readonly now: Date;
+}
+
+/** Assembles the input document from what `datomspod check` has loaded and verified; anchoring = the profile names a chain. */
+export function policyInput(sources: PolicyInputSources): PolicyInput {
+  const { loaded, profile } = sources;
+  return {
+    contract: loaded.contract,
+    contractHash: loaded.hash,
+    profile: policyProfile(profile, loaded.contract),
+    manifests: sources.manifests,
+    facts: {
+      signatures: recordFacts(sources.agreements),
+      approvals: recordFacts(sources.approvals),
+      codeMatches: sources.codeMatches,
+      anchoring: profile.chain !== undefined,
+    },
+    now: sources.now.toISOString(),
+  };
+}
