@@ -232,6 +232,12 @@ function roleContainer(input: InstanceInput, role: "datomspace-in" | "datomspace
   };
 }
 
+/** Room for datomspace-in's verdict and the row index of the inputs (about 8 bytes a row, twice while merging): the inputs' size, at least 16Mi. */
+function verifiedSize(contract: Contract): string {
+  const bytes = contract.inputs.data.reduce((sum, asset) => sum + asset.files.reduce((n, file) => n + file.size, 0), 0);
+  return formatBytes(Math.max(16 * 1024 ** 2, Math.ceil(bytes / 1024 ** 2) * 1024 ** 2));
+}
+
 function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputVolumes: object[]): K8sObject[] {
   const { contract, profile } = input;
   const compute = contract.inputs.compute;
@@ -264,7 +270,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       "--deadline",
       String(compute.maxDurationSeconds),
       "--gate",
-      "/datomspod/status/inputs-verified",
+      "/datomspod/verified/inputs-verified",
       "--status",
       "/datomspod/status/computing.json",
       "--log",
@@ -291,15 +297,19 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       { name: "tmp", mountPath: "/tmp" },
       ro("tools", "/datomspod/bin"),
       { name: "status", mountPath: "/datomspod/status" },
+      ro("verified", "/datomspod/verified"),
     ],
   };
 
   const contractMount = ro("contract", "/datomspod/contract");
   const statusMount = { name: "status", mountPath: "/datomspod/status" };
+  // What datomspace-in established (verdict, gate, row index) lives where only it can write.
+  const verifiedArgs = ["--verified", "/datomspod/verified"];
+  const verifiedReadOnly = ro("verified", "/datomspod/verified");
   const datomspaceIn = roleContainer(
     input,
     "datomspace-in",
-    ["--inputs", "/datomspod/inputs", "--ocean-inputs", "/datomspod/ocean", "--parameters", "/datomspod/run/algoCustomData.json", "--algorithm", ALGO, "--tools", "/datomspod/bin", "--status", "/datomspod/status"],
+    ["--inputs", "/datomspod/inputs", "--ocean-inputs", "/datomspod/ocean", "--parameters", "/datomspod/run/algoCustomData.json", "--algorithm", ALGO, "--tools", "/datomspod/bin", "--status", "/datomspod/status", ...verifiedArgs],
     [
     contractMount,
     ...inputFileMounts,
@@ -308,16 +318,23 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
     ro("algorithm", "/data/transformations"),
     { name: "tools", mountPath: "/datomspod/bin" },
     statusMount,
+    { name: "verified", mountPath: "/datomspod/verified" },
     ],
   );
-  const datomspaceOut = roleContainer(input, "datomspace-out", ["--run", run.id, "--outputs", "/data/outputs", "--logs", "/data/logs", "--status", "/datomspod/status", "--sealed", "/sealed"], [
+  const datomspaceOut = roleContainer(input, "datomspace-out", ["--run", run.id, "--outputs", "/data/outputs", "--logs", "/data/logs", "--status", "/datomspod/status", "--sealed", "/sealed", ...verifiedArgs], [
     contractMount,
     ro("outputs", "/data/outputs"),
     ro("logs", "/data/logs"),
     statusMount,
+    verifiedReadOnly,
     { name: "sealed", mountPath: "/sealed" },
   ]);
-  const oracle = roleContainer(input, "oracle", ["--run", run.id, "--status", "/datomspod/status", "--sealed", "/sealed"], [contractMount, ro("status", "/datomspod/status"), { name: "sealed", mountPath: "/sealed" }]);
+  const oracle = roleContainer(input, "oracle", ["--run", run.id, "--status", "/datomspod/status", "--sealed", "/sealed", ...verifiedArgs], [
+    contractMount,
+    ro("status", "/datomspod/status"),
+    verifiedReadOnly,
+    { name: "sealed", mountPath: "/sealed" },
+  ]);
 
   const runtimeClassName = profile.runtimeClasses[runtime] ?? undefined;
   const podSpec = {
@@ -343,6 +360,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       { name: "tmp", emptyDir: { sizeLimit: compute.outputSize ?? "1Gi" } },
       { name: "tools", emptyDir: { sizeLimit: "64Mi" } },
       { name: "status", emptyDir: { sizeLimit: "1Mi" } },
+      { name: "verified", emptyDir: { sizeLimit: verifiedSize(contract) } },
       { name: "sealed", persistentVolumeClaim: { claimName: sealedClaimName(run.id) } },
     ],
   };

@@ -126,6 +126,13 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
     if (party === undefined) add(path, "is not a party of the contract", "outputs may only go to parties");
     else if (party.publicKey === undefined) add(path, "the recipient party has no publicKey, so outputs cannot be encrypted to it", "add publicKey to that party");
   });
+  if (contract.outputs.policy.ownerReview) {
+    contract.parties.forEach((party, i) => {
+      if (party.role === "provider" && party.publicKey === undefined) {
+        add(`$.parties[${i}].publicKey`, "is missing: with ownerReview the outputs are sealed for the data providers first", "add the provider's publicKey (datomspod keys show --key FILE)");
+      }
+    });
+  }
   if (contract.outputs.kinds.includes("raw-records") && contract.outputs.policy.noRawRecords) {
     add("$.outputs.kinds", "lists raw-records while the output policy sets noRawRecords", "drop raw-records or set noRawRecords to false");
   }

@@ -19,6 +19,8 @@ export interface DemoStep {
   readonly title: string;
   /** The command as a user types it (shown), and what runs. */
   readonly argv?: readonly string[];
+  /** Ask the command for JSON and show this instead (and keep what the demo needs of it). */
+  readonly json?: (value: unknown) => string;
   /** Work a party does by hand (shown as a comment), done before the command. */
   readonly action?: () => void;
   /** Exit codes the step may end with (default: 0). */
@@ -28,6 +30,8 @@ export interface DemoStep {
 export interface DemoWorkspace {
   readonly dir: string;
   readonly keys: Readonly<Record<"provider" | "consumer" | "witness", string>>;
+  /** Digests of the images built for this machine, by image key (python, node, pod). */
+  readonly images: Record<string, { reference: string; digest: string }>;
 }
 
 const ID = "hospital-demo";
@@ -47,7 +51,7 @@ export function prepareWorkspace(dir: string): DemoWorkspace {
   copyFileSync(packageFile("clusters", "local", "cluster.yaml"), join(dir, "clusters", "local", "cluster.yaml"));
   mkdirSync(join(dir, "keys"), { recursive: true });
   if (process.env["DATOMSPOD_KEY_PASSWORD"] === undefined) process.env["DATOMSPOD_KEY_PASSWORD"] = randomBytes(18).toString("base64url");
-  return { dir, keys: { provider: join(dir, "keys", "hospital.json"), consumer: join(dir, "keys", "institute.json"), witness: join(dir, "keys", "notary.json") } };
+  return { dir, keys: { provider: join(dir, "keys", "hospital.json"), consumer: join(dir, "keys", "institute.json"), witness: join(dir, "keys", "notary.json") }, images: {} };
 }
 
 function keyInfo(file: string): { address: string; publicKey: string } {
@@ -78,6 +82,9 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
   asset.location = { kind: "hostPath", path: dataDir };
   asset.files = [{ name: "patients.csv", sha256: sha256File(data), size: readFileSync(data).length, contentType: "text/csv" }];
   contract.inputs.algorithm.provider = consumer.address;
+  const python = ws.images["python"];
+  if (python === undefined) throw new InputError("the python image was not built");
+  contract.inputs.algorithm.container = { image: python.reference.split(":")[0] ?? "", tag: "3.11", digest: python.digest, entrypoint: "python3 $ALGO" };
   contract.inputs.algorithm.code = { path: "algorithm/aggregate.py", sha256: sha256File(code), size: readFileSync(code).length };
   contract.inputs.algorithm.parameters = { groupBy: "region", minGroupSize: 10 };
   contract.business.pricing = [{ party: provider.address, kind: "data-fee", amount: "2000.00", per: "run" }];
@@ -89,18 +96,31 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
   contract.outputs.policy = { maxBytes: 65536, fileTypes: ["csv"], ownerReview: false, noRawRecords: true, minGroupSize: 10 };
   contract.opsc = { scenario: "medical-research" };
   writeFileSync(path, `${JSON.stringify(contract, null, 2)}\n`);
+  const pod = ws.images["pod"];
+  if (pod === undefined) throw new InputError("the pod image was not built");
+  const profile = join(ws.dir, "clusters", "local", "cluster.yaml");
+  writeFileSync(profile, readFileSync(profile, "utf8").replace(/(\n {4}tag: )"[^"]*"\n {4}digest: sha256:[0-9a-f]{64}/, `$1"${pod.reference.split(":").pop() ?? ""}"\n    digest: ${pod.digest}`));
 }
 
 /** The demo's steps, in order. */
 export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
   const { keys } = ws;
+  const delivered = join(ws.dir, "delivered");
   return [
-    { title: "Each party creates an encrypted key (the password comes from DATOMSPOD_KEY_PASSWORD)", argv: ["keys", "new", "--out", keys.provider, "--scrypt-n", "16384"] },
-    { title: "", argv: ["keys", "new", "--out", keys.consumer, "--scrypt-n", "16384"] },
-    { title: "", argv: ["keys", "new", "--out", keys.witness, "--scrypt-n", "16384"] },
+    {
+      title: "Build the container images locally (reproducible: the same inputs give the same digests); nothing is pulled",
+      argv: ["images", "build"],
+      json: (value) => {
+        for (const image of value as { key: string; reference: string; digest: string }[]) ws.images[image.key] = { reference: image.reference, digest: image.digest };
+        return (value as { reference: string; digest: string }[]).map((image) => `${image.reference}  ${image.digest}`).join("\n");
+      },
+    },
+    { title: "Each party creates an encrypted key (the password comes from DATOMSPOD_KEY_PASSWORD)", argv: ["keys", "new", "--out", keys.provider, "--scrypt-n", "16384"], json: address },
+    { title: "", argv: ["keys", "new", "--out", keys.consumer, "--scrypt-n", "16384"], json: address },
+    { title: "", argv: ["keys", "new", "--out", keys.witness, "--scrypt-n", "16384"], json: address },
     { title: "The consumer scaffolds a contract from a template", argv: ["contract", "new", ID, "--from", "aggregate-statistics"] },
     {
-      title: "The parties fill in who they are, the provider's data (it stays in the provider's folder) and the algorithm",
+      title: "The parties fill in who they are, the provider's data (it stays in the provider's folder), the algorithm and its image digest",
       action: () => {
         mkdirSync(join(ws.dir, "provider-data"), { recursive: true });
         copyFileSync(packageFile("generator", "demo", "data", "hospital-stats", "patients.csv"), join(ws.dir, "provider-data", "patients.csv"));
@@ -121,7 +141,23 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     { title: "The generator compiles the active contract into the instance's Kubernetes manifests", argv: ["compile"] },
     { title: "A second compile changes nothing: the output is deterministic", argv: ["compile", "--check"] },
     { title: "The whole chain is checked, ending with the OPS-C policies (wasm, in-process) and strict Kubernetes validation", argv: ["check", ID, "--svg-dir", join(ws.dir, "opsc")] },
+    { title: "The pod runs on this machine: inputs re-hashed, no network, read-only data, outputs sealed for the consumer, pod deleted", argv: ["run", ID, "run-1"] },
+    { title: "The consumer fetches, checks and decrypts the outputs", argv: ["fetch", ID, "run-1", "--key", keys.consumer, "--out", delivered] },
+    {
+      title: "What left the hospital: aggregates only (groups under ten patients suppressed)",
+      action: () => undefined,
+      argv: undefined,
+    },
+    { title: "The consumer acknowledges delivery", argv: ["ack", ID, "run-1", "--key", keys.consumer] },
+    { title: "Every run is delivered", argv: ["contract", "status", ID] },
+    { title: "The next compile drops the instance folder, which is what deletes the pod in a cluster", argv: ["compile"] },
+    { title: "Every fact is anchored on a local EVM chain (anvil) in one transaction", argv: ["anchor"] },
+    { title: "Anyone holding the repository and the chain re-verifies the whole history", argv: ["audit", "verify", ID] },
   ];
+}
+
+function address(value: unknown): string {
+  return (value as { address: string }).address;
 }
 
 /** Runs the demo; returns the exit code. `print` receives everything a user would see. */
@@ -131,13 +167,16 @@ export async function runDemo(dir: string, now: Date, cli: Cli, print: (text: st
   for (const step of demoSteps(ws, now)) {
     if (step.title) print(`\n# ${step.title}\n`);
     step.action?.();
-    if (step.argv === undefined) continue;
+    if (step.argv === undefined) {
+      if (step.title.startsWith("What left")) print(readFileSync(join(dir, "delivered", "outputs", "aggregates.csv"), "utf8"));
+      continue;
+    }
     print(`$ datomspod ${step.argv.map((a) => a.replace(`${dir}/`, "")).join(" ")}\n`);
-    const result = await cli(step.argv);
-    if (step.argv[0] === "keys" && step.argv[1] === "new") {
-      const out = step.argv[3] ?? "";
-      writeFileSync(`${out}.pub.json`, result.stdout);
-      print(`${(JSON.parse(result.stdout) as { address: string }).address}\n`);
+    const result = await cli(step.json === undefined ? step.argv : [...step.argv, "--format", "json"]);
+    if (step.json !== undefined && result.code === 0) {
+      const text = step.json(JSON.parse(result.stdout));
+      if (step.argv[0] === "keys") writeFileSync(`${step.argv[3] ?? ""}.pub.json`, result.stdout);
+      print(`${text}\n`);
     } else print(result.stdout);
     if (result.stderr) print(result.stderr);
     if (!(step.expect ?? [0]).includes(result.code)) {

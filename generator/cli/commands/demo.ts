@@ -19,8 +19,7 @@ export const demo: Command = {
       async (argv) => {
         let stdout = "";
         let stderr = "";
-        const keysNew = argv[0] === "keys" && argv[1] === "new";
-        const code = await main([...argv, "--repo", dir, ...(keysNew ? ["--format", "json"] : [])], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, now: ctx.now });
+        const code = await main([...argv, "--repo", dir], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, now: ctx.now });
         return { code, stdout, stderr };
       },
       ctx.out,

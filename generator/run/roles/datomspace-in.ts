@@ -8,9 +8,22 @@
  * same read pass, for datomspace-out (which never mounts the inputs).
  */
 
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { canonicalHash } from "../../contract/canonical.js";
 import { parseStrictJson } from "../../contract/json.js";
 import type { Contract, DataAsset } from "../../contract/types.generated.js";
@@ -21,7 +34,7 @@ import { SUPERVISOR_IN_IMAGE, VERIFIED_FILES, readPodContract, type PodContract 
 
 export interface DatomspaceInOptions {
   readonly contract: string;
-  /** Folder with one mount per input asset: `<inputs>/<i>/`. */
+  /** Folder of the input mounts: file `f` of asset `i` at `<inputs>/<i>/<f>`. */
   readonly inputs: string;
   /** The algorithm code ($ALGO). */
   readonly algorithm: string;
@@ -32,8 +45,13 @@ export interface DatomspaceInOptions {
   readonly verified?: string;
   /** The supervisor binary in the pod image. */
   readonly supervisor?: string;
-  /** algoCustomData.json, when mounted: its canonical sha256 goes into the verdict. */
+  /** algoCustomData.json, when mounted: its canonical sha256 goes into the verdict, and it is copied into the Ocean layout. */
   readonly parameters?: string;
+  /**
+   * An empty folder the computing container mounts read-only at /data/inputs: datomspace-in fills it
+   * with Ocean's input paths as symbolic links to the input mounts, and algoCustomData.json.
+   */
+  readonly oceanInputs?: string;
 }
 
 export const FAILURE_REASONS = ["missing", "symbolic-link", "not-a-file", "size-mismatch", "sha256-mismatch", "unreadable", "contract", "internal"] as const;
@@ -72,12 +90,22 @@ export interface Verdict {
     readonly fieldCounts: readonly number[];
     readonly binaryFiles: readonly string[];
   } | null;
+  /** The Ocean layout made for the algorithm: links made, paths skipped because another input took them, whether the parameters were copied. */
+  readonly ocean: { readonly links: number; readonly skipped: readonly string[]; readonly parameters: boolean } | null;
 }
 
-/** Where input file `file` of asset `i` is mounted: the asset's volume root, below a pvc's subPath. */
-export function inputFilePath(inputs: string, i: number, asset: DataAsset, file: string): string {
-  const prefix = asset.location.kind === "pvc" ? (asset.location.subPath ?? "").replace(/^\/+|\/+$/g, "") : "";
-  return prefix === "" ? join(inputs, String(i), file) : join(inputs, String(i), prefix, file);
+/** Where input file `file` of asset `i` is mounted (each listed file on its own, read-only). */
+export function inputFilePath(inputs: string, i: number, file: string): string {
+  return join(inputs, String(i), file);
+}
+
+/**
+ * Ocean Compute-to-Data's input paths, relative to /data/inputs, for file `j` of asset `i`: the
+ * current `<did>/<service id>/<file>`, the legacy `<did>/<index>` and the flat `<file name>`.
+ */
+export function oceanPaths(asset: DataAsset, j: number): string[] {
+  const file = asset.files[j].name;
+  return [join(asset.did, asset.serviceId, file), join(asset.did, String(j)), file];
 }
 
 function isTabular(name: string, contentType: string | undefined): boolean {
@@ -91,6 +119,8 @@ interface Expected {
   readonly size: number;
   readonly sha256: string;
   readonly header?: boolean;
+  /** The algorithm comes from a ConfigMap, whose files are links into a hidden folder of the same volume. */
+  readonly configMapLink?: boolean;
 }
 
 interface Tally {
@@ -103,9 +133,17 @@ function check(expected: Expected, tally: Tally, rows?: RowIndexBuilder): void {
   const fail = (reason: FailureReason, message: string, want: string | number | null = null, got: string | number | null = null): void => {
     tally.failures.push({ file: expected.file, path: expected.path, reason, expected: want, actual: got, message });
   };
+  let location = expected.location;
   let stat;
   try {
-    stat = lstatSync(expected.location);
+    stat = lstatSync(location);
+    if (stat.isSymbolicLink() && expected.configMapLink === true) {
+      // A ConfigMap's key is a link to ..data/<key> inside the same volume; follow it only there.
+      const target = realpathSync(location);
+      if (!target.startsWith(`${realpathSync(dirname(location))}/`)) return fail("symbolic-link", `is a symbolic link out of its volume (${location})`);
+      location = target;
+      stat = lstatSync(location);
+    }
   } catch {
     fail("missing", `does not exist (${expected.location})`);
     return;
@@ -119,7 +157,7 @@ function check(expected: Expected, tally: Tally, rows?: RowIndexBuilder): void {
   rows?.startFile(expected.header ?? false);
   let digest;
   try {
-    digest = hashFile(expected.location, rows === undefined ? undefined : (chunk) => rows.feed(chunk));
+    digest = hashFile(location, rows === undefined ? undefined : (chunk) => rows.feed(chunk));
   } catch (error) {
     if (error instanceof OpenFileError) return fail(error.problem, `${error.message} (${expected.location})`);
     if (error instanceof RangeError) throw error;
@@ -138,14 +176,14 @@ function check(expected: Expected, tally: Tally, rows?: RowIndexBuilder): void {
 function expectedFiles(contract: Contract, options: DatomspaceInOptions): Expected[] {
   const code = contract.inputs.algorithm.code;
   const files: Expected[] = [
-    { file: code.path ?? "algorithm", path: "$.inputs.algorithm.code", location: options.algorithm, size: code.size, sha256: code.sha256 },
+    { file: code.path ?? "algorithm", path: "$.inputs.algorithm.code", location: options.algorithm, size: code.size, sha256: code.sha256, configMapLink: true },
   ];
   contract.inputs.data.forEach((asset, i) => {
     asset.files.forEach((file, j) => {
       files.push({
         file: file.name,
         path: `$.inputs.data[${i}].files[${j}]`,
-        location: inputFilePath(options.inputs, i, asset, file.name),
+        location: inputFilePath(options.inputs, i, file.name),
         size: file.size,
         sha256: file.sha256,
         header: isTabular(file.name, file.contentType),
@@ -163,7 +201,18 @@ function readParameters(path: string): string {
 
 function verify(options: DatomspaceInOptions, verifiedDir: string, pod: PodContract): Verdict {
   const { contract } = pod;
-  const rows = contract.outputs.policy.noRawRecords ? new RowIndexBuilder() : undefined;
+  const indexPath = join(verifiedDir, VERIFIED_FILES.rows);
+  rmSync(indexPath, { force: true });
+  const rows = contract.outputs.policy.noRawRecords ? new RowIndexBuilder({ spillDir: verifiedDir }) : undefined;
+  try {
+    return verifyFiles(options, pod, rows, indexPath);
+  } finally {
+    rows?.discard();
+  }
+}
+
+function verifyFiles(options: DatomspaceInOptions, pod: PodContract, rows: RowIndexBuilder | undefined, indexPath: string): Verdict {
+  const { contract } = pod;
   const tally: Tally = { failures: [], checked: [], binaryFiles: [] };
   const { failures, checked } = tally;
   const [code, ...inputs] = expectedFiles(contract, options);
@@ -188,9 +237,7 @@ function verify(options: DatomspaceInOptions, verifiedDir: string, pod: PodContr
 
   let rowSummary: Verdict["rows"] = null;
   if (rows !== undefined && failures.length === 0) {
-    const path = join(verifiedDir, VERIFIED_FILES.rows);
-    rmSync(path, { force: true });
-    const distinct = rows.write(path);
+    const distinct = rows.write(indexPath);
     rowSummary = { indexed: rows.rows, distinct, fieldCounts: [...rows.fieldCounts].sort((a, b) => a - b), binaryFiles: tally.binaryFiles };
   }
   return {
@@ -202,7 +249,40 @@ function verify(options: DatomspaceInOptions, verifiedDir: string, pod: PodContr
     parametersHash,
     supervisor: null,
     rows: rowSummary,
+    ocean: null,
   };
+}
+
+/**
+ * Fills the Ocean folder: for every input file its three Ocean paths as symbolic links to its
+ * read-only mount (the link targets are the same absolute paths in the computing container), and a
+ * copy of algoCustomData.json. A path two inputs would share (the flat name) goes to the first.
+ */
+function buildOceanLayout(contract: Contract, inputs: string, ocean: string, parameters: string | undefined): NonNullable<Verdict["ocean"]> {
+  for (const entry of readdirSync(ocean)) rmSync(join(ocean, entry), { recursive: true, force: true });
+  let copied = false;
+  if (parameters !== undefined) {
+    writeFileSync(join(ocean, "algoCustomData.json"), readFileSync(parameters), { mode: 0o444, flag: "wx" });
+    copied = true;
+  }
+  let links = 0;
+  const skipped: string[] = [];
+  contract.inputs.data.forEach((asset, i) => {
+    asset.files.forEach((file, j) => {
+      for (const path of oceanPaths(asset, j)) {
+        const link = join(ocean, path);
+        mkdirSync(dirname(link), { recursive: true });
+        try {
+          symlinkSync(inputFilePath(inputs, i, file.name), link);
+          links += 1;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          skipped.push(path);
+        }
+      }
+    });
+  });
+  return { links, skipped, parameters: copied };
 }
 
 function installSupervisor(source: string, tools: string): { sha256: string; size: number } {
@@ -248,6 +328,7 @@ export function runDatomspaceIn(options: DatomspaceInOptions): Verdict {
       parametersHash: null,
       supervisor: null,
       rows: null,
+      ocean: null,
     };
   }
   if (pod !== undefined) {
@@ -263,6 +344,7 @@ export function runDatomspaceIn(options: DatomspaceInOptions): Verdict {
         parametersHash: null,
         supervisor: null,
         rows: null,
+        ocean: null,
       };
     }
     if (verdict.ok) {
@@ -270,6 +352,13 @@ export function runDatomspaceIn(options: DatomspaceInOptions): Verdict {
         verdict = { ...verdict, supervisor: installSupervisor(options.supervisor ?? SUPERVISOR_IN_IMAGE, options.tools) };
       } catch (error) {
         verdict = { ...verdict, ok: false, failures: [internalFailure("supervise", "internal", error)] };
+      }
+    }
+    if (verdict.ok && options.oceanInputs !== undefined) {
+      try {
+        verdict = { ...verdict, ocean: buildOceanLayout(pod.contract, options.inputs, options.oceanInputs, options.parameters) };
+      } catch (error) {
+        verdict = { ...verdict, ok: false, failures: [internalFailure("ocean-inputs", "internal", error)] };
       }
     }
   }

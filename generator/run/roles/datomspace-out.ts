@@ -123,7 +123,12 @@ export async function runDatomspaceOut(options: DatomspaceOutOptions): Promise<S
   let manifest: SealedManifest;
   try {
     const rows = loadRows(contract, options.verified ?? options.status);
-    const policy = applyOutputPolicy(contract, options.outputs, options.logs, rows);
+    let policy: PolicyResult;
+    try {
+      policy = applyOutputPolicy(contract, options.outputs, options.logs, rows);
+    } finally {
+      rows?.close();
+    }
     const audience = sealAudience(contract, policy.ok);
     const keyed = audience.filter((address) => publicKeyOf(contract, address) !== undefined);
     const violations = [...policy.violations];

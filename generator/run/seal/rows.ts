@@ -20,13 +20,17 @@
  * fingerprints are 64-bit, so a false match has probability about rows × lines / 2^64.
  */
 
-import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 
 /** Fingerprint index file: magic, field counts, sorted distinct 64-bit fingerprints (little endian). */
 export const ROW_INDEX_MAGIC = "DPROWS01";
-/** Distinct rows an index may hold: 128 MiB of fingerprints, within the role's 256Mi memory. */
-export const MAX_INDEXED_ROWS = 16 * 1024 * 1024;
-const CHUNK_ROWS = 1 << 20;
+/**
+ * Rows an index may hold (2 GiB of fingerprints on disk); the builder's memory is one chunk of
+ * 4 Mi rows (32 MiB) whatever the total, the reader's one page plus a fence per 512 rows.
+ */
+export const MAX_INDEXED_ROWS = 256 * 1024 * 1024;
+const CHUNK_ROWS = 4 * 1024 * 1024;
 
 const LF = 0x0a;
 const QUOTE = 0x22;
@@ -45,36 +49,65 @@ function isSpace(byte: number): boolean {
  * fed the normalised row byte by byte. Not cryptographic: collisions only cause false alarms, and the
  * algorithm controls the outputs, not the inputs it would need to collide with.
  */
+const A0 = 0x811c9dc5;
+const B0 = 0x9747b28c;
+const PRIME_A = 0x01000193;
+const PRIME_B = 0x5bd1e995;
+
+/** The high 32 bits of a fingerprint from the final state of lane a. */
+function finishA(state: number): number {
+  let a = state ^ (state >>> 16);
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  return (a ^ (a >>> 16)) >>> 0;
+}
+
+/** The low 32 bits of a fingerprint from the final state of lane b. */
+function finishB(state: number): number {
+  let b = state ^ (state >>> 16);
+  b = Math.imul(b, 0x7feb352d);
+  b ^= b >>> 15;
+  b = Math.imul(b, 0x846ca68b);
+  return (b ^ (b >>> 16)) >>> 0;
+}
+
 class Fingerprint {
-  a = 0x811c9dc5;
-  b = 0x9747b28c;
+  a = A0;
+  b = B0;
 
   reset(): void {
-    this.a = 0x811c9dc5;
-    this.b = 0x9747b28c;
+    this.a = A0;
+    this.b = B0;
   }
 
   byte(value: number): void {
-    this.a = Math.imul(this.a ^ value, 0x01000193);
-    let b = Math.imul(this.b ^ value, 0x5bd1e995);
-    b ^= b >>> 15;
-    this.b = b;
+    this.a = Math.imul(this.a ^ value, PRIME_A);
+    const b = Math.imul(this.b ^ value, PRIME_B);
+    this.b = b ^ (b >>> 15);
   }
 
   value(): bigint {
-    let a = this.a ^ (this.a >>> 16);
-    a = Math.imul(a, 0x85ebca6b);
-    a ^= a >>> 13;
-    a = Math.imul(a, 0xc2b2ae35);
-    a ^= a >>> 16;
-    let b = this.b ^ (this.b >>> 16);
-    b = Math.imul(b, 0x7feb352d);
-    b ^= b >>> 15;
-    b = Math.imul(b, 0x846ca68b);
-    b ^= b >>> 16;
-    return (BigInt(a >>> 0) << 32n) | BigInt(b >>> 0);
+    return (BigInt(finishA(this.a)) << 32n) | BigInt(finishB(this.b));
   }
 }
+
+/** Byte classes of the row scanner. */
+const CONTENT = 0;
+const SEPARATOR = 1;
+const SPACE = 2;
+const IGNORED = 3;
+const NEWLINE = 4;
+const NUL = 5;
+const CLASSES = new Uint8Array(256);
+for (const byte of [0x2c, 0x3b, 0x09, 0x7c]) CLASSES[byte] = SEPARATOR;
+for (const byte of [0x20, 0x0d, 0x0b, 0x0c]) CLASSES[byte] = SPACE;
+CLASSES[QUOTE] = IGNORED;
+CLASSES[0x0a] = NEWLINE;
+CLASSES[0x00] = NUL;
+
+/** Whether this machine stores a 64-bit integer's low half first (then rows are stored without BigInt). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The normalised fields of one line (see the module comment). */
 export function normalizeFields(line: Uint8Array): Uint8Array[] {
@@ -122,11 +155,16 @@ export interface IndexedFile {
 
 /**
  * Collects the fingerprints of input rows, fed the files' bytes in chunks of any size (so it runs
- * in the same pass as the checksum). Rows are kept in sorted chunks and merged when written.
+ * in the same pass as the checksum). Memory stays bounded: every 4 Mi rows (32 MiB) are sorted and
+ * spilled to a run file beside the index; `write` merges the runs into the index.
  */
 export class RowIndexBuilder {
-  private readonly chunks: BigUint64Array[] = [];
-  private current = new BigUint64Array(CHUNK_ROWS);
+  private readonly spillDir: string | undefined;
+  private readonly runs: string[] = [];
+  private current: BigUint64Array;
+  private halves: Uint32Array;
+  private readonly chunkRows: number;
+  private lastFields = 0;
   private used = 0;
   private total = 0;
   readonly fieldCounts = new Set<number>();
@@ -140,6 +178,14 @@ export class RowIndexBuilder {
   private rowHasContent = false;
   private pendingSpace = false;
   private rowLength = 0;
+
+  /** `spillDir`: where sorted runs go when the rows do not fit one chunk (default: kept in memory). */
+  constructor(options: { spillDir?: string; chunkRows?: number } = {}) {
+    this.spillDir = options.spillDir;
+    this.chunkRows = options.chunkRows ?? CHUNK_ROWS;
+    this.current = new BigUint64Array(this.chunkRows);
+    this.halves = new Uint32Array(this.current.buffer);
+  }
 
   /** Starts a file; `header` skips its first line. */
   startFile(header: boolean): void {
@@ -160,59 +206,110 @@ export class RowIndexBuilder {
 
   feed(chunk: Uint8Array): void {
     if (this.binary) return;
-    const fp = this.fp;
-    for (let i = 0; i < chunk.length; i += 1) {
+    // The hot loop: state in locals, one table lookup per byte, the fingerprint lanes inlined (the
+    // same arithmetic as Fingerprint.byte).
+    let a = this.fp.a;
+    let b = this.fp.b;
+    let fields = this.fields;
+    let fieldHasContent = this.fieldHasContent;
+    let rowHasContent = this.rowHasContent;
+    let pendingSpace = this.pendingSpace;
+    let rowLength = this.rowLength;
+    let skipLine = this.skipLine;
+    const n = chunk.length;
+    for (let i = 0; i < n; i += 1) {
       const byte = chunk[i];
-      if (byte === LF) {
-        this.endRow();
+      const kind = CLASSES[byte];
+      if (kind === CONTENT) {
+        if (skipLine) continue;
+        if (pendingSpace) {
+          a = Math.imul(a ^ 0x20, PRIME_A);
+          b = Math.imul(b ^ 0x20, PRIME_B);
+          b ^= b >>> 15;
+          pendingSpace = false;
+        }
+        a = Math.imul(a ^ byte, PRIME_A);
+        b = Math.imul(b ^ byte, PRIME_B);
+        b ^= b >>> 15;
+        fieldHasContent = true;
+        rowHasContent = true;
+        rowLength += 1;
+      } else if (kind === NEWLINE) {
+        if (skipLine) skipLine = false;
+        else if (fields >= 2 && rowHasContent) this.add(finishA(a), finishB(b), fields);
+        a = A0;
+        b = B0;
+        fields = 1;
+        fieldHasContent = false;
+        rowHasContent = false;
+        pendingSpace = false;
+        rowLength = 0;
+      } else if (skipLine) {
         continue;
-      }
-      if (this.skipLine) continue;
-      if (byte === 0) {
+      } else if (kind === SEPARATOR) {
+        a = Math.imul(a ^ UNIT_SEPARATOR, PRIME_A);
+        b = Math.imul(b ^ UNIT_SEPARATOR, PRIME_B);
+        b ^= b >>> 15;
+        fields += 1;
+        fieldHasContent = false;
+        pendingSpace = false;
+        rowLength += 1;
+      } else if (kind === SPACE) {
+        if (fieldHasContent) pendingSpace = true;
+        rowLength += 1;
+      } else if (kind === NUL) {
         this.binary = true;
-        return;
-      }
-      this.rowLength += 1;
-      if (isSeparator(byte)) {
-        fp.byte(UNIT_SEPARATOR);
-        this.fields += 1;
-        this.fieldHasContent = false;
-        this.pendingSpace = false;
-      } else if (isSpace(byte)) {
-        if (this.fieldHasContent) this.pendingSpace = true;
-      } else if (byte !== QUOTE) {
-        if (this.pendingSpace) fp.byte(0x20);
-        this.pendingSpace = false;
-        fp.byte(byte);
-        this.fieldHasContent = true;
-        this.rowHasContent = true;
+        break;
+      } else {
+        rowLength += 1;
       }
     }
+    this.fp.a = a;
+    this.fp.b = b;
+    this.fields = fields;
+    this.fieldHasContent = fieldHasContent;
+    this.rowHasContent = rowHasContent;
+    this.pendingSpace = pendingSpace;
+    this.rowLength = rowLength;
+    this.skipLine = skipLine;
   }
 
   private endRow(): void {
     if (this.skipLine) {
       this.skipLine = false;
     } else if (this.fields >= 2 && this.rowHasContent) {
-      this.add(this.fp.value(), this.fields);
+      this.add(finishA(this.fp.a), finishB(this.fp.b), this.fields);
     }
     this.startRow();
   }
 
-  private add(value: bigint, fields: number): void {
-    if (this.used === CHUNK_ROWS) {
-      this.chunks.push(this.current.sort());
-      this.current = new BigUint64Array(CHUNK_ROWS);
-      this.used = 0;
+  private add(high: number, low: number, fields: number): void {
+    if (this.used === this.chunkRows) this.spill();
+    if (LITTLE_ENDIAN) {
+      this.halves[2 * this.used] = low;
+      this.halves[2 * this.used + 1] = high;
+    } else {
+      this.current[this.used] = (BigInt(high) << 32n) | BigInt(low);
     }
-    this.current[this.used] = value;
     this.used += 1;
     this.total += 1;
     this.fileRows += 1;
-    this.fieldCounts.add(fields);
+    if (fields !== this.lastFields) {
+      this.fieldCounts.add(fields);
+      this.lastFields = fields;
+    }
     if (this.total > MAX_INDEXED_ROWS) {
       throw new RangeError(`the inputs have more than ${MAX_INDEXED_ROWS} rows, the most the raw-record index holds`);
     }
+  }
+
+  private spill(): void {
+    if (this.spillDir === undefined) throw new RangeError(`more than ${this.chunkRows} rows and no folder to spill sorted runs to`);
+    const path = join(this.spillDir, `.rows-run-${this.runs.length}.tmp`);
+    const sorted = this.current.sort();
+    writeFileSync(path, new Uint8Array(sorted.buffer, 0, sorted.byteLength), { flag: "wx" });
+    this.runs.push(path);
+    this.used = 0;
   }
 
   /** Ends the file being fed (a last line without LF is a row). */
@@ -225,66 +322,168 @@ export class RowIndexBuilder {
     return this.total;
   }
 
-  /** Writes the index: sorted, without duplicates. Returns the number of distinct rows. */
+  /** Removes the spilled runs (after `write`, or instead of it). */
+  discard(): void {
+    for (const run of this.runs) rmSync(run, { force: true });
+    this.runs.length = 0;
+  }
+
+  /** Writes the index: sorted, without duplicates; removes the spilled runs. Returns the number of distinct rows. */
   write(path: string): number {
-    const runs = [...this.chunks, this.current.subarray(0, this.used).sort()];
     const counts = [...this.fieldCounts].sort((a, b) => a - b);
-    const merged = mergeDistinct(runs);
     const header = Buffer.alloc(align8(16 + 4 * counts.length));
     header.write(ROW_INDEX_MAGIC, 0, "latin1");
     header.writeUInt32LE(counts.length, 8);
-    header.writeUInt32LE(merged.length, 12);
     counts.forEach((count, i) => header.writeUInt32LE(count, 16 + 4 * i));
-    writeFileSync(path, Buffer.concat([header, Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength)]), { mode: 0o444, flag: "wx" });
-    return merged.length;
+    const fd = openSync(path, "wx", 0o444);
+    const sources: RunReader[] = [];
+    try {
+      writeAll(fd, header, 0);
+      sources.push(new MemoryRun(this.current.subarray(0, this.used).sort()), ...this.runs.map((run) => new FileRun(run)));
+      const distinct = mergeDistinct(sources, fd, header.length);
+      const count = Buffer.alloc(4);
+      count.writeUInt32LE(distinct);
+      writeAll(fd, count, 12);
+      return distinct;
+    } finally {
+      for (const source of sources) source.close();
+      closeSync(fd);
+      this.discard();
+    }
   }
+}
+
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
 }
 
 function align8(n: number): number {
   return Math.ceil(n / 8) * 8;
 }
 
-/** k-way merge of sorted runs into one sorted array without duplicates. */
-function mergeDistinct(runs: readonly BigUint64Array[]): BigUint64Array {
-  if (runs.length === 1) {
-    const only = runs[0];
-    let n = 0;
-    for (let i = 0; i < only.length; i += 1) if (n === 0 || only[i] !== only[n - 1]) only[n++] = only[i]!;
-    return only.subarray(0, n);
-  }
-  const total = runs.reduce((sum, run) => sum + run.length, 0);
-  const out = new BigUint64Array(total);
-  const positions = runs.map(() => 0);
-  let n = 0;
-  for (;;) {
-    let best = -1;
-    for (let r = 0; r < runs.length; r += 1) {
-      if (positions[r] < runs[r].length && (best === -1 || runs[r][positions[r]] < runs[best][positions[best]])) best = r;
-    }
-    if (best === -1) break;
-    const value = runs[best][positions[best]];
-    positions[best] += 1;
-    if (n === 0 || out[n - 1] !== value) out[n++] = value;
-  }
-  return out.subarray(0, n);
+/** A sorted run of fingerprints, read in order. */
+interface RunReader {
+  /** The current value, or undefined at the end. */
+  peek(): bigint | undefined;
+  next(): void;
+  close(): void;
 }
 
-/** A loaded index: lookups by binary search. */
+class MemoryRun implements RunReader {
+  private i = 0;
+  constructor(private readonly values: BigUint64Array) {}
+  peek(): bigint | undefined {
+    return this.i < this.values.length ? this.values[this.i] : undefined;
+  }
+  next(): void {
+    this.i += 1;
+  }
+  close(): void {}
+}
+
+const RUN_BLOCK = 64 * 1024;
+
+class FileRun implements RunReader {
+  private readonly fd: number;
+  private readonly block = new BigUint64Array(RUN_BLOCK);
+  private length = 0;
+  private i = 0;
+  private offset = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, "r");
+    this.fill();
+  }
+  private fill(): void {
+    const bytes = new Uint8Array(this.block.buffer);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = readSync(this.fd, bytes, read, bytes.length - read, this.offset + read);
+      if (n === 0) break;
+      read += n;
+    }
+    this.offset += read;
+    this.length = Math.floor(read / 8);
+    this.i = 0;
+  }
+  peek(): bigint | undefined {
+    return this.i < this.length ? this.block[this.i] : undefined;
+  }
+  next(): void {
+    this.i += 1;
+    if (this.i === this.length && this.length === RUN_BLOCK) this.fill();
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** k-way merge of sorted runs into the file at `position`, dropping duplicates; returns how many values were written. */
+function mergeDistinct(runs: readonly RunReader[], fd: number, position: number): number {
+  const out = new BigUint64Array(RUN_BLOCK);
+  const outBytes = new Uint8Array(out.buffer);
+  let n = 0;
+  let total = 0;
+  let last: bigint | undefined;
+  const flush = (): void => {
+    writeAll(fd, outBytes.subarray(0, n * 8), position + total * 8 - n * 8);
+    n = 0;
+  };
+  for (;;) {
+    let best = -1;
+    let bestValue: bigint | undefined;
+    for (let r = 0; r < runs.length; r += 1) {
+      const value = runs[r].peek();
+      if (value !== undefined && (bestValue === undefined || value < bestValue)) {
+        best = r;
+        bestValue = value;
+      }
+    }
+    if (best === -1 || bestValue === undefined) break;
+    runs[best].next();
+    if (last === bestValue) continue;
+    last = bestValue;
+    out[n] = bestValue;
+    n += 1;
+    total += 1;
+    if (n === RUN_BLOCK) flush();
+  }
+  flush();
+  return total;
+}
+
+/** Entries per page of the index on disk: a lookup reads one page (4 KiB). */
+const PAGE = 512;
+
+/**
+ * A row index on disk, searched without loading it: the first value of every page stays in memory,
+ * a lookup reads the one page that can hold the value.
+ */
 export class RowIndex {
   readonly fieldCounts: readonly number[];
-  private readonly values: BigUint64Array;
+  readonly size: number;
+  private readonly fd: number;
+  private readonly offset: number;
+  private readonly fences: BigUint64Array;
+  private readonly page = new BigUint64Array(PAGE);
+  private pageNumber = -1;
+  private pageLength = 0;
   private readonly fp = new Fingerprint();
 
-  constructor(fieldCounts: readonly number[], values: BigUint64Array) {
+  private constructor(fd: number, fieldCounts: readonly number[], size: number, offset: number) {
+    this.fd = fd;
     this.fieldCounts = fieldCounts;
-    this.values = values;
+    this.size = size;
+    this.offset = offset;
+    this.fences = new BigUint64Array(Math.ceil(size / PAGE));
+    const one = new BigUint64Array(1);
+    for (let p = 0; p < this.fences.length; p += 1) {
+      if (readSync(fd, new Uint8Array(one.buffer), 0, 8, offset + p * PAGE * 8) !== 8) throw new RangeError("the row index is truncated");
+      this.fences[p] = one[0]!;
+    }
   }
 
-  get size(): number {
-    return this.values.length;
-  }
-
-  /** Reads an index file; throws a RangeError naming what is wrong when it is not one. */
+  /** Opens an index file; throws a RangeError naming what is wrong when it is not one. */
   static read(path: string): RowIndex {
     const fd = openSync(path, "r");
     try {
@@ -294,29 +493,49 @@ export class RowIndex {
       const nRows = head.readUInt32LE(12);
       if (nCounts > 4096 || nRows > MAX_INDEXED_ROWS) throw new RangeError(`${path} is not a row index`);
       const countBytes = Buffer.alloc(4 * nCounts);
-      readSync(fd, countBytes, 0, countBytes.length, 16);
+      if (readSync(fd, countBytes, 0, countBytes.length, 16) !== countBytes.length) throw new RangeError(`${path} is truncated`);
       const fieldCounts = Array.from({ length: nCounts }, (_, i) => countBytes.readUInt32LE(4 * i));
-      const values = new BigUint64Array(nRows);
-      const bytes = new Uint8Array(values.buffer);
       const offset = align8(16 + 4 * nCounts);
-      let read = 0;
-      while (read < bytes.length) {
-        const n = readSync(fd, bytes, read, Math.min(bytes.length - read, 8 << 20), offset + read);
-        if (n === 0) throw new RangeError(`${path} is truncated`);
-        read += n;
-      }
-      return new RowIndex(fieldCounts, values);
-    } finally {
+      if (fstatSync(fd).size !== offset + nRows * 8) throw new RangeError(`${path} is truncated`);
+      return new RowIndex(fd, fieldCounts, nRows, offset);
+    } catch (error) {
       closeSync(fd);
+      throw error;
     }
   }
 
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private load(page: number): void {
+    if (page === this.pageNumber) return;
+    const count = Math.min(PAGE, this.size - page * PAGE);
+    const bytes = new Uint8Array(this.page.buffer, 0, count * 8);
+    if (readSync(this.fd, bytes, 0, bytes.length, this.offset + page * PAGE * 8) !== bytes.length) throw new RangeError("the row index is truncated");
+    this.pageNumber = page;
+    this.pageLength = count;
+  }
+
   has(value: bigint): boolean {
+    // The last page whose first value is ≤ value.
     let lo = 0;
-    let hi = this.values.length - 1;
+    let hi = this.fences.length - 1;
+    let page = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const at = this.values[mid];
+      if (this.fences[mid] <= value) {
+        page = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (page < 0) return false;
+    this.load(page);
+    lo = 0;
+    hi = this.pageLength - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.page[mid];
       if (at === value) return true;
       if (at < value) lo = mid + 1;
       else hi = mid - 1;

@@ -5,7 +5,7 @@
  * roles run exactly as in the pod, without podman.
  */
 
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, tempDir } from "../../helpers/repo.js";
 import { runDatomspaceIn, type Verdict } from "../../../generator/run/roles/datomspace-in.js";
@@ -23,6 +23,8 @@ export const ALGORITHM = join(ROOT, "contracts", CONTRACT_ID, "algorithm", "aggr
 export const AGGREGATES =
   "region,patients,mean_age,mean_length_of_stay_days\ncentral,23,58.9,12.17\neast,37,51.6,12.32\nnorth,88,58.5,10.97\nsouth,53,56.0,11.04\nwest,39,55.6,12.56\n";
 export const ALGORITHM_LOG = "5 groups, 0 suppressed below k=10\n";
+/** algoCustomData.json of run-1 as the run ConfigMap holds it (the request's parameters over the contract's defaults). */
+export const PARAMETERS = '{\n  "groupBy": "region",\n  "minGroupSize": 10\n}\n';
 /** A stand-in for the supervisor binary in the pod image. */
 export const SUPERVISOR_BYTES = "#!/bin/sh\n# stand-in for the static supervise binary\n";
 
@@ -31,6 +33,8 @@ export interface Pod {
   readonly contract: string;
   readonly inputs: string;
   readonly algorithm: string;
+  readonly ocean: string;
+  readonly parameters: string;
   readonly tools: string;
   readonly status: string;
   readonly outputs: string;
@@ -53,6 +57,8 @@ export function makePod(options: { edit?: (contract: any) => void } = {}): Pod {
     contract: join(root, "datomspod", "contract", "contract.json"),
     inputs: join(root, "datomspod", "inputs"),
     algorithm: join(root, "data", "transformations", "algorithm"),
+    ocean: join(root, "datomspod", "ocean"),
+    parameters: join(root, "datomspod", "run", "algoCustomData.json"),
     tools: join(root, "datomspod", "bin"),
     status: join(root, "datomspod", "status"),
     outputs: join(root, "data", "outputs"),
@@ -63,7 +69,9 @@ export function makePod(options: { edit?: (contract: any) => void } = {}): Pod {
   for (const dir of [
     join(root, "datomspod", "contract"),
     join(pod.inputs, "0"),
-    join(root, "data", "transformations"),
+    join(root, "data", "transformations", "..data"),
+    pod.ocean,
+    join(root, "datomspod", "run"),
     pod.tools,
     pod.status,
     pod.outputs,
@@ -75,7 +83,10 @@ export function makePod(options: { edit?: (contract: any) => void } = {}): Pod {
   }
   writeFileSync(pod.contract, `${JSON.stringify(contractJson(options.edit), null, 2)}\n`);
   cpSync(PATIENTS, join(pod.inputs, "0", "patients.csv"));
-  cpSync(ALGORITHM, pod.algorithm);
+  // The algorithm ConfigMap as a volume presents it: the key is a link into the volume's ..data folder.
+  cpSync(ALGORITHM, join(root, "data", "transformations", "..data", "algorithm"));
+  symlinkSync(join("..data", "algorithm"), pod.algorithm);
+  writeFileSync(pod.parameters, PARAMETERS);
   writeFileSync(pod.supervisor, SUPERVISOR_BYTES, { mode: 0o755 });
   return pod;
 }
@@ -84,6 +95,8 @@ export function datomspaceIn(pod: Pod): Verdict {
   return runDatomspaceIn({
     contract: pod.contract,
     inputs: pod.inputs,
+    oceanInputs: pod.ocean,
+    parameters: pod.parameters,
     algorithm: pod.algorithm,
     tools: pod.tools,
     status: pod.status,

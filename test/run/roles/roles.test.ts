@@ -1,15 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidOf } from "../../../generator/publish/unixfs.js";
 import { openBlob, sealContext, unwrapKey } from "../../../generator/run/seal/crypto.js";
 import { receiptText, type Receipt } from "../../../generator/run/roles/receipt.js";
 import { testKey, testWallet } from "../../helpers/keys.js";
 import { runCli } from "../../helpers/cli.js";
+import { contractHash } from "../../../generator/contract/load.js";
 import {
   AGGREGATES,
+  ALGORITHM,
   ALGORITHM_LOG,
+  PARAMETERS,
+  contractJson,
   RUN_ID,
   SUPERVISOR_BYTES,
   compute,
@@ -23,7 +27,7 @@ import {
   type Pod,
 } from "./pod.js";
 
-const CONTRACT_HASH = "6a76a27c1ef5747803c1329acef5e1a679eaced2e1e87edcc38592da19adb14a";
+const CONTRACT_HASH = contractHash(contractJson());
 const PATIENTS_SHA256 = "46e710d605987a2609d9175a7d20dba6534811e004f59fdfd7c303ee7b57bc9c";
 const CODE_SHA256 = "e35c728cf62573506f62568e629a712c377f690e8e2614abaa536863b96c26f6";
 const consumer = testKey("health-consumer");
@@ -137,7 +141,7 @@ describe("a run that keeps to the contract", () => {
       did: expect.stringMatching(/^did:op:/),
       codeSha256: CODE_SHA256,
       image: "localhost/datomspod/python:3.11",
-      imageDigest: "sha256:99187a87c3859fab770328aa716ed8ee20d96d0c451c595828cfdd088b1fa7ec",
+      imageDigest: contractJson().inputs.algorithm.container.digest,
     });
     expect(receipt.predicate.deletion).toBeNull();
     expect(receipt.predicate.instance).toBeNull();
@@ -153,28 +157,35 @@ describe("a run that keeps to the contract", () => {
     expect(() => unwrapKey(receipt.predicate.outputs.wrappedKeys[consumer.address], witness.privateKey)).toThrow();
   });
 
-  it("records the canonical sha256 of the parameters when algoCustomData.json is mounted", async () => {
+  it("lays out Ocean's input paths as links to the read-only mounts, with algoCustomData.json, and receipts its hash", async () => {
     const pod = makePod();
-    const parameters = join(pod.root, "datomspod", "run", "algoCustomData.json");
-    mkdirSync(join(pod.root, "datomspod", "run"));
-    writeFileSync(parameters, '{\n  "minGroupSize": 10,\n  "groupBy": "region"\n}\n');
 
-    const { runDatomspaceIn } = await import("../../../generator/run/roles/datomspace-in.js");
-    const verdict = runDatomspaceIn({
-      contract: pod.contract,
-      inputs: pod.inputs,
-      algorithm: pod.algorithm,
-      tools: pod.tools,
-      status: pod.status,
-      supervisor: pod.supervisor,
-      parameters,
-    });
-    compute(pod);
-    await datomspaceOut(pod);
-    const receipt = oracle(pod);
+    const { verdict, receipt } = await runPod(pod);
 
+    const did = contractJson().inputs.data[0].did;
+    const input = join(pod.inputs, "0", "patients.csv");
+    expect(verdict.ocean).toEqual({ links: 3, skipped: [], parameters: true });
+    for (const path of [join(did, "compute", "patients.csv"), join(did, "0"), "patients.csv"]) {
+      expect(readlinkSync(join(pod.ocean, path))).toBe(input);
+    }
+    expect(readFileSync(join(pod.ocean, "algoCustomData.json"), "utf8")).toBe(PARAMETERS);
+    expect(readdirSync(pod.ocean).sort()).toEqual(["algoCustomData.json", did, "patients.csv"].sort());
     expect(verdict.parametersHash).toBe(sha256('{"groupBy":"region","minGroupSize":10}'));
     expect(receipt.predicate.run).toEqual({ id: RUN_ID, parametersHash: verdict.parametersHash });
+  });
+
+  it("follows the algorithm ConfigMap's link into its own volume, and no further", () => {
+    const pod = makePod();
+    const outside = join(pod.root, "elsewhere.py");
+    cpSync(ALGORITHM, outside);
+    rmSync(pod.algorithm);
+    symlinkSync(outside, pod.algorithm);
+
+    const verdict = datomspaceIn(pod);
+
+    expect(verdict.failures).toEqual([
+      expect.objectContaining({ file: "algorithm/aggregate.py", reason: "symbolic-link", message: `is a symbolic link out of its volume (${pod.algorithm})` }),
+    ]);
   });
 });
 
@@ -498,7 +509,7 @@ describe("datomspod role (the pod's command lines)", () => {
   it("is marked internal in the help", async () => {
     const result = await runCli(["--help"]);
 
-    expect(result.stdout).toMatch(/datomspod role datomspace-in .*\(internal, in the pod\)/);
+    expect(result.stdout).toMatch(/datomspod role datomspace-in [^\n]*\n\s+\(internal, in the pod\)/);
   });
 
   it("fails (exit 4, no gate) only when the verdict itself cannot be written", async () => {

@@ -1,0 +1,81 @@
+/**
+ * A run's receipt as committed (`contracts/<id>/receipts/<run>.json`), read the way the lifecycle
+ * reads it, so the hash a release or an acknowledgement signs is the hash the lifecycle checks.
+ */
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { InputError, VerdictError } from "../errors.js";
+import type { LoadedContract } from "../contract/load.js";
+import { receiptMessage } from "../lifecycle/facts.js";
+import { display, readJsonFile, writeFileAtomic } from "../repo/files.js";
+import { assertRunId, recordDir } from "../repo/layout.js";
+import type { RecordMessage } from "../signatures/typed-data.js";
+import { asReceipt, receiptText, type Receipt } from "../run/roles/receipt.js";
+
+/** The lifecycle reads records, receipts included, up to this size. */
+export const MAX_RECEIPT_BYTES = 64 * 1024;
+
+export interface RunReceipt {
+  readonly runId: string;
+  readonly path: string;
+  readonly file: string;
+  /** The document exactly as parsed (what its hash is computed over). */
+  readonly value: unknown;
+  readonly receipt: Receipt;
+  /** The message a release or an acknowledgement of this receipt signs. */
+  readonly message: RecordMessage;
+}
+
+export function readRunReceipt(repo: string, loaded: LoadedContract, runId: string): RunReceipt {
+  assertRunId(runId);
+  const path = join(recordDir(repo, loaded.id, "receipts"), `${runId}.json`);
+  const file = display(repo, path);
+  if (!existsSync(path))
+    throw InputError.of({ file, path: "$", message: `run ${runId} of ${loaded.id} has no receipt`, fix: "run it first (datomspod run), or check the run id" });
+  const value = readJsonFile(path, file, MAX_RECEIPT_BYTES);
+  const receipt = asReceipt(value, file);
+  const predicate = receipt.predicate;
+  if (predicate.contract.id !== loaded.id || predicate.run.id !== runId) {
+    throw new VerdictError(`${file}: is the receipt of ${predicate.contract.id} ${predicate.run.id}, not of ${loaded.id} ${runId}`, [
+      {
+        file,
+        path: "$.predicate",
+        message: `names contract ${predicate.contract.id} run ${predicate.run.id}`,
+        fix: "put each receipt in its own contract's receipts/<run>.json",
+      },
+    ]);
+  }
+  if (predicate.contract.hash !== loaded.hash) {
+    throw new VerdictError(`${file}: the run used another version of the contract`, [
+      {
+        file,
+        path: "$.predicate.contract.hash",
+        message: `is ${predicate.contract.hash}, the contract's hash is ${loaded.hash}`,
+        fix: "the contract changed after the run; restore the version that ran",
+      },
+    ]);
+  }
+  return { runId, path, file, value, receipt, message: receiptMessage(loaded, runId, value) };
+}
+
+/**
+ * Writes a run's receipt into the repository (`contracts/<id>/receipts/<run>.json`), byte-stable;
+ * an existing receipt is never replaced. For the runner, after `completeReceipt`.
+ */
+export function writeRunReceipt(repo: string, contractId: string, runId: string, receipt: Receipt): string {
+  assertRunId(runId);
+  const path = join(recordDir(repo, contractId, "receipts"), `${runId}.json`);
+  const file = display(repo, path);
+  const text = receiptText(receipt);
+  if (Buffer.byteLength(text) > MAX_RECEIPT_BYTES)
+    throw InputError.of({
+      file,
+      path: "$",
+      message: `would be ${Buffer.byteLength(text)} bytes, more than the ${MAX_RECEIPT_BYTES} a record may have`,
+      fix: "report this: receipts list at most 100 outputs",
+    });
+  if (existsSync(path)) throw InputError.of({ file, path: "$", message: "already exists; a receipt is never replaced", fix: "request a new run" });
+  writeFileAtomic(path, text);
+  return path;
+}
