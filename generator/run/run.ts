@@ -163,14 +163,16 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       pidsLimit: POD_PIDS_LIMIT,
       timeoutMs: ((pod.activeDeadlineSeconds ?? loaded.contract.inputs.compute.maxDurationSeconds + 600) + 30) * 1000,
       collect: async (volumes) => {
-        const sealed = volumes["sealed"];
-        const status = volumes["status"];
+        // playPod names the pod's volumes <pod>-<volume>.
+        const sealed = volumes[`${pod.name}-sealed`];
+        const status = volumes[`${pod.name}-status`];
+        const verified = volumes[`${pod.name}-verified`];
         if (sealed === undefined || status === undefined) throw new ServiceError("the pod's sealed and status volumes were not collected");
         try {
           receipt = readSealedReceipt(sealed);
         } catch {
           // The oracle did not finish (the pod was stopped or a role failed): the receipt comes from what the roles left.
-          receipt = runOracle({ contract: join(repo, "contracts", id, "contract.json"), run: runId, status, sealed });
+          receipt = runOracle({ contract: join(repo, "contracts", id, "contract.json"), run: runId, status, verified, sealed });
         }
         published = receipt.subject.length > 0 ? await publishSealed(sealed, publisher) : [];
       },
