@@ -63,6 +63,20 @@ export function contractKey(contractDir: string, profileText: string, window: st
   return hash.digest("hex");
 }
 
+/**
+ * Whether this exact profile text passed validation before (with this code), remembering it when
+ * `validated` says so. The literal-secret scan still runs every time.
+ */
+export function profileKnown(repo: string): { known: (text: string) => boolean; remember: (texts: Iterable<string>) => void } {
+  const marker = (text: string): string => join(repo, ".datomspod", "cache", CACHE_VERSION, "profiles", createHash("sha256").update(codeFingerprint()).update(text).digest("hex"));
+  return {
+    known: (text) => existsSync(marker(text)),
+    remember: (texts) => {
+      for (const text of texts) if (!existsSync(marker(text))) writeFileAtomic(marker(text), "");
+    },
+  };
+}
+
 function cacheFile(repo: string, id: string): string {
   return join(repo, ".datomspod", "cache", CACHE_VERSION, `${id}.json`);
 }

@@ -34,24 +34,28 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism(), 8));
 }
 
-export function renderInWorkers(repo: string, now: Date, workers: number, fallback: (ids: readonly string[]) => Rendered): RenderMany {
+export function renderInWorkers(repo: string, now: Date, workers: number, here: (ids: readonly string[]) => Rendered): RenderMany {
   return async (ids) => {
-    if (workers <= 1 || ids.length < PARALLEL_THRESHOLD || !canRunWorkers()) return fallback(ids);
+    if (workers <= 1 || ids.length < PARALLEL_THRESHOLD || !canRunWorkers()) return here(ids);
+    // This thread renders the first chunk while workers-1 threads render the rest: one isolate fewer in memory.
     const size = Math.ceil(ids.length / workers);
     const chunks = Array.from({ length: workers }, (_, i) => ids.slice(i * size, (i + 1) * size)).filter((chunk) => chunk.length > 0);
-    const replies = await Promise.all(
-      chunks.map(
-        (chunk) =>
-          new Promise<WorkerReply>((resolve, reject) => {
-            const worker = new Worker(WORKER, { workerData: { repo, now: now.getTime(), ids: chunk } satisfies WorkerRequest });
-            worker.once("message", (reply: WorkerReply) => resolve(reply));
-            worker.once("error", reject);
-            worker.once("exit", (code) => {
-              if (code !== 0) reject(new Error(`compile worker exited with ${code}`));
-            });
-          }),
-      ),
+    const [first = [], ...rest] = chunks;
+    const pending = rest.map(
+      (chunk) =>
+        new Promise<WorkerReply>((resolve, reject) => {
+          const worker = new Worker(WORKER, { workerData: { repo, now: now.getTime(), ids: chunk } satisfies WorkerRequest, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+          worker.once("message", (reply: WorkerReply) => resolve(reply));
+          worker.once("error", reject);
+          worker.once("exit", (code) => {
+            if (code !== 0) reject(new Error(`compile worker exited with ${code}`));
+          });
+        }),
     );
+    // Let the workers start before this thread gets busy.
+    await new Promise((resolve) => setImmediate(resolve));
+    const mine = here(first);
+    const replies = [mine, ...(await Promise.all(pending))];
     return { outcomes: replies.flatMap((reply) => reply.outcomes), issues: replies.flatMap((reply) => reply.issues) };
   };
 }

@@ -14,7 +14,7 @@ import { readRegularFile } from "../repo/files.js";
 import { listContractIds } from "../repo/layout.js";
 import { renderArgoCd } from "./argocd.js";
 import { renderInstance, type K8sObject, type PendingRun } from "./instance.js";
-import { contractKey, readCache, writeCache } from "./cache.js";
+import { contractKey, profileKnown, readCache, writeCache } from "./cache.js";
 import { loadProfiles, profileFile, type ClusterProfile } from "./profile.js";
 import { validateObjects } from "./validate.js";
 import { toYaml } from "./yaml.js";
@@ -147,8 +147,8 @@ function windowPosition(repo: string, id: string, now: Date): { cluster: string;
 export interface PlanOptions {
   /** Reuse the rendered files of unchanged contracts from .datomspod/cache/ (objects are then not available). */
   readonly cache?: boolean;
-  /** Render cache misses in this many worker threads (compiled build only); 1 renders in this thread. */
-  readonly workers?: number;
+  /** Keep the rendered objects in the plan (check and tests use them; compile only needs the files). Default true. */
+  readonly objects?: boolean;
 }
 
 export interface Rendered {
@@ -160,10 +160,13 @@ export interface Rendered {
 export type RenderMany = (ids: readonly string[]) => Promise<Rendered>;
 
 /** Renders `ids` in this thread. */
-export function renderHere(repo: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>): (ids: readonly string[]) => Rendered {
+export function renderHere(repo: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>, keepObjects = true): (ids: readonly string[]) => Rendered {
   return (ids) => {
     const issues: Issue[] = [];
-    const outcomes = ids.map((id) => planContract(repo, id, now, profiles, issues));
+    const outcomes = ids.map((id) => {
+      const outcome = planContract(repo, id, now, profiles, issues);
+      return outcome === undefined || keepObjects ? outcome : { plan: { ...outcome.plan, objects: [] }, files: outcome.files };
+    });
     return { outcomes, issues };
   };
 }
@@ -182,10 +185,12 @@ interface Prepared {
 /** Loads profiles, renders the Argo CD wiring, and takes unchanged contracts from the cache. */
 function prepare(repo: string, now: Date, options: PlanOptions): Prepared {
   const issues: Issue[] = [];
-  const profiles = loadProfiles(repo);
+  const cachedProfiles = options.cache === true ? profileKnown(repo) : undefined;
+  const profiles = loadProfiles(repo, cachedProfiles?.known);
   const files = new Map<string, string>();
   const dirs = new Set<string>();
   const profileTexts = new Map([...profiles.keys()].map((name) => [name, readFileSync(profileFile(repo, name), "utf8")]));
+  cachedProfiles?.remember(profileTexts.values());
 
   for (const profile of profiles.values()) {
     const dir = `clusters/${profile.name}/argocd`;
@@ -240,7 +245,7 @@ function finish(repo: string, prepared: Prepared, rendered: Rendered): CompilePl
 /** What clusters/ should be, rendering in this thread. */
 export function planCompile(repo: string, now: Date, options: PlanOptions = {}): CompilePlan {
   const prepared = prepare(repo, now, options);
-  return finish(repo, prepared, renderHere(repo, now, prepared.profiles)(prepared.misses));
+  return finish(repo, prepared, renderHere(repo, now, prepared.profiles, options.objects ?? true)(prepared.misses));
 }
 
 /** planCompile, rendering the cache misses with `render` (e.g. in worker threads). */

@@ -85,8 +85,11 @@ function validateProfile(value: unknown, file: string): Issue[] {
   return validateAgainst(profileValidator, value, file);
 }
 
-/** Parses and validates a profile's YAML text; `folder` is its cluster folder name. */
-export function parseProfile(text: string, file: string, folder: string): ClusterProfile {
+/**
+ * Parses and validates a profile's YAML text; `folder` is its cluster folder name. `known` says
+ * whether this exact text already passed validation (the compile cache), which skips the schema.
+ */
+export function parseProfile(text: string, file: string, folder: string, known: (text: string) => boolean = () => false): ClusterProfile {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
   if (doc.errors.length > 0) {
     throw InputError.many(
@@ -97,7 +100,7 @@ export function parseProfile(text: string, file: string, folder: string): Cluste
   const value: unknown = doc.toJS({ maxAliasCount: 0 });
   const secrets = findLiteralSecrets(value, file);
   if (secrets.length > 0) throw InputError.many(`${file}: literal secrets are not allowed in a cluster profile`, secrets);
-  const issues = validateProfile(value, file);
+  const issues = known(text) ? [] : validateProfile(value, file);
   if (issues.length === 0 && (value as ClusterProfile).name !== folder) {
     issues.push({ file, path: "$.name", message: `is ${JSON.stringify((value as ClusterProfile).name)} but the folder is ${JSON.stringify(folder)}`, fix: `set name: ${folder}` });
   }
@@ -114,7 +117,7 @@ export function profileFile(repo: string, cluster: string): string {
 }
 
 /** Every cluster profile in the repository, by name. */
-export function loadProfiles(repo: string): Map<string, ClusterProfile> {
+export function loadProfiles(repo: string, known?: (text: string) => boolean): Map<string, ClusterProfile> {
   const dir = clustersDir(repo);
   const profiles = new Map<string, ClusterProfile>();
   if (!existsSync(dir)) return profiles;
@@ -122,7 +125,7 @@ export function loadProfiles(repo: string): Map<string, ClusterProfile> {
     const path = profileFile(repo, entry.name);
     if (!existsSync(path)) continue;
     const file = display(repo, path);
-    profiles.set(entry.name, parseProfile(readRegularFile(path, file, 256 * 1024).toString("utf8"), file, entry.name));
+    profiles.set(entry.name, parseProfile(readRegularFile(path, file, 256 * 1024).toString("utf8"), file, entry.name, known));
   }
   return profiles;
 }

@@ -6,7 +6,7 @@
  * the receipt's digests.
  */
 
-import { create, type KuboRPCClient } from "kubo-rpc-client";
+import type { KuboRPCClient } from "kubo-rpc-client";
 import { ServiceError } from "../errors.js";
 import type { Publisher } from "./publisher.js";
 import { parseCid } from "./local.js";
@@ -32,20 +32,25 @@ function failure(url: string, what: string, error: unknown): ServiceError {
 export class KuboPublisher implements Publisher {
   readonly kind = "kubo" as const;
   readonly location: string;
-  private readonly client: KuboRPCClient;
+  private connection: Promise<KuboRPCClient> | undefined;
   private readonly timeout: number;
 
   constructor(url: string, options: KuboOptions = {}) {
     this.location = url;
     this.timeout = options.timeoutMs ?? 60_000;
-    this.client = create({ url, timeout: this.timeout });
+  }
+
+  /** The RPC client, loaded on first use (the library is large; most commands never talk to Kubo). */
+  private get client(): Promise<KuboRPCClient> {
+    this.connection ??= import("kubo-rpc-client").then(({ create }) => create({ url: this.location, timeout: this.timeout }));
+    return this.connection;
   }
 
   async put(content: Uint8Array): Promise<string> {
     const expected = await cidOf(content);
     let added: string;
     try {
-      const result = await this.client.add(content, { ...UNIXFS_PROFILE.kubo, pin: true, wrapWithDirectory: false });
+      const result = await (await this.client).add(content, { ...UNIXFS_PROFILE.kubo, pin: true, wrapWithDirectory: false });
       added = result.cid.toV1().toString();
     } catch (error) {
       throw failure(this.location, "add", error);
@@ -67,7 +72,7 @@ export class KuboPublisher implements Publisher {
     const root = parseCid(cid);
     const chunks: Uint8Array[] = [];
     try {
-      for await (const chunk of this.client.cat(root, { timeout: this.timeout })) chunks.push(chunk);
+      for await (const chunk of (await this.client).cat(root, { timeout: this.timeout })) chunks.push(chunk);
     } catch (error) {
       throw failure(this.location, `cat ${cid}`, error);
     }
@@ -78,10 +83,10 @@ export class KuboPublisher implements Publisher {
     const root = parseCid(cid);
     try {
       // Offline: only what the node holds itself, never a search of the network.
-      for await (const ref of this.client.refs(root, { recursive: true, searchParams: new URLSearchParams({ offline: "true" }), timeout: this.timeout })) {
+      for await (const ref of (await this.client).refs(root, { recursive: true, searchParams: new URLSearchParams({ offline: "true" }), timeout: this.timeout })) {
         if (ref.err !== undefined && ref.err !== null && String(ref.err) !== "") return false;
       }
-      await this.client.block.stat(root, { searchParams: new URLSearchParams({ offline: "true" }), timeout: this.timeout });
+      await (await this.client).block.stat(root, { searchParams: new URLSearchParams({ offline: "true" }), timeout: this.timeout });
       return true;
     } catch {
       return false;

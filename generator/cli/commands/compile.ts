@@ -30,8 +30,8 @@ export const compile: Command = {
   async run(ctx, _args, values) {
     const check = values["check"] === true;
     const now = evaluationTime(ctx, values);
-    const options = { cache: !check && values["no-cache"] !== true };
-    const plan = await planCompileWith(ctx.repo, now, options, (profiles) => renderInWorkers(ctx.repo, now, defaultWorkers(), renderHere(ctx.repo, now, profiles)));
+    const options = { cache: !check && values["no-cache"] !== true, objects: false };
+    const plan = await planCompileWith(ctx.repo, now, options, (profiles) => renderInWorkers(ctx.repo, now, defaultWorkers(), renderHere(ctx.repo, now, profiles, false)));
     const drift = check ? computeDrift(ctx.repo, plan) : applyPlan(ctx.repo, plan);
     const summary = {
       check,

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { runDemo } from "../../demo/demo.js";
 import type { Command } from "../command.js";
-import { main } from "../main.js";
 import { stringOption } from "./keys.js";
 
 export const demo: Command = {
@@ -12,6 +11,8 @@ export const demo: Command = {
   options: { workspace: { type: "string" } },
   positionals: [0, 0],
   async run(ctx, _args, values) {
+    // Imported here: main.js imports the command table, which imports this module.
+    const { main } = await import("../main.js");
     const dir = resolve(ctx.cwd, stringOption(values, "workspace") ?? ".datomspod/demo");
     return runDemo(
       dir,
