@@ -59,7 +59,12 @@ export function checkContract(repo: string, id: string, now: Date, profiles: Rea
 
   const profile = profiles.get(loaded.contract.cluster);
   if (profile === undefined) {
-    const issue = { file, path: "$.cluster", message: `no cluster profile clusters/${loaded.contract.cluster}/cluster.yaml`, fix: `use one of ${[...profiles.keys()].join(", ")} or add the profile` };
+    const issue = {
+      file,
+      path: "$.cluster",
+      message: `no cluster profile clusters/${loaded.contract.cluster}/cluster.yaml`,
+      fix: `use one of ${[...profiles.keys()].join(", ")} or add the profile`,
+    };
     return { id, file, stages: stages({ schema: OK, signatures, approvals, compile: stageOutcome([issue]) }) };
   }
   const defaults = loaded.contract.inputs.algorithm.parameters ?? {};
@@ -90,7 +95,8 @@ export function checkContract(repo: string, id: string, now: Date, profiles: Rea
 export function runCheck(repo: string, ids: readonly string[], now: Date): CheckReport {
   const known = listContractIds(repo);
   for (const id of ids) {
-    if (!known.includes(id)) throw InputError.of({ file: `contracts/${id}/contract.json`, path: "$", message: "no such contract", fix: `use one of ${known.join(", ") || "(none)"}` });
+    if (!known.includes(id))
+      throw InputError.of({ file: `contracts/${id}/contract.json`, path: "$", message: "no such contract", fix: `use one of ${known.join(", ") || "(none)"}` });
   }
   const profiles = loadProfiles(repo);
   return { contracts: (ids.length > 0 ? ids : known).map((id) => checkContract(repo, id, now, profiles)) };

@@ -13,10 +13,10 @@ export interface Context {
   readonly format: Format;
   readonly now: Date;
   readonly cwd: string;
-  out(text: string): void;
-  err(text: string): void;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
   /** Prints `value` as JSON with --format json, or `text` otherwise. */
-  emit(value: unknown, text: string): void;
+  readonly emit: (value: unknown, text: string) => void;
 }
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { DatomspodError, ExitCode, InputError, formatIssue } from "../errors.js";
 import { findRepo } from "../repo/layout.js";
-import { FORMATS, type Command, type Context, type Format, type Values } from "./command.js";
+import { FORMATS, type Command, type Context, type Format } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 
 const GLOBAL_OPTIONS = {
@@ -51,8 +51,8 @@ export function helpText(command?: Command): string {
 function selectCommand(argv: readonly string[]): { command: Command | undefined; rest: string[]; words: string[] } {
   const leading: string[] = [];
   let i = 0;
-  while (i < argv.length && /^--(repo|format)(=|$)/.test(argv[i]!)) {
-    const takesValue = !argv[i]!.includes("=");
+  while (i < argv.length && /^--(repo|format)(=|$)/.test(argv[i])) {
+    const takesValue = !argv[i].includes("=");
     leading.push(...argv.slice(i, i + (takesValue ? 2 : 1)));
     i += takesValue ? 2 : 1;
   }
@@ -98,12 +98,22 @@ export async function main(argv: readonly string[], given: Io): Promise<number> 
     }
     const requested = values.format ?? "text";
     if (!(FORMATS as readonly string[]).includes(String(requested))) {
-      throw InputError.of({ file: "command line", path: "--format", message: `unknown format ${JSON.stringify(requested)}`, fix: `use one of ${FORMATS.join(", ")}` });
+      throw InputError.of({
+        file: "command line",
+        path: "--format",
+        message: `unknown format ${JSON.stringify(requested)}`,
+        fix: `use one of ${FORMATS.join(", ")}`,
+      });
     }
     format = requested as Format;
     const [min, max] = command.positionals;
     if (positionals.length < min || positionals.length > max) {
-      throw InputError.of({ file: "command line", path: "$", message: `expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, got ${positionals.length}`, fix: `usage: ${usageLine(command)}` });
+      throw InputError.of({
+        file: "command line",
+        path: "$",
+        message: `expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, got ${positionals.length}`,
+        fix: `usage: ${usageLine(command)}`,
+      });
     }
     const ctx: Context = {
       repo: findRepo(typeof values.repo === "string" ? values.repo : undefined, io.cwd),
@@ -112,11 +122,11 @@ export async function main(argv: readonly string[], given: Io): Promise<number> 
       cwd: io.cwd,
       out: io.stdout,
       err: io.stderr,
-      emit(value, text) {
+      emit: (value, text) => {
         io.stdout(format === "json" ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
       },
     };
-    return await command.run(ctx, positionals, values as Values);
+    return await command.run(ctx, positionals, values);
   } catch (error) {
     return report(error, format === "json" && answered ? "text" : format, io);
   }
@@ -125,7 +135,10 @@ export async function main(argv: readonly string[], given: Io): Promise<number> 
 function report(error: unknown, format: Format, io: Io): number {
   if (error instanceof DatomspodError) {
     if (format === "json") io.stdout(`${JSON.stringify({ ok: false, error: error.message, issues: error.issues }, null, 2)}\n`);
-    const lines = error.issues.length === 1 && error.message === formatIssue(error.issues[0]!) ? [`error: ${error.message}`] : [`error: ${error.message}`, ...error.issues.map((issue) => `  - ${formatIssue(issue)}`)];
+    const lines =
+      error.issues.length === 1 && error.message === formatIssue(error.issues[0])
+        ? [`error: ${error.message}`]
+        : [`error: ${error.message}`, ...error.issues.map((issue) => `  - ${formatIssue(issue)}`)];
     io.stderr(`${lines.join("\n")}\n`);
     return error.exitCode;
   }
@@ -134,7 +147,8 @@ function report(error: unknown, format: Format, io: Io): number {
   return ExitCode.internal;
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
+const isEntry =
+  process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
 if (isEntry) {
   process.exitCode = await main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),

@@ -24,7 +24,10 @@ export function renderArgoCd(profile: ClusterProfile): K8sObject[] {
         sourceRepos: [repoURL],
         destinations: [{ server: destinationServer, namespace: "dp-*" }],
         clusterResourceWhitelist: CLUSTER_KINDS.map((kind) => ({ group: "", kind })),
-        namespaceResourceWhitelist: NAMESPACED_KINDS.map((kind) => ({ group: kind === "Job" ? "batch" : kind === "NetworkPolicy" ? "networking.k8s.io" : "", kind })),
+        namespaceResourceWhitelist: NAMESPACED_KINDS.map((kind) => ({
+          group: kind === "Job" ? "batch" : kind === "NetworkPolicy" ? "networking.k8s.io" : "",
+          kind,
+        })),
         orphanedResources: { warn: true },
       },
     },

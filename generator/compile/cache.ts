@@ -68,7 +68,8 @@ export function contractKey(contractDir: string, profileText: string, window: st
  * `validated` says so. The literal-secret scan still runs every time.
  */
 export function profileKnown(repo: string): { known: (text: string) => boolean; remember: (texts: Iterable<string>) => void } {
-  const marker = (text: string): string => join(repo, ".datomspod", "cache", CACHE_VERSION, "profiles", createHash("sha256").update(codeFingerprint()).update(text).digest("hex"));
+  const marker = (text: string): string =>
+    join(repo, ".datomspod", "cache", CACHE_VERSION, "profiles", createHash("sha256").update(codeFingerprint()).update(text).digest("hex"));
   return {
     known: (text) => existsSync(marker(text)),
     remember: (texts) => {

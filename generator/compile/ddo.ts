@@ -49,7 +49,9 @@ export function datasetDdo(contract: Contract, asset: DataAsset): object {
         compute: { allowRawAlgorithm: false, allowNetworkAccess: false, publisherTrustedAlgorithms: [{ did: contract.inputs.algorithm.did }] },
       },
     ],
-    service: [{ type: "metadata", index: 0, attributes: { main: { type: "dataset", name, author: partyName(contract, asset.owner), dateCreated: created, files } } }],
+    service: [
+      { type: "metadata", index: 0, attributes: { main: { type: "dataset", name, author: partyName(contract, asset.owner), dateCreated: created, files } } },
+    ],
   };
 }
 

@@ -67,9 +67,17 @@ const containerSecurity = {
 export function entrypointArgv(input: InstanceInput): string[] {
   const entrypoint = input.contract.inputs.algorithm.container.entrypoint;
   if (/["'`\\]/.test(entrypoint)) {
-    fail(input, "$.inputs.algorithm.container.entrypoint", "contains quotes or backslashes; it is split on spaces and run without a shell", "write the command as plain words, e.g. python3 $ALGO");
+    fail(
+      input,
+      "$.inputs.algorithm.container.entrypoint",
+      "contains quotes or backslashes; it is split on spaces and run without a shell",
+      "write the command as plain words, e.g. python3 $ALGO",
+    );
   }
-  return entrypoint.split(" ").filter((word) => word !== "").map((word) => word.replaceAll("$ALGO", ALGO));
+  return entrypoint
+    .split(" ")
+    .filter((word) => word !== "")
+    .map((word) => word.replaceAll("$ALGO", ALGO));
 }
 
 function imageAllowed(profile: ClusterProfile, image: string): boolean {
@@ -89,7 +97,10 @@ function inputStorage(input: InstanceInput, namespace: string): { objects: K8sOb
   contract.inputs.data.forEach((asset, i) => {
     const path = `$.inputs.data[${i}].location`;
     const volumeName = `input-${i}`;
-    const bytes = Math.max(asset.files.reduce((sum, f) => sum + f.size, 0), 1024 ** 2);
+    const bytes = Math.max(
+      asset.files.reduce((sum, f) => sum + f.size, 0),
+      1024 ** 2,
+    );
     const storage = formatBytes(Math.ceil(bytes / 1024 ** 2) * 1024 ** 2);
     const location = asset.location;
     const claim = (pvName: string): K8sObject => ({
@@ -117,7 +128,12 @@ function inputStorage(input: InstanceInput, namespace: string): { objects: K8sOb
     switch (location.kind) {
       case "hostPath": {
         if (profile.mode !== "local") {
-          fail(input, `${path}.kind`, `hostPath is only allowed in the local profile, and cluster ${profile.name} is ${profile.mode}`, "use a pvc, csi or nfs location on a real cluster");
+          fail(
+            input,
+            `${path}.kind`,
+            `hostPath is only allowed in the local profile, and cluster ${profile.name} is ${profile.mode}`,
+            "use a pvc, csi or nfs location on a real cluster",
+          );
         }
         // One volume per listed file: the algorithm never sees anything else in the provider's folder.
         const dir = location.path.replace(/\/+$/, "");
@@ -128,7 +144,9 @@ function inputStorage(input: InstanceInput, namespace: string): { objects: K8sOb
         objects.push(claim(location.volumeName));
         break;
       case "csi": {
-        const pv = volume({ csi: { driver: location.driver, volumeHandle: location.volumeHandle, readOnly: true, volumeAttributes: location.volumeAttributes } });
+        const pv = volume({
+          csi: { driver: location.driver, volumeHandle: location.volumeHandle, readOnly: true, volumeAttributes: location.volumeAttributes },
+        });
         objects.push(pv, claim(pv.metadata.name));
         break;
       }
@@ -138,7 +156,12 @@ function inputStorage(input: InstanceInput, namespace: string): { objects: K8sOb
         break;
       }
       case "ipfs":
-        return fail(input, `${path}.kind`, "ipfs input locations cannot be mounted by this version", "pin the data on a volume the provider controls and use a pvc, csi, nfs or (local) hostPath location");
+        return fail(
+          input,
+          `${path}.kind`,
+          "ipfs input locations cannot be mounted by this version",
+          "pin the data on a volume the provider controls and use a pvc, csi, nfs or (local) hostPath location",
+        );
     }
     volumes.push({ name: volumeName, persistentVolumeClaim: { claimName: volumeName, readOnly: true } });
   });
@@ -155,7 +178,12 @@ function algorithmConfigMap(input: InstanceInput, namespace: string): K8sObject 
     return fail(input, "$.inputs.algorithm.code", "code by CID cannot be mounted by this version", "commit the code under algorithm/ and name it in code.path");
   }
   if (input.code.length > CODE_INLINE_MAX_BYTES) {
-    fail(input, "$.inputs.algorithm.code.size", `the code is ${input.code.length} bytes, more than the ${CODE_INLINE_MAX_BYTES} a ConfigMap carries here`, "package large code into the algorithm image and keep a small entry script here");
+    fail(
+      input,
+      "$.inputs.algorithm.code.size",
+      `the code is ${input.code.length} bytes, more than the ${CODE_INLINE_MAX_BYTES} a ConfigMap carries here`,
+      "package large code into the algorithm image and keep a small entry script here",
+    );
   }
   let text: string | undefined;
   try {
@@ -251,13 +279,12 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   // paths under /data/inputs are symbolic links datomspace-in makes to these.)
   const inputFileMounts = contract.inputs.data.flatMap((asset, i) =>
     asset.files.map((file, j) =>
-      asset.location.kind === "hostPath" ? ro(`input-${i}-${j}`, `/datomspod/inputs/${i}/${file.name}`) : ro(`input-${i}`, `/datomspod/inputs/${i}/${file.name}`, inputSubPath(asset, file.name)),
+      asset.location.kind === "hostPath"
+        ? ro(`input-${i}-${j}`, `/datomspod/inputs/${i}/${file.name}`)
+        : ro(`input-${i}`, `/datomspod/inputs/${i}/${file.name}`, inputSubPath(asset, file.name)),
     ),
   );
-  const ddoItems = [
-    { key: "algorithm.json", path: algorithm.did },
-    ...contract.inputs.data.map((asset, i) => ({ key: `dataset-${i}.json`, path: asset.did })),
-  ];
+  const ddoItems = [{ key: "algorithm.json", path: algorithm.did }, ...contract.inputs.data.map((asset, i) => ({ key: `dataset-${i}.json`, path: asset.did }))];
   const computeLimits: Record<string, string> = { cpu: compute.cpu, memory: compute.memory };
   if (gpu > 0 && profile.gpu !== undefined) computeLimits[profile.gpu.resourceName] = String(gpu);
 
@@ -309,32 +336,44 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   const datomspaceIn = roleContainer(
     input,
     "datomspace-in",
-    ["--inputs", "/datomspod/inputs", "--ocean-inputs", "/datomspod/ocean", "--parameters", "/datomspod/run/algoCustomData.json", "--algorithm", ALGO, "--tools", "/datomspod/bin", "--status", "/datomspod/status", ...verifiedArgs],
     [
-    contractMount,
-    ...inputFileMounts,
-    { name: "ocean-inputs", mountPath: "/datomspod/ocean" },
-    ro("run", "/datomspod/run"),
-    ro("algorithm", "/data/transformations"),
-    { name: "tools", mountPath: "/datomspod/bin" },
-    statusMount,
-    { name: "verified", mountPath: "/datomspod/verified" },
+      "--inputs",
+      "/datomspod/inputs",
+      "--ocean-inputs",
+      "/datomspod/ocean",
+      "--parameters",
+      "/datomspod/run/algoCustomData.json",
+      "--algorithm",
+      ALGO,
+      "--tools",
+      "/datomspod/bin",
+      "--status",
+      "/datomspod/status",
+      ...verifiedArgs,
+    ],
+    [
+      contractMount,
+      ...inputFileMounts,
+      { name: "ocean-inputs", mountPath: "/datomspod/ocean" },
+      ro("run", "/datomspod/run"),
+      ro("algorithm", "/data/transformations"),
+      { name: "tools", mountPath: "/datomspod/bin" },
+      statusMount,
+      { name: "verified", mountPath: "/datomspod/verified" },
     ],
   );
-  const datomspaceOut = roleContainer(input, "datomspace-out", ["--run", run.id, "--outputs", "/data/outputs", "--logs", "/data/logs", "--status", "/datomspod/status", "--sealed", "/sealed", ...verifiedArgs], [
-    contractMount,
-    ro("outputs", "/data/outputs"),
-    ro("logs", "/data/logs"),
-    statusMount,
-    verifiedReadOnly,
-    { name: "sealed", mountPath: "/sealed" },
-  ]);
-  const oracle = roleContainer(input, "oracle", ["--run", run.id, "--status", "/datomspod/status", "--sealed", "/sealed", ...verifiedArgs], [
-    contractMount,
-    ro("status", "/datomspod/status"),
-    verifiedReadOnly,
-    { name: "sealed", mountPath: "/sealed" },
-  ]);
+  const datomspaceOut = roleContainer(
+    input,
+    "datomspace-out",
+    ["--run", run.id, "--outputs", "/data/outputs", "--logs", "/data/logs", "--status", "/datomspod/status", "--sealed", "/sealed", ...verifiedArgs],
+    [contractMount, ro("outputs", "/data/outputs"), ro("logs", "/data/logs"), statusMount, verifiedReadOnly, { name: "sealed", mountPath: "/sealed" }],
+  );
+  const oracle = roleContainer(
+    input,
+    "oracle",
+    ["--run", run.id, "--status", "/datomspod/status", "--sealed", "/sealed", ...verifiedArgs],
+    [contractMount, ro("status", "/datomspod/status"), verifiedReadOnly, { name: "sealed", mountPath: "/sealed" }],
+  );
 
   const runtimeClassName = profile.runtimeClasses[runtime] ?? undefined;
   const podSpec = {
@@ -379,12 +418,21 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
       metadata: { name: sealedClaimName(run.id), namespace, labels: runLabels },
-      spec: { accessModes: ["ReadWriteOnce"], storageClassName: profile.storageClassName, resources: { requests: { storage: profile.sealedOutputSize ?? "1Gi" } } },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: profile.storageClassName,
+        resources: { requests: { storage: profile.sealedOutputSize ?? "1Gi" } },
+      },
     },
     {
       apiVersion: "batch/v1",
       kind: "Job",
-      metadata: { name: jobName(run.id, specHash), namespace, labels: runLabels, annotations: { [ANNOTATIONS.contractHash]: input.contractHash, [ANNOTATIONS.specHash]: specHash } },
+      metadata: {
+        name: jobName(run.id, specHash),
+        namespace,
+        labels: runLabels,
+        annotations: { [ANNOTATIONS.contractHash]: input.contractHash, [ANNOTATIONS.specHash]: specHash },
+      },
       spec: jobSpec,
     },
   ];
@@ -397,12 +445,23 @@ function checkAgainstProfile(input: InstanceInput): void {
   const algorithm = contract.inputs.algorithm;
   const runtime = compute.runtimeClass ?? "runc";
   if (!(runtime in profile.runtimeClasses)) {
-    fail(input, "$.inputs.compute.runtimeClass", `cluster ${profile.name} offers no ${runtime} runtime`, `use one of ${Object.keys(profile.runtimeClasses).join(", ")} or add it to the cluster profile`);
+    fail(
+      input,
+      "$.inputs.compute.runtimeClass",
+      `cluster ${profile.name} offers no ${runtime} runtime`,
+      `use one of ${Object.keys(profile.runtimeClasses).join(", ")} or add it to the cluster profile`,
+    );
   }
   const gpu = compute.gpu ?? 0;
-  if (gpu > 0 && profile.gpu === undefined) fail(input, "$.inputs.compute.gpu", `cluster ${profile.name} has no GPUs`, "set gpu to 0 or choose a cluster with a gpu section");
+  if (gpu > 0 && profile.gpu === undefined)
+    fail(input, "$.inputs.compute.gpu", `cluster ${profile.name} has no GPUs`, "set gpu to 0 or choose a cluster with a gpu section");
   if (!imageAllowed(profile, algorithm.container.image)) {
-    fail(input, "$.inputs.algorithm.container.image", `${algorithm.container.image} is not an allowed algorithm repository of cluster ${profile.name}`, `use one of ${profile.images.allowedAlgorithmRepositories.join(", ")}`);
+    fail(
+      input,
+      "$.inputs.algorithm.container.image",
+      `${algorithm.container.image} is not an allowed algorithm repository of cluster ${profile.name}`,
+      `use one of ${profile.images.allowedAlgorithmRepositories.join(", ")}`,
+    );
   }
 
   entrypointArgv(input);
@@ -447,7 +506,13 @@ export function renderInstance(input: InstanceInput): K8sObject[] {
   for (const object of objects) {
     if (object.kind === "ConfigMap") {
       const size = Buffer.byteLength(JSON.stringify(object), "utf8");
-      if (size > CONFIGMAP_MAX_BYTES) issues.push({ file: input.file, path: "$", message: `ConfigMap ${object.metadata.name} would be ${size} bytes, over the ${CONFIGMAP_MAX_BYTES} limit`, fix: "make the contract or the code smaller" });
+      if (size > CONFIGMAP_MAX_BYTES)
+        issues.push({
+          file: input.file,
+          path: "$",
+          message: `ConfigMap ${object.metadata.name} would be ${size} bytes, over the ${CONFIGMAP_MAX_BYTES} limit`,
+          fix: "make the contract or the code smaller",
+        });
     }
   }
   if (issues.length > 0) throw InputError.many(`${input.file}: the instance would not fit`, issues);

@@ -44,7 +44,10 @@ export function renderInWorkers(repo: string, now: Date, workers: number, here: 
     const pending = rest.map(
       (chunk) =>
         new Promise<WorkerReply>((resolve, reject) => {
-          const worker = new Worker(WORKER, { workerData: { repo, now: now.getTime(), ids: chunk } satisfies WorkerRequest, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+          const worker = new Worker(WORKER, {
+            workerData: { repo, now: now.getTime(), ids: chunk } satisfies WorkerRequest,
+            resourceLimits: { maxYoungGenerationSizeMb: 8 },
+          });
           worker.once("message", (reply: WorkerReply) => resolve(reply));
           worker.once("error", reject);
           worker.once("exit", (code) => {

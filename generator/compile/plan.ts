@@ -43,7 +43,12 @@ export function objectFileName(object: K8sObject): string {
 }
 
 /** The runs that get a Job: valid requests without a receipt, within max runs; parameters merged over the defaults. */
-function pendingRuns(loaded: LoadedContract, requests: readonly { id: string; parameters: Record<string, unknown> }[], produced: number, issues: Issue[]): PendingRun[] {
+function pendingRuns(
+  loaded: LoadedContract,
+  requests: readonly { id: string; parameters: Record<string, unknown> }[],
+  produced: number,
+  issues: Issue[],
+): PendingRun[] {
   const { contract } = loaded;
   const defaults = contract.inputs.algorithm.parameters ?? {};
   const runs: PendingRun[] = [];
@@ -51,11 +56,21 @@ function pendingRuns(loaded: LoadedContract, requests: readonly { id: string; pa
     const file = join("contracts", contract.id, "runs", `${request.id}.json`);
     const unknown = Object.keys(request.parameters).filter((key) => !Object.hasOwn(defaults, key));
     if (unknown.length > 0) {
-      issues.push({ file, path: `$.parameters.${unknown[0]}`, message: `is not a parameter of the contract (allowed: ${Object.keys(defaults).join(", ") || "none"})`, fix: "request only parameters the contract lists in inputs.algorithm.parameters" });
+      issues.push({
+        file,
+        path: `$.parameters.${unknown[0]}`,
+        message: `is not a parameter of the contract (allowed: ${Object.keys(defaults).join(", ") || "none"})`,
+        fix: "request only parameters the contract lists in inputs.algorithm.parameters",
+      });
       continue;
     }
     if (produced + runs.length >= contract.business.maxRuns) {
-      issues.push({ file, path: "$", message: `run ${request.id} would exceed the contract's maxRuns of ${contract.business.maxRuns}`, fix: "remove the run request; the contract allows no more runs" });
+      issues.push({
+        file,
+        path: "$",
+        message: `run ${request.id} would exceed the contract's maxRuns of ${contract.business.maxRuns}`,
+        fix: "remove the run request; the contract allows no more runs",
+      });
       continue;
     }
     runs.push({ id: request.id, parameters: { ...defaults, ...request.parameters } });
@@ -90,7 +105,12 @@ export function planContract(repo: string, id: string, now: Date, profiles: Read
   if (!hasInstance(facts.state)) return { plan: { id, cluster: contract.cluster, state: facts.state, runs: [], rendered: false, objects: [] }, files: {} };
   const profile = profiles.get(contract.cluster);
   if (profile === undefined) {
-    issues.push({ file: loaded.file, path: "$.cluster", message: `no cluster profile clusters/${contract.cluster}/cluster.yaml`, fix: `use one of ${[...profiles.keys()].join(", ") || "(none yet)"} or add the profile` });
+    issues.push({
+      file: loaded.file,
+      path: "$.cluster",
+      message: `no cluster profile clusters/${contract.cluster}/cluster.yaml`,
+      fix: `use one of ${[...profiles.keys()].join(", ") || "(none yet)"} or add the profile`,
+    });
     return undefined;
   }
   const codeIssues = checkAlgorithmCode(repo, loaded);
@@ -134,7 +154,10 @@ export function planContract(repo: string, id: string, now: Date, profiles: Read
 /** Where `now` falls in the contract's validity window, or undefined when contract.json does not parse. */
 function windowPosition(repo: string, id: string, now: Date): { cluster: string; window: string } | undefined {
   try {
-    const contract = JSON.parse(readFileSync(join(repo, "contracts", id, "contract.json"), "utf8")) as { cluster?: unknown; business?: { validity?: { notBefore?: string; notAfter?: string } } };
+    const contract = JSON.parse(readFileSync(join(repo, "contracts", id, "contract.json"), "utf8")) as {
+      cluster?: unknown;
+      business?: { validity?: { notBefore?: string; notAfter?: string } };
+    };
     const from = Date.parse(contract.business?.validity?.notBefore ?? "");
     const until = Date.parse(contract.business?.validity?.notAfter ?? "");
     if (typeof contract.cluster !== "string" || Number.isNaN(from) || Number.isNaN(until)) return undefined;
@@ -209,7 +232,10 @@ function prepare(repo: string, now: Date, options: PlanOptions): Prepared {
     const cached = key === undefined ? undefined : readCache(repo, id, key);
     if (key !== undefined) keys.set(id, key);
     if (cached !== undefined) {
-      outcomes.set(id, { plan: { id, cluster: cached.cluster, state: cached.state, runs: cached.runs, rendered: cached.rendered, objects: [] }, files: { ...cached.files } });
+      outcomes.set(id, {
+        plan: { id, cluster: cached.cluster, state: cached.state, runs: cached.runs, rendered: cached.rendered, objects: [] },
+        files: { ...cached.files },
+      });
     }
   }
   return { profiles, files, dirs, issues, ids, keys, outcomes, misses: ids.filter((id) => !outcomes.has(id)) };
@@ -249,7 +275,12 @@ export function planCompile(repo: string, now: Date, options: PlanOptions = {}):
 }
 
 /** planCompile, rendering the cache misses with `render` (e.g. in worker threads). */
-export async function planCompileWith(repo: string, now: Date, options: PlanOptions, render: (profiles: ReadonlyMap<string, ClusterProfile>) => RenderMany): Promise<CompilePlan> {
+export async function planCompileWith(
+  repo: string,
+  now: Date,
+  options: PlanOptions,
+  render: (profiles: ReadonlyMap<string, ClusterProfile>) => RenderMany,
+): Promise<CompilePlan> {
   const prepared = prepare(repo, now, options);
   return finish(repo, prepared, prepared.misses.length === 0 ? { outcomes: [], issues: [] } : await render(prepared.profiles)(prepared.misses));
 }

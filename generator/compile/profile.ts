@@ -94,7 +94,12 @@ export function parseProfile(text: string, file: string, folder: string, known: 
   if (doc.errors.length > 0) {
     throw InputError.many(
       `${file}: invalid YAML`,
-      doc.errors.map((error) => ({ file, path: "$", message: error.message.split("\n")[0] ?? "invalid YAML", fix: "fix the YAML syntax (duplicate keys are refused)" })),
+      doc.errors.map((error) => ({
+        file,
+        path: "$",
+        message: error.message.split("\n")[0] ?? "invalid YAML",
+        fix: "fix the YAML syntax (duplicate keys are refused)",
+      })),
     );
   }
   const value: unknown = doc.toJS({ maxAliasCount: 0 });
@@ -102,7 +107,12 @@ export function parseProfile(text: string, file: string, folder: string, known: 
   if (secrets.length > 0) throw InputError.many(`${file}: literal secrets are not allowed in a cluster profile`, secrets);
   const issues = known(text) ? [] : validateProfile(value, file);
   if (issues.length === 0 && (value as ClusterProfile).name !== folder) {
-    issues.push({ file, path: "$.name", message: `is ${JSON.stringify((value as ClusterProfile).name)} but the folder is ${JSON.stringify(folder)}`, fix: `set name: ${folder}` });
+    issues.push({
+      file,
+      path: "$.name",
+      message: `is ${JSON.stringify((value as ClusterProfile).name)} but the folder is ${JSON.stringify(folder)}`,
+      fix: `set name: ${folder}`,
+    });
   }
   if (issues.length > 0) throw InputError.many(`${file}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`, issues);
   return value as ClusterProfile;
@@ -121,7 +131,9 @@ export function loadProfiles(repo: string, known?: (text: string) => boolean): M
   const dir = clustersDir(repo);
   const profiles = new Map<string, ClusterProfile>();
   if (!existsSync(dir)) return profiles;
-  for (const entry of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = profileFile(repo, entry.name);
     if (!existsSync(path)) continue;
     const file = display(repo, path);

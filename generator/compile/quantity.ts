@@ -16,6 +16,6 @@ export function formatCpu(cores: number): string {
 
 export function formatBytes(bytes: number): string {
   const mi = 1024 ** 2;
-  if (bytes % (1024 ** 3) === 0) return `${bytes / 1024 ** 3}Gi`;
+  if (bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3}Gi`;
   return `${Math.ceil(bytes / mi)}Mi`;
 }

@@ -68,7 +68,8 @@ export function check(schema: Schema, value: unknown, path: string, out: [string
     out.push([path, `must be ${Array.isArray(schema.type) ? schema.type.join(" or ") : schema.type}, not ${actual}`]);
     return;
   }
-  if (schema.enum !== undefined && !schema.enum.some((option) => option === value)) out.push([path, `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`]);
+  if (schema.enum !== undefined && !schema.enum.some((option) => option === value))
+    out.push([path, `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`]);
   if (typeof value === "string") {
     if (schema.minLength !== undefined && value.length < schema.minLength) out.push([path, `must have at least ${schema.minLength} characters`]);
     if (schema.maxLength !== undefined && value.length > schema.maxLength) out.push([path, `must have at most ${schema.maxLength} characters`]);
@@ -81,14 +82,18 @@ export function check(schema: Schema, value: unknown, path: string, out: [string
       if (!regex.test(value)) out.push([path, `must match ${schema.pattern}`]);
     }
   }
-  for (const [keyword, alternatives] of [["oneOf", schema.oneOf], ["anyOf", schema.anyOf]] as const) {
+  for (const [keyword, alternatives] of [
+    ["oneOf", schema.oneOf],
+    ["anyOf", schema.anyOf],
+  ] as const) {
     if (alternatives === undefined) continue;
     const passing = alternatives.filter((alternative) => {
       const inner: [string, string][] = [];
       check(alternative, value, path, inner);
       return inner.length === 0;
     }).length;
-    if (keyword === "oneOf" ? passing !== 1 : passing === 0) out.push([path, `must match ${keyword === "oneOf" ? "exactly one" : "at least one"} of its alternatives`]);
+    if (keyword === "oneOf" ? passing !== 1 : passing === 0)
+      out.push([path, `must match ${keyword === "oneOf" ? "exactly one" : "at least one"} of its alternatives`]);
   }
   if (actual === "array" && schema.items !== undefined) {
     (value as unknown[]).forEach((item, i) => check(schema.items!, item, jsonPath(path, i), out));
@@ -100,7 +105,10 @@ export function check(schema: Schema, value: unknown, path: string, out: [string
       const property = schema.properties?.[key];
       if (property !== undefined) check(property, child, jsonPath(path, key), out);
       else if (typeof schema.additionalProperties === "object") check(schema.additionalProperties, child, jsonPath(path, key), out);
-      else if (schema.additionalProperties === false || (schema.additionalProperties === undefined && schema.properties !== undefined && schema["x-kubernetes-preserve-unknown-fields"] !== true)) {
+      else if (
+        schema.additionalProperties === false ||
+        (schema.additionalProperties === undefined && schema.properties !== undefined && schema["x-kubernetes-preserve-unknown-fields"] !== true)
+      ) {
         out.push([jsonPath(path, key), "is not a field of this object"]);
       }
     }

@@ -34,7 +34,12 @@ function filesIn(repo: string, dir: string): string[] {
   if (!existsSync(full)) return [];
   return readdirSync(full, { withFileTypes: true }).map((entry) => {
     if (!entry.isFile() || !entry.name.endsWith(".yaml")) {
-      throw InputError.of({ file: `${dir}/${entry.name}`, path: "$", message: "is not a generated manifest, but sits in a generated folder", fix: "move it out of the folder; datomspod owns it and would delete it" });
+      throw InputError.of({
+        file: `${dir}/${entry.name}`,
+        path: "$",
+        message: "is not a generated manifest, but sits in a generated folder",
+        fix: "move it out of the folder; datomspod owns it and would delete it",
+      });
     }
     return `${dir}/${entry.name}`;
   });

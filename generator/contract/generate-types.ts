@@ -12,7 +12,7 @@ import { contractSchema } from "./schema.js";
 export const TYPES_FILE = "generator/contract/types.generated.ts";
 
 export async function renderContractTypes(): Promise<string> {
-  const body = await compile(structuredClone(contractSchema) as never, "Contract", {
+  const body = await compile(structuredClone(contractSchema), "Contract", {
     bannerComment: "",
     additionalProperties: false,
     unreachableDefinitions: false,

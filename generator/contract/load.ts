@@ -55,7 +55,9 @@ export function symlinkIssues(repo: string, dir: string): Issue[] {
       if (entry.isSymbolicLink()) links.push(join(entry.parentPath, entry.name));
     }
   }
-  return links.sort().map((link) => ({ file: display(repo, link), path: "$", message: "is a symbolic link", fix: "commit the file or folder itself, not a link" }));
+  return links
+    .sort()
+    .map((link) => ({ file: display(repo, link), path: "$", message: "is a symbolic link", fix: "commit the file or folder itself, not a link" }));
 }
 
 export function loadContract(repo: string, id: string): LoadedContract {
@@ -95,7 +97,12 @@ export function checkAlgorithmCode(repo: string, loaded: LoadedContract): Issue[
     });
   }
   if (bytes.length !== code.size) {
-    issues.push({ file: loaded.file, path: "$.inputs.algorithm.code.size", message: `is ${code.size} but ${shown} has ${bytes.length} bytes`, fix: "set the real size" });
+    issues.push({
+      file: loaded.file,
+      path: "$.inputs.algorithm.code.size",
+      message: `is ${code.size} but ${shown} has ${bytes.length} bytes`,
+      fix: "set the real size",
+    });
   }
   return issues;
 }

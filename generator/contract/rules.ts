@@ -42,7 +42,11 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
   };
 
   if (contract.id !== folderId) {
-    add("$.id", `id ${JSON.stringify(contract.id)} differs from its folder name ${JSON.stringify(folderId)}`, `rename the folder or set id to ${JSON.stringify(folderId)}`);
+    add(
+      "$.id",
+      `id ${JSON.stringify(contract.id)} differs from its folder name ${JSON.stringify(folderId)}`,
+      `rename the folder or set id to ${JSON.stringify(folderId)}`,
+    );
   }
 
   const seen = new Map<string, number>();
@@ -101,11 +105,13 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
   }
 
   contract.business.pricing.forEach((price, i) => {
-    if (!isChecksummedAddress(price.party)) add(`$.business.pricing[${i}].party`, "is not an EIP-55 checksummed address", `write it as ${safeChecksum(price.party)}`);
+    if (!isChecksummedAddress(price.party))
+      add(`$.business.pricing[${i}].party`, "is not an EIP-55 checksummed address", `write it as ${safeChecksum(price.party)}`);
     else if (roleOf(price.party) === undefined) add(`$.business.pricing[${i}].party`, "is not a party of the contract", "name a party listed in $.parties");
   });
   const token = contract.business.currency.token;
-  if (token !== undefined && !isChecksummedAddress(token)) add("$.business.currency.token", "is not an EIP-55 checksummed address", `write it as ${safeChecksum(token)}`);
+  if (token !== undefined && !isChecksummedAddress(token))
+    add("$.business.currency.token", "is not an EIP-55 checksummed address", `write it as ${safeChecksum(token)}`);
 
   const { notBefore, notAfter } = contract.business.validity;
   const from = parseTimestamp(notBefore);
@@ -124,12 +130,17 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
     }
     const party = findParty(contract, recipient);
     if (party === undefined) add(path, "is not a party of the contract", "outputs may only go to parties");
-    else if (party.publicKey === undefined) add(path, "the recipient party has no publicKey, so outputs cannot be encrypted to it", "add publicKey to that party");
+    else if (party.publicKey === undefined)
+      add(path, "the recipient party has no publicKey, so outputs cannot be encrypted to it", "add publicKey to that party");
   });
   if (contract.outputs.policy.ownerReview) {
     contract.parties.forEach((party, i) => {
       if (party.role === "provider" && party.publicKey === undefined) {
-        add(`$.parties[${i}].publicKey`, "is missing: with ownerReview the outputs are sealed for the data providers first", "add the provider's publicKey (datomspod keys show --key FILE)");
+        add(
+          `$.parties[${i}].publicKey`,
+          "is missing: with ownerReview the outputs are sealed for the data providers first",
+          "add the provider's publicKey (datomspod keys show --key FILE)",
+        );
       }
     });
   }

@@ -79,7 +79,8 @@ function describe(error: ErrorObject): { path: string; message: string; fix: str
       return { path, message: `must be ${String(params["type"])}`, fix: `write a JSON ${String(params["type"])} here` };
     case "oneOf": {
       const kinds = kindsOf(error.schema);
-      if (kinds !== undefined) return { path: jsonPath(path, "kind"), message: `missing required field "kind" (one of ${list(kinds)})`, fix: "add the kind of this entry" };
+      if (kinds !== undefined)
+        return { path: jsonPath(path, "kind"), message: `missing required field "kind" (one of ${list(kinds)})`, fix: "add the kind of this entry" };
       const names = ((error.schema as Branch[] | undefined) ?? []).flatMap((branch) => branch.required ?? []);
       return { path, message: `needs exactly one of ${list(names)}`, fix: "keep exactly one of them" };
     }
@@ -98,19 +99,25 @@ function relevant(errors: readonly ErrorObject[]): ErrorObject[] {
   const added: ErrorObject[] = [];
   for (const oneOf of errors.filter((e) => e.keyword === "oneOf")) {
     const prefix = `${oneOf.schemaPath}/`;
-    const branchOf = (e: ErrorObject): string => e.schemaPath.slice(prefix.length).split("/")[0]!;
-    const inside = errors.filter((e) => e !== oneOf && e.schemaPath.startsWith(prefix) && (e.instancePath === oneOf.instancePath || e.instancePath.startsWith(`${oneOf.instancePath}/`)));
+    const branchOf = (e: ErrorObject): string => e.schemaPath.slice(prefix.length).split("/")[0];
+    const inside = errors.filter(
+      (e) => e !== oneOf && e.schemaPath.startsWith(prefix) && (e.instancePath === oneOf.instancePath || e.instancePath.startsWith(`${oneOf.instancePath}/`)),
+    );
     const discriminators = inside.filter((e) => e.keyword === "const" && e.instancePath === `${oneOf.instancePath}/kind`);
     if (discriminators.length > 0) {
       const rejected = new Set(discriminators.map(branchOf));
       dropped.add(oneOf);
       for (const e of inside) if (rejected.has(branchOf(e))) dropped.add(e);
       if (inside.every((e) => rejected.has(branchOf(e)))) {
-        added.push({ ...discriminators[0]!, keyword: "enum", params: { allowedValues: discriminators.map((e) => (e.params as { allowedValue: unknown }).allowedValue) } });
+        added.push({
+          ...discriminators[0],
+          keyword: "enum",
+          params: { allowedValues: discriminators.map((e) => (e.params as { allowedValue: unknown }).allowedValue) },
+        });
       }
       continue;
     }
-    const data = oneOf.data as unknown;
+    const data = oneOf.data;
     const missingKind = kindsOf(oneOf.schema) !== undefined && typeof data === "object" && data !== null && !Array.isArray(data) && !("kind" in data);
     const whichField = inside.every((e) => e.keyword === "required");
     if (missingKind || whichField) inside.forEach((e) => dropped.add(e));

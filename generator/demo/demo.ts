@@ -51,7 +51,11 @@ export function prepareWorkspace(dir: string): DemoWorkspace {
   copyFileSync(packageFile("clusters", "local", "cluster.yaml"), join(dir, "clusters", "local", "cluster.yaml"));
   mkdirSync(join(dir, "keys"), { recursive: true });
   if (process.env["DATOMSPOD_KEY_PASSWORD"] === undefined) process.env["DATOMSPOD_KEY_PASSWORD"] = randomBytes(18).toString("base64url");
-  return { dir, keys: { provider: join(dir, "keys", "hospital.json"), consumer: join(dir, "keys", "institute.json"), witness: join(dir, "keys", "notary.json") }, images: {} };
+  return {
+    dir,
+    keys: { provider: join(dir, "keys", "hospital.json"), consumer: join(dir, "keys", "institute.json"), witness: join(dir, "keys", "notary.json") },
+    images: {},
+  };
 }
 
 function keyInfo(file: string): { address: string; publicKey: string } {
@@ -99,7 +103,13 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
   const pod = ws.images["pod"];
   if (pod === undefined) throw new InputError("the pod image was not built");
   const profile = join(ws.dir, "clusters", "local", "cluster.yaml");
-  writeFileSync(profile, readFileSync(profile, "utf8").replace(/(\n {4}tag: )"[^"]*"\n {4}digest: sha256:[0-9a-f]{64}/, `$1"${pod.reference.split(":").pop() ?? ""}"\n    digest: ${pod.digest}`));
+  writeFileSync(
+    profile,
+    readFileSync(profile, "utf8").replace(
+      /(\n {4}tag: )"[^"]*"\n {4}digest: sha256:[0-9a-f]{64}/,
+      `$1"${pod.reference.split(":").pop() ?? ""}"\n    digest: ${pod.digest}`,
+    ),
+  );
 }
 
 /** The demo's steps, in order. */
@@ -111,11 +121,16 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
       title: "Build the container images locally (reproducible: the same inputs give the same digests); nothing is pulled",
       argv: ["images", "build"],
       json: (value) => {
-        for (const image of value as { key: string; reference: string; digest: string }[]) ws.images[image.key] = { reference: image.reference, digest: image.digest };
+        for (const image of value as { key: string; reference: string; digest: string }[])
+          ws.images[image.key] = { reference: image.reference, digest: image.digest };
         return (value as { reference: string; digest: string }[]).map((image) => `${image.reference}  ${image.digest}`).join("\n");
       },
     },
-    { title: "Each party creates an encrypted key (the password comes from DATOMSPOD_KEY_PASSWORD)", argv: ["keys", "new", "--out", keys.provider, "--scrypt-n", "16384"], json: address },
+    {
+      title: "Each party creates an encrypted key (the password comes from DATOMSPOD_KEY_PASSWORD)",
+      argv: ["keys", "new", "--out", keys.provider, "--scrypt-n", "16384"],
+      json: address,
+    },
     { title: "", argv: ["keys", "new", "--out", keys.consumer, "--scrypt-n", "16384"], json: address },
     { title: "", argv: ["keys", "new", "--out", keys.witness, "--scrypt-n", "16384"], json: address },
     { title: "The consumer scaffolds a contract from a template", argv: ["contract", "new", ID, "--from", "aggregate-statistics"] },
@@ -140,8 +155,14 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     { title: "The contract is now active", argv: ["contract", "status", ID] },
     { title: "The generator compiles the active contract into the instance's Kubernetes manifests", argv: ["compile"] },
     { title: "A second compile changes nothing: the output is deterministic", argv: ["compile", "--check"] },
-    { title: "The whole chain is checked, ending with the OPS-C policies (wasm, in-process) and strict Kubernetes validation", argv: ["check", ID, "--svg-dir", join(ws.dir, "opsc")] },
-    { title: "The pod runs on this machine: inputs re-hashed, no network, read-only data, outputs sealed for the consumer, pod deleted", argv: ["run", ID, "run-1"] },
+    {
+      title: "The whole chain is checked, ending with the OPS-C policies (wasm, in-process) and strict Kubernetes validation",
+      argv: ["check", ID, "--svg-dir", join(ws.dir, "opsc")],
+    },
+    {
+      title: "The pod runs on this machine: inputs re-hashed, no network, read-only data, outputs sealed for the consumer, pod deleted",
+      argv: ["run", ID, "run-1"],
+    },
     { title: "The consumer fetches, checks and decrypts the outputs", argv: ["fetch", ID, "run-1", "--key", keys.consumer, "--out", delivered] },
     {
       title: "What left the hospital: aggregates only (groups under ten patients suppressed)",

@@ -60,7 +60,12 @@ function runIds(repo: string, dir: string, issues: Issue[]): string[] {
   for (const name of [...json, ...other]) {
     const id = basename(name, ".json");
     if (!name.endsWith(".json") || id.length > RUN_ID_MAX || !RUN_ID_PATTERN.test(id)) {
-      issues.push({ file: display(repo, join(dir, name)), path: "$", message: "is not named <run id>.json", fix: "run ids are DNS-1123 labels of at most 20 characters" });
+      issues.push({
+        file: display(repo, join(dir, name)),
+        path: "$",
+        message: "is not named <run id>.json",
+        fix: "run ids are DNS-1123 labels of at most 20 characters",
+      });
     } else ids.push(id);
   }
   return ids;
@@ -82,9 +87,10 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
     const value = readRecord(repo, path, issues) as SignedRecord | undefined;
     if (value === undefined) continue;
     const file = display(repo, path);
-    const parameters = (value.parameters ?? {}) as Record<string, unknown>;
+    const parameters = value.parameters ?? {};
     const found = verifyRecord(value, { kind: "run", contractId: loaded.id, chainId: contract.chainId, message: runMessage(loaded, id, parameters) }, file);
-    if (findParty(contract, value.signer)?.role !== "consumer") found.push({ file, path: "$.signer", message: "run requests are signed by the consumer", fix: "sign with the consumer's key" });
+    if (findParty(contract, value.signer)?.role !== "consumer")
+      found.push({ file, path: "$.signer", message: "run requests are signed by the consumer", fix: "sign with the consumer's key" });
     if (found.length > 0) issues.push(...found);
     else runRequests.push({ id, signer: value.signer, parameters });
   }
@@ -96,7 +102,12 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
     const value = readRecord(repo, path, issues);
     if (value === undefined) continue;
     if (!runRequests.some((request) => request.id === id)) {
-      issues.push({ file: display(repo, path), path: "$", message: `is a receipt for run ${id}, which has no valid run request`, fix: "a run happens only on the consumer's signed request: remove the receipt or restore the request" });
+      issues.push({
+        file: display(repo, path),
+        path: "$",
+        message: `is a receipt for run ${id}, which has no valid run request`,
+        fix: "a run happens only on the consumer's signed request: remove the receipt or restore the request",
+      });
       continue;
     }
     receipts.set(id, value);
@@ -130,7 +141,8 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
       const file = display(repo, revocationPath);
       const message = { contractId: loaded.id, contractHash: toBytes32(loaded.hash), reason: String(value.message?.["reason"] ?? "") };
       const found = verifyRecord(value, { kind: "revocation", contractId: loaded.id, chainId: contract.chainId, message }, file);
-      if (findParty(contract, String(value.signer)) === undefined) found.push({ file, path: "$.signer", message: "is not a party", fix: "only a party revokes" });
+      if (findParty(contract, String(value.signer)) === undefined)
+        found.push({ file, path: "$.signer", message: "is not a party", fix: "only a party revokes" });
       if (found.length > 0) issues.push(...found);
       else revoked = true;
     }

@@ -83,7 +83,11 @@ export class KuboPublisher implements Publisher {
     const root = parseCid(cid);
     try {
       // Offline: only what the node holds itself, never a search of the network.
-      for await (const ref of (await this.client).refs(root, { recursive: true, searchParams: new URLSearchParams({ offline: "true" }), timeout: this.timeout })) {
+      for await (const ref of (await this.client).refs(root, {
+        recursive: true,
+        searchParams: new URLSearchParams({ offline: "true" }),
+        timeout: this.timeout,
+      })) {
         if (ref.err !== undefined && ref.err !== null && String(ref.err) !== "") return false;
       }
       await (await this.client).block.stat(root, { searchParams: new URLSearchParams({ offline: "true" }), timeout: this.timeout });

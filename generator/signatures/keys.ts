@@ -27,7 +27,12 @@ export async function readPassword(prompt: string, confirm = false): Promise<str
   const fromEnv = process.env[PASSWORD_ENV];
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
   if (!process.stdin.isTTY) {
-    throw InputError.of({ file: PASSWORD_ENV, path: "$", message: "no keystore password: not set and no terminal to ask on", fix: `set ${PASSWORD_ENV} or run in a terminal` });
+    throw InputError.of({
+      file: PASSWORD_ENV,
+      path: "$",
+      message: "no keystore password: not set and no terminal to ask on",
+      fix: `set ${PASSWORD_ENV} or run in a terminal`,
+    });
   }
   const first = await askHidden(prompt);
   if (confirm && (await askHidden("Repeat the password: ")) !== first) {

@@ -84,9 +84,14 @@ export function verifyRecord(value: unknown, expected: Expectation, file: string
     issues.push({ file, path, message, fix });
   };
 
-  if (record.kind !== expected.kind) add("$.kind", `is ${JSON.stringify(record.kind)}, expected ${JSON.stringify(expected.kind)}`, "put the record in the right folder");
+  if (record.kind !== expected.kind)
+    add("$.kind", `is ${JSON.stringify(record.kind)}, expected ${JSON.stringify(expected.kind)}`, "put the record in the right folder");
   if (record.chainId !== expected.chainId) {
-    add("$.chainId", `was signed for chain ${record.chainId} but the contract is on chain ${expected.chainId} (a replayed signature)`, "sign for the contract's chainId");
+    add(
+      "$.chainId",
+      `was signed for chain ${record.chainId} but the contract is on chain ${expected.chainId} (a replayed signature)`,
+      "sign for the contract's chainId",
+    );
   }
   if (!isChecksummedAddress(record.signer)) add("$.signer", "is not an EIP-55 checksummed address", "write the signer address with its checksum");
 
@@ -119,7 +124,14 @@ export function verifyRecord(value: unknown, expected: Expectation, file: string
     return [{ file, path: "$.signature", message: "is not a valid secp256k1 signature", fix: "sign again" }];
   }
   if (recovered !== getAddress(record.signer)) {
-    return [{ file, path: "$.signature", message: `recovers to ${recovered}, not to the signer ${record.signer}`, fix: "the signature does not match the signed content: sign again" }];
+    return [
+      {
+        file,
+        path: "$.signature",
+        message: `recovers to ${recovered}, not to the signer ${record.signer}`,
+        fix: "the signature does not match the signed content: sign again",
+      },
+    ];
   }
   return [];
 }

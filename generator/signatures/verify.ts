@@ -34,7 +34,13 @@ export function agreementMessage(contract: Contract, hash: string): RecordMessag
 
 export function approvalMessage(contract: Contract, hash: string): RecordMessage {
   const { did, code, container } = contract.inputs.algorithm;
-  return { contractId: contract.id, contractHash: toBytes32(hash), algorithmDid: did, codeSha256: toBytes32(code.sha256), imageDigest: toBytes32(container.digest) };
+  return {
+    contractId: contract.id,
+    contractHash: toBytes32(hash),
+    algorithmDid: did,
+    codeSha256: toBytes32(code.sha256),
+    imageDigest: toBytes32(container.digest),
+  };
 }
 
 const FOLDERS = { agreement: "signatures", approval: "approvals" } as const;
@@ -44,7 +50,13 @@ const FOLDERS = { agreement: "signatures", approval: "approvals" } as const;
  * Files named other than `<checksummed signer>.json`, signers who are not expected, and invalid
  * signatures are all issues; a party without a valid record is missing.
  */
-function verifyParties(repo: string, loaded: LoadedContract, kind: "agreement" | "approval", expectedSigners: readonly Party[], message: RecordMessage): Verification {
+function verifyParties(
+  repo: string,
+  loaded: LoadedContract,
+  kind: "agreement" | "approval",
+  expectedSigners: readonly Party[],
+  message: RecordMessage,
+): Verification {
   const { contract } = loaded;
   const dir = join(loaded.dir, FOLDERS[kind]);
   const { json, other } = listRecordFiles(dir);

@@ -32,7 +32,12 @@ describe("datomspod check", () => {
 
     const [check] = JSON.parse(result.stdout).contracts;
     expect(result.code).toBe(1);
-    expect(check.stages).toMatchObject({ schema: { status: "failed" }, signatures: { status: "skipped" }, policy: { status: "skipped" }, kubernetes: { status: "skipped" } });
+    expect(check.stages).toMatchObject({
+      schema: { status: "failed" },
+      signatures: { status: "skipped" },
+      policy: { status: "skipped" },
+      kubernetes: { status: "skipped" },
+    });
     expect(check.stages.schema.issues[0]).toMatchObject({ file: "contracts/hospital-stats/contract.json", path: "$.outputs.policy" });
   });
 
@@ -54,10 +59,16 @@ describe("datomspod check", () => {
 
   it("fails the policy stage of a contract whose outputs are raw records in a medical scenario", async () => {
     const repo = tempRepo();
-    await editContract(repo, HOSPITAL.id, (c) => {
-      c.outputs.kinds = ["aggregates", "raw-records"];
-      c.outputs.policy.noRawRecords = false;
-    }, HOSPITAL.signers, HOSPITAL.approvers);
+    await editContract(
+      repo,
+      HOSPITAL.id,
+      (c) => {
+        c.outputs.kinds = ["aggregates", "raw-records"];
+        c.outputs.policy.noRawRecords = false;
+      },
+      HOSPITAL.signers,
+      HOSPITAL.approvers,
+    );
 
     const result = await cli(repo, "check", "hospital-stats", "--at", AT, "--format", "json");
 

@@ -34,10 +34,15 @@ describe("compiling many contracts in worker threads", () => {
       const hash = contractHash(contract);
       write(join(dir, "contract.json"), contract);
       cpSync(join(repo, "contracts/hospital-stats/algorithm"), join(dir, "algorithm"), { recursive: true });
-      for (const w of [provider!, consumer!, witness!]) write(join(dir, "signatures", `${w.address}.json`), await signRecord(w, "agreement", id, contract.chainId, agreementMessage(contract, hash)));
-      for (const w of [provider!, witness!]) write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(contract, hash)));
+      for (const w of [provider, consumer, witness])
+        write(join(dir, "signatures", `${w.address}.json`), await signRecord(w, "agreement", id, contract.chainId, agreementMessage(contract, hash)));
+      for (const w of [provider, witness])
+        write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(contract, hash)));
       const loaded = { id, hash, contract, dir, file: "" };
-      write(join(dir, "runs", "run-1.json"), await signRecord(consumer!, "run", id, contract.chainId, runMessage(loaded, "run-1", { groupBy: "sex" }), { parameters: { groupBy: "sex" } }));
+      write(
+        join(dir, "runs", "run-1.json"),
+        await signRecord(consumer, "run", id, contract.chainId, runMessage(loaded, "run-1", { groupBy: "sex" }), { parameters: { groupBy: "sex" } }),
+      );
     }
     const expected = planCompile(repo, new Date(AT));
     const cli = join(PACKAGE_ROOT, "dist/generator/cli/main.js");

@@ -60,7 +60,13 @@ export function writeJson(path: string, value: unknown): void {
 }
 
 /** Edits contracts/<id>/contract.json (dropping its run requests, which were signed over the old version) and signs and approves it again with the test keys. */
-export async function editContract(repo: string, id: string, edit: (contract: Record<string, any>) => void, signers: string[], approvers: string[]): Promise<void> {
+export async function editContract(
+  repo: string,
+  id: string,
+  edit: (contract: Record<string, any>) => void,
+  signers: string[],
+  approvers: string[],
+): Promise<void> {
   const path = join(repo, "contracts", id, "contract.json");
   rmSync(join(repo, "contracts", id, "runs"), { recursive: true, force: true });
   const contract = readJson(path);
@@ -76,5 +82,13 @@ export async function editContract(repo: string, id: string, edit: (contract: Re
   }
 }
 
-export const HOSPITAL = { id: "hospital-stats", signers: ["hospital-provider", "health-consumer", "notary-witness"], approvers: ["hospital-provider", "notary-witness"] };
-export const BANK = { id: "bank-credit-model", signers: ["bank-provider", "fintech-consumer", "model-vendor", "platform-operator"], approvers: ["bank-provider"] };
+export const HOSPITAL = {
+  id: "hospital-stats",
+  signers: ["hospital-provider", "health-consumer", "notary-witness"],
+  approvers: ["hospital-provider", "notary-witness"],
+};
+export const BANK = {
+  id: "bank-credit-model",
+  signers: ["bank-provider", "fintech-consumer", "model-vendor", "platform-operator"],
+  approvers: ["bank-provider"],
+};

@@ -20,10 +20,21 @@ function mutate(object: K8sObject, edit: (o: any) => void): K8sObject {
 }
 
 const broken: [string, K8sObject, string][] = [
-  ["an unknown container field", mutate(job, (o) => (o.spec.template.spec.initContainers[1].foo = 1)), "$.spec.template.spec.initContainers[1].foo: is not a field of this object"],
+  [
+    "an unknown container field",
+    mutate(job, (o) => (o.spec.template.spec.initContainers[1].foo = 1)),
+    "$.spec.template.spec.initContainers[1].foo: is not a field of this object",
+  ],
   ["a string where an integer belongs", mutate(job, (o) => (o.spec.backoffLimit = "0")), "$.spec.backoffLimit: must be integer, not string"],
   ["a missing required field", mutate(job, (o) => delete o.spec.template.spec.containers[0].name), "$.spec.template.spec.containers[0].name: is required"],
-  ["an unknown top-level field", mutate(rendered.find((o) => o.kind === "NetworkPolicy")!, (o) => (o.egress = [])), "$.egress: is not a field of this object"],
+  [
+    "an unknown top-level field",
+    mutate(
+      rendered.find((o) => o.kind === "NetworkPolicy")!,
+      (o) => (o.egress = []),
+    ),
+    "$.egress: is not a field of this object",
+  ],
 ];
 
 describe("strict validation of rendered objects", () => {
@@ -43,7 +54,11 @@ describe("strict validation of rendered objects", () => {
     const verdict = (object: K8sObject): boolean => {
       const file = join(dir, "object.yaml");
       writeFileSync(file, stringify(object));
-      const result = spawnSync(kubeconform, ["-strict", "-summary", "-schema-location", join(PACKAGE_ROOT, "generator/compile/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json"), file], { encoding: "utf8" });
+      const result = spawnSync(
+        kubeconform,
+        ["-strict", "-summary", "-schema-location", join(PACKAGE_ROOT, "generator/compile/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json"), file],
+        { encoding: "utf8" },
+      );
       return result.status === 0;
     };
 

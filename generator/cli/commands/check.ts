@@ -32,7 +32,12 @@ export const check: Command = {
     ids.forEach((id) => assertContractId(id));
     const format = stringOption(values, "report") ?? ctx.format;
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
-      throw InputError.of({ file: "command line", path: "--report", message: `unknown report ${JSON.stringify(format)}`, fix: `use one of ${REPORT_FORMATS.join(", ")}` });
+      throw InputError.of({
+        file: "command line",
+        path: "--report",
+        message: `unknown report ${JSON.stringify(format)}`,
+        fix: `use one of ${REPORT_FORMATS.join(", ")}`,
+      });
     }
     const report = runCheck(ctx.repo, ids, evaluationTime(ctx, values));
     const svgDir = stringOption(values, "svg-dir");
@@ -59,7 +64,8 @@ export const check: Command = {
       default:
         ctx.out(renderTable(report, { color: process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined }));
     }
-    if (!reportPassed(report)) throw new VerdictError(`${report.contracts.filter((c) => !Object.values(c.stages).every((s) => s.status === "ok")).length} contract(s) failed the check`);
+    if (!reportPassed(report))
+      throw new VerdictError(`${report.contracts.filter((c) => !Object.values(c.stages).every((s) => s.status === "ok")).length} contract(s) failed the check`);
     return 0;
   },
 };

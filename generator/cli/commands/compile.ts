@@ -10,7 +10,8 @@ export function evaluationTime(ctx: Context, values: Values): Date {
   const at = stringOption(values, "at");
   if (at === undefined) return ctx.now;
   const ms = Date.parse(at);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at)) throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at))
+    throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
   return new Date(ms);
 }
 
@@ -31,7 +32,9 @@ export const compile: Command = {
     const check = values["check"] === true;
     const now = evaluationTime(ctx, values);
     const options = { cache: !check && values["no-cache"] !== true, objects: false };
-    const plan = await planCompileWith(ctx.repo, now, options, (profiles) => renderInWorkers(ctx.repo, now, defaultWorkers(), renderHere(ctx.repo, now, profiles, false)));
+    const plan = await planCompileWith(ctx.repo, now, options, (profiles) =>
+      renderInWorkers(ctx.repo, now, defaultWorkers(), renderHere(ctx.repo, now, profiles, false)),
+    );
     const drift = check ? computeDrift(ctx.repo, plan) : applyPlan(ctx.repo, plan);
     const summary = {
       check,
@@ -39,7 +42,10 @@ export const compile: Command = {
       ...drift,
     };
     const lines = [
-      ...plan.contracts.map((c) => `${c.rendered ? "rendered" : "skipped "} ${c.id.padEnd(40)} ${c.state.padEnd(9)} ${c.rendered ? `clusters/${c.cluster}/${c.id}/ (${c.runs.length} run${c.runs.length === 1 ? "" : "s"}: ${c.runs.join(", ") || "none pending"})` : "no instance in this state"}`),
+      ...plan.contracts.map(
+        (c) =>
+          `${c.rendered ? "rendered" : "skipped "} ${c.id.padEnd(40)} ${c.state.padEnd(9)} ${c.rendered ? `clusters/${c.cluster}/${c.id}/ (${c.runs.length} run${c.runs.length === 1 ? "" : "s"}: ${c.runs.join(", ") || "none pending"})` : "no instance in this state"}`,
+      ),
       ...drift.added.map((path) => `${check ? "missing  " : "added    "} ${path}`),
       ...drift.changed.map((path) => `${check ? "differs  " : "changed  "} ${path}`),
       ...drift.removed.map((path) => `${check ? "stale    " : "removed  "} ${path}`),

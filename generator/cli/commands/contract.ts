@@ -25,16 +25,30 @@ export const contractNew: Command = {
   run(ctx, [id = ""], values) {
     assertContractId(id);
     const path = contractFile(ctx.repo, id);
-    if (existsSync(path)) throw InputError.of({ file: display(ctx.repo, path), path: "$", message: "already exists", fix: "choose another id; an existing contract is never overwritten" });
+    if (existsSync(path))
+      throw InputError.of({
+        file: display(ctx.repo, path),
+        path: "$",
+        message: "already exists",
+        fix: "choose another id; an existing contract is never overwritten",
+      });
     const from = stringOption(values, "from") ?? "aggregate-statistics";
     let contract: Contract;
     if ((TEMPLATES as readonly string[]).includes(from)) contract = templateContract(from as TemplateName, id, ctx.now);
     else if (listContractIds(ctx.repo).includes(from)) contract = { ...loadContract(ctx.repo, from).contract, id };
     else {
-      throw InputError.of({ file: "command line", path: "--from", message: `${JSON.stringify(from)} is neither a template nor a contract in this repository`, fix: `use one of ${TEMPLATES.join(", ")} or an existing contract id` });
+      throw InputError.of({
+        file: "command line",
+        path: "--from",
+        message: `${JSON.stringify(from)} is neither a template nor a contract in this repository`,
+        fix: `use one of ${TEMPLATES.join(", ")} or an existing contract id`,
+      });
     }
     writeFileAtomic(path, toJsonText(contract));
-    ctx.emit({ file: display(ctx.repo, path) }, `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``);
+    ctx.emit(
+      { file: display(ctx.repo, path) },
+      `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``,
+    );
     return 0;
   },
 };
@@ -80,12 +94,20 @@ export const contractSign: Command = {
     const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
     const party = findParty(loaded.contract, wallet.address);
     if (party === undefined) {
-      throw InputError.of({ file: keyFile, path: "$", message: `key ${wallet.address} is not a party of contract ${id}`, fix: "sign with a party's key, or add the party to the contract first" });
+      throw InputError.of({
+        file: keyFile,
+        path: "$",
+        message: `key ${wallet.address} is not a party of contract ${id}`,
+        fix: "sign with a party's key, or add the party to the contract first",
+      });
     }
     const record = await signRecord(wallet, "agreement", loaded.id, loaded.contract.chainId, agreementMessage(loaded.contract, loaded.hash));
     const path = join(loaded.dir, "signatures", `${record.signer}.json`);
     writeFileAtomic(path, toJsonText(record));
-    ctx.emit({ file: display(ctx.repo, path), signer: record.signer, role: party.role }, `${party.role} ${record.signer} signed ${id}: ${display(ctx.repo, path)}`);
+    ctx.emit(
+      { file: display(ctx.repo, path), signer: record.signer, role: party.role },
+      `${party.role} ${record.signer} signed ${id}: ${display(ctx.repo, path)}`,
+    );
     return 0;
   },
 };
@@ -130,7 +152,8 @@ export const contractStatus: Command = {
     const loaded = loadContract(ctx.repo, id);
     const at = stringOption(values, "at");
     const now = at === undefined ? ctx.now.getTime() : Date.parse(at);
-    if (Number.isNaN(now)) throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+    if (Number.isNaN(now))
+      throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
     const { state, facts, agreements, approvals, issues } = gatherFacts(ctx.repo, loaded, now);
     const summary = {
       id,
@@ -162,12 +185,20 @@ export const approve: Command = {
     const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
     const party = findParty(loaded.contract, wallet.address);
     if (party === undefined || !requiredApprovers(loaded.contract).includes(party)) {
-      throw InputError.of({ file: keyFile, path: "$", message: `key ${wallet.address} is not a data provider or witness of ${id}`, fix: "approve with the key of a provider or the witness" });
+      throw InputError.of({
+        file: keyFile,
+        path: "$",
+        message: `key ${wallet.address} is not a data provider or witness of ${id}`,
+        fix: "approve with the key of a provider or the witness",
+      });
     }
     const record = await signRecord(wallet, "approval", loaded.id, loaded.contract.chainId, approvalMessage(loaded.contract, loaded.hash));
     const path = join(loaded.dir, "approvals", `${record.signer}.json`);
     writeFileAtomic(path, toJsonText(record));
-    ctx.emit({ file: display(ctx.repo, path), signer: record.signer, role: party.role }, `${party.role} ${record.signer} approved the algorithm of ${id}: ${display(ctx.repo, path)}`);
+    ctx.emit(
+      { file: display(ctx.repo, path), signer: record.signer, role: party.role },
+      `${party.role} ${record.signer} approved the algorithm of ${id}: ${display(ctx.repo, path)}`,
+    );
     return 0;
   },
 };

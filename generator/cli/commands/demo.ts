@@ -12,7 +12,7 @@ export const demo: Command = {
   positionals: [0, 0],
   async run(ctx, _args, values) {
     // Imported here: main.js imports the command table, which imports this module.
-    const { main } = await import("../main.js");
+    const cli = await import("../main.js");
     const dir = resolve(ctx.cwd, stringOption(values, "workspace") ?? ".datomspod/demo");
     return runDemo(
       dir,
@@ -20,7 +20,7 @@ export const demo: Command = {
       async (argv) => {
         let stdout = "";
         let stderr = "";
-        const code = await main([...argv, "--repo", dir], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, now: ctx.now });
+        const code = await cli.main([...argv, "--repo", dir], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, now: ctx.now });
         return { code, stdout, stderr };
       },
       ctx.out,

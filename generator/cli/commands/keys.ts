@@ -23,7 +23,12 @@ export const keysNew: Command = {
     const out = resolve(ctx.cwd, stringOption(values, "out", true));
     const n = Number(stringOption(values, "scrypt-n") ?? DEFAULT_SCRYPT_N);
     if (!Number.isInteger(n) || n < 1024 || (n & (n - 1)) !== 0) {
-      throw InputError.of({ file: "command line", path: "--scrypt-n", message: "must be a power of two of at least 1024", fix: `omit it for the default ${DEFAULT_SCRYPT_N}` });
+      throw InputError.of({
+        file: "command line",
+        path: "--scrypt-n",
+        message: "must be a power of two of at least 1024",
+        fix: `omit it for the default ${DEFAULT_SCRYPT_N}`,
+      });
     }
     const info = await createKeystore(out, await readPassword("New keystore password: ", true), n);
     ctx.emit({ ...info, file: out }, info.address);

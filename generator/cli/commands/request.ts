@@ -18,9 +18,15 @@ export function parseParams(raw: readonly string[]): Record<string, unknown> {
     const eq = item.indexOf("=");
     const key = item.slice(0, eq);
     if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(key)) {
-      throw InputError.of({ file: "command line", path: "--param", message: `${JSON.stringify(item)} is not key=value`, fix: "write e.g. --param groupBy=region" });
+      throw InputError.of({
+        file: "command line",
+        path: "--param",
+        message: `${JSON.stringify(item)} is not key=value`,
+        fix: "write e.g. --param groupBy=region",
+      });
     }
-    if (Object.hasOwn(params, key)) throw InputError.of({ file: "command line", path: `--param ${key}`, message: "is given twice", fix: "give each parameter once" });
+    if (Object.hasOwn(params, key))
+      throw InputError.of({ file: "command line", path: `--param ${key}`, message: "is given twice", fix: "give each parameter once" });
     const text = item.slice(eq + 1);
     let value: unknown;
     try {
@@ -48,12 +54,23 @@ export const request: Command = {
     const parameters = parseParams((values["param"] as string[] | undefined) ?? []);
     const defaults = loaded.contract.inputs.algorithm.parameters ?? {};
     for (const key of Object.keys(parameters)) {
-      if (!Object.hasOwn(defaults, key)) throw InputError.of({ file: "command line", path: `--param ${key}`, message: `is not a parameter of contract ${id}`, fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}` });
+      if (!Object.hasOwn(defaults, key))
+        throw InputError.of({
+          file: "command line",
+          path: `--param ${key}`,
+          message: `is not a parameter of contract ${id}`,
+          fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}`,
+        });
     }
     const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
     const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
     if (findParty(loaded.contract, wallet.address)?.role !== "consumer") {
-      throw InputError.of({ file: keyFile, path: "$", message: `key ${wallet.address} is not the consumer of ${id}`, fix: "request runs with the consumer's key" });
+      throw InputError.of({
+        file: keyFile,
+        path: "$",
+        message: `key ${wallet.address} is not the consumer of ${id}`,
+        fix: "request runs with the consumer's key",
+      });
     }
     const record = await signRecord(wallet, "run", loaded.id, loaded.contract.chainId, runMessage(loaded, runId, parameters), { parameters });
     writeFileAtomic(path, toJsonText(record));

@@ -1,4 +1,4 @@
-import { ENGINES, type Engine } from "../../run/exec.js";
+import { ENGINES } from "../../run/exec.js";
 import { runLocally } from "../../run/run.js";
 import { InputError } from "../../errors.js";
 import { display } from "../../repo/files.js";
@@ -22,16 +22,30 @@ export const run: Command = {
   async run(ctx, [id = "", runId = ""], values) {
     const engine = stringOption(values, "engine") ?? "podman";
     if (engine !== "podman") {
-      throw InputError.of({ file: "command line", path: "--engine", message: `${JSON.stringify(engine)} cannot play a pod here`, fix: `use podman (${ENGINES.join(" and ")} build images; only podman plays kube pods)` });
+      throw InputError.of({
+        file: "command line",
+        path: "--engine",
+        message: `${JSON.stringify(engine)} cannot play a pod here`,
+        fix: `use podman (${ENGINES.join(" and ")} build images; only podman plays kube pods)`,
+      });
     }
-    const result = await runLocally({ repo: ctx.repo, id, runId, now: evaluationTime(ctx, values), engine: engine as Engine, ipfsApi: stringOption(values, "ipfs") });
+    const result = await runLocally({ repo: ctx.repo, id, runId, now: evaluationTime(ctx, values), engine: engine, ipfsApi: stringOption(values, "ipfs") });
     const status = result.receipt.predicate.status;
     const usage = result.receipt.predicate.usage;
     ctx.emit(
-      { receipt: display(ctx.repo, result.receiptFile), status, usage, subjects: result.receipt.subject, published: result.published, deletion: result.receipt.predicate.deletion },
+      {
+        receipt: display(ctx.repo, result.receiptFile),
+        status,
+        usage,
+        subjects: result.receipt.subject,
+        published: result.published,
+        deletion: result.receipt.predicate.deletion,
+      },
       [
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
-        usage.durationMs === null ? "" : `  ${usage.durationMs} ms, ${usage.cpuSeconds ?? 0} cpu-s, peak ${Math.round((usage.maxRssBytes ?? 0) / 1024 / 1024)} MiB`,
+        usage.durationMs === null
+          ? ""
+          : `  ${usage.durationMs} ms, ${usage.cpuSeconds ?? 0} cpu-s, peak ${Math.round((usage.maxRssBytes ?? 0) / 1024 / 1024)} MiB`,
         ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
         `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
       ]
