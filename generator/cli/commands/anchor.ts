@@ -9,7 +9,7 @@ import { ANCHOR_INTERFACE, decodeRevert, deployAnchor, sendAndConfirm } from "..
 import { renderingGuard } from "../../anchor/rendering.js";
 import { fundOnLocalChain, openChainSession, type ChainSession } from "../../anchor/session.js";
 import type { Command, Context, Values } from "../command.js";
-import { stringOption } from "./keys.js";
+import { stringOption } from "../options.js";
 
 export const CHAIN_HELP = "--chain local (default) starts anvil on 127.0.0.1 with its state in .datomspod/chain/; --chain URL uses any EVM JSON-RPC endpoint.";
 

@@ -12,8 +12,7 @@ import { writeFileAtomic } from "../../repo/files.js";
 import { assertContractId } from "../../repo/layout.js";
 import { packageFile } from "../../repo/package-root.js";
 import type { Command } from "../command.js";
-import { evaluationTime } from "./compile.js";
-import { stringOption } from "./keys.js";
+import { evaluationTime, stringOption } from "../options.js";
 
 const REPORT_FORMATS = ["text", "json", "sarif", "markdown"] as const;
 

@@ -1,19 +1,9 @@
-import { InputError, VerdictError } from "../../errors.js";
+import { VerdictError } from "../../errors.js";
 import { applyPlan, computeDrift, hasDrift } from "../../compile/write.js";
 import { defaultWorkers, renderInWorkers } from "../../compile/parallel.js";
 import { planCompileWith, renderHere } from "../../compile/plan.js";
-import type { Command, Context, Values } from "../command.js";
-import { stringOption } from "./keys.js";
-
-/** The time a command evaluates lifecycle states at: --at TIME, or now. */
-export function evaluationTime(ctx: Context, values: Values): Date {
-  const at = stringOption(values, "at");
-  if (at === undefined) return ctx.now;
-  const ms = Date.parse(at);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at))
-    throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
-  return new Date(ms);
-}
+import type { Command } from "../command.js";
+import { evaluationTime } from "../options.js";
 
 export const compile: Command = {
   name: ["compile"],

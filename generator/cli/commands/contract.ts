@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ExitCode, InputError, VerdictError, formatIssue } from "../../errors.js";
 import { loadContract, checkAlgorithmCode } from "../../contract/load.js";
 import { TEMPLATES, templateContract, type TemplateName } from "../../contract/templates.js";
@@ -8,12 +8,11 @@ import type { Contract } from "../../contract/types.generated.js";
 import { gatherFacts } from "../../lifecycle/facts.js";
 import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { assertContractId, contractFile, listContractIds } from "../../repo/layout.js";
-import { loadKeystore, readPassword } from "../../signatures/keys.js";
 import { signRecord } from "../../signatures/records.js";
 import { typedDataDigest, typedDataJson } from "../../signatures/typed-data.js";
 import { agreementMessage, approvalMessage, verifyAgreements, type Verification } from "../../signatures/verify.js";
 import type { Command, Context } from "../command.js";
-import { stringOption } from "./keys.js";
+import { evaluationTime, keyOption, stringOption } from "../options.js";
 
 export const contractNew: Command = {
   name: ["contract", "new"],
@@ -90,8 +89,7 @@ export const contractSign: Command = {
   positionals: [1, 1],
   async run(ctx, [id = ""], values) {
     const loaded = loadContract(ctx.repo, id);
-    const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
-    const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
+    const { file: keyFile, wallet } = await keyOption(ctx, values);
     const party = findParty(loaded.contract, wallet.address);
     if (party === undefined) {
       throw InputError.of({
@@ -150,10 +148,7 @@ export const contractStatus: Command = {
   positionals: [1, 1],
   run(ctx, [id = ""], values) {
     const loaded = loadContract(ctx.repo, id);
-    const at = stringOption(values, "at");
-    const now = at === undefined ? ctx.now.getTime() : Date.parse(at);
-    if (Number.isNaN(now))
-      throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+    const now = evaluationTime(ctx, values).getTime();
     const { state, facts, agreements, approvals, issues } = gatherFacts(ctx.repo, loaded, now);
     const summary = {
       id,
@@ -181,8 +176,7 @@ export const approve: Command = {
     const loaded = loadContract(ctx.repo, id);
     const codeIssues = checkAlgorithmCode(ctx.repo, loaded);
     if (codeIssues.length > 0) throw InputError.many(`the algorithm of ${id} cannot be approved`, codeIssues);
-    const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
-    const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
+    const { file: keyFile, wallet } = await keyOption(ctx, values);
     const party = findParty(loaded.contract, wallet.address);
     if (party === undefined || !requiredApprovers(loaded.contract).includes(party)) {
       throw InputError.of({

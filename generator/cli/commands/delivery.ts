@@ -11,7 +11,6 @@ import { InputError, VerdictError } from "../../errors.js";
 import { loadContract, type LoadedContract } from "../../contract/load.js";
 import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { recordDir } from "../../repo/layout.js";
-import { loadKeystore, readPassword } from "../../signatures/keys.js";
 import { signRecord } from "../../signatures/records.js";
 import { openRun } from "../../delivery/fetch.js";
 import { readRunReceipt } from "../../delivery/receipts.js";
@@ -20,7 +19,7 @@ import { localStore, publisherFor } from "../../publish/select.js";
 import type { Publisher } from "../../publish/publisher.js";
 import { dataOwners } from "../../run/roles/datomspace-out.js";
 import type { Context, Command, Values } from "../command.js";
-import { stringOption } from "./keys.js";
+import { keyOption, stringOption } from "../options.js";
 
 const STORE_OPTIONS = { ipfs: { type: "string" }, local: { type: "boolean" } } as const;
 const STORE_HELP =
@@ -35,10 +34,7 @@ function publisher(ctx: Context, loaded: LoadedContract, values: Values): Publis
   return publisherFor(ctx.repo, loaded.contract, ipfs);
 }
 
-async function wallet(ctx: Context, values: Values) {
-  const file = resolve(ctx.cwd, stringOption(values, "key", true));
-  return { file, wallet: await loadKeystore(file, await readPassword("Keystore password: ")) };
-}
+const wallet = keyOption;
 
 export const fetchOutputs: Command = {
   name: ["fetch"],

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { runDemo } from "../../demo/demo.js";
 import type { Command } from "../command.js";
-import { stringOption } from "./keys.js";
+import { stringOption } from "../options.js";
 
 export const demo: Command = {
   name: ["demo"],

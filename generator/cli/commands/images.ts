@@ -6,7 +6,7 @@ import { ENGINES, type Engine } from "../../run/exec.js";
 import { IMAGE_KEYS, PUBLIC_NODE_BASE, type ImageKey } from "../../run/images.js";
 import { PACKAGE_ROOT, packageFile } from "../../repo/package-root.js";
 import type { Command } from "../command.js";
-import { stringOption } from "./keys.js";
+import { stringOption } from "../options.js";
 
 export const imagesBuild: Command = {
   name: ["images", "build"],

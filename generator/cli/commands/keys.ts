@@ -1,16 +1,8 @@
 import { resolve } from "node:path";
 import { InputError } from "../../errors.js";
-import { DEFAULT_SCRYPT_N, createKeystore, keyInfo, loadKeystore, readPassword } from "../../signatures/keys.js";
-import type { Command, Values } from "../command.js";
-
-export function stringOption(values: Values, name: string, required: true): string;
-export function stringOption(values: Values, name: string, required?: false): string | undefined;
-export function stringOption(values: Values, name: string, required = false): string | undefined {
-  const value = values[name];
-  if (typeof value === "string") return value;
-  if (required) throw InputError.of({ file: "command line", path: `--${name}`, message: `--${name} is required`, fix: `pass --${name} ...` });
-  return undefined;
-}
+import { DEFAULT_SCRYPT_N, createKeystore, keyInfo, readPassword } from "../../signatures/keys.js";
+import type { Command } from "../command.js";
+import { keyOption, stringOption } from "../options.js";
 
 export const keysNew: Command = {
   name: ["keys", "new"],
@@ -44,8 +36,7 @@ export const keysShow: Command = {
   options: { key: { type: "string" } },
   positionals: [0, 0],
   async run(ctx, _args, values) {
-    const file = resolve(ctx.cwd, stringOption(values, "key", true));
-    const info = keyInfo(await loadKeystore(file, await readPassword("Keystore password: ")));
+    const info = keyInfo((await keyOption(ctx, values)).wallet);
     ctx.emit(info, `address    ${info.address}\npublicKey  ${info.publicKey}`);
     return 0;
   },

@@ -1,15 +1,14 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { InputError } from "../../errors.js";
 import { loadContract } from "../../contract/load.js";
 import { findParty } from "../../contract/rules.js";
 import { runMessage } from "../../lifecycle/facts.js";
 import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { assertRunId } from "../../repo/layout.js";
-import { loadKeystore, readPassword } from "../../signatures/keys.js";
 import { signRecord } from "../../signatures/records.js";
 import type { Command } from "../command.js";
-import { stringOption } from "./keys.js";
+import { keyOption } from "../options.js";
 
 /** `--param key=value`: the value is JSON when it parses as JSON, a string otherwise. */
 export function parseParams(raw: readonly string[]): Record<string, unknown> {
@@ -62,8 +61,7 @@ export const request: Command = {
           fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}`,
         });
     }
-    const keyFile = resolve(ctx.cwd, stringOption(values, "key", true));
-    const wallet = await loadKeystore(keyFile, await readPassword("Keystore password: "));
+    const { file: keyFile, wallet } = await keyOption(ctx, values);
     if (findParty(loaded.contract, wallet.address)?.role !== "consumer") {
       throw InputError.of({
         file: keyFile,

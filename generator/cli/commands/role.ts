@@ -8,7 +8,7 @@ import { runDatomspaceIn } from "../../run/roles/datomspace-in.js";
 import { runDatomspaceOut } from "../../run/roles/datomspace-out.js";
 import { runOracle } from "../../run/roles/oracle.js";
 import type { Command, Context, Values } from "../command.js";
-import { stringOption } from "./keys.js";
+import { stringOption } from "../options.js";
 
 function path(ctx: Context, values: Values, name: string): string {
   return resolve(ctx.cwd, stringOption(values, name, true));

@@ -3,8 +3,7 @@ import { runLocally } from "../../run/run.js";
 import { InputError } from "../../errors.js";
 import { display } from "../../repo/files.js";
 import type { Command } from "../command.js";
-import { evaluationTime } from "./compile.js";
-import { stringOption } from "./keys.js";
+import { evaluationTime, stringOption } from "../options.js";
 
 export const run: Command = {
   name: ["run"],

@@ -1,0 +1,31 @@
+/** Option handling shared by the commands: string options, the evaluation time, the signer's key. */
+
+import { resolve } from "node:path";
+import type { Wallet } from "ethers";
+import { InputError } from "../errors.js";
+import { loadKeystore, readPassword } from "../signatures/keys.js";
+import type { Context, Values } from "./command.js";
+
+export function stringOption(values: Values, name: string, required: true): string;
+export function stringOption(values: Values, name: string, required?: false): string | undefined;
+export function stringOption(values: Values, name: string, required = false): string | undefined {
+  const value = values[name];
+  if (typeof value === "string") return value;
+  if (required) throw InputError.of({ file: "command line", path: `--${name}`, message: `--${name} is required`, fix: `pass --${name} ...` });
+  return undefined;
+}
+
+/** The time a command evaluates lifecycle states at: --at TIME (RFC 3339), or now. */
+export function evaluationTime(ctx: Context, values: Values): Date {
+  const at = stringOption(values, "at");
+  if (at === undefined) return ctx.now;
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at)) throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+  return new Date(ms);
+}
+
+/** The wallet of --key FILE (an encrypted keystore; the password from the environment or a prompt). */
+export async function keyOption(ctx: Context, values: Values): Promise<{ file: string; wallet: Wallet }> {
+  const file = resolve(ctx.cwd, stringOption(values, "key", true));
+  return { file, wallet: await loadKeystore(file, await readPassword("Keystore password: ")) };
+}
