@@ -1,6 +1,6 @@
 /**
  * Fast verification of secp256k1 signatures against an expected signer. The first signature of a
- * signer is checked by full public-key recovery (ethers); the recovered key is then kept with a
+ * signer are checked by full public-key recovery (ethers); the recovered key is then kept with a
  * precomputed multiplication table, and later signatures of the same signer are verified against it
  * (u1·G + u2·Q), including the recovery bit, so the verdict is exactly what recovery would give.
  * A contract repository has few signers and many signatures: this is about ten times faster.
@@ -13,6 +13,9 @@ type Point = InstanceType<typeof secp256k1.ProjectivePoint>;
 
 const N = secp256k1.CURVE.n;
 const known = new Map<string, Point>();
+/** Recoveries per signer so far: the multiplication table (a few ms to build) pays off from the third signature on. */
+const recovered = new Map<string, number>();
+const TABLE_AFTER = 2;
 
 function mod(a: bigint): bigint {
   const r = a % N;
@@ -48,9 +51,13 @@ export function recoverSigner(digest: string, signature: string, expected: strin
   const publicKey = SigningKey.recoverPublicKey(digest, signature);
   const address = computeAddress(publicKey);
   if (address.toLowerCase() === key && point === undefined) {
-    const recovered = secp256k1.ProjectivePoint.fromHex(publicKey.slice(2));
-    recovered._setWindowSize(8);
-    known.set(key, recovered);
+    const count = (recovered.get(key) ?? 0) + 1;
+    recovered.set(key, count);
+    if (count >= TABLE_AFTER) {
+      const table = secp256k1.ProjectivePoint.fromHex(publicKey.slice(2));
+      table._setWindowSize(8);
+      known.set(key, table);
+    }
   }
   return address;
 }
