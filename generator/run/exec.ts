@@ -1,7 +1,7 @@
 /**
  * The one place of the run stage that starts processes: the container engine (podman, or docker
- * for image builds), and the helpers an image build needs (go through the supervisor's build
- * script, npm, the rootfs script). Always `execFile` with an argument array, never a shell string.
+ * for image builds), the helpers an image build needs (go through the supervisor's build script,
+ * npm, the rootfs script), and mount/umount of a run's tmpfs scratch volumes. Always `execFile` with an argument array, never a shell string.
  * A failure becomes a ServiceError that carries the command and the end of its stderr.
  */
 
@@ -250,12 +250,15 @@ export async function debianVersions(packages: readonly string[]): Promise<strin
 // --- pods (podman only: `kube play` is what runs the rendered pod on one machine) -------------
 
 /**
- * `podman kube play --start=false`: creates the pod, its containers and volumes without starting
- * it, so limits that kube play cannot express can be set before it runs. `--network none` leaves
- * the pod with a loopback interface only; `--no-hosts` keeps the host's /etc/hosts out of it.
+ * `podman kube play --start=false`: creates the pod and its containers without starting it, so
+ * limits that kube play cannot express can be set before it runs. `--network none` leaves the pod
+ * with a loopback interface only; `--no-hosts` keeps the host's /etc/hosts out of it. Resolves
+ * with the pod's ID (podman prints it after `Pod:`, even with `--quiet`), or undefined when it
+ * printed none.
  */
-export async function kubePlay(yamlFile: string): Promise<void> {
-  await execEngine("podman", ["kube", "play", "--start=false", "--network", "none", "--no-hosts", "--quiet", yamlFile]);
+export async function kubePlay(yamlFile: string): Promise<string | undefined> {
+  const result = await execEngine("podman", ["kube", "play", "--start=false", "--network", "none", "--no-hosts", "--quiet", yamlFile]);
+  return /^Pod:\n([0-9a-f]{64})$/m.exec(result.stdout)?.[1];
 }
 
 /** `podman pod start`: runs the init containers one after the other, then starts the containers. */
@@ -296,8 +299,16 @@ export interface ContainerFacts {
   readonly finishedAt: string;
 }
 
+/** What `inspectContainers` also tells about where a container's output went. */
+export interface InspectedContainer extends ContainerFacts {
+  /** The log driver (`k8s-file` by default) and, for k8s-file, the host path of the log. */
+  readonly log: { readonly driver: string; readonly path: string };
+  /** The podman volumes it mounts (e.g. anonymous ones for an image's VOLUME). */
+  readonly volumes: readonly string[];
+}
+
 /** The state of containers (one podman call); the ones that do not exist are left out. */
-export async function inspectContainers(names: readonly string[]): Promise<ContainerFacts[]> {
+export async function inspectContainers(names: readonly string[]): Promise<InspectedContainer[]> {
   if (names.length === 0) return [];
   const result = await execEngine("podman", ["container", "inspect", ...names], { allowFailure: true });
   const found =
@@ -306,27 +317,39 @@ export async function inspectContainers(names: readonly string[]): Promise<Conta
       : (JSON.parse(result.stdout) as {
           Name: string;
           State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string };
+          HostConfig?: { LogConfig?: { Type?: string; Path?: string } };
+          Mounts?: { Type?: string; Name?: string }[] | null;
         }[]);
-  return found.map(({ Name, State }) => ({
+  return found.map(({ Name, State, HostConfig, Mounts }) => ({
     name: Name,
     status: State.Status,
     exitCode: State.ExitCode,
     oomKilled: State.OOMKilled,
     startedAt: State.StartedAt,
     finishedAt: State.FinishedAt,
+    log: { driver: HostConfig?.LogConfig?.Type ?? "", path: HostConfig?.LogConfig?.Path ?? "" },
+    volumes: (Mounts ?? []).filter((m) => m.Type === "volume" && typeof m.Name === "string" && m.Name !== "").map((m) => m.Name as string),
   }));
 }
 
-/** Waits until the container stopped; resolves with its exit code. */
-export async function waitContainer(name: string, timeoutMs: number): Promise<number> {
-  const result = await execEngine("podman", ["wait", name], { timeoutMs });
-  return Number(result.stdout.trim());
+/** Waits until every container stopped (one podman call); resolves with their exit codes in order. */
+export async function waitContainers(names: readonly string[], timeoutMs: number): Promise<number[]> {
+  if (names.length === 0) return [];
+  const result = await execEngine("podman", ["wait", ...names], { timeoutMs });
+  return result.stdout
+    .trim()
+    .split("\n")
+    .map((line) => Number(line));
 }
 
-/** A container's output as the k8s-file log driver kept it (stdout and stderr, each in order). */
+/** A container's output through `podman logs` (stdout and stderr, each in order). */
 export async function containerLogs(name: string): Promise<{ stdout: string; stderr: string }> {
   const result = await execEngine("podman", ["logs", name], { allowFailure: true });
   return { stdout: result.stdout, stderr: result.stderr };
+}
+
+export async function volumeRemove(names: readonly string[]): Promise<void> {
+  if (names.length > 0) await execEngine("podman", ["volume", "rm", "--force", ...names], { allowFailure: true });
 }
 
 /** The names of all volumes (one podman call). */
@@ -334,42 +357,38 @@ export async function volumeNames(): Promise<string[]> {
   return (await execEngine("podman", ["volume", "ls", "--format", "{{.Name}}"])).stdout.split("\n").filter((name) => name !== "");
 }
 
-/**
- * A tmpfs volume of at most `bytes` (rounded up to 4 KiB pages). podman 4.3 refuses the `size=`
- * option without XFS project quota, so the size is given as `nr_blocks`.
- */
-export async function createTmpfsVolume(name: string, bytes: number, labels: Readonly<Record<string, string>>): Promise<void> {
-  const blocks = Math.max(1, Math.ceil(bytes / 4096));
-  const labelArgs = Object.entries(labels)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .flatMap(([k, v]) => ["--label", `${k}=${v}`]);
-  await execEngine("podman", [
-    "volume",
-    "create",
-    ...labelArgs,
-    "--opt",
-    "type=tmpfs",
-    "--opt",
-    "device=tmpfs",
-    "--opt",
-    `o=nr_blocks=${blocks},nr_inodes=${Math.max(1024, blocks)}`,
-    name,
-  ]);
+export interface TmpfsOptions {
+  /** The most bytes it holds (the kernel rounds up to whole pages). */
+  readonly bytes: number;
+  /** The most files and folders it holds. */
+  readonly inodes: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** The mode of its root folder, e.g. 0o700. */
+  readonly mode: number;
 }
 
 /**
- * Mounts a volume on the host and keeps it mounted: a tmpfs volume is otherwise unmounted, and
- * its content lost, each time no container uses it, i.e. between two init containers. Resolves
- * with its host path. (podman 4.3 takes one volume per call.)
+ * Mounts a tmpfs of at most `bytes` at `dir` (which must exist), owned by uid:gid, nosuid and
+ * nodev. Only root may (rootful podman runs the pods anyway).
  */
-export async function volumeMount(name: string): Promise<string> {
-  return (await execEngine("podman", ["volume", "mount", name])).stdout.trim();
+export async function mountTmpfs(dir: string, options: TmpfsOptions): Promise<void> {
+  const flags = `size=${options.bytes},nr_inodes=${options.inodes},uid=${options.uid},gid=${options.gid},mode=${options.mode.toString(8).padStart(4, "0")},nosuid,nodev`;
+  await execTool("mount", ["-t", "tmpfs", "-o", flags, "tmpfs", dir], {
+    timeoutMs: 30_000,
+    missingFix: "install mount (util-linux) and run datomspod run as root, as rootful podman needs",
+  });
 }
 
-export async function volumeUnmount(name: string): Promise<void> {
-  await execEngine("podman", ["volume", "unmount", name], { allowFailure: true });
-}
-
-export async function volumeRemove(names: readonly string[]): Promise<void> {
-  if (names.length > 0) await execEngine("podman", ["volume", "rm", "--force", ...names], { allowFailure: true });
+/**
+ * Unmounts the folders (one call for all); `lazy` detaches a busy one (gone from the host's tree at
+ * once, freed when its last user lets go). Resolves with whether umount reported success; the
+ * caller checks the mount table.
+ */
+export async function unmount(dirs: readonly string[], lazy = false): Promise<boolean> {
+  if (dirs.length === 0) return true;
+  return (
+    (await execTool("umount", [...(lazy ? ["--lazy"] : []), ...dirs], { allowFailure: true, timeoutMs: 30_000, missingFix: "install umount (util-linux)" }))
+      .code === 0
+  );
 }

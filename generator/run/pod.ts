@@ -13,37 +13,40 @@
  * - init containers are kept after they ran (annotation `io.podman.annotations.init.container.type:
  *   always`), so their exit codes and logs can be read.
  *
- * `playPod` is the edge: tmpfs volumes of the emptyDirs' size held mounted across the init
- * containers, `kube play --start=false --network none`, the pids limit on the pod's cgroup (kube
- * play sets none), `pod start`, wait, collect, `kube down`, and a check that nothing is left.
+ * `playPod` is the edge. It gives podman no volume of its own to manage: each emptyDir is a tmpfs
+ * of its sizeLimit that the runner mounts under the run's scratch folder (owned by the pod's user,
+ * mode 0700) and each ConfigMap volume a read-only folder of its files, both played as hostPath
+ * volumes (`scratchLayout`). Then `kube play --start=false --network none`, the pids limit on the
+ * pod's cgroup (kube play sets none), `pod start`, one `podman wait`, one `podman container
+ * inspect`, the logs read from podman's k8s-file logs, collect, `kube down`, unmount, and a check
+ * that nothing is left (pod, mounts, folder). About ten processes in all.
  */
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
 import { parseQuantity } from "../compile/quantity.js";
 import {
   containerLogs,
-  createTmpfsVolume,
   inspectContainers,
   kubeDown,
   kubePlay,
+  mountTmpfs,
   podCgroupPath,
   podExists,
   podRemove,
   podStart,
   podStop,
-  volumeMount,
+  unmount,
   volumeNames,
   volumeRemove,
-  volumeUnmount,
-  waitContainer,
+  waitContainers,
   type ContainerFacts,
+  type InspectedContainer,
 } from "./exec.js";
 
 export const INIT_CONTAINER_TYPE_ANNOTATION = "io.podman.annotations.init.container.type";
-export const VOLUME_LABEL = "io.datomspod.pod";
 
 type Json = Record<string, unknown>;
 
@@ -64,7 +67,7 @@ interface Container {
 interface Volume {
   name: string;
   emptyDir?: { sizeLimit?: string; medium?: string };
-  configMap?: { name: string; [key: string]: unknown };
+  configMap?: { name: string; items?: { key: string; path: string; mode?: number }[]; defaultMode?: number; optional?: boolean; [key: string]: unknown };
   hostPath?: { path: string; type?: string };
   [key: string]: unknown;
 }
@@ -75,10 +78,12 @@ export interface PodmanPod {
   readonly name: string;
   readonly initContainers: readonly string[];
   readonly containers: readonly string[];
-  /** The emptyDirs, as the podman volumes that back them (already renamed), with their size. */
+  /** The emptyDirs (already renamed `<pod>-<name>`), with their size. */
   readonly emptyDirs: readonly { readonly volume: string; readonly bytes: number }[];
   /** The podman volumes kube play makes of the ConfigMaps (named like the renamed ConfigMaps). */
   readonly configMapVolumes: readonly string[];
+  /** Who owns the emptyDirs: the pod's runAsUser, and its fsGroup (else runAsGroup, else 0); undefined without emptyDirs. */
+  readonly scratchOwner: { readonly uid: number; readonly gid: number } | undefined;
   /** Seconds the pod may run (the Job's activeDeadlineSeconds), when set. */
   readonly activeDeadlineSeconds: number | undefined;
 }
@@ -174,8 +179,29 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
     }
   });
   const hostPathVolumes = new Set(volumes.filter((v) => v.hostPath !== undefined).map((v) => v.name));
+  // The runner mounts each emptyDir as a tmpfs owned by the pod's user, mode 0700 (as podman
+  // chowns the volumes it creates to the container's user).
+  const podSecurity = isObject(spec.securityContext) ? spec.securityContext : {};
+  const id = (value: unknown): number | undefined => (typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : undefined);
+  const uid = id(podSecurity.runAsUser);
+  if (renamed.size > 0 && uid === undefined) {
+    issue(
+      `${at}.spec.securityContext.runAsUser`,
+      "is not set: the runner makes each emptyDir a tmpfs owned by the pod's user",
+      "set spec.securityContext.runAsUser (the pod images run as 65532)",
+    );
+  }
+  const scratchOwner = renamed.size > 0 && uid !== undefined ? { uid, gid: id(podSecurity.fsGroup) ?? id(podSecurity.runAsGroup) ?? 0 } : undefined;
 
   const checkContainer = (container: Container, path: string): void => {
+    const runAs = id((isObject(container.securityContext) ? container.securityContext : {}).runAsUser);
+    if (uid !== undefined && runAs !== undefined && runAs !== uid && (container.volumeMounts ?? []).some((m) => renamed.has(m.name))) {
+      issue(
+        `${path}.securityContext.runAsUser`,
+        `is ${runAs}, but the pod's emptyDirs belong to its runAsUser ${uid} (mode 0700)`,
+        "run every container that mounts an emptyDir as the pod's runAsUser",
+      );
+    }
     (container.volumeMounts ?? []).forEach((mount, j) => {
       const where = `${path}.volumeMounts[${j}]`;
       if (mount.mountPath.includes(":")) {
@@ -215,6 +241,19 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
       issue(`${at}.spec.volumes`, `the ConfigMap ${original} is not among the rendered objects`, "render it into the same folder");
     }
   }
+  volumes.forEach((volume, i) => {
+    const cm = volume.configMap === undefined ? undefined : configMaps.find((c) => (c.metadata as Json).name === volume.configMap?.name);
+    if (volume.configMap === undefined || cm === undefined) return;
+    const keys = new Set([...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})]);
+    (volume.configMap.items ?? []).forEach((item, j) => {
+      const where = `${at}.spec.volumes[${i}].configMap.items[${j}]`;
+      if (!keys.has(item.key) && volume.configMap?.optional !== true)
+        issue(`${where}.key`, `the ConfigMap has no key ${JSON.stringify(item.key)}`, "name a key of its data or binaryData");
+      if (typeof item.path !== "string" || item.path === "" || item.path.startsWith("/") || item.path.split("/").includes("..")) {
+        issue(`${where}.path`, `${JSON.stringify(item.path)} is not a relative path inside the volume`, "write a relative path without '..'");
+      }
+    });
+  });
   if (issues.length > 0) {
     throw InputError.many(`${file}: the pod cannot run under podman kube play as rendered (${issues.length} issue${issues.length === 1 ? "" : "s"})`, issues);
   }
@@ -230,13 +269,16 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
     containers: containers.map((c) => c.name),
     emptyDirs,
     configMapVolumes: configMaps.map((cm) => String((cm.metadata as Json).name)),
+    scratchOwner,
     activeDeadlineSeconds,
   };
 }
 
+const PODMAN_YAML = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
 /** The YAML podman reads: the documents in order, LF, no line folding. */
 export function podmanYaml(pod: PodmanPod): string {
-  return pod.documents.map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
+  return pod.documents.map((doc) => stringify(doc, PODMAN_YAML)).join("---\n");
 }
 
 /** The name podman gives a container of a kube-played pod. */
@@ -250,6 +292,24 @@ export interface ContainerResult extends ContainerFacts {
   readonly logs: { readonly stdout: string; readonly stderr: string };
 }
 
+export interface PodTimings {
+  /** Folders, tmpfs mounts, ConfigMap files, and the check that no pod of the name exists. */
+  readonly prepareMs: number;
+  /** `kube play --start=false` and the pids limit. */
+  readonly playMs: number;
+  /** `pod start`: the init containers run inside it. */
+  readonly startMs: number;
+  /** `podman wait` on the containers. */
+  readonly waitMs: number;
+  /** inspect, logs and the caller's collect (kube down runs meanwhile). */
+  readonly collectMs: number;
+  /** From `kube down` to the scratch folder removed. */
+  readonly downMs: number;
+  /** The check that nothing is left. */
+  readonly checkMs: number;
+  readonly totalMs: number;
+}
+
 export interface PodRun {
   readonly name: string;
   /** Every container in pod order; an init container after a failed one has status "created". */
@@ -258,28 +318,133 @@ export interface PodRun {
   readonly timedOut: boolean;
   /** The pids limit written on the pod's cgroup, or why none could be. */
   readonly pidsLimit: { readonly file: string; readonly value: number } | { readonly error: string };
-  readonly timings: { readonly playMs: number; readonly startMs: number; readonly waitMs: number; readonly downMs: number };
-  /** Pods and volumes still present after the cleanup (empty when it worked). */
+  readonly timings: PodTimings;
+  /** What is still present after the cleanup (`pod …`, `mount …`, `folder …`, `volume …`); empty when it worked. */
   readonly leftovers: readonly string[];
+  /** How `leftovers` was established, for the receipt. */
+  readonly check: string;
 }
 
 export interface PlayOptions {
-  /** Where the YAML for podman is written (the run's scratch folder). */
+  /** The run's scratch folder: the YAML for podman, the tmpfs mount points and the ConfigMap files go under it. */
   readonly scratchDir: string;
   /** The most processes the whole pod may have. */
   readonly pidsLimit: number;
   /** Milliseconds after which a pod still running is stopped, when the pod sets no deadline. */
   readonly timeoutMs: number;
-  /** Called after the pod stopped and before anything is removed, with the host paths of the emptyDir volumes. */
+  /** Called after the pod stopped and before the emptyDirs are unmounted, with their host paths by volume (`<pod>-<name>`). */
   readonly collect?: (volumes: Readonly<Record<string, string>>) => Promise<void> | void;
   readonly now?: () => number;
   /** Where the cgroup file systems are mounted. */
   readonly cgroupRoot?: string;
+  /** The kernel's mount table (default /proc/self/mountinfo). */
+  readonly mountInfo?: string;
+}
+
+/** Mode of the tmpfs that backs an emptyDir: its owner only (every container runs as the pod's user). */
+export const SCRATCH_MODE = 0o700;
+
+export interface ScratchLayout {
+  /** The YAML podman plays: the Pod alone, its emptyDirs and ConfigMaps as hostPath volumes. */
+  readonly yamlFile: string;
+  readonly yaml: string;
+  /** Everything of the run under the scratch folder except the YAML: removed, and checked, at the end. */
+  readonly root: string;
+  /** One tmpfs per emptyDir: the size is its sizeLimit, the inodes one per 4 KiB page (at least 1024). */
+  readonly tmpfs: readonly { readonly volume: string; readonly dir: string; readonly bytes: number; readonly inodes: number }[];
+  /** The files of the ConfigMap volumes (folders are created for them), mode 0644 unless the volume says otherwise. */
+  readonly files: readonly { readonly path: string; readonly data: Buffer; readonly mode: number }[];
+  /** The folders of the ConfigMap volumes (also the ones without files). */
+  readonly folders: readonly string[];
+}
+
+/**
+ * Where a pod's volumes live on the host when the runner, not podman, provides them (pure): each
+ * emptyDir a tmpfs under `<scratch>/<pod>/emptydir/<volume>`, each ConfigMap volume a folder of its
+ * files under `<scratch>/<pod>/configmap/<volume>` mounted read-only (as Kubernetes mounts
+ * ConfigMaps), both as hostPath volumes of type Directory. podman then owns no volume of the run:
+ * nothing global to name, create, mount or remove.
+ */
+export function scratchLayout(pod: PodmanPod, scratchDir: string): ScratchLayout {
+  const root = join(scratchDir, pod.name);
+  const podDoc = structuredClone(pod.documents.at(-1) as Json);
+  const spec = podDoc.spec as Json;
+  const configMaps = new Map(pod.documents.slice(0, -1).map((cm) => [String((cm.metadata as Json).name), cm]));
+  const sizes = new Map(pod.emptyDirs.map((e) => [e.volume, e.bytes]));
+  const tmpfs: { volume: string; dir: string; bytes: number; inodes: number }[] = [];
+  const files: { path: string; data: Buffer; mode: number }[] = [];
+  const folders: string[] = [];
+  const readOnly = new Set<string>();
+  spec.volumes = ((spec.volumes ?? []) as Volume[]).map((volume): Volume => {
+    const bytes = sizes.get(volume.name);
+    if (volume.emptyDir !== undefined && bytes !== undefined) {
+      const dir = join(root, "emptydir", volume.name);
+      tmpfs.push({ volume: volume.name, dir, bytes, inodes: Math.max(1024, Math.ceil(bytes / 4096)) });
+      return { name: volume.name, hostPath: { path: dir, type: "Directory" } };
+    }
+    if (volume.configMap !== undefined) {
+      const dir = join(root, "configmap", volume.name);
+      const cm = configMaps.get(volume.configMap.name) ?? {};
+      const data = (cm.data ?? {}) as Record<string, string>;
+      const binary = (cm.binaryData ?? {}) as Record<string, string>;
+      const content = (key: string): Buffer | undefined =>
+        key in data ? Buffer.from(data[key] ?? "", "utf8") : key in binary ? Buffer.from(binary[key] ?? "", "base64") : undefined;
+      const mode = volume.configMap.defaultMode ?? 0o644;
+      const items = volume.configMap.items ?? [...Object.keys(data), ...Object.keys(binary)].sort().map((key) => ({ key, path: key, mode: undefined }));
+      for (const item of items) {
+        const bytesOf = content(item.key);
+        if (bytesOf !== undefined) files.push({ path: join(dir, item.path), data: bytesOf, mode: item.mode ?? mode });
+      }
+      folders.push(dir);
+      readOnly.add(volume.name);
+      return { name: volume.name, hostPath: { path: dir, type: "Directory" } };
+    }
+    return volume;
+  });
+  for (const container of [...((spec.initContainers ?? []) as Container[]), ...((spec.containers ?? []) as Container[])]) {
+    for (const mount of container.volumeMounts ?? []) if (readOnly.has(mount.name)) mount.readOnly = true;
+  }
+  return {
+    yamlFile: join(scratchDir, `${pod.name}.podman.yaml`),
+    yaml: stringify(podDoc, PODMAN_YAML),
+    root,
+    tmpfs,
+    files,
+    folders,
+  };
+}
+
+/**
+ * A container's stdout and stderr from podman's k8s-file log (pure): one line per chunk,
+ * `<time> <stream> <P|F> <text>`, where F ends a line and P is part of one.
+ */
+export function parseK8sFileLog(text: string): { stdout: string; stderr: string } {
+  const streams = { stdout: [] as string[], stderr: [] as string[] };
+  for (const line of text.split("\n")) {
+    const match = /^\S+ (stdout|stderr) ([PF])(?: (.*))?$/s.exec(line);
+    if (match === null) continue;
+    const [, stream, tag, chunk = ""] = match;
+    streams[stream as "stdout" | "stderr"].push(tag === "F" ? `${chunk}\n` : chunk);
+  }
+  return { stdout: streams.stdout.join(""), stderr: streams.stderr.join("") };
+}
+
+/** The mount points at or under `dir` in a mountinfo table (pure; octal escapes such as \040 decoded). */
+export function mountPointsUnder(mountInfo: string, dir: string): string[] {
+  return mountInfo
+    .split("\n")
+    .map((line) => (line.split(" ")[4] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))))
+    .filter((point) => point === dir || point.startsWith(`${dir}/`));
 }
 
 /** The pids.max file of a pod's cgroup (cgroup v1 `pids` hierarchy or the v2 unified one). */
 export function pidsMaxFiles(cgroupRoot: string, cgroupPath: string): string[] {
   return [join(cgroupRoot, "pids", cgroupPath, "pids.max"), join(cgroupRoot, cgroupPath, "pids.max")];
+}
+
+/** Where podman puts a pod's cgroup, by cgroup manager: cgroupfs, then systemd (rootful). */
+export function podCgroupCandidates(podId: string): string[] {
+  return [`/libpod_parent/${podId}`, `/machine.slice/machine-libpod_pod_${podId}.slice`];
 }
 
 function setPidsLimit(files: readonly string[], value: number): PodRun["pidsLimit"] {
@@ -295,97 +460,186 @@ function setPidsLimit(files: readonly string[], value: number): PodRun["pidsLimi
   return { error: errors.join("; ") };
 }
 
-/** The pod and volumes of `pod` that exist now (two podman calls). */
-async function present(pod: PodmanPod, volumes: readonly string[]): Promise<string[]> {
-  const existing = new Set(await volumeNames());
-  return [...((await podExists(pod.name)) ? [`pod ${pod.name}`] : []), ...volumes.filter((v) => existing.has(v)).map((v) => `volume ${v}`)];
+/** The pids.max files of the pod's cgroup: found from its ID without asking podman, else from `podman pod inspect`. */
+async function pidsFiles(cgroupRoot: string, pod: string, podId: string | undefined): Promise<string[]> {
+  for (const candidate of podId === undefined ? [] : podCgroupCandidates(podId)) {
+    const files = pidsMaxFiles(cgroupRoot, candidate).filter((file) => existsSync(file));
+    if (files.length > 0) return files;
+  }
+  return pidsMaxFiles(cgroupRoot, await podCgroupPath(pod));
+}
+
+const MAX_LOG_BYTES = 64 * 1024 * 1024;
+
+/** A container's logs: read from its k8s-file log on the host (no process), else through `podman logs`. */
+async function logsOf(container: InspectedContainer): Promise<{ stdout: string; stderr: string }> {
+  if (container.status === "created") return { stdout: "", stderr: "" };
+  if (container.log.driver === "k8s-file" && container.log.path !== "") {
+    try {
+      const fd = openSync(container.log.path, "r");
+      try {
+        const buffer = Buffer.alloc(MAX_LOG_BYTES);
+        const read = readSync(fd, buffer, 0, MAX_LOG_BYTES, 0);
+        return parseK8sFileLog(buffer.subarray(0, read).toString("utf8"));
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // Not readable here: ask podman.
+    }
+  }
+  return containerLogs(container.name);
+}
+
+function mountTable(file: string): string {
+  return readFileSync(file, "utf8");
 }
 
 /**
- * Runs the pod to its end and removes it. Refuses to start when a pod or volume of the same name
- * exists (a previous run was not cleaned up: its volumes would be reused with their content).
+ * Runs the pod to its end and removes it, with everything it used. Refuses to start when a pod of
+ * the same name exists (a previous run was not cleaned up, or the same run runs now).
  */
 export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<PodRun> {
   const now = options.now ?? Date.now;
-  const volumes = [...pod.emptyDirs.map((e) => e.volume), ...pod.configMapVolumes];
-  const stale = await present(pod, volumes);
-  if (stale.length > 0) {
-    const issue: Issue = {
-      file: `podman pod ${pod.name}`,
-      path: "$",
-      message: `${stale.join(", ")} already exist${stale.length === 1 ? "s" : ""}: a previous run was not cleaned up`,
-      fix: `podman pod rm -f ${pod.name}; podman volume rm -f ${volumes.join(" ")}`,
-    };
-    throw new ServiceError(formatIssue(issue), [issue]);
-  }
-  mkdirSync(options.scratchDir, { recursive: true });
-  const yamlFile = join(options.scratchDir, `${pod.name}.podman.yaml`);
-  writeFileSync(yamlFile, podmanYaml(pod));
-
+  const mountInfo = options.mountInfo ?? "/proc/self/mountinfo";
+  const layout = scratchLayout(pod, options.scratchDir);
   const mounted: Record<string, string> = {};
+  const imageVolumes = new Set<string>();
   let timedOut = false;
+  let played = false;
   let pidsLimit: PodRun["pidsLimit"] | undefined;
-  const t0 = now();
-  const timings = { playMs: 0, startMs: 0, waitMs: 0, downMs: 0 };
   const results: ContainerResult[] = [];
+  const t0 = now();
+  const timings = { prepareMs: 0, playMs: 0, startMs: 0, waitMs: 0, collectMs: 0, downMs: 0, checkMs: 0, totalMs: 0 };
+  let down: Promise<void> | undefined;
+  let downStarted = 0;
+  const takeDown = (): Promise<void> =>
+    (down ??= (async () => {
+      downStarted = now();
+      if (played && !(await kubeDown(layout.yamlFile))) await podRemove(pod.name);
+      if (imageVolumes.size > 0) await volumeRemove([...imageVolumes]);
+    })());
   try {
-    await Promise.all(
-      pod.emptyDirs.map(async ({ volume, bytes }) => {
-        await createTmpfsVolume(volume, bytes, { [VOLUME_LABEL]: pod.name });
-        mounted[volume] = await volumeMount(volume);
-      }),
-    );
-    await kubePlay(yamlFile);
-    timings.playMs = now() - t0;
-    pidsLimit = setPidsLimit(pidsMaxFiles(options.cgroupRoot ?? "/sys/fs/cgroup", await podCgroupPath(pod.name)), options.pidsLimit);
+    const prepare = async (): Promise<void> => {
+      mkdirSync(layout.root, { recursive: true, mode: 0o700 });
+      writeFileSync(layout.yamlFile, layout.yaml);
+      for (const folder of layout.folders) mkdirSync(folder, { recursive: true, mode: 0o755 });
+      for (const file of layout.files) {
+        mkdirSync(dirname(file.path), { recursive: true, mode: 0o755 });
+        writeFileSync(file.path, file.data, { mode: file.mode });
+      }
+      const owner = pod.scratchOwner ?? { uid: 0, gid: 0 };
+      // Settled, not Promise.all: no mount may still be under way when a failure cleans up.
+      const mounts = await Promise.allSettled(
+        layout.tmpfs.map(async ({ volume, dir, bytes, inodes }) => {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          mounted[volume] = dir;
+          await mountTmpfs(dir, { bytes, inodes, uid: owner.uid, gid: owner.gid, mode: SCRATCH_MODE });
+        }),
+      );
+      const failed = mounts.find((m) => m.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+    };
+    const [exists, prepared] = await Promise.allSettled([podExists(pod.name), prepare()]);
+    if (prepared.status === "rejected") throw prepared.reason;
+    if (exists.status === "rejected") throw exists.reason;
+    if (exists.value) {
+      const issue: Issue = {
+        file: `podman pod ${pod.name}`,
+        path: "$",
+        message: "already exists: a previous run was not cleaned up, or the same run is running",
+        fix: `see \`podman pod ps\`; remove a stale one with podman pod rm -f ${pod.name}`,
+      };
+      throw new ServiceError(formatIssue(issue), [issue]);
+    }
     const t1 = now();
-    const deadline = t0 + (pod.activeDeadlineSeconds !== undefined ? pod.activeDeadlineSeconds * 1000 : options.timeoutMs);
-    const timeUp = async (error: unknown): Promise<void> => {
+    timings.prepareMs = t1 - t0;
+    played = true; // a failed play leaves the pod behind: take it down whatever happens now
+    const podId = await kubePlay(layout.yamlFile);
+    pidsLimit = setPidsLimit(await pidsFiles(options.cgroupRoot ?? "/sys/fs/cgroup", pod.name, podId), options.pidsLimit);
+    const t2 = now();
+    timings.playMs = t2 - t1;
+    const deadline = t1 + (pod.activeDeadlineSeconds !== undefined ? pod.activeDeadlineSeconds * 1000 : options.timeoutMs);
+    const timeUp = async (error: unknown): Promise<undefined> => {
       if (!(error instanceof ServiceError) || !/did not finish within/.test(error.message)) throw error;
       timedOut = true;
       await podStop(pod.name, 2);
+      return undefined;
     };
     // Init containers run inside `pod start`, one after the other; it fails when one of them does.
-    await podStart(pod.name, Math.max(1, deadline - now())).catch(timeUp);
-    timings.startMs = now() - t1;
-    const t2 = now();
-    const names = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
-    const started = new Set(
-      (await inspectContainers(pod.containers.map((c) => containerName(pod.name, c)))).filter((c) => c.status !== "created").map((c) => c.name),
-    );
-    try {
-      for (const container of pod.containers) {
-        const name = containerName(pod.name, container);
-        if (!timedOut && started.has(name)) await waitContainer(name, Math.max(1, deadline - now()));
-      }
-    } catch (error) {
-      await timeUp(error);
+    const started = await podStart(pod.name, Math.max(1, deadline - now())).catch(timeUp);
+    const t3 = now();
+    timings.startMs = t3 - t2;
+    const mains = pod.containers.map((c) => containerName(pod.name, c));
+    if (!timedOut) {
+      // When pod start failed, the containers after the failure never started: wait only for the ones that did.
+      const waiting = started?.code === 0 ? mains : (await inspectContainers(mains)).filter((c) => c.status !== "created").map((c) => c.name);
+      await waitContainers(waiting, Math.max(1, deadline - now())).catch(timeUp);
     }
-    timings.waitMs = now() - t2;
-    const facts = new Map((await inspectContainers(names)).map((c) => [c.name, c]));
+    const t4 = now();
+    timings.waitMs = t4 - t3;
+    const names = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
+    const inspected = new Map((await inspectContainers(names)).map((c) => [c.name, c]));
+    for (const container of inspected.values()) for (const volume of container.volumes) imageVolumes.add(volume);
     const roles = [...pod.initContainers.map((c) => ["init", c] as const), ...pod.containers.map((c) => ["main", c] as const)];
     results.push(
       ...(await Promise.all(
         roles.map(async ([role, container]): Promise<ContainerResult> => {
           const name = containerName(pod.name, container);
-          const fact = facts.get(name) ?? { name, status: "removed", exitCode: -1, oomKilled: false, startedAt: "", finishedAt: "" };
-          return {
-            ...fact,
-            role,
-            container,
-            logs: fact.status === "removed" || fact.status === "created" ? { stdout: "", stderr: "" } : await containerLogs(name),
-          };
+          const found = inspected.get(name);
+          if (found === undefined)
+            return {
+              name,
+              status: "removed",
+              exitCode: -1,
+              oomKilled: false,
+              startedAt: "",
+              finishedAt: "",
+              role,
+              container,
+              logs: { stdout: "", stderr: "" },
+            };
+          const { log: _log, volumes: _volumes, ...facts } = found;
+          return { ...facts, role, container, logs: await logsOf(found) };
         }),
       )),
     );
-    if (options.collect !== undefined) await options.collect(mounted);
+    // The volumes are the runner's, not podman's: the pod can go while the caller reads them.
+    const collecting = Promise.resolve().then(() => options.collect?.(mounted));
+    await Promise.all([collecting, takeDown()]);
+    timings.collectMs = now() - t4;
   } finally {
-    const t3 = now();
-    if (!(await kubeDown(yamlFile))) await podRemove(pod.name);
-    await Promise.all(Object.keys(mounted).map((volume) => volumeUnmount(volume)));
-    await volumeRemove(volumes);
-    timings.downMs = now() - t3;
+    await takeDown();
+    await release(layout, Object.values(mounted), mountInfo);
+    timings.downMs = now() - (downStarted || now());
   }
-  const leftovers = await present(pod, volumes);
-  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, timings, leftovers };
+  const t5 = now();
+  const leftovers = await leftoversOf(pod.name, layout, [...imageVolumes], mountInfo);
+  timings.checkMs = now() - t5;
+  timings.totalMs = now() - t0;
+  const check = `podman pod exists ${pod.name}; no mount under ${layout.root} (${mountInfo}); ${layout.root} removed${imageVolumes.size > 0 ? "; podman volume ls" : ""}`;
+  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, timings, leftovers, check };
+}
+
+/** Unmounts the tmpfs (a busy one lazily) and removes the scratch files, unless a mount is still there. */
+async function release(layout: ScratchLayout, dirs: readonly string[], mountInfo: string): Promise<void> {
+  if (dirs.length > 0 && !(await unmount(dirs))) {
+    const still = mountPointsUnder(mountTable(mountInfo), layout.root);
+    if (still.length > 0) await unmount(still, true);
+  }
+  // Never remove a folder that still has a mount under it: rm would empty the mounted file system and fail.
+  if (mountPointsUnder(mountTable(mountInfo), layout.root).length === 0) rmSync(layout.root, { recursive: true, force: true });
+  rmSync(layout.yamlFile, { force: true });
+}
+
+/** What of the run is still here: the pod (one podman call), mounts and the folder; podman volumes only when the images made some. */
+async function leftoversOf(pod: string, layout: ScratchLayout, volumes: readonly string[], mountInfo: string): Promise<string[]> {
+  const [exists, names] = await Promise.all([podExists(pod), volumes.length > 0 ? volumeNames() : Promise.resolve([])]);
+  const existing = new Set(names);
+  return [
+    ...(exists ? [`pod ${pod}`] : []),
+    ...mountPointsUnder(mountTable(mountInfo), layout.root).map((point) => `mount ${point}`),
+    ...(existsSync(layout.root) ? [`folder ${layout.root}`] : []),
+    ...volumes.filter((v) => existing.has(v)).map((v) => `volume ${v}`),
+  ];
 }

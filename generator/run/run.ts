@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { InputError, ServiceError } from "../errors.js";
+import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
 import { planContract } from "../compile/plan.js";
 import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
@@ -23,9 +23,9 @@ import { publishSealed, readSealedReceipt, type PublishedBlob } from "../publish
 import { publisherFor } from "../publish/select.js";
 import { assertRunId } from "../repo/layout.js";
 import { inspectImage, type Engine } from "./exec.js";
-import { playPod, podmanPod, type PodRun } from "./pod.js";
-import { runOracle } from "./roles/oracle.js";
-import { buildReceipt, completeReceipt, type Receipt } from "./roles/receipt.js";
+import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
+import { readOracleFacts } from "./roles/oracle.js";
+import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "./roles/receipt.js";
 
 /** The most processes the whole pod may have: enough for real work, too few for a fork bomb to hurt the machine. */
 export const POD_PIDS_LIMIT = 512;
@@ -62,8 +62,9 @@ function localProfile(repo: string, loaded: LoadedContract): ClusterProfile {
 function committedInstance(repo: string, loaded: LoadedContract, profile: ClusterProfile, now: Date): { dir: string; shown: string; objects: Json[]; files: string[] } {
   const shown = `clusters/${profile.name}/${loaded.id}`;
   const dir = join(repo, shown);
-  const issues: never[] = [];
+  const issues: Issue[] = [];
   const outcome = planContract(repo, loaded.id, now, new Map([[profile.name, profile]]), issues);
+  if (issues.length > 0) throw InputError.many(`${shown}: contract ${loaded.id} does not compile, so its instance cannot run`, issues);
   const expected = outcome?.files ?? {};
   let names: string[];
   try {
@@ -73,7 +74,7 @@ function committedInstance(repo: string, loaded: LoadedContract, profile: Cluste
   }
   const stale = names.filter((name) => expected[name] !== readFileSync(join(dir, name), "utf8"));
   const missing = Object.keys(expected).filter((name) => !names.includes(name));
-  if (issues.length > 0 || stale.length + missing.length > 0) {
+  if (stale.length + missing.length > 0) {
     throw InputError.of({
       file: shown,
       path: "$",
@@ -119,6 +120,28 @@ async function checkImages(engine: Engine, objects: readonly Json[], algorithmIm
   return undefined;
 }
 
+/** Exit codes with which the supervisor has written its final status: done, or the algorithm could not be started. */
+const SUPERVISOR_FINISHED = [0, 125, 126, 127];
+
+/**
+ * The receipt when the pod's oracle did not write one. The supervisor's status file lies in a
+ * volume the algorithm can write (they run as the same user), so it is evidence only when the
+ * supervisor finished, i.e. rewrote it at the end: when podman saw the computing container end
+ * otherwise (the status could not be written, e.g. the algorithm filled or took the volume; the
+ * supervisor died), the file is ignored, and podman's own times of the container say whether the
+ * deadline passed.
+ */
+export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly ContainerResult[], maxDurationSeconds: number): Receipt {
+  const computing = containers.find((c) => c.container === "computing");
+  if (computing === undefined || computing.status !== "exited" || SUPERVISOR_FINISHED.includes(computing.exitCode)) return buildReceipt(facts);
+  const ranMs = Date.parse(computing.finishedAt) - Date.parse(computing.startedAt);
+  const seconds = Number.isFinite(ranMs) ? ` after ${(ranMs / 1000).toFixed(1)} s` : "";
+  const reason = `the supervisor exited with code ${computing.exitCode}${seconds} without writing its final status; the status volume is writable by the algorithm, so what it holds is not evidence`;
+  const receipt = buildReceipt({ ...facts, computingDistrusted: reason });
+  const deadlineExceeded = Number.isFinite(ranMs) && ranMs >= maxDurationSeconds * 1000;
+  return { ...receipt, predicate: { ...receipt.predicate, status: { ...receipt.predicate.status, deadlineExceeded } } };
+}
+
 export async function runLocally(options: RunOptions): Promise<RunResult> {
   const { repo, id, runId, now } = options;
   const engine = options.engine ?? "podman";
@@ -126,7 +149,9 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   const loaded = loadContract(repo, id);
   const facts = gatherFacts(repo, loaded, now.getTime());
   if (facts.state !== "active" && facts.state !== "ran") {
-    throw InputError.of({ file: loaded.file, path: "$", message: `contract ${id} is ${facts.state}; only an active contract runs`, fix: "see `datomspod contract status`" });
+    const state: Issue = { file: loaded.file, path: "$", message: `contract ${id} is ${facts.state}; only an active contract runs`, fix: "see `datomspod contract status`" };
+    // Say why it is not active when the lifecycle knows (e.g. the committed code is not the approved code).
+    throw facts.issues.length === 0 ? InputError.of(state) : InputError.many(formatIssue(state), [state, ...facts.issues]);
   }
   if (!facts.runRequests.some((request) => request.id === runId)) {
     throw InputError.of({ file: `contracts/${id}/runs/${runId}.json`, path: "$", message: "no valid run request", fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE` });
@@ -155,6 +180,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   const pod = podmanPod(objects, instance.shown);
   const scratchDir = mkdtempSync(join(tmpdir(), `datomspod-run-${id}-${runId}-`));
   let receipt: Receipt | undefined;
+  let leftFacts: ReceiptFacts | undefined;
   let published: PublishedBlob[] = [];
   let podRun: PodRun;
   try {
@@ -172,14 +198,16 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
           receipt = readSealedReceipt(sealed);
         } catch {
           // The oracle did not finish (the pod was stopped or a role failed): the receipt comes from what the roles left.
-          receipt = runOracle({ contract: join(repo, "contracts", id, "contract.json"), run: runId, status, verified, sealed });
+          leftFacts = readOracleFacts({ contract: join(repo, "contracts", id, "contract.json"), run: runId, status, verified, sealed });
         }
-        published = receipt.subject.length > 0 ? await publishSealed(sealed, publisher) : [];
+        const sealedFiles = receipt?.subject.length ?? leftFacts?.manifest?.files.length ?? 0;
+        published = sealedFiles > 0 ? await publishSealed(sealed, publisher) : [];
       },
     });
   } finally {
     rmSync(scratchDir, { recursive: true, force: true });
   }
+  if (receipt === undefined && leftFacts !== undefined) receipt = receiptFromLeftovers(leftFacts, podRun.containers, loaded.contract.inputs.compute.maxDurationSeconds);
   if (receipt === undefined) throw new ServiceError(`the pod of run ${runId} ended without anything to collect`);
   const deletion = {
     pod: pod.name,

@@ -5,6 +5,7 @@
  * nothing left behind.
  */
 
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DID, container, ensureImages, podmanMissing, runFixture, skipMessage } from "./podman.js";
@@ -78,6 +79,52 @@ print("aggregated", rows["flat"].count("\\n") - 1, "rows")
     expect(result.run.pidsLimit).toMatchObject({ value: 512 });
     expect(result.run.timedOut).toBe(false);
     expect(result.run.leftovers).toEqual([]);
+  });
+
+  slow("gives every emptyDir a tmpfs of its sizeLimit owned by the pod's user, and leaves no mount behind", async () => {
+    const algorithm = `
+import errno, json, os
+mounts = {}
+for line in open("/proc/self/mountinfo"):
+    fields = line.split(" ")
+    rest = fields[fields.index("-") + 1:]
+    mounts[fields[4]] = (rest[0], sorted(o for o in rest[2].strip().split(",") if o.split("=")[0] in ("size", "nr_inodes", "mode", "uid", "gid")))
+result = {}
+for path in ["/data/outputs", "/data/logs", "/tmp", "/datomspod/status"]:
+    st = os.stat(path)
+    result[path] = {"fs": mounts[path][0], "options": mounts[path][1], "owner": [st.st_uid, st.st_gid], "mode": oct(st.st_mode & 0o7777)}
+written = 0
+try:
+    with open("/tmp/fill", "wb", buffering=0) as f:
+        while True:
+            f.write(b"x" * 1048576)
+            written += 1
+except OSError as e:
+    result["fill"] = {"error": errno.errorcode[e.errno], "atMostMiB": written <= 16}
+os.remove("/tmp/fill")
+json.dump(result, open("/data/outputs/scratch.json", "w"), sort_keys=True)
+`;
+
+    const result = await runFixture({ name: "scratch", algorithm });
+
+    const tmpfs = (size: string, inodes: number): Record<string, unknown> => ({
+      fs: "tmpfs",
+      options: ["gid=65532", "mode=700", `nr_inodes=${inodes}`, `size=${size}`, "uid=65532"],
+      owner: [65532, 65532],
+      mode: "0o700",
+    });
+    expect(JSON.parse(result.outputs["scratch.json"])).toEqual({
+      "/data/outputs": tmpfs("16384k", 4096),
+      "/data/logs": tmpfs("4096k", 1024),
+      "/tmp": tmpfs("16384k", 4096),
+      "/datomspod/status": tmpfs("1024k", 1024),
+      fill: { error: "ENOSPC", atMostMiB: true },
+    });
+    expect(result.run.leftovers).toEqual([]);
+    expect(result.run.check).toMatch(
+      new RegExp(`^podman pod exists ${result.podName}; no mount under /\\S+/${result.podName} \\(/proc/self/mountinfo\\); /\\S+ removed$`),
+    );
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(result.podName);
   });
 
   slow("keeps the inputs read-only even when the host file is world-writable", async () => {

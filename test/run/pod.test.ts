@@ -3,7 +3,17 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../generator/errors.js";
-import { INIT_CONTAINER_TYPE_ANNOTATION, pidsMaxFiles, podFromJob, podmanPod, podmanYaml } from "../../generator/run/pod.js";
+import {
+  INIT_CONTAINER_TYPE_ANNOTATION,
+  mountPointsUnder,
+  parseK8sFileLog,
+  pidsMaxFiles,
+  podCgroupCandidates,
+  podFromJob,
+  podmanPod,
+  podmanYaml,
+  scratchLayout,
+} from "../../generator/run/pod.js";
 
 type Json = Record<string, any>;
 
@@ -152,5 +162,118 @@ describe("pidsMaxFiles", () => {
       "/sys/fs/cgroup/pids/libpod_parent/abc/pids.max",
       "/sys/fs/cgroup/libpod_parent/abc/pids.max",
     ]);
+  });
+});
+
+describe("podmanPod: who owns the emptyDirs", () => {
+  it("gives them to the pod's runAsUser and fsGroup", () => {
+    expect(podmanPod(fixture(), "fixture.yaml").scratchOwner).toEqual({ uid: 65532, gid: 65532 });
+  });
+
+  it("refuses a pod with emptyDirs but no runAsUser, a container of another user, and ConfigMap items it cannot write", () => {
+    const objects = fixture();
+    const pod = objects.find((o) => o.kind === "Pod")!;
+    delete pod.spec.securityContext.runAsUser;
+    const noUser = refusal(objects);
+    const other = fixture();
+    other.find((o) => o.kind === "Pod")!.spec.initContainers[2].securityContext = { runAsUser: 1000 };
+    other.find((o) => o.kind === "Pod")!.spec.volumes.find((v: Json) => v.name === "run").configMap.items = [
+      { key: "missing.json", path: "a.json" },
+      { key: "algoCustomData.json", path: "../escape.json" },
+    ];
+
+    const mixed = refusal(other);
+
+    expect(noUser.issues.map((i) => [i.path, i.message])).toEqual([
+      ["$[4].spec.securityContext.runAsUser", "is not set: the runner makes each emptyDir a tmpfs owned by the pod's user"],
+    ]);
+    expect(mixed.issues.map((i) => [i.path, i.message])).toEqual([
+      ["$[4].spec.initContainers[2].securityContext.runAsUser", "is 1000, but the pod's emptyDirs belong to its runAsUser 65532 (mode 0700)"],
+      ["$[4].spec.volumes[4].configMap.items[0].key", 'the ConfigMap has no key "missing.json"'],
+      ["$[4].spec.volumes[4].configMap.items[1].path", '"../escape.json" is not a relative path inside the volume'],
+    ]);
+  });
+});
+
+describe("scratchLayout", () => {
+  it("plays the Pod alone, its emptyDirs as tmpfs folders and its ConfigMaps as read-only folders of their files", () => {
+    const objects = fixture();
+    objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "algorithm")!.data = {};
+    objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "algorithm")!.binaryData = {
+      algorithm: Buffer.from([0xff, 0x00, 0x41]).toString("base64"),
+    };
+    objects.find((o) => o.kind === "Pod")!.spec.volumes.find((v: Json) => v.name === "ddos").configMap.defaultMode = 0o444;
+    const pod = podmanPod(objects, "fixture.yaml");
+
+    const layout = scratchLayout(pod, "/run/s");
+
+    const podDoc = parseAllDocuments(layout.yaml).map((d) => d.toJS() as Json);
+    expect(podDoc).toHaveLength(1);
+    expect(podDoc[0].kind).toBe("Pod");
+    expect(layout.yamlFile).toBe("/run/s/hospital-stats-r1.podman.yaml");
+    expect(layout.root).toBe("/run/s/hospital-stats-r1");
+    expect(podDoc[0].spec.volumes).toEqual([
+      { name: "input-0-0", hostPath: { path: "/x/input_file", type: "File" } },
+      ...["roles", "algorithm", "ddos", "run"].map((name) => ({ name, hostPath: { path: `/run/s/hospital-stats-r1/configmap/${name}`, type: "Directory" } })),
+      ...["layout", "outputs", "logs", "tmp", "tools", "status"].map((name) => ({
+        name: `hospital-stats-r1-${name}`,
+        hostPath: { path: `/run/s/hospital-stats-r1/emptydir/hospital-stats-r1-${name}`, type: "Directory" },
+      })),
+    ]);
+    expect(layout.tmpfs.map((t) => [t.volume, t.bytes, t.inodes])).toEqual([
+      ["hospital-stats-r1-layout", 1024 ** 2, 1024],
+      ["hospital-stats-r1-outputs", 16 * 1024 ** 2, 4096],
+      ["hospital-stats-r1-logs", 4 * 1024 ** 2, 1024],
+      ["hospital-stats-r1-tmp", 16 * 1024 ** 2, 4096],
+      ["hospital-stats-r1-tools", 16 * 1024 ** 2, 4096],
+      ["hospital-stats-r1-status", 1024 ** 2, 1024],
+    ]);
+    expect(layout.files.map((f) => [f.path, f.mode.toString(8), f.data.length])).toEqual([
+      ["/run/s/hospital-stats-r1/configmap/algorithm/algorithm", "644", 3],
+      ["/run/s/hospital-stats-r1/configmap/ddos/did:op:7f3c2a5e9b1d4c6f8a0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a", "444", expect.any(Number)],
+      ["/run/s/hospital-stats-r1/configmap/ddos/did:op:2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7f3c2a5e9b1d4c6f8a0e", "444", expect.any(Number)],
+      ["/run/s/hospital-stats-r1/configmap/run/algoCustomData.json", "644", 42],
+    ]);
+    expect([...layout.files[0].data]).toEqual([0xff, 0x00, 0x41]);
+    expect(layout.files[3].data.toString()).toBe(`{"groupBy": "region", "minGroupSize": 10}\n`);
+    expect(layout.folders).toEqual(["roles", "algorithm", "ddos", "run"].map((name) => `/run/s/hospital-stats-r1/configmap/${name}`));
+    const mounts = [...podDoc[0].spec.initContainers, ...podDoc[0].spec.containers].flatMap((c: Json) => c.volumeMounts as Json[]);
+    expect(mounts.filter((m) => ["roles", "algorithm", "ddos", "run", "input-0-0"].includes(m.name)).every((m) => m.readOnly === true)).toBe(true);
+    expect(mounts.find((m) => m.name === "hospital-stats-r1-outputs")).toEqual({ name: "hospital-stats-r1-outputs", mountPath: "/data/outputs" });
+  });
+});
+
+describe("parseK8sFileLog", () => {
+  it("gives each stream's text back, joining partial lines", () => {
+    const log = [
+      "2026-11-24T09:29:44.671619047+00:00 stdout F a",
+      "2026-11-24T09:29:44.671619047+00:00 stdout P b",
+      "2026-11-24T09:29:44.671708801+00:00 stderr F e1",
+      "2026-11-24T09:29:44.671619047+00:00 stdout F c d",
+      "2026-11-24T09:29:44.671708801+00:00 stderr F ",
+      "2026-11-24T09:29:44.671739389+00:00 stdout P end",
+      "",
+    ].join("\n");
+
+    expect(parseK8sFileLog(log)).toEqual({ stdout: "a\nbc d\nend", stderr: "e1\n\n" });
+  });
+});
+
+describe("mountPointsUnder", () => {
+  it("finds the mounts at or under a folder, with escaped spaces", () => {
+    const table = [
+      "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
+      "101 22 0:50 / /tmp/run\\040a/pod/emptydir/v rw,nosuid,nodev - tmpfs tmpfs rw,size=1024k,uid=65532",
+      "102 22 0:51 / /tmp/run\\040ab/other rw - tmpfs tmpfs rw",
+      "",
+    ].join("\n");
+
+    expect(mountPointsUnder(table, "/tmp/run a/pod")).toEqual(["/tmp/run a/pod/emptydir/v"]);
+  });
+});
+
+describe("podCgroupCandidates", () => {
+  it("names the pod's cgroup under the cgroupfs and systemd managers", () => {
+    expect(podCgroupCandidates("abc")).toEqual(["/libpod_parent/abc", "/machine.slice/machine-libpod_pod_abc.slice"]);
   });
 });

@@ -11,8 +11,8 @@ export const demo: Command = {
   options: { workspace: { type: "string" } },
   positionals: [0, 0],
   async run(ctx, _args, values) {
-    // Imported here: main.js imports the command table, which imports this module.
-    const cli = await import("../main.js");
+    // Imported here: cli.js imports the command table, which imports this module.
+    const cli = await import("../cli.js");
     const dir = resolve(ctx.cwd, stringOption(values, "workspace") ?? ".datomspod/demo");
     return runDemo(
       dir,

@@ -11,7 +11,7 @@ import { asManifest, type SealedManifest } from "../seal/manifest.js";
 import { parseComputingStatus, type ComputingStatus } from "./computing.js";
 import type { Verdict } from "./datomspace-in.js";
 import { SEALED_FILES, STATUS_FILES, VERIFIED_FILES, isRegularFile, readPodContract, readRoleJson } from "./files.js";
-import { buildReceipt, receiptText, type Receipt } from "./receipt.js";
+import { buildReceipt, receiptText, type Receipt, type ReceiptFacts } from "./receipt.js";
 
 export interface OracleOptions {
   readonly contract: string;
@@ -43,7 +43,8 @@ function readVerdict(path: string): Verdict | undefined {
   return value as unknown as Verdict;
 }
 
-export function runOracle(options: OracleOptions): Receipt {
+/** What the roles left in their volumes, as the receipt's facts; anything unreadable counts as absent. */
+export function readOracleFacts(options: OracleOptions): ReceiptFacts {
   assertRunId(options.run, "--run");
   const pod = readPodContract(options.contract);
   const verifiedDir = options.verified ?? options.status;
@@ -59,7 +60,7 @@ export function runOracle(options: OracleOptions): Receipt {
   });
   if (manifest !== undefined && (manifest.contractHash !== pod.hash || manifest.runId !== options.run)) manifest = undefined;
 
-  const receipt = buildReceipt({
+  return {
     contract: pod.contract,
     contractHash: pod.hash,
     runId: options.run,
@@ -67,7 +68,11 @@ export function runOracle(options: OracleOptions): Receipt {
     gate: isRegularFile(join(verifiedDir, VERIFIED_FILES.gate)),
     computing,
     manifest,
-  });
+  };
+}
+
+export function runOracle(options: OracleOptions): Receipt {
+  const receipt = buildReceipt(readOracleFacts(options));
   writeFileAtomic(join(options.sealed, SEALED_FILES.receipt), receiptText(receipt));
   return receipt;
 }

@@ -75,6 +75,8 @@ export interface ReceiptFacts {
   readonly gate: boolean;
   readonly computing: ComputingStatus | undefined;
   readonly manifest: SealedManifest | undefined;
+  /** Why the computing status is not used although one may exist (e.g. the supervisor did not write it); it then counts as absent. */
+  readonly computingDistrusted?: string;
 }
 
 function firstFailure(failures: readonly Failure[]): string {
@@ -86,7 +88,7 @@ function firstFailure(failures: readonly Failure[]): string {
 
 /** How the run ended, from the roles' records, most serious first. */
 export function runStatus(facts: ReceiptFacts): RunStatus {
-  const c = facts.computing;
+  const c = facts.computingDistrusted === undefined ? facts.computing : undefined;
   const base = { exitCode: c?.exitCode ?? null, signal: c?.signal ?? null, oomKilled: c?.oomKilled ?? false, deadlineExceeded: c?.deadlineExceeded ?? false };
   const verdict = facts.verdict;
   if (verdict === undefined)
@@ -96,7 +98,7 @@ export function runStatus(facts: ReceiptFacts): RunStatus {
   if (!facts.gate) return { ...base, phase: "rejected", reason: "the gate file is missing although the verdict is ok; the algorithm did not run" };
 
   let computed: { phase: Phase; reason: string };
-  if (c === undefined) computed = { phase: "failed", reason: "the computing container left no status" };
+  if (c === undefined) computed = { phase: "failed", reason: facts.computingDistrusted ?? "the computing container left no status" };
   else if (c.state === "not-started") computed = { phase: "failed", reason: `the algorithm was not started: ${c.error ?? "no reason given"}` };
   else if (c.deadlineExceeded) computed = { phase: "failed", reason: `stopped at the deadline of ${facts.contract.inputs.compute.maxDurationSeconds} s` };
   else if (c.oomKilled) computed = { phase: "failed", reason: `killed for running out of memory (limit ${facts.contract.inputs.compute.memory})` };
@@ -123,7 +125,8 @@ export function runStatus(facts: ReceiptFacts): RunStatus {
 
 /** The receipt of a run (pure). */
 export function buildReceipt(facts: ReceiptFacts): Receipt {
-  const { contract, manifest, computing: c, verdict } = facts;
+  const { contract, manifest, verdict } = facts;
+  const c = facts.computingDistrusted === undefined ? facts.computing : undefined;
   const algorithm = contract.inputs.algorithm;
   const subject: ReceiptSubject[] = (manifest?.files ?? []).map((file) => ({
     name: file.name,

@@ -14,7 +14,8 @@
 // It exits 0 whenever it wrote a final status, whatever the algorithm did, so that the pod goes on
 // to datomspace-out and the oracle, which read the status. It exits non-zero only when the child
 // could not be started (127: not found, 126: not executable; the status says why) or when the
-// status itself could not be written (3), and 2 on bad usage.
+// status itself could not be written (3), 4 when it cannot make itself non-dumpable (so that the
+// algorithm, the same user, cannot ptrace it), and 2 on bad usage.
 //
 // Only the Go standard library is used; build it with CGO_ENABLED=0 for a static binary.
 package main
@@ -35,6 +36,7 @@ import (
 const (
 	exitUsage       = 2
 	exitStatusWrite = 3
+	exitProtect     = 4
 )
 
 func main() {
@@ -44,8 +46,23 @@ func main() {
 	// starts, which the runtime reuses instead of creating new ones.
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(-1)
+	// The algorithm runs as the same user: while the supervisor is dumpable, the algorithm may
+	// ptrace it or write its memory through /proc/1/mem, and so forge the status it writes.
+	if err := notDumpable(); err != nil {
+		fmt.Fprintf(os.Stderr, "supervise: cannot make itself non-dumpable: %v\n", err)
+		os.Exit(exitProtect)
+	}
 	warmThreads(16)
 	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// notDumpable keeps processes of the same user out of the supervisor: no ptrace, and its
+// /proc/<pid> files (mem, fd, environ) belong to root. The child gets its own flag back at exec.
+func notDumpable() error {
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_DUMPABLE, 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // warmThreads makes the runtime create n OS threads and leaves them idle: each of n goroutines

@@ -403,3 +403,13 @@ func TestRunExitsZeroWhenTheGateIsMissing(t *testing.T) {
 		t.Errorf("exit %d, status %v", code, readStatus(t, opts.StatusFile))
 	}
 }
+
+func TestNotDumpableKeepsTheSameUserOut(t *testing.T) {
+	if err := notDumpable(); err != nil {
+		t.Fatalf("notDumpable: %v", err)
+	}
+	dumpable, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_GET_DUMPABLE, 0, 0)
+	if errno != 0 || dumpable != 0 {
+		t.Errorf("PR_GET_DUMPABLE = %d (errno %v), want 0", dumpable, errno)
+	}
+}

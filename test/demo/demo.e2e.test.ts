@@ -1,0 +1,34 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
+
+const run = promisify(execFile);
+
+describe("npm run demo (the README's main job)", () => {
+  it("runs the whole pipeline end to end with the built CLI: a delivered run, anchored and audited", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), "datomspod-demo-"));
+
+    try {
+      const { stdout } = await run(process.execPath, [join(PACKAGE_ROOT, "dist/generator/cli/main.js"), "demo", "--workspace", workspace], {
+        env: { ...process.env, DATOMSPOD_KEY_PASSWORD: "demo-test-password" },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 600_000,
+      });
+
+      expect(stdout).toContain("run run-1 of hospital-demo: succeeded (the algorithm exited with code 0)");
+      expect(stdout).toContain("pod and volumes removed: yes");
+      expect(stdout).toMatch(/^region,patients,mean_age,mean_length_of_stay_days\ncentral,23,58.9,12.17\n/m);
+      expect(stdout).toContain("hospital-demo: delivered");
+      expect(stdout).toMatch(/hospital-demo: \d+ verified, 0 missing, 0 mismatched/);
+      expect(stdout.trimEnd().endsWith(`demo complete: the workspace ${workspace} holds the repository it built`)).toBe(true);
+      expect(existsSync(join(workspace, "clusters", "local", "hospital-demo"))).toBe(false);
+      expect(JSON.parse(readFileSync(join(workspace, "contracts", "hospital-demo", "receipts", "run-1.json"), "utf8")).predicate.deletion.removed).toBe(true);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  }, 600_000);
+});

@@ -1,0 +1,84 @@
+/**
+ * The receipt `datomspod run` writes when the pod's oracle did not: the supervisor's status file is
+ * evidence only when podman saw the supervisor finish (exit 0, or a could-not-start code); otherwise
+ * the algorithm, which can write that volume, may have left it, and podman's own times decide the
+ * deadline. (The real-container case is in hostile.e2e.test.ts.)
+ */
+
+import { describe, expect, it } from "vitest";
+import { contractHash } from "../../generator/contract/load.js";
+import type { ContainerResult } from "../../generator/run/pod.js";
+import { parseComputingStatus } from "../../generator/run/roles/computing.js";
+import type { ReceiptFacts } from "../../generator/run/roles/receipt.js";
+import { receiptFromLeftovers } from "../../generator/run/run.js";
+import { RUN_ID, computingStatus, contractJson } from "./roles/pod.js";
+
+/** What a hostile algorithm leaves in the status volume: a clean, cheap success. */
+const FORGED = { ...(computingStatus(0) as Record<string, unknown>), durationMs: 1, cpuSeconds: 0.001 };
+
+function facts(): ReceiptFacts {
+  const contract = contractJson();
+  const hash = contractHash(contract);
+  return {
+    contract,
+    contractHash: hash,
+    runId: RUN_ID,
+    verdict: {
+      version: 1,
+      ok: true,
+      contract: { id: contract.id, hash },
+      checked: [],
+      failures: [],
+      parametersHash: null,
+      supervisor: null,
+      rows: null,
+      ocean: null,
+    },
+    gate: true,
+    computing: parseComputingStatus(FORGED),
+    manifest: undefined,
+  };
+}
+
+function computing(exitCode: number, seconds: number): ContainerResult {
+  return {
+    name: "run-run-1-0123abcd-computing",
+    container: "computing",
+    role: "init",
+    status: "exited",
+    exitCode,
+    oomKilled: false,
+    startedAt: "2026-11-24T10:00:00.000Z",
+    finishedAt: new Date(Date.parse("2026-11-24T10:00:00.000Z") + seconds * 1000).toISOString(),
+    logs: { stdout: "", stderr: "" },
+  };
+}
+
+describe("receiptFromLeftovers", () => {
+  it("ignores the status file when the supervisor exited otherwise, and takes the deadline from podman's times", () => {
+    const receipt = receiptFromLeftovers(facts(), [computing(3, 612.4)], 600);
+
+    expect(receipt.predicate.status).toEqual({
+      phase: "failed",
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      deadlineExceeded: true,
+      reason:
+        "the supervisor exited with code 3 after 612.4 s without writing its final status; the status volume is writable by the algorithm, so what it holds is not evidence; datomspace-out left no manifest, nothing was sealed",
+    });
+    expect(receipt.predicate.usage).toEqual({ durationMs: null, cpuSeconds: null, maxRssBytes: null });
+    expect(receipt.predicate.startedAt).toBeNull();
+  });
+
+  it("says the deadline was not exceeded when podman saw the container end before it", () => {
+    expect(receiptFromLeftovers(facts(), [computing(137, 2)], 600).predicate.status).toMatchObject({ deadlineExceeded: false, exitCode: null });
+  });
+
+  it.each([0, 125, 126, 127])("keeps the status the supervisor wrote when it exited %i", (code) => {
+    const receipt = receiptFromLeftovers(facts(), [computing(code, 2)], 600);
+
+    expect(receipt.predicate.status).toMatchObject({ exitCode: 0, deadlineExceeded: false });
+    expect(receipt.predicate.usage).toEqual({ durationMs: 1, cpuSeconds: 0.001, maxRssBytes: 24117248 });
+  });
+});
