@@ -51,15 +51,31 @@ type Json = Record<string, unknown>;
 
 function localProfile(repo: string, loaded: LoadedContract): ClusterProfile {
   const profile = loadProfiles(repo).get(loaded.contract.cluster);
-  if (profile === undefined) throw InputError.of({ file: loaded.file, path: "$.cluster", message: `no cluster profile clusters/${loaded.contract.cluster}/cluster.yaml`, fix: "add the profile" });
+  if (profile === undefined)
+    throw InputError.of({
+      file: loaded.file,
+      path: "$.cluster",
+      message: `no cluster profile clusters/${loaded.contract.cluster}/cluster.yaml`,
+      fix: "add the profile",
+    });
   if (profile.mode !== "local") {
-    throw InputError.of({ file: loaded.file, path: "$.cluster", message: `cluster ${profile.name} is ${profile.mode}: Argo CD runs its pods`, fix: "datomspod run runs contracts of a cluster whose profile has mode: local" });
+    throw InputError.of({
+      file: loaded.file,
+      path: "$.cluster",
+      message: `cluster ${profile.name} is ${profile.mode}: Argo CD runs its pods`,
+      fix: "datomspod run runs contracts of a cluster whose profile has mode: local",
+    });
   }
   return profile;
 }
 
 /** The committed instance folder, refused unless it is exactly what the contract compiles to now. */
-function committedInstance(repo: string, loaded: LoadedContract, profile: ClusterProfile, now: Date): { dir: string; shown: string; objects: Json[]; files: string[] } {
+function committedInstance(
+  repo: string,
+  loaded: LoadedContract,
+  profile: ClusterProfile,
+  now: Date,
+): { dir: string; shown: string; objects: Json[]; files: string[] } {
   const shown = `clusters/${profile.name}/${loaded.id}`;
   const dir = join(repo, shown);
   const issues: Issue[] = [];
@@ -68,7 +84,9 @@ function committedInstance(repo: string, loaded: LoadedContract, profile: Cluste
   const expected = outcome?.files ?? {};
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.endsWith(".yaml")).sort();
+    names = readdirSync(dir)
+      .filter((name) => name.endsWith(".yaml"))
+      .sort();
   } catch {
     throw InputError.of({ file: shown, path: "$", message: "does not exist", fix: "run `datomspod compile` and commit clusters/" });
   }
@@ -89,11 +107,19 @@ function committedInstance(repo: string, loaded: LoadedContract, profile: Cluste
 /** The rendered objects of one run, as podman plays them: its Job, the ConfigMaps, and the sealed claim as a scratch volume. */
 function runObjects(objects: readonly Json[], runId: string, sealedBytes: string, file: string): Json[] {
   const jobs = objects.filter((o) => o["kind"] === "Job" && ((o["metadata"] as Json)["labels"] as Json | undefined)?.["datomspod.io/run"] === runId);
-  if (jobs.length !== 1) throw InputError.of({ file, path: "$", message: `holds ${jobs.length} Jobs for run ${runId}`, fix: "request the run, compile, and run it before its receipt exists" });
+  if (jobs.length !== 1)
+    throw InputError.of({
+      file,
+      path: "$",
+      message: `holds ${jobs.length} Jobs for run ${runId}`,
+      fix: "request the run, compile, and run it before its receipt exists",
+    });
   const job = structuredClone(jobs[0]!);
   const podSpec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
   // The sealed outputs leave the pod through the runner (publish, then receipt), so locally the claim is a scratch volume.
-  podSpec["volumes"] = (podSpec["volumes"] as Json[]).map((volume) => (volume["persistentVolumeClaim"] !== undefined ? { name: volume["name"], emptyDir: { sizeLimit: sealedBytes } } : volume));
+  podSpec["volumes"] = (podSpec["volumes"] as Json[]).map((volume) =>
+    volume["persistentVolumeClaim"] !== undefined ? { name: volume["name"], emptyDir: { sizeLimit: sealedBytes } } : volume,
+  );
   return [job, ...objects.filter((o) => o["kind"] === "ConfigMap")];
 }
 
@@ -114,7 +140,12 @@ async function checkImages(engine: Engine, objects: readonly Json[], algorithmIm
       return `the algorithm image ${repository}:${algorithmTag} now names ${current.digest}, not the pinned ${digest} the parties approved, and the pinned image is not on this machine`;
     }
     throw new ServiceError(`the pinned image ${image} is not on this machine`, [
-      { file: image, path: "$", message: "is not on this machine", fix: "build it with `datomspod images build` (and pin what it prints in the contract or cluster profile)" },
+      {
+        file: image,
+        path: "$",
+        message: "is not on this machine",
+        fix: "build it with `datomspod images build` (and pin what it prints in the contract or cluster profile)",
+      },
     ]);
   }
   return undefined;
@@ -149,12 +180,22 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   const loaded = loadContract(repo, id);
   const facts = gatherFacts(repo, loaded, now.getTime());
   if (facts.state !== "active" && facts.state !== "ran") {
-    const state: Issue = { file: loaded.file, path: "$", message: `contract ${id} is ${facts.state}; only an active contract runs`, fix: "see `datomspod contract status`" };
+    const state: Issue = {
+      file: loaded.file,
+      path: "$",
+      message: `contract ${id} is ${facts.state}; only an active contract runs`,
+      fix: "see `datomspod contract status`",
+    };
     // Say why it is not active when the lifecycle knows (e.g. the committed code is not the approved code).
     throw facts.issues.length === 0 ? InputError.of(state) : InputError.many(formatIssue(state), [state, ...facts.issues]);
   }
   if (!facts.runRequests.some((request) => request.id === runId)) {
-    throw InputError.of({ file: `contracts/${id}/runs/${runId}.json`, path: "$", message: "no valid run request", fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE` });
+    throw InputError.of({
+      file: `contracts/${id}/runs/${runId}.json`,
+      path: "$",
+      message: "no valid run request",
+      fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE`,
+    });
   }
   if (facts.facts.runs.some((run) => run.id === runId && run.receipt)) {
     throw InputError.of({ file: `contracts/${id}/receipts/${runId}.json`, path: "$", message: `run ${runId} already ran`, fix: "request a new run" });
@@ -168,7 +209,15 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   const container = loaded.contract.inputs.algorithm.container;
   const refused = await checkImages(engine, objects, `${container.image}@${container.digest}`, container.tag);
   if (refused !== undefined) {
-    const base = buildReceipt({ contract: loaded.contract, contractHash: loaded.hash, runId, verdict: undefined, gate: false, computing: undefined, manifest: undefined });
+    const base = buildReceipt({
+      contract: loaded.contract,
+      contractHash: loaded.hash,
+      runId,
+      verdict: undefined,
+      gate: false,
+      computing: undefined,
+      manifest: undefined,
+    });
     const receipt = completeReceipt(
       { ...base, predicate: { ...base.predicate, status: { ...base.predicate.status, phase: "rejected", reason: `${refused}; nothing ran` } } },
       { instance: instanceEvidence, deletion: { pod: null, reason: "no pod was created" } },
@@ -207,7 +256,8 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   } finally {
     rmSync(scratchDir, { recursive: true, force: true });
   }
-  if (receipt === undefined && leftFacts !== undefined) receipt = receiptFromLeftovers(leftFacts, podRun.containers, loaded.contract.inputs.compute.maxDurationSeconds);
+  if (receipt === undefined && leftFacts !== undefined)
+    receipt = receiptFromLeftovers(leftFacts, podRun.containers, loaded.contract.inputs.compute.maxDurationSeconds);
   if (receipt === undefined) throw new ServiceError(`the pod of run ${runId} ended without anything to collect`);
   const deletion = {
     pod: pod.name,
