@@ -129,7 +129,7 @@ describe("datomspod check", () => {
     expect(format.stderr).toContain('command line --report: unknown report "pdf" (fix: use one of text, json, sarif, markdown)');
   });
 
-  it("flags a run request with an expired validity as a policy deny", async () => {
+  it("denies a contract checked after its validity window ended", async () => {
     const repo = tempRepo();
 
     const result = await cli(repo, "check", "hospital-stats", "--at", "2029-01-01T00:00:00Z", "--format", "json");
