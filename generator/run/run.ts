@@ -197,7 +197,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       message: `contract ${id} is ${state}; only an active contract runs`,
       fix: "see `datomspod contract status`",
     };
-    const why = [...(outcome.refused ?? []), ...(outcome.notes ?? [])];
+    const why = [...(outcome.refused ?? []), ...(outcome.waiting ?? []), ...(outcome.notes ?? [])];
     throw why.length === 0 ? InputError.of(issue) : InputError.many(formatIssue(issue), [issue, ...why]);
   }
   if (outcome.refused !== undefined) {

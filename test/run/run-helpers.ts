@@ -77,6 +77,14 @@ export interface RunSpec {
   readonly request?: Readonly<Record<string, string>>;
   /** Repositories the test's cluster profile allows besides localhost/datomspod/. */
   readonly allowedRepositories?: readonly string[];
+  /** Default: from yesterday to 30 days from now (whole days, UTC). */
+  readonly validity?: { readonly notBefore: string; readonly notAfter: string };
+  /** Default: aggregates. */
+  readonly kinds?: Contract["outputs"]["kinds"];
+  /** Default: credit-scoring. */
+  readonly scenario?: string;
+  /** Whether prepareRun compiles the instance and expects the gate to pass (default true). */
+  readonly compile?: boolean;
 }
 
 export interface PreparedRun {
@@ -250,19 +258,19 @@ function contractFor(
     business: {
       currency: { symbol: "USDC", decimals: 6 },
       pricing: [{ party: PROVIDER.address, kind: "data-fee", amount: "10.00", per: "run" }],
-      validity: { notBefore: day(at, -1), notAfter: day(at, 30) },
+      validity: spec.validity ?? { notBefore: day(at, -1), notAfter: day(at, 30) },
       maxRuns: 3,
       billing: "per-run",
     },
     outputs: {
-      kinds: ["aggregates"],
+      kinds: spec.kinds ?? ["aggregates"],
       recipients: [CONSUMER.address],
       delivery: { kind: "local" },
       policy: { maxBytes: 65536, fileTypes: ["json", "txt"], ownerReview: false, noRawRecords: true, ...spec.policy },
     },
     // The gate judges these contracts like any other: credit-scoring accepts what the runner tests need
     // (free-form outputs up to 64 KiB, no group threshold).
-    opsc: { scenario: "credit-scoring" },
+    opsc: { scenario: spec.scenario ?? "credit-scoring" },
     // The provider runs the pod and signs the receipt; the local chain's anchor contract holds the evidence.
     evidence: { anchor: { address: LOCAL_ANCHOR.address, fromBlock: 0 }, anchorers: [LOCAL_ANCHOR.anchorer], runners: [PROVIDER.address] },
   };
@@ -348,7 +356,7 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   for (const key of [PROVIDER, WITNESS]) await dpOk(repo, "approve", id, "--key", key.file);
   const params = Object.entries(spec.request ?? {}).flatMap(([k, v]) => ["--param", `${k}=${v}`]);
   await dpOk(repo, "request", id, RUN_ID, "--key", CONSUMER.file, ...params);
-  await dpOk(repo, "compile");
+  if (spec.compile ?? true) await dpOk(repo, "compile");
   const prepared = { repo, id, runId: RUN_ID, dataDirs, before: {}, contract };
   return { ...prepared, before: providerFiles(prepared) };
 }
