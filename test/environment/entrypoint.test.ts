@@ -81,7 +81,7 @@ describe("entrypoints that would run something else are refused", () => {
 
     expect(parsed.argv).toBeUndefined();
     expect(parsed.problems).toHaveLength(1);
-    expect(parsed.problems[0]!.message).toContain(message);
-    expect(parsed.problems[0]!.fix.length).toBeGreaterThan(10);
+    expect(parsed.problems[0].message).toContain(message);
+    expect(parsed.problems[0].fix.length).toBeGreaterThan(10);
   });
 });

@@ -29,7 +29,7 @@ const POLICY_MODULE = "/opt/datomspod/app/dist/generator/run/seal/policy.js";
  * operator who wants the raw table out would run. Tagged in the pod image's own repository.
  */
 async function buildEvilPodImage(pod: { reference: string; digest: string }): Promise<{ tag: string; digest: string; id: string }> {
-  const repository = pod.reference.split(":")[0]!;
+  const repository = pod.reference.split(":")[0];
   const dir = mkdtempSync(join(tmpdir(), "datomspod-evil-pod-"));
   try {
     // The pod image packs the built dist/ as it is: its policy module is this checkout's.
