@@ -1,0 +1,275 @@
+/**
+ * The tripwire's tokenizer: bytes (UTF-8, fed in chunks of any size) → folded tokens (fold.ts) →
+ * 64-bit token hashes, and line ends. The same code reads the inputs (datomspace-in) and the outputs
+ * and logs (datomspace-out), so both sides always agree on what a token is.
+ *
+ * - Tokens are the runs of content between separators and line breaks; empty ones do not exist,
+ *   so `a,,b` and `a,b` read alike, and so do `a , b`, `a\tb` and `a | b`.
+ * - A token that reads as a decimal number is written canonically before it is hashed: no `+`,
+ *   no leading zeros, no trailing zeros after the point (`034.50` is `34.5`, `-0` is `0`).
+ * - A token *qualifies* as a value worth remembering on its own (a name, an e-mail, an identifier)
+ *   when it has a letter and at least 6 bytes, or at least 9 digits (TOKEN_RULE below): shorter
+ *   values (ages, codes, small numbers) are what aggregates are made of.
+ * - Invalid UTF-8 reads as U+FFFD. A NUL byte either stops the input (datomspace-in: the file is
+ *   binary) or is dropped (datomspace-out: UTF-16 text is read by a view of its own).
+ */
+
+import { ASCII_CLASS, ASCII_FOLD, BREAK, CONTENT, CR, FOLDED_BREAK, FOLDED_SEPARATOR, NUL, SEPARATOR, foldCodePoint } from "./fold.js";
+
+/** The rule a token must meet to be remembered on its own: documented in docs/sealing-and-delivery.md. */
+export const TOKEN_RULE = { minLettered: 6, minDigits: 9 } as const;
+
+/** Bytes of a token kept for the number check: longer tokens are never numbers. */
+const NUMBER_MAX = 64;
+
+const A0 = 0x811c9dc5;
+const B0 = 0x9747b28c;
+const PRIME_A = 0x01000193;
+const PRIME_B = 0x5bd1e995;
+
+/** The high 32 bits of a 64-bit hash from the final state of lane a (a bijective mix). */
+export function finishA(state: number): number {
+  let a = state ^ (state >>> 16);
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  return (a ^ (a >>> 16)) >>> 0;
+}
+
+/** The low 32 bits of a 64-bit hash from the final state of lane b (a bijective mix). */
+export function finishB(state: number): number {
+  let b = state ^ (state >>> 16);
+  b = Math.imul(b, 0x7feb352d);
+  b ^= b >>> 15;
+  b = Math.imul(b, 0x846ca68b);
+  return (b ^ (b >>> 16)) >>> 0;
+}
+
+/**
+ * The fingerprint of a row from the sums of its tokens' hashes (each lane mod 2^32) and their
+ * number: the same for the same tokens in any order (a multiset hash), so reordered columns match.
+ */
+export function rowHigh(sumA: number, count: number): number {
+  return finishA((sumA ^ Math.imul(count, 0x9e3779b1)) >>> 0);
+}
+
+export function rowLow(sumB: number, count: number): number {
+  return finishB((sumB ^ Math.imul(count, 0x85ebca77)) >>> 0);
+}
+
+/** Folded-byte kinds for the number and value rules. */
+const DIGIT = 1;
+const LETTER = 2;
+const NUMERIC = 4;
+const KIND = new Uint8Array(256);
+for (let byte = 0x30; byte <= 0x39; byte += 1) KIND[byte] = DIGIT | NUMERIC;
+for (let byte = 0x61; byte <= 0x7a; byte += 1) KIND[byte] = LETTER;
+for (let byte = 0x80; byte <= 0xff; byte += 1) KIND[byte] = LETTER;
+for (const c of "+-.") KIND[c.charCodeAt(0)] = NUMERIC;
+
+export interface TokenSink {
+  /** A token: its 64-bit hash as two 32-bit halves, whether it qualifies on its own, its line (1-based). */
+  token(high: number, low: number, qualifies: boolean, line: number): void;
+  /** The end of line `line` (a break, or the end of the text). */
+  lineEnd(line: number): void;
+}
+
+/** `-034.50` → `-34.5`; undefined when the bytes are not a plain decimal number or already canonical. */
+function canonicalNumber(buf: Uint8Array, length: number): Uint8Array | undefined {
+  let i = 0;
+  let negative = false;
+  if (buf[0] === 0x2b || buf[0] === 0x2d) {
+    negative = buf[0] === 0x2d;
+    i = 1;
+  }
+  const intStart = i;
+  while (i < length && buf[i] >= 0x30 && buf[i] <= 0x39) i += 1;
+  const intEnd = i;
+  let fracStart = i;
+  let fracEnd = i;
+  if (i < length && buf[i] === 0x2e) {
+    i += 1;
+    fracStart = i;
+    while (i < length && buf[i] >= 0x30 && buf[i] <= 0x39) i += 1;
+    fracEnd = i;
+  }
+  if (i !== length || (intEnd === intStart && fracEnd === fracStart)) return undefined;
+  let s = intStart;
+  while (s < intEnd - 1 && buf[s] === 0x30) s += 1;
+  let e = fracEnd;
+  while (e > fracStart && buf[e - 1] === 0x30) e -= 1;
+  const out: number[] = [];
+  const intDigits = intEnd === intStart ? [0x30] : Array.from(buf.subarray(s, intEnd));
+  const zero = intDigits.length === 1 && intDigits[0] === 0x30 && e === fracStart;
+  if (negative && !zero) out.push(0x2d);
+  out.push(...intDigits);
+  if (e > fracStart) out.push(0x2e, ...buf.subarray(fracStart, e));
+  if (out.length === length && out.every((byte, j) => byte === buf[j])) return undefined;
+  return Uint8Array.from(out);
+}
+
+/**
+ * Streams bytes into tokens. `stopAtNul`: a NUL byte ends the text (and `binary` becomes true);
+ * otherwise NUL bytes are dropped.
+ */
+export class Tokenizer {
+  binary = false;
+  line = 1;
+  private readonly sink: TokenSink;
+  private readonly stopAtNul: boolean;
+  private a = A0;
+  private b = B0;
+  private length = 0;
+  private digits = 0;
+  private letter = false;
+  private numeric = true;
+  private readonly buf = new Uint8Array(NUMBER_MAX);
+  private afterCr = false;
+  private lineHasContent = false;
+  // A UTF-8 sequence in progress.
+  private need = 0;
+  private cp = 0;
+
+  constructor(sink: TokenSink, options: { stopAtNul?: boolean } = {}) {
+    this.sink = sink;
+    this.stopAtNul = options.stopAtNul ?? false;
+  }
+
+  private endToken(): void {
+    const length = this.length;
+    if (length === 0) return;
+    let a = this.a;
+    let b = this.b;
+    let digits = this.digits;
+    if (this.numeric && length <= NUMBER_MAX) {
+      const canonical = canonicalNumber(this.buf, length);
+      if (canonical !== undefined) {
+        a = A0;
+        b = B0;
+        digits = 0;
+        for (const byte of canonical) {
+          a = Math.imul(a ^ byte, PRIME_A);
+          b = Math.imul(b ^ byte, PRIME_B);
+          b ^= b >>> 15;
+          if (byte >= 0x30 && byte <= 0x39) digits += 1;
+        }
+      }
+    }
+    const qualifies = (this.letter && length >= TOKEN_RULE.minLettered) || digits >= TOKEN_RULE.minDigits;
+    this.sink.token(finishA(a), finishB(b), qualifies, this.line);
+    this.a = A0;
+    this.b = B0;
+    this.length = 0;
+    this.digits = 0;
+    this.letter = false;
+    this.numeric = true;
+  }
+
+  private endLine(): void {
+    this.endToken();
+    this.sink.lineEnd(this.line);
+    this.line += 1;
+    this.lineHasContent = false;
+  }
+
+  private content(byte: number): void {
+    this.a = Math.imul(this.a ^ byte, PRIME_A);
+    const b = Math.imul(this.b ^ byte, PRIME_B);
+    this.b = b ^ (b >>> 15);
+    if (this.length < NUMBER_MAX) this.buf[this.length] = byte;
+    this.length += 1;
+    const kind = KIND[byte];
+    if ((kind & DIGIT) !== 0) this.digits += 1;
+    if ((kind & LETTER) !== 0) this.letter = true;
+    if ((kind & NUMERIC) === 0) this.numeric = false;
+    this.lineHasContent = true;
+  }
+
+  private folded(cp: number): void {
+    this.afterCr = false;
+    for (const byte of foldCodePoint(cp)) {
+      if (byte === FOLDED_SEPARATOR) this.endToken();
+      else if (byte === FOLDED_BREAK) this.endLine();
+      else this.content(byte);
+    }
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.binary) return;
+    const n = chunk.length;
+    for (let i = 0; i < n; i += 1) {
+      const byte = chunk[i];
+      if (this.need > 0) {
+        if ((byte & 0xc0) === 0x80) {
+          this.cp = (this.cp << 6) | (byte & 0x3f);
+          this.need -= 1;
+          if (this.need === 0) this.folded(this.cp > 0x10ffff || (this.cp >= 0xd800 && this.cp <= 0xdfff) ? 0xfffd : this.cp);
+          continue;
+        }
+        this.need = 0;
+        this.folded(0xfffd);
+      }
+      if (byte < 0x80) {
+        const kind = ASCII_CLASS[byte];
+        if (kind === CONTENT) {
+          // Inlined `content` for the common case.
+          const f = ASCII_FOLD[byte];
+          this.a = Math.imul(this.a ^ f, PRIME_A);
+          const b = Math.imul(this.b ^ f, PRIME_B);
+          this.b = b ^ (b >>> 15);
+          if (this.length < NUMBER_MAX) this.buf[this.length] = f;
+          this.length += 1;
+          const k = KIND[f];
+          if ((k & DIGIT) !== 0) this.digits += 1;
+          else if ((k & LETTER) !== 0) this.letter = true;
+          if ((k & NUMERIC) === 0) this.numeric = false;
+          this.lineHasContent = true;
+          this.afterCr = false;
+        } else if (kind === SEPARATOR) {
+          this.endToken();
+          this.afterCr = false;
+        } else if (kind === BREAK) {
+          if (!(byte === 0x0a && this.afterCr)) this.endLine();
+          this.afterCr = false;
+        } else if (kind === CR) {
+          this.endLine();
+          this.afterCr = true;
+        } else if (kind === NUL && this.stopAtNul) {
+          this.binary = true;
+          return;
+        }
+        continue;
+      }
+      if (byte >= 0xc2 && byte <= 0xdf) {
+        this.need = 1;
+        this.cp = byte & 0x1f;
+      } else if (byte >= 0xe0 && byte <= 0xef) {
+        this.need = 2;
+        this.cp = byte & 0x0f;
+      } else if (byte >= 0xf0 && byte <= 0xf4) {
+        this.need = 3;
+        this.cp = byte & 0x07;
+      } else this.folded(0xfffd);
+    }
+  }
+
+  /** Ends the text: a last line without a break still ends (when it has anything on it). */
+  end(): void {
+    if (this.binary) return;
+    if (this.need > 0) {
+      this.need = 0;
+      this.folded(0xfffd);
+    }
+    if (this.lineHasContent || this.length > 0) this.endLine();
+    else this.endToken();
+  }
+}
+
+/** Tokens of a short string as [high, low] pairs (tests and the JSON view). */
+export function tokensOf(text: string): [number, number][] {
+  const out: [number, number][] = [];
+  const tokenizer = new Tokenizer({ token: (high, low) => out.push([high, low]), lineEnd: () => {} });
+  tokenizer.feed(new TextEncoder().encode(text));
+  tokenizer.end();
+  return out;
+}
