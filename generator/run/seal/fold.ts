@@ -119,6 +119,8 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 const QUOTES = new Set([..."\u00ab\u00bb\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a\u300c\u300d\u300e\u300f\u301d\u301e\u301f\u2032\u2033\u00b4"]);
 const SEPARATORS = new Set([..."\u3001\u060c\u061b\u00b7\u30fb"]);
 const BREAKS = new Set([0x85, 0x2028, 0x2029]);
+/** Minus signs that are not dashes (Unicode category Sm). */
+const MINUS = new Set([..."\u2212\u2796\u02d7"]);
 
 const MARK = /\p{M}/u;
 const FORMAT = /[\p{Cf}\p{Cc}\p{Co}\p{Cs}]/u;
@@ -162,7 +164,7 @@ function foldChar(char: string, out: number[]): void {
   if (BREAKS.has(cp)) return void out.push(FOLDED_BREAK);
   if (SPACE.test(char) || SEPARATORS.has(char)) return void out.push(FOLDED_SEPARATOR);
   if (QUOTES.has(char) || MARK.test(char) || FORMAT.test(char)) return;
-  if (DASH.test(char)) return void out.push(0x2d);
+  if (DASH.test(char) || MINUS.has(char)) return void out.push(0x2d);
   if (DIGIT.test(char)) return void out.push(0x30 + digitValue(cp));
   const twin = CONFUSABLES[char];
   if (twin !== undefined) {
