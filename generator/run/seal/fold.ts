@@ -175,6 +175,16 @@ function foldChar(char: string, out: number[]): void {
 }
 
 const cache = new Map<number, Uint8Array>();
+const letters = new Set<number>();
+
+/**
+ * Whether a code point of 0x80 or above is a letter (its fold may be a digit: `Ｏ`, `О`, `Ι`),
+ * so that a token keeps counting as lettered whatever the width or script it is written in.
+ */
+export function isLetterCodePoint(cp: number): boolean {
+  foldCodePoint(cp);
+  return letters.has(cp);
+}
 
 /**
  * A code point of 0x80 or above as folded bytes: FOLDED_SEPARATOR, FOLDED_BREAK, or content bytes
@@ -192,6 +202,7 @@ export function foldCodePoint(cp: number): Uint8Array {
     for (const c of decomposed) foldChar(c, out);
   }
   const folded = Uint8Array.from(out);
+  if (/\p{L}/u.test(char)) letters.add(cp);
   if (cache.size < 65536) cache.set(cp, folded);
   return folded;
 }

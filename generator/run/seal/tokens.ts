@@ -8,13 +8,14 @@
  * - A token that reads as a decimal number is written canonically before it is hashed: no `+`,
  *   no leading zeros, no trailing zeros after the point (`034.50` is `34.5`, `-0` is `0`).
  * - A token *qualifies* as a value worth remembering on its own (a name, an e-mail, an identifier)
- *   when it has a letter and at least 6 bytes, or at least 9 digits (TOKEN_RULE below): shorter
+ *   when it was written with a letter (before the fold: `L500000` has one, though it folds to
+ *   `1500000`) and has at least 6 bytes, or has at least 9 digits (TOKEN_RULE below): shorter
  *   values (ages, codes, small numbers) are what aggregates are made of.
  * - Invalid UTF-8 reads as U+FFFD. A NUL byte either stops the input (datomspace-in: the file is
  *   binary) or is dropped (datomspace-out: UTF-16 text is read by a view of its own).
  */
 
-import { ASCII_CLASS, ASCII_FOLD, BREAK, CONTENT, CR, FOLDED_BREAK, FOLDED_SEPARATOR, NUL, SEPARATOR, foldCodePoint } from "./fold.js";
+import { ASCII_CLASS, ASCII_FOLD, BREAK, CONTENT, CR, FOLDED_BREAK, FOLDED_SEPARATOR, NUL, SEPARATOR, foldCodePoint, isLetterCodePoint } from "./fold.js";
 
 /** The rule a token must meet to be remembered on its own: documented in docs/sealing-and-delivery.md. */
 export const TOKEN_RULE = { minLettered: 6, minDigits: 9 } as const;
@@ -66,6 +67,9 @@ for (let byte = 0x30; byte <= 0x39; byte += 1) KIND[byte] = DIGIT | NUMERIC;
 for (let byte = 0x61; byte <= 0x7a; byte += 1) KIND[byte] = LETTER;
 for (let byte = 0x80; byte <= 0xff; byte += 1) KIND[byte] = LETTER;
 for (const c of "+-.") KIND[c.charCodeAt(0)] = NUMERIC;
+/** ASCII letters, before the fold. */
+const RAW_LETTER = new Uint8Array(128);
+for (let byte = 0x41; byte <= 0x5a; byte += 1) RAW_LETTER[byte] = RAW_LETTER[byte + 0x20] = 1;
 
 export interface TokenSink {
   /** A token: its 64-bit hash as two 32-bit halves, whether it qualifies on its own, its line (1-based). */
@@ -187,6 +191,7 @@ export class Tokenizer {
 
   private folded(cp: number): void {
     this.afterCr = false;
+    if (isLetterCodePoint(cp)) this.letter = true;
     for (const byte of foldCodePoint(cp)) {
       if (byte === FOLDED_SEPARATOR) this.endToken();
       else if (byte === FOLDED_BREAK) this.endLine();
@@ -221,7 +226,7 @@ export class Tokenizer {
           this.length += 1;
           const k = KIND[f];
           if ((k & DIGIT) !== 0) this.digits += 1;
-          else if ((k & LETTER) !== 0) this.letter = true;
+          if (RAW_LETTER[byte] === 1) this.letter = true;
           if ((k & NUMERIC) === 0) this.numeric = false;
           this.lineHasContent = true;
           this.afterCr = false;
