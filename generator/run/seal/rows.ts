@@ -170,6 +170,20 @@ class FingerprintRuns {
     this.halves = new Uint32Array(this.current.buffer);
   }
 
+  /** Adds the fingerprint hash[0]:hash[1] (high:low). */
+  addPair(hash: Uint32Array): void {
+    if (this.used === this.chunk) this.spill();
+    if (LITTLE_ENDIAN) {
+      this.halves[2 * this.used] = hash[1];
+      this.halves[2 * this.used + 1] = hash[0];
+    } else {
+      this.current[this.used] = (BigInt(hash[0]) << 32n) | BigInt(hash[1]);
+    }
+    this.used += 1;
+    this.total += 1;
+    if (this.total > MAX_INDEXED) throw new RangeError(`the inputs hold more than ${MAX_INDEXED} ${this.name}, the most the raw-record index holds`);
+  }
+
   add(high: number, low: number): void {
     if (this.used === this.chunk) this.spill();
     if (LITTLE_ENDIAN) {
@@ -239,9 +253,10 @@ export class RowIndexBuilder {
   private tokenizer: Tokenizer;
   // The line being read.
   private inHeader = false;
-  private sumA = 0;
-  private sumB = 0;
+  private readonly sums = new Uint32Array(2);
+  private readonly row = new Uint32Array(2);
   private count = 0;
+  private lastCount = 0;
   private fileRows = 0;
   private fileValues = 0;
 
@@ -259,28 +274,34 @@ export class RowIndexBuilder {
   private newTokenizer(): Tokenizer {
     return new Tokenizer(
       {
-        token: (high, low, qualifies) => {
+        token: (hash, qualifies) => {
           if (this.inHeader) {
-            if (this.header.size < MAX_HEADER_TOKENS) this.header.set(`${high}:${low}`, [high, low]);
+            if (this.header.size < MAX_HEADER_TOKENS) this.header.set(`${hash[0]}:${hash[1]}`, [hash[0], hash[1]]);
             return;
           }
-          this.sumA = (this.sumA + high) | 0;
-          this.sumB = (this.sumB + low) | 0;
+          // Sums in a typed array: numbers kept in object fields would be boxed on every write.
+          this.sums[0] = this.sums[0] + hash[0];
+          this.sums[1] = this.sums[1] + hash[1];
           this.count += 1;
           if (qualifies) {
-            this.valueRuns.add(high, low);
+            this.valueRuns.addPair(hash);
             this.fileValues += 1;
           }
         },
         lineEnd: () => {
           if (this.inHeader) this.inHeader = false;
           else if (this.count >= 2) {
-            this.rowRuns.add(rowHigh(this.sumA >>> 0, this.count), rowLow(this.sumB >>> 0, this.count));
-            this.fieldCounts.add(this.count);
+            this.row[0] = rowHigh(this.sums[0], this.count);
+            this.row[1] = rowLow(this.sums[1], this.count);
+            this.rowRuns.addPair(this.row);
+            if (this.count !== this.lastCount) {
+              this.fieldCounts.add(this.count);
+              this.lastCount = this.count;
+            }
             this.fileRows += 1;
           }
-          this.sumA = 0;
-          this.sumB = 0;
+          this.sums[0] = 0;
+          this.sums[1] = 0;
           this.count = 0;
         },
       },
@@ -292,8 +313,8 @@ export class RowIndexBuilder {
   startFile(header: boolean): void {
     this.tokenizer = this.newTokenizer();
     this.inHeader = header;
-    this.sumA = 0;
-    this.sumB = 0;
+    this.sums[0] = 0;
+    this.sums[1] = 0;
     this.count = 0;
     this.fileRows = 0;
     this.fileValues = 0;
@@ -308,8 +329,8 @@ export class RowIndexBuilder {
     const binary = this.tokenizer.binary;
     if (binary) {
       // What was read before the NUL still counts, up to the last complete line.
-      this.sumA = 0;
-      this.sumB = 0;
+      this.sums[0] = 0;
+      this.sums[1] = 0;
       this.count = 0;
     } else this.tokenizer.end();
     return { rows: this.fileRows, values: this.fileValues, binary };
@@ -544,7 +565,7 @@ export class Matcher {
 
   /** Where the tokenizer sends tokens (bound: pass `matcher.sink` to a Tokenizer). */
   readonly sink = {
-    token: (high: number, low: number, qualifies: boolean, line: number): void => this.token(high, low, qualifies, line),
+    token: (hash: Uint32Array, qualifies: boolean, line: number): void => this.token(hash[0], hash[1], qualifies, line),
     lineEnd: (): void => {},
   };
 

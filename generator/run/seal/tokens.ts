@@ -58,6 +58,10 @@ export function rowLow(sumB: number, count: number): number {
   return finishB((sumB ^ Math.imul(count, 0x85ebca77)) >>> 0);
 }
 
+/** Module-local copies of the fold's tables (a local constant is cheaper in the hot loop than an imported binding). */
+const CLASS = ASCII_CLASS.slice();
+const FOLD = ASCII_FOLD.slice();
+
 /** Folded-byte kinds for the number and value rules. */
 const DIGIT = 1;
 const LETTER = 2;
@@ -72,10 +76,28 @@ const RAW_LETTER = new Uint8Array(128);
 for (let byte = 0x41; byte <= 0x5a; byte += 1) RAW_LETTER[byte] = RAW_LETTER[byte + 0x20] = 1;
 
 export interface TokenSink {
-  /** A token: its 64-bit hash as two 32-bit halves, whether it qualifies on its own, its line (1-based). */
-  token(high: number, low: number, qualifies: boolean, line: number): void;
+  /**
+   * A token: its 64-bit hash as two 32-bit halves in `hash` ([high, low]; the array is reused, copy
+   * what you keep: passing the halves as numbers would box them on every call), whether it
+   * qualifies on its own, its line (1-based).
+   */
+  token(hash: Uint32Array, qualifies: boolean, line: number): void;
   /** The end of line `line` (a break, or the end of the text). */
   lineEnd(line: number): void;
+}
+
+/** Whether the bytes of a plain decimal number are already canonical (checked without allocating). */
+function isCanonical(buf: Uint8Array, length: number): boolean {
+  let i = 0;
+  if (buf[0] === 0x2b) return false;
+  if (buf[0] === 0x2d) i = 1;
+  if (i + 1 < length && buf[i] === 0x30 && buf[i + 1] !== 0x2e) return false;
+  if (buf[i] === 0x2e) return false;
+  let dot = -1;
+  for (let j = i; j < length; j += 1) if (buf[j] === 0x2e) dot = j;
+  if (dot >= 0 && (dot === length - 1 || buf[length - 1] === 0x30)) return false;
+  if (buf[0] === 0x2d && dot < 0 && length === 2 && buf[1] === 0x30) return false;
+  return true;
 }
 
 /** `-034.50` → `-34.5`; undefined when the bytes are not a plain decimal number or already canonical. */
@@ -98,6 +120,7 @@ function canonicalNumber(buf: Uint8Array, length: number): Uint8Array | undefine
     fracEnd = i;
   }
   if (i !== length || (intEnd === intStart && fracEnd === fracStart)) return undefined;
+  if (isCanonical(buf, length)) return undefined;
   let s = intStart;
   while (s < intEnd - 1 && buf[s] === 0x30) s += 1;
   let e = fracEnd;
@@ -128,6 +151,9 @@ export class Tokenizer {
   private letter = false;
   private numeric = true;
   private readonly buf = new Uint8Array(NUMBER_MAX);
+  private readonly hash = new Uint32Array(2);
+  /** The lanes of the token being emitted: passed in a typed array, as numbers they would be boxed. */
+  private readonly lanes = new Int32Array(2);
   private afterCr = false;
   private lineHasContent = false;
   // A UTF-8 sequence in progress.
@@ -140,12 +166,23 @@ export class Tokenizer {
   }
 
   private endToken(): void {
-    const length = this.length;
-    if (length === 0) return;
-    let a = this.a;
-    let b = this.b;
-    let digits = this.digits;
-    if (this.numeric && length <= NUMBER_MAX) {
+    if (this.length === 0) return;
+    this.lanes[0] = this.a;
+    this.lanes[1] = this.b;
+    this.emit(this.length, this.digits, this.letter, this.numeric);
+    this.a = A0;
+    this.b = B0;
+    this.length = 0;
+    this.digits = 0;
+    this.letter = false;
+    this.numeric = true;
+  }
+
+  /** Hands a finished token to the sink (its state passed in, so the hot loop keeps it in registers). */
+  private emit(length: number, digits: number, letter: boolean, numeric: boolean): void {
+    let a = this.lanes[0];
+    let b = this.lanes[1];
+    if (numeric && length <= NUMBER_MAX) {
       const canonical = canonicalNumber(this.buf, length);
       if (canonical !== undefined) {
         a = A0;
@@ -159,14 +196,10 @@ export class Tokenizer {
         }
       }
     }
-    const qualifies = (this.letter && length >= TOKEN_RULE.minLettered) || digits >= TOKEN_RULE.minDigits;
-    this.sink.token(finishA(a), finishB(b), qualifies, this.line);
-    this.a = A0;
-    this.b = B0;
-    this.length = 0;
-    this.digits = 0;
-    this.letter = false;
-    this.numeric = true;
+    const qualifies = (letter && length >= TOKEN_RULE.minLettered) || digits >= TOKEN_RULE.minDigits;
+    this.hash[0] = finishA(a);
+    this.hash[1] = finishB(b);
+    this.sink.token(this.hash, qualifies, this.line);
   }
 
   private endLine(): void {
@@ -201,61 +234,118 @@ export class Tokenizer {
 
   feed(chunk: Uint8Array): void {
     if (this.binary) return;
+    // The hot loop keeps the token's state in locals and calls out with it as arguments; only the
+    // rare non-ASCII byte writes it back to the object.
+    let a = this.a;
+    let b = this.b;
+    let length = this.length;
+    let digits = this.digits;
+    let letter = this.letter;
+    let numeric = this.numeric;
+    let afterCr = this.afterCr;
+    let lineHasContent = this.lineHasContent;
+    const buf = this.buf;
     const n = chunk.length;
     for (let i = 0; i < n; i += 1) {
       const byte = chunk[i];
-      if (this.need > 0) {
-        if ((byte & 0xc0) === 0x80) {
-          this.cp = (this.cp << 6) | (byte & 0x3f);
-          this.need -= 1;
-          if (this.need === 0) this.folded(this.cp > 0x10ffff || (this.cp >= 0xd800 && this.cp <= 0xdfff) ? 0xfffd : this.cp);
+      if (byte < 0x80 && this.need === 0) {
+        const kind = CLASS[byte];
+        if (kind === CONTENT) {
+          const f = FOLD[byte];
+          a = Math.imul(a ^ f, PRIME_A);
+          b = Math.imul(b ^ f, PRIME_B);
+          b ^= b >>> 15;
+          if (length < NUMBER_MAX) buf[length] = f;
+          length += 1;
+          const k = KIND[f];
+          if ((k & DIGIT) !== 0) digits += 1;
+          if (RAW_LETTER[byte] === 1) letter = true;
+          if ((k & NUMERIC) === 0) numeric = false;
+          lineHasContent = true;
+          afterCr = false;
           continue;
         }
-        this.need = 0;
-        this.folded(0xfffd);
-      }
-      if (byte < 0x80) {
-        const kind = ASCII_CLASS[byte];
-        if (kind === CONTENT) {
-          // Inlined `content` for the common case.
-          const f = ASCII_FOLD[byte];
-          this.a = Math.imul(this.a ^ f, PRIME_A);
-          const b = Math.imul(this.b ^ f, PRIME_B);
-          this.b = b ^ (b >>> 15);
-          if (this.length < NUMBER_MAX) this.buf[this.length] = f;
-          this.length += 1;
-          const k = KIND[f];
-          if ((k & DIGIT) !== 0) this.digits += 1;
-          if (RAW_LETTER[byte] === 1) this.letter = true;
-          if ((k & NUMERIC) === 0) this.numeric = false;
-          this.lineHasContent = true;
-          this.afterCr = false;
-        } else if (kind === SEPARATOR) {
-          this.endToken();
-          this.afterCr = false;
-        } else if (kind === BREAK) {
-          if (!(byte === 0x0a && this.afterCr)) this.endLine();
-          this.afterCr = false;
-        } else if (kind === CR) {
-          this.endLine();
-          this.afterCr = true;
-        } else if (kind === NUL && this.stopAtNul) {
+        if (kind === SEPARATOR || kind === BREAK || kind === CR) {
+          const lineEnds = kind !== SEPARATOR && !(kind === BREAK && byte === 0x0a && afterCr);
+          afterCr = kind === CR;
+          if (length > 0) {
+            this.lanes[0] = a;
+            this.lanes[1] = b;
+            this.emit(length, digits, letter, numeric);
+            a = A0;
+            b = B0;
+            length = 0;
+            digits = 0;
+            letter = false;
+            numeric = true;
+          }
+          if (lineEnds) {
+            this.sink.lineEnd(this.line);
+            this.line += 1;
+            lineHasContent = false;
+          }
+          continue;
+        }
+        if (kind === NUL && this.stopAtNul) {
           this.binary = true;
           return;
         }
         continue;
       }
-      if (byte >= 0xc2 && byte <= 0xdf) {
-        this.need = 1;
-        this.cp = byte & 0x1f;
-      } else if (byte >= 0xe0 && byte <= 0xef) {
-        this.need = 2;
-        this.cp = byte & 0x0f;
-      } else if (byte >= 0xf0 && byte <= 0xf4) {
-        this.need = 3;
-        this.cp = byte & 0x07;
-      } else this.folded(0xfffd);
+      this.a = a;
+      this.b = b;
+      this.length = length;
+      this.digits = digits;
+      this.letter = letter;
+      this.numeric = numeric;
+      this.lineHasContent = lineHasContent;
+      this.afterCr = afterCr;
+      this.slow(byte);
+      a = this.a;
+      b = this.b;
+      length = this.length;
+      digits = this.digits;
+      letter = this.letter;
+      numeric = this.numeric;
+      lineHasContent = this.lineHasContent;
+      afterCr = this.afterCr;
     }
+    this.a = a;
+    this.b = b;
+    this.length = length;
+    this.digits = digits;
+    this.letter = letter;
+    this.numeric = numeric;
+    this.lineHasContent = lineHasContent;
+    this.afterCr = afterCr;
+  }
+
+  /** A byte of a multi-byte UTF-8 sequence. */
+  private slow(byte: number): void {
+    if (this.need > 0) {
+      if ((byte & 0xc0) === 0x80) {
+        this.cp = (this.cp << 6) | (byte & 0x3f);
+        this.need -= 1;
+        if (this.need === 0) this.folded(this.cp > 0x10ffff || (this.cp >= 0xd800 && this.cp <= 0xdfff) ? 0xfffd : this.cp);
+        return;
+      }
+      this.need = 0;
+      this.folded(0xfffd);
+      if (byte < 0x80) {
+        this.feed(Uint8Array.of(byte));
+        return;
+      }
+    }
+    if (byte >= 0xc2 && byte <= 0xdf) {
+      this.need = 1;
+      this.cp = byte & 0x1f;
+    } else if (byte >= 0xe0 && byte <= 0xef) {
+      this.need = 2;
+      this.cp = byte & 0x0f;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      this.need = 3;
+      this.cp = byte & 0x07;
+    } else this.folded(0xfffd);
   }
 
   /** Ends the text: a last line without a break still ends (when it has anything on it). */
@@ -273,7 +363,7 @@ export class Tokenizer {
 /** Tokens of a short string as [high, low] pairs (tests and the JSON view). */
 export function tokensOf(text: string): [number, number][] {
   const out: [number, number][] = [];
-  const tokenizer = new Tokenizer({ token: (high, low) => out.push([high, low]), lineEnd: () => {} });
+  const tokenizer = new Tokenizer({ token: (hash) => out.push([hash[0], hash[1]]), lineEnd: () => {} });
   tokenizer.feed(new TextEncoder().encode(text));
   tokenizer.end();
   return out;

@@ -89,7 +89,7 @@ function parseJson(text: string): unknown {
 function jsonView(matcher: Matcher, text: string): void {
   const feedLeaves = (values: readonly string[], line: number): void => {
     for (const leaf of values) {
-      const tokenizer = new Tokenizer({ token: (high, low, qualifies) => matcher.token(high, low, qualifies, line), lineEnd: () => {} });
+      const tokenizer = new Tokenizer({ token: (hash, qualifies) => matcher.token(hash[0], hash[1], qualifies, line), lineEnd: () => {} });
       tokenizer.feed(encoder.encode(leaf));
       tokenizer.end();
     }
@@ -121,7 +121,8 @@ function columnsView(index: RowIndex, matcher: Matcher, bytes: Uint8Array): void
   let current: (typeof lines)[number] = [];
   let total = 0;
   const tokenizer = new Tokenizer({
-    token: (high, low, qualifies, line) => {
+    token: (hash, qualifies, line) => {
+      const [high, low] = [hash[0], hash[1]];
       if (total >= COLUMNS_MAX_TOKENS || index.isHeader(high, low)) return;
       current.push({ high, low, qualifies, line });
       total += 1;
