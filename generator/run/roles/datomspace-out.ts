@@ -26,6 +26,7 @@ import { MAX_LISTED_VIOLATIONS, VIOLATION_LOG_BYTES, applyOutputPolicy, type Can
 import { REPORT_MAX_BYTES, paddedSize } from "../seal/public.js";
 import { RowIndex } from "../seal/rows.js";
 import { parseComputingStatus, type ComputingStatus } from "./computing.js";
+import { algorithmStatus } from "./receipt.js";
 import { SEALED_FILES, STATUS_FILES, VERIFIED_FILES, isRegularFile, readPodContract, readRoleJson, type PodContract } from "./files.js";
 
 export interface DatomspaceOutOptions {
@@ -133,6 +134,8 @@ function readComputing(statusDir: string): ComputingStatus | null {
 /** The report sealed for the data owners, cut to REPORT_MAX_BYTES. */
 function reportBytes(report: {
   policy: { ok: boolean; rules: readonly Rule[]; usedBytes: number; maxBytes: number; violations: PolicyResult["detailed"] };
+  /** How the algorithm ended, exactly: what the receipt reduces to the phase. */
+  status: { phase: string; reason: string; exitCode: number | null; signal: string | null; oomKilled: boolean; deadlineExceeded: boolean };
   computing: ComputingStatus | null;
   files: readonly { subject: string; kind: SealedKind; name: string; size: number; sealedBytes: number; sha256: string }[];
 }): Uint8Array {
@@ -141,6 +144,7 @@ function reportBytes(report: {
   const full = {
     version: 1,
     policy: { ...report.policy, violations, unlisted: Math.max(0, report.policy.violations.length - MAX_LISTED_VIOLATIONS) },
+    status: report.status,
     computing: report.computing,
     files: report.files,
   };
@@ -218,9 +222,17 @@ export async function runDatomspaceOut(options: DatomspaceOutOptions): Promise<S
     };
     if (keyed.length > 0 && keyedOwners.length > 0) {
       for (const blob of plan(contract, policy, ok)) await seal(blob);
+      const computing = readComputing(options.status);
       const report = reportBytes({
         policy: { ok, rules, usedBytes: policy.usedBytes, maxBytes: policy.maxBytes, violations: detailed },
-        computing: readComputing(options.status),
+        status: {
+          ...algorithmStatus(contract, computing ?? undefined),
+          exitCode: computing?.exitCode ?? null,
+          signal: computing?.signal ?? null,
+          oomKilled: computing?.oomKilled ?? false,
+          deadlineExceeded: computing?.deadlineExceeded ?? false,
+        },
+        computing,
         files: [...listed],
       });
       await seal({ subject: "logs/datomspace-out", kind: "report", key: "owners", files: [{ name: "datomspace-out.json", path: report, size: report.length }] });

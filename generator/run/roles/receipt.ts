@@ -108,6 +108,18 @@ function firstFailure(failures: readonly Failure[]): string {
   return `${first.file} (${first.path}) ${first.message}${more}`;
 }
 
+/** How the algorithm ended, from the supervisor's status (undefined: none, or not evidence). */
+export function algorithmStatus(contract: Contract, c: ComputingStatus | undefined, distrusted?: string): { phase: Phase; reason: string } {
+  if (c === undefined) return { phase: "failed", reason: distrusted ?? "the computing container left no status" };
+  if (c.state === "not-started") return { phase: "failed", reason: `the algorithm was not started: ${c.error ?? "no reason given"}` };
+  if (c.deadlineExceeded) return { phase: "failed", reason: `stopped at the deadline of ${contract.inputs.compute.maxDurationSeconds} s` };
+  if (c.oomKilled) return { phase: "failed", reason: `killed for running out of memory (limit ${contract.inputs.compute.memory})` };
+  if (c.state === "signaled") return { phase: "failed", reason: `killed by ${c.signal ?? "a signal"}` };
+  if (c.state === "exited" && c.exitCode === 0) return { phase: "succeeded", reason: "the algorithm exited with code 0" };
+  if (c.state === "exited" && c.exitCode !== null) return { phase: "failed", reason: `the algorithm exited with code ${c.exitCode}` };
+  return { phase: "failed", reason: `the supervisor did not finish (state ${c.state ?? "unknown"})` };
+}
+
 /** How the run ended, from the roles' records, most serious first. */
 export function runStatus(facts: ReceiptFacts): RunStatus {
   const c = facts.computingDistrusted === undefined ? facts.computing : undefined;
@@ -119,16 +131,7 @@ export function runStatus(facts: ReceiptFacts): RunStatus {
     return { ...base, phase: "rejected", reason: `verification failed before the run: ${firstFailure(verdict.failures)}; the algorithm did not run` };
   if (!facts.gate) return { ...base, phase: "rejected", reason: "the gate file is missing although the verdict is ok; the algorithm did not run" };
 
-  let computed: { phase: Phase; reason: string };
-  if (c === undefined) computed = { phase: "failed", reason: facts.computingDistrusted ?? "the computing container left no status" };
-  else if (c.state === "not-started") computed = { phase: "failed", reason: `the algorithm was not started: ${c.error ?? "no reason given"}` };
-  else if (c.deadlineExceeded) computed = { phase: "failed", reason: `stopped at the deadline of ${facts.contract.inputs.compute.maxDurationSeconds} s` };
-  else if (c.oomKilled) computed = { phase: "failed", reason: `killed for running out of memory (limit ${facts.contract.inputs.compute.memory})` };
-  else if (c.state === "signaled") computed = { phase: "failed", reason: `killed by ${c.signal ?? "a signal"}` };
-  else if (c.state === "exited" && c.exitCode === 0) computed = { phase: "succeeded", reason: "the algorithm exited with code 0" };
-  else if (c.state === "exited" && c.exitCode !== null) computed = { phase: "failed", reason: `the algorithm exited with code ${c.exitCode}` };
-  else computed = { phase: "failed", reason: `the supervisor did not finish (state ${c.state ?? "unknown"})` };
-
+  const computed = algorithmStatus(facts.contract, c, facts.computingDistrusted);
   const m = facts.manifest;
   if (m === undefined) return { ...base, phase: "failed", reason: `${computed.reason}; datomspace-out left no manifest, nothing was sealed` };
   if (m.error !== null) return { ...base, phase: "failed", reason: `${computed.reason}; ${m.error}` };
