@@ -241,7 +241,14 @@ export async function openRun(
       header.files.forEach((file, n) => {
         const final = outDir === undefined ? undefined : join(outDir, placeOf(header.kind, file.name));
         if (final !== undefined) temps.push({ temp: opened[n].temp, final });
-        files.push({ subject: subject.name, kind: header.kind, name: file.name, size: file.size, sha256: file.sha256, ...(final === undefined ? {} : { path: final }) });
+        files.push({
+          subject: subject.name,
+          kind: header.kind,
+          name: file.name,
+          size: file.size,
+          sha256: file.sha256,
+          ...(final === undefined ? {} : { path: final }),
+        });
       });
     }
     if (issues.length > 0) {

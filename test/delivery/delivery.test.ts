@@ -61,7 +61,13 @@ describe("datomspod fetch", () => {
     const result = await cli(repo, "fetch", CONTRACT_ID, RUN_ID, "--key", consumer.file, "--out", out, "--format", "json");
 
     expect(result.code).toBe(0);
-    expect(jsonOut(result)).toMatchObject({ contract: CONTRACT_ID, run: RUN_ID, phase: "succeeded", keyFrom: "receipt", skipped: ["logs/0", "logs/datomspace-out"] });
+    expect(jsonOut(result)).toMatchObject({
+      contract: CONTRACT_ID,
+      run: RUN_ID,
+      phase: "succeeded",
+      keyFrom: "receipt",
+      skipped: ["logs/0", "logs/datomspace-out"],
+    });
     expect(files(out)).toEqual(["outputs/aggregates.csv"]);
     expect(readFileSync(join(out, "outputs", "aggregates.csv"), "utf8")).toBe(AGGREGATES);
   });

@@ -422,7 +422,8 @@ export async function fetchRun(run: PreparedRun, key: { readonly file: string })
 /** The report datomspace-out sealed for the data owners (the exact status, usage and violations), fetched with the provider's key. */
 export async function ownerReport(run: PreparedRun): Promise<any> {
   const fetched = await fetchRun(run, PROVIDER);
-  if (fetched.result.code !== 0 || fetched.report === undefined) throw new Error(`the provider's fetch exited ${fetched.result.code}:\n${fetched.result.stderr}`);
+  if (fetched.result.code !== 0 || fetched.report === undefined)
+    throw new Error(`the provider's fetch exited ${fetched.result.code}:\n${fetched.result.stderr}`);
   return fetched.report;
 }
 

@@ -130,7 +130,13 @@ describe.skipIf(missing !== undefined)("every exit channel is bounded and counte
     expect((await ownerReport(a)).status).toMatchObject({ exitCode: 3 });
     expect((await ownerReport(b)).status).toMatchObject({ exitCode: 200 });
     // And the consumer gets the files the algorithm wrote, names and all.
-    expect(Object.keys((await fetchRun(b, CONSUMER)).outputs).sort()).toEqual(["part-200-0.txt", "part-200-1.txt", "part-200-2.txt", "part-200-3.txt", "part-200-4.txt"]);
+    expect(Object.keys((await fetchRun(b, CONSUMER)).outputs).sort()).toEqual([
+      "part-200-0.txt",
+      "part-200-1.txt",
+      "part-200-2.txt",
+      "part-200-3.txt",
+      "part-200-4.txt",
+    ]);
   });
 
   it("minGroupSize: the consumer cannot lower it, and an algorithm ignoring k delivers nothing", slow, async (t) => {

@@ -62,7 +62,16 @@ DIR/datomspace-out.json; DIR defaults to ./ID-RUN; existing files are never over
       path: f.path === undefined ? undefined : display(ctx.cwd, f.path),
     }));
     ctx.emit(
-      { contract: id, run: runId, phase: status.phase, reason: status.reason, keyFrom: result.keyFrom, out: display(ctx.cwd, out), files, skipped: result.skipped },
+      {
+        contract: id,
+        run: runId,
+        phase: status.phase,
+        reason: status.reason,
+        keyFrom: result.keyFrom,
+        out: display(ctx.cwd, out),
+        files,
+        skipped: result.skipped,
+      },
       [
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
         `${files.length} file${files.length === 1 ? "" : "s"} checked and decrypted with the key of ${result.address}${result.keyFrom === null ? " (the data owners' key)" : ` (wrapped key from the ${result.keyFrom})`}:`,
@@ -118,7 +127,12 @@ over the receipt hash. ${STORE_HELP}`,
     const dataKey = opened.dataKey;
     if (dataKey === undefined)
       throw new VerdictError(`the outputs of run ${runId} of ${id} are not sealed for ${signer}`, [
-        { file: run.file, path: "$.predicate.outputs.wrappedKeys", message: `holds no data key for ${signer}`, fix: "release with the key of a data owner the outputs are sealed for" },
+        {
+          file: run.file,
+          path: "$.predicate.outputs.wrappedKeys",
+          message: `holds no data key for ${signer}`,
+          fix: "release with the key of a data owner the outputs are sealed for",
+        },
       ]);
     let record;
     try {

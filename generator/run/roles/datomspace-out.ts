@@ -117,7 +117,12 @@ function plan(contract: Contract, policy: PolicyResult, ok: boolean): Blob[] {
     return { name: file.name, path: file.path, size: file.size, limit };
   });
   return [
-    { subject: "outputs/0", kind: "output", key: "data", files: ok ? policy.outputs.map((file) => ({ name: file.name, path: file.path, size: file.size })) : [] },
+    {
+      subject: "outputs/0",
+      kind: "output",
+      key: "data",
+      files: ok ? policy.outputs.map((file) => ({ name: file.name, path: file.path, size: file.size })) : [],
+    },
     { subject: "logs/0", kind: "log", key: logsKey(contract, ok), files: logs },
   ];
 }
@@ -140,7 +145,9 @@ function reportBytes(report: {
   files: readonly { subject: string; kind: SealedKind; name: string; size: number; sealedBytes: number; sha256: string }[];
 }): Uint8Array {
   const clip = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
-  const violations = report.policy.violations.slice(0, MAX_LISTED_VIOLATIONS).map((v) => ({ ...v, name: v.name === null ? null : clip(v.name), message: clip(v.message) }));
+  const violations = report.policy.violations
+    .slice(0, MAX_LISTED_VIOLATIONS)
+    .map((v) => ({ ...v, name: v.name === null ? null : clip(v.name), message: clip(v.message) }));
   const full = {
     version: 1,
     policy: { ...report.policy, violations, unlisted: Math.max(0, report.policy.violations.length - MAX_LISTED_VIOLATIONS) },
@@ -217,8 +224,23 @@ export async function runDatomspaceOut(options: DatomspaceOutOptions): Promise<S
       }
       const path = `${SEALED_FILES.blobs}/${files.length}`;
       const target = join(sealedDir, path);
-      const sealed = await sealFile(blob.files, target, keys[blob.key], sealContext(pod.hash, options.run, blob.subject), { version: 2, kind: blob.kind, files: described }, paddedSize);
-      files.push({ name: blob.subject, kind: blob.kind, key: blob.key, blob: path, size: sealed.size, ciphertextSha256: sealed.sha256, cid: await cidOfFile(target) });
+      const sealed = await sealFile(
+        blob.files,
+        target,
+        keys[blob.key],
+        sealContext(pod.hash, options.run, blob.subject),
+        { version: 2, kind: blob.kind, files: described },
+        paddedSize,
+      );
+      files.push({
+        name: blob.subject,
+        kind: blob.kind,
+        key: blob.key,
+        blob: path,
+        size: sealed.size,
+        ciphertextSha256: sealed.sha256,
+        cid: await cidOfFile(target),
+      });
     };
     if (keyed.length > 0 && keyedOwners.length > 0) {
       for (const blob of plan(contract, policy, ok)) await seal(blob);
@@ -235,7 +257,12 @@ export async function runDatomspaceOut(options: DatomspaceOutOptions): Promise<S
         computing,
         files: [...listed],
       });
-      await seal({ subject: "logs/datomspace-out", kind: "report", key: "owners", files: [{ name: "datomspace-out.json", path: report, size: report.length }] });
+      await seal({
+        subject: "logs/datomspace-out",
+        kind: "report",
+        key: "owners",
+        files: [{ name: "datomspace-out.json", path: report, size: report.length }],
+      });
     }
     const wrap = (addresses: readonly string[], key: Buffer): Record<string, string> =>
       Object.fromEntries(addresses.map((address) => [address, wrapKey(key, publicKeyOf(contract, address)!)]));

@@ -237,7 +237,10 @@ export function receiptIssues(value: unknown, file: string): Issue[] {
     if (outputs["wrappedKeys"] === null || typeof outputs["wrappedKeys"] !== "object" || Array.isArray(outputs["wrappedKeys"]))
       add("$.predicate.outputs.wrappedKeys", "is not an object");
     if (!Array.isArray(outputs["sealedFor"])) add("$.predicate.outputs.sealedFor", "is not a list");
-    if (outputs["ownerKeys"] !== undefined && (outputs["ownerKeys"] === null || typeof outputs["ownerKeys"] !== "object" || Array.isArray(outputs["ownerKeys"])))
+    if (
+      outputs["ownerKeys"] !== undefined &&
+      (outputs["ownerKeys"] === null || typeof outputs["ownerKeys"] !== "object" || Array.isArray(outputs["ownerKeys"]))
+    )
       add("$.predicate.outputs.ownerKeys", "is not an object");
   }
   return issues;

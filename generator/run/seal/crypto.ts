@@ -19,7 +19,6 @@ import { closeSync, createReadStream, openSync, renameSync, rmSync, writeSync } 
 import { decrypt, encrypt } from "eciesjs";
 import { Config } from "eciesjs/config";
 
-
 export const SEAL_MAGIC = "DPSEAL02";
 export const SEAL_FORMAT = {
   magic: SEAL_MAGIC,
@@ -294,7 +293,14 @@ function parseHeader(bytes: Uint8Array): SealedHeader {
       /^[0-9a-f]{64}$/.test(r["sha256"])
     );
   };
-  if (h === null || typeof h !== "object" || h["version"] !== 2 || !(SEALED_KINDS as readonly unknown[]).includes(h["kind"]) || files === undefined || !files.every(fileOk)) {
+  if (
+    h === null ||
+    typeof h !== "object" ||
+    h["version"] !== 2 ||
+    !(SEALED_KINDS as readonly unknown[]).includes(h["kind"]) ||
+    files === undefined ||
+    !files.every(fileOk)
+  ) {
     throw new OpenError("has a malformed header");
   }
   const names = files.map((f) => (f as SealedFile).name);

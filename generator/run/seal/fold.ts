@@ -116,7 +116,9 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
   œ: "oe",
 };
 
-const QUOTES = new Set([..."\u00ab\u00bb\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a\u300c\u300d\u300e\u300f\u301d\u301e\u301f\u2032\u2033\u00b4"]);
+const QUOTES = new Set([
+  ..."\u00ab\u00bb\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a\u300c\u300d\u300e\u300f\u301d\u301e\u301f\u2032\u2033\u00b4",
+]);
 const SEPARATORS = new Set([..."\u3001\u060c\u061b\u00b7\u30fb"]);
 const BREAKS = new Set([0x85, 0x2028, 0x2029]);
 /** Minus signs that are not dashes (Unicode category Sm). */

@@ -55,7 +55,9 @@ export type Rule = (typeof RULES)[number];
 export function applicableRules(contract: Contract): Rule[] {
   const policy = contract.outputs.policy;
   return RULES.filter(
-    (rule) => !((rule === "no-raw-records" || rule === "raw-record-index") && !policy.noRawRecords) && !(rule === "min-group-size" && policy.minGroupSize === undefined),
+    (rule) =>
+      !((rule === "no-raw-records" || rule === "raw-record-index") && !policy.noRawRecords) &&
+      !(rule === "min-group-size" && policy.minGroupSize === undefined),
   );
 }
 
@@ -267,7 +269,13 @@ export function applyOutputPolicy(contract: Contract, outputsDir: string, logsDi
     for (const file of outputs.files) {
       const separator = tableSeparator(file.name);
       if (separator === undefined) {
-        if (onlyAggregates) add("min-group-size", "output", file.name, "is not a table (csv or tsv), and the contract lets only aggregates, with the size of their groups, leave");
+        if (onlyAggregates)
+          add(
+            "min-group-size",
+            "output",
+            file.name,
+            "is not a table (csv or tsv), and the contract lets only aggregates, with the size of their groups, leave",
+          );
         continue;
       }
       const problem = groupSizeProblem(readFileSync(file.path), separator, countColumn, k);

@@ -491,7 +491,8 @@ export class RowIndex {
       const valuesAt = rowsAt + 8 * nRows;
       if (fstatSync(fd).size !== valuesAt + 8 * nValues) throw new RangeError(`${path} is truncated`);
       const headerValues = new BigUint64Array(nHeader);
-      if (nHeader > 0 && readSync(fd, new Uint8Array(headerValues.buffer), 0, 8 * nHeader, headerAt) !== 8 * nHeader) throw new RangeError(`${path} is truncated`);
+      if (nHeader > 0 && readSync(fd, new Uint8Array(headerValues.buffer), 0, 8 * nHeader, headerAt) !== 8 * nHeader)
+        throw new RangeError(`${path} is truncated`);
       const header = new Map<number, number[]>();
       for (const value of headerValues) {
         const high = Number(value >> 32n);

@@ -204,7 +204,7 @@ function zipMembers(bytes: Uint8Array, max: number): Inflated {
 /** Compressed content inflated: gzip, zlib, zip; empty when the bytes are none of these. Throws a RangeError past `max`. */
 function inflated(bytes: Uint8Array, max: number): Inflated {
   if (bytes.length >= 18 && bytes[0] === 0x1f && bytes[1] === 0x8b) return [{ kind: "gzip", bytes: gunzipSync(bytes, { maxOutputLength: max }) }];
-  if (bytes.length >= 6 && (bytes[0] & 0x0f) === 8 && (bytes[0] >> 4) <= 7 && ((bytes[0] << 8) | bytes[1]) % 31 === 0)
+  if (bytes.length >= 6 && (bytes[0] & 0x0f) === 8 && bytes[0] >> 4 <= 7 && ((bytes[0] << 8) | bytes[1]) % 31 === 0)
     return [{ kind: "zlib", bytes: inflateSync(bytes, { maxOutputLength: max }) }];
   if (bytes.length >= 30 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return zipMembers(bytes, max);
   return [];

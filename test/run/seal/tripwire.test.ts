@@ -71,18 +71,64 @@ describe("the tripwire finds rows of the inputs", () => {
     ["with accents added", ROWS.map((r) => r.replace(/([a-z])/g, "$1\u0301")).join("\n")],
     ["in upper case", ROWS.join("\n").toUpperCase()],
     ["tab-, semicolon- and pipe-separated", [ROWS[0].replace(/,/g, "\t"), ROWS[1].replace(/,/g, ";"), `| ${ROWS[2].replace(/,/g, " | ")} |`].join("\n")],
-    ["as fixed-width columns", ROWS.map((r) => fields(r).map((f) => f.padEnd(10)).join("")).join("\n")],
-    ["quoted three ways", ROWS.map((r, i) => fields(r).map((f) => `${`"'\``[i]}${f}${`"'\``[i]}`).join(",")).join("\n")],
+    [
+      "as fixed-width columns",
+      ROWS.map((r) =>
+        fields(r)
+          .map((f) => f.padEnd(10))
+          .join(""),
+      ).join("\n"),
+    ],
+    [
+      "quoted three ways",
+      ROWS.map((r, i) =>
+        fields(r)
+          .map((f) => `${`"'\``[i]}${f}${`"'\``[i]}`)
+          .join(","),
+      ).join("\n"),
+    ],
     ["with columns reordered", ROWS.map((r) => fields(r).reverse().join(",")).join("\n")],
     ["behind an index column and with a column appended", ROWS.map((r, i) => `${i},${r},extra`).join("\n")],
     ["as JSON lines keyed by the header", ROWS.map((r) => JSON.stringify(Object.fromEntries(fields(r).map((f, i) => [fields(HEADER)[i], f])))).join("\n")],
-    ["as a JSON array with renamed keys", JSON.stringify(ROWS.map((r) => Object.fromEntries(fields(r).map((f, i) => [`k${i}`, Number.isNaN(Number(f)) ? f : Number(f)]))), null, 2)],
-    ["as Python tuples", `[${ROWS.map((r) => `(${fields(r).map((f) => `'${f}'`).join(", ")})`).join(", ")}]`],
+    [
+      "as a JSON array with renamed keys",
+      JSON.stringify(
+        ROWS.map((r) => Object.fromEntries(fields(r).map((f, i) => [`k${i}`, Number.isNaN(Number(f)) ? f : Number(f)]))),
+        null,
+        2,
+      ),
+    ],
+    [
+      "as Python tuples",
+      `[${ROWS.map(
+        (r) =>
+          `(${fields(r)
+            .map((f) => `'${f}'`)
+            .join(", ")})`,
+      ).join(", ")}]`,
+    ],
     ["one field a line", ROWS.join(",").replace(/,/g, "\n")],
-    ["transposed", fields(HEADER).map((_, c) => ROWS.map((r) => fields(r)[c]).join(",")).join("\n")],
-    ["with numbers rewritten (18 as 18.0, 020)", ROWS.map((r) => fields(r).map((f) => (/^\d+$/.test(f) ? `0${f}.0` : f)).join(",")).join("\n")],
+    [
+      "transposed",
+      fields(HEADER)
+        .map((_, c) => ROWS.map((r) => fields(r)[c]).join(","))
+        .join("\n"),
+    ],
+    [
+      "with numbers rewritten (18 as 18.0, 020)",
+      ROWS.map((r) =>
+        fields(r)
+          .map((f) => (/^\d+$/.test(f) ? `0${f}.0` : f))
+          .join(","),
+      ).join("\n"),
+    ],
     ["base64", Buffer.from(ROWS.join("\n")).toString("base64")],
-    ["base64 wrapped at 76 columns", Buffer.from(ROWS.join("\n")).toString("base64").replace(/(.{76})/g, "$1\n")],
+    [
+      "base64 wrapped at 76 columns",
+      Buffer.from(ROWS.join("\n"))
+        .toString("base64")
+        .replace(/(.{76})/g, "$1\n"),
+    ],
     ["hex", Buffer.from(ROWS.join("\n")).toString("hex")],
     ["gzip", gzipSync(ROWS.join("\n"))],
     ["base64 of gzip inside JSON", JSON.stringify({ blob: gzipSync(ROWS.join("\n")).toString("base64") })],
