@@ -23,7 +23,7 @@ import { cidOf } from "../../publish/unixfs.js";
 import { SEAL_FORMAT, newDataKey, sealContext, sealFile, wrapKey, type SealSource, type SealedFile, type SealedKind } from "../seal/crypto.js";
 import type { SealKey, SealedEntry, SealedManifest } from "../seal/manifest.js";
 import { MAX_LISTED_VIOLATIONS, VIOLATION_LOG_BYTES, applyOutputPolicy, type Candidate, type PolicyResult, type Rule } from "../seal/policy.js";
-import { REPORT_MAX_BYTES, paddedSize } from "../seal/public.js";
+import { REPORT_MAX_BYTES, paddedSize, type BLOB_SUBJECTS } from "../seal/public.js";
 import { RowIndex } from "../seal/rows.js";
 import { parseComputingStatus, type ComputingStatus } from "./computing.js";
 import { algorithmStatus } from "./receipt.js";
@@ -98,13 +98,11 @@ interface PackedFile extends SealSource {
 }
 
 interface Blob {
-  readonly subject: (typeof BLOB_ORDER)[number];
+  readonly subject: (typeof BLOB_SUBJECTS)[number];
   readonly kind: SealedKind;
   readonly key: SealKey;
   readonly files: readonly PackedFile[];
 }
-
-const BLOB_ORDER = ["outputs/0", "logs/0", "logs/datomspace-out"] as const;
 
 /** The outputs and the logs as sealed: the outputs only when the policy holds, the logs' head only when it does not. */
 function plan(contract: Contract, policy: PolicyResult, ok: boolean): Blob[] {

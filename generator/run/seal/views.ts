@@ -74,7 +74,7 @@ function leaves(value: unknown, out: string[]): void {
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) for (const item of value) leaves(item, out);
   else if (typeof value === "object") for (const item of Object.values(value as Record<string, unknown>)) leaves(item, out);
-  else out.push(String(value as string | number | boolean));
+  else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") out.push(String(value));
 }
 
 function parseJson(text: string): unknown {
