@@ -159,8 +159,7 @@ const SUPERVISOR_FINISHED = [0, 125, 126, 127];
  * volume the algorithm can write (they run as the same user), so it is evidence only when the
  * supervisor finished, i.e. rewrote it at the end: when podman saw the computing container end
  * otherwise (the status could not be written, e.g. the algorithm filled or took the volume; the
- * supervisor died), the file is ignored, and podman's own times of the container say whether the
- * deadline passed.
+ * supervisor died), the file is ignored and the receipt says only that the run failed.
  */
 export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly ContainerResult[], _maxDurationSeconds: number): Receipt {
   const computing = containers.find((c) => c.container === "computing");
