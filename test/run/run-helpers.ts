@@ -402,7 +402,7 @@ export interface Fetched {
   /** Files of DIR/logs by name. */
   readonly logs: Readonly<Record<string, string>>;
   /** DIR/datomspace-out.json, the sealed policy report, when fetched. */
-  readonly report: unknown;
+  readonly report: any;
 }
 
 function readFolder(dir: string): Record<string, string> {
@@ -416,7 +416,7 @@ function readFolder(dir: string): Record<string, string> {
 
 /** `datomspod fetch ID RUN --key FILE --out DIR` with the given test key. */
 export async function fetchRun(run: PreparedRun, key: { readonly file: string }): Promise<Fetched> {
-  const out = join(run.repo, `fetched-${sha256(key.file).slice(0, 8)}`);
+  const out = mkdtempSync(join(run.repo, `fetched-${sha256(key.file).slice(0, 8)}-`));
   const result = await dp(run.repo, "fetch", run.id, run.runId, "--key", key.file, "--out", out);
   const reportFile = join(out, "datomspace-out.json");
   return {
@@ -425,6 +425,14 @@ export async function fetchRun(run: PreparedRun, key: { readonly file: string })
     logs: readFolder(join(out, "logs")),
     report: existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, "utf8")) : undefined,
   };
+}
+
+/** The report datomspace-out sealed for the data owners (the exact status, usage and violations), fetched with the provider's key. */
+export async function ownerReport(run: PreparedRun): Promise<any> {
+  const fetched = await fetchRun(run, PROVIDER);
+  if (fetched.result.code !== 0 || fetched.report === undefined)
+    throw new Error(`the provider's fetch exited ${fetched.result.code}:\n${fetched.result.stderr}`);
+  return fetched.report;
 }
 
 /** The JSON an algorithm wrote to /data/outputs/<name>, as the consumer fetched it. */

@@ -6,7 +6,7 @@
  */
 
 import { AXES } from "../scenarios.js";
-import { STAGES, contractPassed, findingsOf, sharePercent, type CheckReport, type ContractCheck } from "./check-report.js";
+import { STAGES, bytesText, contractPassed, findingsOf, leakageText, sharePercent, type CheckReport, type ContractCheck } from "./check-report.js";
 
 export interface MarkdownOptions {
   /** Relative path of a contract's SVG from where the Markdown is shown; default `opsc/<id>.svg`. */
@@ -60,6 +60,7 @@ function contractSection(check: ContractCheck, options: MarkdownOptions): string
       );
     }
     out.push(`| weighted | ${result.weighted} | | | |`, "");
+    out.push(`Leakage bound ${result.leakage.ok ? "✅" : "❌"} ${leakageText(result)}`, "");
     out.push("<details><summary>Why these scores</summary>", "", "| score | factor | value | points |", "| --- | --- | --- | ---: |");
     for (const axis of AXES) {
       for (const factor of result.factors[axis])
@@ -86,10 +87,14 @@ export function renderMarkdown(report: CheckReport, options: MarkdownOptions = {
         : `${failed} of ${report.contracts.length} contract${report.contracts.length === 1 ? "" : "s"} fail${failed === 1 ? "s" : ""}`;
   const out = [`## datomspod check: ${title}`, ""];
   if (report.contracts.length > 0) {
-    out.push("| contract | scenario | openness | privacy | security | weighted | verdict |", "| --- | --- | ---: | ---: | ---: | ---: | --- |");
+    out.push(
+      "| contract | scenario | openness | privacy | security | weighted | leakage bound | verdict |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
     for (const check of report.contracts) {
       const r = check.policy;
-      const scores = r === undefined ? "- | - | - | -" : `${r.scores.openness} | ${r.scores.privacy} | ${r.scores.security} | ${r.weighted}`;
+      const bound = r === undefined ? "-" : r.leakage.boundBytes === null ? "unknown" : bytesText(r.leakage.boundBytes);
+      const scores = r === undefined ? "- | - | - | - | -" : `${r.scores.openness} | ${r.scores.privacy} | ${r.scores.security} | ${r.weighted} | ${bound}`;
       out.push(`| [${check.id}](#${check.id}) | ${r === undefined ? "-" : r.scenario} | ${scores} | ${contractPassed(check) ? "✅ pass" : "❌ fail"} |`);
     }
     out.push("");
