@@ -242,7 +242,11 @@ function withReviews(repo: string, loaded: LoadedContract, signed: Verification,
   }
   const signedValid = new Set(signed.parties.filter((p) => p.status === "valid").map((p) => p.address));
   const valid = (address: string): boolean => signedValid.has(address) || counted.has(address);
-  for (const entry of stale) if (!valid(entry.address)) issues.push(...entry.issues);
+  for (const entry of stale) {
+    if (valid(entry.address)) continue;
+    issues.push(...entry.issues);
+    failed.add(entry.address);
+  }
   // The signed approvals' issues, less a missing or outdated file of a party a review approved.
   const byReview = new Set(counted.keys());
   const signedIssues = signed.issues.filter((issue) => {

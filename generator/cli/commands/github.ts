@@ -34,7 +34,9 @@ function workflowRun(env: Env): WorkflowRun | undefined {
 /** The API client for GITHUB_REPOSITORY (or --repository) with GITHUB_TOKEN. */
 export function clientFrom(env: Env, values: Values, run?: WorkflowRun): GitHubClient {
   const named = stringOption(values, "repository");
-  const repository = named !== undefined ? parseRepository(named, "--repository") : run?.repository;
+  const fromEnv = env["GITHUB_REPOSITORY"];
+  const repository =
+    named !== undefined ? parseRepository(named, "--repository") : (run?.repository ?? (fromEnv === undefined || fromEnv === "" ? undefined : parseRepository(fromEnv)));
   if (repository === undefined)
     throw InputError.of({ file: "environment", path: "GITHUB_REPOSITORY", message: "no repository", fix: "set GITHUB_REPOSITORY or pass --repository owner/name" });
   const token = env["GITHUB_TOKEN"];
