@@ -157,7 +157,7 @@ export function textTriangle(check: ContractCheck, rows = 11): string[] {
   const lower = share === undefined ? 0 : share.privacy + share.security;
   const pointCol = share === undefined || pointRow <= 0 ? 0 : Math.round((lower === 0 ? 0.5 : share.security / lower) * pointRow);
   const width = 2 * rows - 1;
-  const lines = [`O ${result.scores.openness}`.padStart(rows + 1)];
+  const lines = [`${" ".repeat(rows - 1)}O ${result.scores.openness}`];
   for (let r = 0; r < rows; r++) {
     const t = rows === 1 ? 0 : r / (rows - 1);
     const cells: string[] = [];
