@@ -58,14 +58,17 @@ export async function auditReviews(repo: string, client: GitHubClient, ids: read
         }
         const merged = await pull;
         if (review.state !== "APPROVED") problems.push(`GitHub says the review is ${review.state}, not APPROVED`);
-        if (review.login.toLowerCase() !== record.reviewer.login.toLowerCase()) problems.push(`GitHub says the reviewer is @${review.login}, not @${record.reviewer.login}`);
+        if (review.login.toLowerCase() !== record.reviewer.login.toLowerCase())
+          problems.push(`GitHub says the reviewer is @${review.login}, not @${record.reviewer.login}`);
         if (review.userId !== record.reviewer.id)
           problems.push(`GitHub says the reviewer's user id is ${review.userId}, not ${record.reviewer.id} (the login may belong to another account now)`);
-        if (review.commitId !== record.review.commit) problems.push(`GitHub says the review is of ${review.commitId ?? "no commit"}, not ${record.review.commit}`);
+        if (review.commitId !== record.review.commit)
+          problems.push(`GitHub says the review is of ${review.commitId ?? "no commit"}, not ${record.review.commit}`);
         if ((review.submittedAt ?? "").replace(/\.\d+Z$/, "Z") !== record.review.submittedAt)
           problems.push(`GitHub says it was submitted at ${review.submittedAt ?? "no time"}, not ${record.review.submittedAt}`);
         if (!merged.merged) problems.push(`pull request #${record.pullRequest} was not merged`);
-        else if (merged.headSha !== record.review.commit) problems.push(`pull request #${record.pullRequest} was merged at ${merged.headSha}, not at the reviewed ${record.review.commit}`);
+        else if (merged.headSha !== record.review.commit)
+          problems.push(`pull request #${record.pullRequest} was merged at ${merged.headSha}, not at the reviewed ${record.review.commit}`);
       }
       rows.push({ file, status: problems.length === 0 ? "verified" : "mismatched", problems });
     }

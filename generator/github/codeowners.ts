@@ -31,12 +31,7 @@ export function renderCodeowners(contracts: readonly OwnedContract[], existing?:
   const head =
     existing === undefined || !existing.includes(GENERATED_MARKER)
       ? DEFAULT_HEAD
-      : existing
-          .slice(0, existing.indexOf(GENERATED_MARKER))
-          .replace(/\n+$/, "\n")
-          .split("\n")
-          .slice(0, -1)
-          .concat([""]);
+      : existing.slice(0, existing.indexOf(GENERATED_MARKER)).replace(/\n+$/, "\n").split("\n").slice(0, -1).concat([""]);
   const lines = [...head, GENERATED_MARKER];
   for (const { id, contract } of [...contracts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     if (contract === undefined) {
@@ -46,7 +41,8 @@ export function renderCodeowners(contracts: readonly OwnedContract[], existing?:
     const approvers = requiredApprovers(contract as Contract);
     const owners = [...new Set(approvers.flatMap((party) => (party.github === undefined ? [] : [`@${party.github}`])))];
     const without = approvers.filter((party) => party.github === undefined).map((party) => `${party.role} ${party.name}`);
-    if (without.length > 0) lines.push(`# ${id}: ${without.join(", ")} ha${without.length === 1 ? "s" : "ve"} no GitHub login: approval by a signed file only (datomspod approve)`);
+    if (without.length > 0)
+      lines.push(`# ${id}: ${without.join(", ")} ha${without.length === 1 ? "s" : "ve"} no GitHub login: approval by a signed file only (datomspod approve)`);
     if (owners.length === 0) continue;
     lines.push(`/contracts/${id}/ ${owners.join(" ")}`);
     if (typeof contract.cluster === "string") lines.push(`/clusters/${contract.cluster}/${id}/ ${owners.join(" ")}`);

@@ -45,7 +45,12 @@ type Env = Readonly<Record<string, string | undefined>>;
 function need(env: Env, name: string): string {
   const value = env[name];
   if (value === undefined || value === "")
-    throw InputError.of({ file: "environment", path: name, message: `${name} is not set`, fix: "run this inside a GitHub Actions job, or set it as Actions would" });
+    throw InputError.of({
+      file: "environment",
+      path: name,
+      message: `${name} is not set`,
+      fix: "run this inside a GitHub Actions job, or set it as Actions would",
+    });
   return value;
 }
 
@@ -72,7 +77,8 @@ export function parseEvent(name: string, payload: unknown, file: string): Workfl
   };
   const obj = (value: unknown, path: string): Record<string, unknown> =>
     value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : at(path, "is not an object");
-  const int = (value: unknown, path: string): number => (typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : at(path, "is not a positive integer"));
+  const int = (value: unknown, path: string): number =>
+    typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : at(path, "is not a positive integer");
   const sha = (value: unknown, path: string): string => (typeof value === "string" && SHA.test(value) ? value : at(path, "is not a commit sha"));
   const str = (value: unknown, path: string): string => (typeof value === "string" ? value : at(path, "is not a string"));
   const root = obj(payload, "$");
@@ -82,7 +88,11 @@ export function parseEvent(name: string, payload: unknown, file: string): Workfl
     case "pull_request_review": {
       const pull = obj(root["pull_request"], "$.pull_request");
       const head = obj(pull["head"], "$.pull_request.head");
-      const event = { action: str(root["action"], "$.action"), number: int(pull["number"], "$.pull_request.number"), headSha: sha(head["sha"], "$.pull_request.head.sha") };
+      const event = {
+        action: str(root["action"], "$.action"),
+        number: int(pull["number"], "$.pull_request.number"),
+        headSha: sha(head["sha"], "$.pull_request.head.sha"),
+      };
       return name === "pull_request_review" ? { name, ...event } : { name, ...event };
     }
     case "workflow_run": {

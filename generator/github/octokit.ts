@@ -119,7 +119,13 @@ function toFile(data: unknown, call: string): ChangedFile {
 function toComment(data: unknown, call: string): IssueComment {
   const comment = object(data, call);
   const user = login(comment["user"]);
-  return { id: integer(comment, "id", call), body: nullableText(comment, "body", call) ?? "", login: user.login, userType: user.type, url: text(comment, "html_url", call) };
+  return {
+    id: integer(comment, "id", call),
+    body: nullableText(comment, "body", call) ?? "",
+    login: user.login,
+    userType: user.type,
+    url: text(comment, "html_url", call),
+  };
 }
 
 function list<T>(data: unknown, call: string, each: (item: unknown, call: string) => T): T[] {
@@ -148,8 +154,13 @@ function serviceError(call: string, error: unknown): ServiceError {
 export function parseRepository(value: string, source = "GITHUB_REPOSITORY"): Repository {
   const match = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(value);
   if (match === null || match[2] === "." || match[2] === "..")
-    throw InputError.of({ file: source, path: "$", message: `${JSON.stringify(value)} is not owner/name`, fix: "name the repository as owner/name, e.g. octo-org/data-contracts" });
-  return { owner: match[1]!, name: match[2]! };
+    throw InputError.of({
+      file: source,
+      path: "$",
+      message: `${JSON.stringify(value)} is not owner/name`,
+      fix: "name the repository as owner/name, e.g. octo-org/data-contracts",
+    });
+  return { owner: match[1], name: match[2] };
 }
 
 export function createGitHubClient(options: OctokitClientOptions): GitHubClient {
@@ -183,13 +194,21 @@ export function createGitHubClient(options: OctokitClientOptions): GitHubClient 
       ),
     listFiles: (number) =>
       call(`GET /repos/${owner}/${repo}/pulls/${number}/files`, async () => {
-        const files = list(await octokit.paginate(octokit.rest.pulls.listFiles, { owner, repo, pull_number: number, per_page: 100 }), `GET pulls/${number}/files`, toFile);
+        const files = list(
+          await octokit.paginate(octokit.rest.pulls.listFiles, { owner, repo, pull_number: number, per_page: 100 }),
+          `GET pulls/${number}/files`,
+          toFile,
+        );
         if (files.length >= MAX_FILES) fail(`GET pulls/${number}/files`, `lists ${files.length} files, GitHub's limit: the changes cannot all be seen`);
         return files;
       }),
     listReviews: (number) =>
       call(`GET /repos/${owner}/${repo}/pulls/${number}/reviews`, async () =>
-        list(await octokit.paginate(octokit.rest.pulls.listReviews, { owner, repo, pull_number: number, per_page: 100 }), `GET pulls/${number}/reviews`, toReview),
+        list(
+          await octokit.paginate(octokit.rest.pulls.listReviews, { owner, repo, pull_number: number, per_page: 100 }),
+          `GET pulls/${number}/reviews`,
+          toReview,
+        ),
       ),
     getReview: async (number, reviewId) => {
       let data: unknown;
@@ -203,7 +222,11 @@ export function createGitHubClient(options: OctokitClientOptions): GitHubClient 
     },
     listComments: (number) =>
       call(`GET /repos/${owner}/${repo}/issues/${number}/comments`, async () =>
-        list(await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 }), `GET issues/${number}/comments`, toComment),
+        list(
+          await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 }),
+          `GET issues/${number}/comments`,
+          toComment,
+        ),
       ),
     createComment: (number, body) =>
       call(`POST /repos/${owner}/${repo}/issues/${number}/comments`, async () =>

@@ -121,7 +121,16 @@ function profilesOf(repo: string): ReadonlyMap<string, ClusterProfile> {
 }
 
 /** Judges one contract of the pull request: the gate with the approving reviews of the head counted. */
-function judge(repo: string, id: string, pull: PullRequest, repository: Repository, reviews: Parameters<typeof decideReviews>[1], countReviews: boolean, now: Date, profiles: ReadonlyMap<string, ClusterProfile>): ContractReport {
+function judge(
+  repo: string,
+  id: string,
+  pull: PullRequest,
+  repository: Repository,
+  reviews: Parameters<typeof decideReviews>[1],
+  countReviews: boolean,
+  now: Date,
+  profiles: ReadonlyMap<string, ClusterProfile>,
+): ContractReport {
   if (!existsSync(join(repo, "contracts", id, "contract.json"))) return { id, removed: true };
   let decision: ReviewDecision | undefined;
   let pending: PendingReview[] = [];
@@ -187,7 +196,9 @@ export async function prStatus(options: PrStatusOptions): Promise<PrStatusResult
   });
   if (pull.state !== "open") return skip(`pull request #${number} is ${pull.merged ? "merged" : "closed"}: nothing to report`);
   if (options.headSha !== undefined && options.headSha !== pull.headSha)
-    return skip(`pull request #${number} moved on to ${pull.headSha.slice(0, 7)} since ${options.headSha.slice(0, 7)} was checked out: the run for the new head reports`);
+    return skip(
+      `pull request #${number} moved on to ${pull.headSha.slice(0, 7)} since ${options.headSha.slice(0, 7)} was checked out: the run for the new head reports`,
+    );
 
   const report = await pullReport(options, pull);
   const missing = missingApprovers(report);
@@ -220,7 +231,10 @@ export async function prStatus(options: PrStatusOptions): Promise<PrStatusResult
   const ask = notify.filter((login) => !pull.requestedReviewers.some((r) => r.toLowerCase() === login.toLowerCase()));
   if (ask.length > 0 && !(await client.requestReviewers(number, ask))) {
     // GitHub refuses review requests to people without access: a mention notifies them instead.
-    await client.createComment(number, `${ask.map((login) => `@${login}`).join(" ")}: datomspod needs your approval of ${pull.headSha.slice(0, 7)} (see the datomspod comment above).`);
+    await client.createComment(
+      number,
+      `${ask.map((login) => `@${login}`).join(" ")}: datomspod needs your approval of ${pull.headSha.slice(0, 7)} (see the datomspod comment above).`,
+    );
   }
   return { report, body, statuses, comment, ...(commentId === 0 ? {} : { commentId }), notified: notify };
 }

@@ -34,7 +34,8 @@ export function receiveReceipt(repo: string, payload: unknown, now: Date, source
   const bad = (path: string, message: string, fix: string): never => {
     throw InputError.of({ file: source, path, message, fix });
   };
-  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return bad("$", "is not an object", "send {contract, run, receipt, signature}");
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload))
+    return bad("$", "is not an object", "send {contract, run, receipt, signature}");
   const { contract: id, run, receipt, signature, ...rest } = payload as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length > 0) bad(`$.${extra[0]}`, "is not a field of a receipt dispatch", "send only contract, run, receipt and signature");
@@ -52,15 +53,28 @@ export function receiveReceipt(repo: string, payload: unknown, now: Date, source
   const parsed = asReceipt(receipt, `${source} $.receipt`);
   const predicate = parsed.predicate;
   if (predicate.contract.id !== id || predicate.run.id !== run || predicate.contract.hash !== loaded.hash)
-    bad("$.receipt.predicate", `is the receipt of ${predicate.contract.id} ${predicate.run.id} (contract hash ${predicate.contract.hash})`, `send the receipt of ${id} ${run} under the current contract`);
+    bad(
+      "$.receipt.predicate",
+      `is the receipt of ${predicate.contract.id} ${predicate.run.id} (contract hash ${predicate.contract.hash})`,
+      `send the receipt of ${id} ${run} under the current contract`,
+    );
   const facts = gatherFacts(repo, loaded, now.getTime());
   if (!facts.runRequests.some((request) => request.id === run))
     bad("$.run", `run ${run} of ${id} has no valid run request`, "a run happens only on the consumer's signed request");
   const text = receiptText(parsed);
-  const problems: Issue[] = verifyRecord(signature, { kind: "receipt", contractId: id, chainId: loaded.contract.chainId, message: receiptMessage(loaded, run, JSON.parse(text) as unknown) }, `${source} $.signature`);
+  const problems: Issue[] = verifyRecord(
+    signature,
+    { kind: "receipt", contractId: id, chainId: loaded.contract.chainId, message: receiptMessage(loaded, run, JSON.parse(text) as unknown) },
+    `${source} $.signature`,
+  );
   const signer = (signature as { signer?: unknown } | null)?.signer;
   if (!loaded.contract.evidence.runners.some((runner) => typeof signer === "string" && runner.toLowerCase() === signer.toLowerCase()))
-    problems.push({ file: `${source} $.signature`, path: "$.signer", message: `${String(signer)} is not one of the contract's runners (evidence.runners)`, fix: "only a runner the parties named signs receipts" });
+    problems.push({
+      file: `${source} $.signature`,
+      path: "$.signer",
+      message: `${String(signer)} is not one of the contract's runners (evidence.runners)`,
+      fix: "only a runner the parties named signs receipts",
+    });
   if (problems.length > 0) throw new VerdictError(`the receipt of ${id} ${run} is not signed by one of its runners: nothing written`, problems);
 
   const signatureFile = receiptSignatureFile(loaded.dir, run);

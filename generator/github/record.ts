@@ -101,7 +101,12 @@ export async function recordReviews(repo: string, client: GitHubClient, sha: str
         let written = false;
         if (existsSync(path)) {
           if (readFileSync(path, "utf8") !== text)
-            throw InputError.of({ file, path: "$", message: "exists with other content; a review record is written once", fix: "restore it from git: records are evidence and never rewritten" });
+            throw InputError.of({
+              file,
+              path: "$",
+              message: "exists with other content; a review record is written once",
+              fix: "restore it from git: records are evidence and never rewritten",
+            });
         } else {
           writeFileAtomic(path, text);
           written = true;

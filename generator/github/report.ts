@@ -78,7 +78,13 @@ export function missingApprovers(report: PullReport): Missing[] {
       const decided = contract.decision?.approvers.find((a) => a.party.address === party.address);
       const login = decided?.party.github;
       const why = decided === undefined ? undefined : reviewWhy(decided.status, decided.review?.commitId ?? null, report.headSha);
-      missing.push({ contract: contract.id, name: party.name, role: party.role, ...(login === undefined ? {} : { login }), ...(why === undefined ? {} : { why }) });
+      missing.push({
+        contract: contract.id,
+        name: party.name,
+        role: party.role,
+        ...(login === undefined ? {} : { login }),
+        ...(why === undefined ? {} : { why }),
+      });
     }
   }
   return missing;
@@ -112,12 +118,20 @@ function truncate(text: string, max = 140): string {
 export function approvalStatus(report: PullReport): CommitStatus {
   const base = { context: APPROVAL_CONTEXT, ...(report.runUrl === undefined ? {} : { targetUrl: report.runUrl }) };
   if (toolingBlocks(report))
-    return { ...base, state: "failure", description: truncate(`changes tooling (${report.tooling[0]}) and contracts: approvals do not count; split the pull request`) };
+    return {
+      ...base,
+      state: "failure",
+      description: truncate(`changes tooling (${report.tooling[0]}) and contracts: approvals do not count; split the pull request`),
+    };
   const live = report.contracts.filter((c) => !c.removed);
   if (live.length === 0) return { ...base, state: "success", description: "no contract to approve in this pull request" };
   const undetermined = live.filter((c) => c.approvals === undefined || c.approvals.parties.length === 0 || !c.check || c.check.stages.schema.status !== "ok");
   if (undetermined.length > 0)
-    return { ...base, state: "failure", description: truncate(`${undetermined.map((c) => c.id).join(", ")}: the contract does not load, so nothing can be approved`) };
+    return {
+      ...base,
+      state: "failure",
+      description: truncate(`${undetermined.map((c) => c.id).join(", ")}: the contract does not load, so nothing can be approved`),
+    };
   const missing = missingApprovers(report);
   if (missing.length > 0) {
     const who = missing.map((m) => `${m.login === undefined ? m.name : `@${m.login}`} (${m.contract})`);
@@ -127,7 +141,11 @@ export function approvalStatus(report: PullReport): CommitStatus {
   if (blocked.length > 0)
     return { ...base, state: "failure", description: truncate(`${blocked.map((c) => c.id).join(", ")}: an approval record does not verify (see the comment)`) };
   const count = live.reduce((n, c) => n + (c.approvals?.parties.length ?? 0), 0);
-  return { ...base, state: "success", description: truncate(`approved by all ${count} required approver${count === 1 ? "" : "s"} at ${short(report.headSha)}`) };
+  return {
+    ...base,
+    state: "success",
+    description: truncate(`approved by all ${count} required approver${count === 1 ? "" : "s"} at ${short(report.headSha)}`),
+  };
 }
 
 /** The `datomspod/contract-lock` status: one open pull request per contract. */
@@ -178,7 +196,7 @@ export function textTriangle(check: ContractCheck, rows = 11): string[] {
 function leakageLines(check: ContractCheck): string[] {
   const leakage = (check.policy as unknown as { leakage?: unknown } | undefined)?.leakage;
   if (leakage === undefined || leakage === null) return [];
-  if (typeof leakage !== "object") return [`**Leakage bound:** ${code(String(leakage))}`, ""];
+  if (typeof leakage !== "object") return [`**Leakage bound:** ${code(JSON.stringify(leakage))}`, ""];
   const rows = Object.entries(leakage as Record<string, unknown>)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => `| ${key} | ${code(typeof value === "string" ? value : JSON.stringify(value))} |`);
@@ -225,12 +243,17 @@ function contractSection(contract: ContractReport, report: PullReport): string[]
   const out = [`### ${contract.id}`, ""];
   if (contract.removed) return [...out, "This pull request removes the contract.", ""];
   const check = contract.check;
-  out.push(`${check !== undefined && contractPassed(check) ? "✅ passes the check" : "❌ does not pass the check"} · ${code(`contracts/${contract.id}/contract.json`)}`, "");
+  out.push(
+    `${check !== undefined && contractPassed(check) ? "✅ passes the check" : "❌ does not pass the check"} · ${code(`contracts/${contract.id}/contract.json`)}`,
+    "",
+  );
   if (contract.approvals !== undefined && contract.approvals.parties.length > 0) {
     out.push("| approver | role | GitHub | approval |", "| --- | --- | --- | --- |");
     for (const party of contract.approvals.parties) {
       const login = contract.decision?.approvers.find((a) => a.party.address === party.address)?.party.github;
-      out.push(`| ${party.name} | ${party.role} | ${login === undefined ? "— (signed approval only)" : `@${login}`} | ${approvalCell(party, contract.decision, report.headSha)} |`);
+      out.push(
+        `| ${party.name} | ${party.role} | ${login === undefined ? "— (signed approval only)" : `@${login}`} | ${approvalCell(party, contract.decision, report.headSha)} |`,
+      );
     }
     out.push("");
   }
@@ -249,7 +272,10 @@ function headline(report: PullReport): string {
   const failing = live.filter((c) => c.check === undefined || !contractPassed(c.check)).length;
   const missing = missingApprovers(report).length;
   if (failing === 0 && missing === 0) return `✅ ready to merge (${live.length} contract${live.length === 1 ? "" : "s"})`;
-  return [failing > 0 ? `${failing} contract${failing === 1 ? "" : "s"} failing` : "", missing > 0 ? `${missing} approval${missing === 1 ? "" : "s"} missing` : ""]
+  return [
+    failing > 0 ? `${failing} contract${failing === 1 ? "" : "s"} failing` : "",
+    missing > 0 ? `${missing} approval${missing === 1 ? "" : "s"} missing` : "",
+  ]
     .filter((part) => part !== "")
     .join(", ");
 }
@@ -257,9 +283,15 @@ function headline(report: PullReport): string {
 /** The comment's body: marker, summary, per contract approvers / triangle / leakage / next step, the check report, and the state. */
 export function renderComment(report: PullReport, state: CommentState): string {
   const out = [COMMENT_MARKER, `## datomspod: ${headline(report)}`, ""];
-  out.push(`Head ${code(short(report.headSha))} · checked with datomspod from the base branch ${code(report.baseRef)} (${code(short(report.baseSha))}), never from this pull request.`, "");
+  out.push(
+    `Head ${code(short(report.headSha))} · checked with datomspod from the base branch ${code(report.baseRef)} (${code(short(report.baseSha))}), never from this pull request.`,
+    "",
+  );
   for (const conflict of report.conflicts)
-    out.push(`> ⛔ **${conflict.id}** is already proposed in [#${conflict.number}](${conflict.url}). One open pull request per contract: merge or close that one first.`, "");
+    out.push(
+      `> ⛔ **${conflict.id}** is already proposed in [#${conflict.number}](${conflict.url}). One open pull request per contract: merge or close that one first.`,
+      "",
+    );
   if (report.tooling.length > 0) {
     out.push(
       `> ⚠️ This pull request changes datomspod's tooling (${report.tooling.slice(0, 5).map(code).join(", ")}${report.tooling.length > 5 ? ", …" : ""}). It was checked with the base branch's datomspod, so it cannot grade itself; its tooling takes effect on merge.${toolingBlocks(report) ? " Approvals by review do not count in it: propose the contracts in a pull request of their own." : ""}`,
@@ -269,7 +301,8 @@ export function renderComment(report: PullReport, state: CommentState): string {
   for (const contract of report.contracts) out.push(...contractSection(contract, report));
   const checks = report.contracts.flatMap((c) => (c.check === undefined ? [] : [c.check]));
   const full: CheckReport = { contracts: checks };
-  const details = checks.length === 0 ? [] : ["<details><summary>The whole check</summary>", "", renderMarkdown(full, { figure: () => [] }).trimEnd(), "", "</details>", ""];
+  const details =
+    checks.length === 0 ? [] : ["<details><summary>The whole check</summary>", "", renderMarkdown(full, { figure: () => [] }).trimEnd(), "", "</details>", ""];
   const tail = [`${STATE_PREFIX}${JSON.stringify({ head: state.head, missing: [...state.missing] })} -->`];
   const body = [...out, ...details, ...tail].join("\n");
   if (body.length <= MAX_COMMENT) return `${body}\n`;
@@ -285,7 +318,7 @@ export function commentState(body: string): CommentState | undefined {
   try {
     const value = JSON.parse(body.slice(start + STATE_PREFIX.length, end)) as { head?: unknown; missing?: unknown };
     if (typeof value.head !== "string" || !Array.isArray(value.missing) || !value.missing.every((m) => typeof m === "string")) return undefined;
-    return { head: value.head, missing: value.missing as string[] };
+    return { head: value.head, missing: value.missing };
   } catch {
     return undefined;
   }
@@ -297,4 +330,3 @@ export function toNotify(missing: readonly Missing[], previous: CommentState | u
   const logins = missing.flatMap((m) => (m.login === undefined ? [] : [m.login]));
   return [...new Set(logins)].filter((login) => !before.has(login.toLowerCase())).sort();
 }
-

@@ -117,17 +117,23 @@ export function bindLogin(contract: Contract, login: string): LoginBinding {
   const wanted = login.toLowerCase();
   const matches = contract.parties.filter((party) => party.github?.toLowerCase() === wanted);
   if (matches.length === 0)
-    return { problem: `@${login} is not the GitHub login of any party of the contract`, fix: "only a party whose login the signed contract names (parties[].github) approves" };
+    return {
+      problem: `@${login} is not the GitHub login of any party of the contract`,
+      fix: "only a party whose login the signed contract names (parties[].github) approves",
+    };
   if (matches.length > 1)
     return {
       problem: `@${login} is the GitHub login of ${matches.length} parties (${matches.map((p) => p.role).join(", ")}), so it cannot stand for one of them`,
       fix: "give each party its own login in the contract and have every party sign it again",
     };
-  const party = matches[0]!;
+  const party = matches[0];
   if (party.role === "consumer")
     return { problem: `@${login} is the consumer's login: the consumer never approves its own algorithm`, fix: "a data provider or the witness approves" };
   if (party.role !== "provider" && party.role !== "witness")
-    return { problem: `@${login} is the ${party.role}'s login; only data providers and the witness approve the algorithm`, fix: "a data provider or the witness approves" };
+    return {
+      problem: `@${login} is the ${party.role}'s login; only data providers and the witness approve the algorithm`,
+      fix: "a data provider or the witness approves",
+    };
   return { party };
 }
 
@@ -166,7 +172,11 @@ export function verifyReviewRecord(value: unknown, expected: ReviewExpectation, 
   else {
     party = binding.party;
     if (party.address.toLowerCase() !== record.party.toLowerCase())
-      add("$.party", `names ${record.party}, but @${record.reviewer.login} is the login of ${party.address} (${party.name})`, "record the party the login belongs to");
+      add(
+        "$.party",
+        `names ${record.party}, but @${record.reviewer.login} is the login of ${party.address} (${party.name})`,
+        "record the party the login belongs to",
+      );
     else if (!expected.agreed.has(party.address.toLowerCase()))
       add(
         "$.reviewer.login",

@@ -191,11 +191,21 @@ export function verifyApprovals(
 }
 
 /** Review records of the contract's reviews/ folder and the pending ones, as (value, file, name). */
-function reviewSources(repo: string, loaded: LoadedContract, pending: readonly PendingReview[], issues: Issue[]): { value: unknown; file: string; name?: string }[] {
+function reviewSources(
+  repo: string,
+  loaded: LoadedContract,
+  pending: readonly PendingReview[],
+  issues: Issue[],
+): { value: unknown; file: string; name?: string }[] {
   const dir = join(loaded.dir, REVIEW_FOLDER);
   const { json, other } = listRecordFiles(dir);
   for (const name of other)
-    issues.push({ file: display(repo, join(dir, name)), path: "$", message: "is not a review record", fix: `keep only <review id>.json files in ${REVIEW_FOLDER}/` });
+    issues.push({
+      file: display(repo, join(dir, name)),
+      path: "$",
+      message: "is not a review record",
+      fix: `keep only <review id>.json files in ${REVIEW_FOLDER}/`,
+    });
   const sources: { value: unknown; file: string; name?: string }[] = [];
   for (const name of json) {
     const path = join(dir, name);
@@ -219,7 +229,8 @@ function withReviews(repo: string, loaded: LoadedContract, signed: Verification,
   const { contract } = loaded;
   const issues: Issue[] = [];
   const sources = reviewSources(repo, loaded, options.reviews ?? [], issues);
-  if (sources.length === 0 && issues.length === 0) return { ...signed, parties: signed.parties.map((p) => (p.status === "valid" ? { ...p, via: ["signature"] } : p)) };
+  if (sources.length === 0 && issues.length === 0)
+    return { ...signed, parties: signed.parties.map((p) => (p.status === "valid" ? { ...p, via: ["signature"] } : p)) };
   const agreements = options.agreements ?? verifyAgreements(repo, loaded);
   const agreed = new Set(agreements.parties.filter((p) => p.status === "valid").map((p) => p.address.toLowerCase()));
   const counted = new Map<string, { id: number; login: string; commit: string; pullRequest: number }[]>();

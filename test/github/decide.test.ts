@@ -24,7 +24,15 @@ const contract = JSON.parse(readFileSync(join(ROOT, "contracts", "hospital-stats
 let next = 1;
 function review(login: string, state: Review["state"], commit = HEAD, at = `2026-11-20T10:00:${String(next % 60).padStart(2, "0")}Z`): Review {
   const id = next++;
-  return { id, login, userId: id, state, commitId: commit, submittedAt: state === "PENDING" ? null : at, url: `https://github.com/o/r/pull/1#pullrequestreview-${id}` };
+  return {
+    id,
+    login,
+    userId: id,
+    state,
+    commitId: commit,
+    submittedAt: state === "PENDING" ? null : at,
+    url: `https://github.com/o/r/pull/1#pullrequestreview-${id}`,
+  };
 }
 
 const statusOf = (reviews: Review[], c: Contract = contract): string[] => decideReviews(c, reviews, HEAD).approvers.map((a) => `${a.party.role}:${a.status}`);
@@ -35,10 +43,22 @@ describe("decideReviews", () => {
     ["both approved the head", [review("riverside-data", "APPROVED"), review("exchange-notary", "APPROVED")], ["provider:approved", "witness:approved"]],
     ["logins are case-insensitive", [review("Riverside-Data", "APPROVED")], ["provider:approved", "witness:none"]],
     ["an approval of an older commit", [review("riverside-data", "APPROVED", OLD)], ["provider:stale", "witness:none"]],
-    ["re-approved after a push", [review("riverside-data", "APPROVED", OLD, "2026-11-20T09:00:00Z"), review("riverside-data", "APPROVED", HEAD, "2026-11-20T11:00:00Z")], ["provider:approved", "witness:none"]],
+    [
+      "re-approved after a push",
+      [review("riverside-data", "APPROVED", OLD, "2026-11-20T09:00:00Z"), review("riverside-data", "APPROVED", HEAD, "2026-11-20T11:00:00Z")],
+      ["provider:approved", "witness:none"],
+    ],
     ["approved, then dismissed", [review("riverside-data", "DISMISSED")], ["provider:dismissed", "witness:none"]],
-    ["approved, then changes requested", [review("riverside-data", "APPROVED", HEAD, "2026-11-20T09:00:00Z"), review("riverside-data", "CHANGES_REQUESTED", HEAD, "2026-11-20T10:00:00Z")], ["provider:changes-requested", "witness:none"]],
-    ["approved, then a comment", [review("riverside-data", "APPROVED", HEAD, "2026-11-20T09:00:00Z"), review("riverside-data", "COMMENTED", HEAD, "2026-11-20T10:00:00Z")], ["provider:approved", "witness:none"]],
+    [
+      "approved, then changes requested",
+      [review("riverside-data", "APPROVED", HEAD, "2026-11-20T09:00:00Z"), review("riverside-data", "CHANGES_REQUESTED", HEAD, "2026-11-20T10:00:00Z")],
+      ["provider:changes-requested", "witness:none"],
+    ],
+    [
+      "approved, then a comment",
+      [review("riverside-data", "APPROVED", HEAD, "2026-11-20T09:00:00Z"), review("riverside-data", "COMMENTED", HEAD, "2026-11-20T10:00:00Z")],
+      ["provider:approved", "witness:none"],
+    ],
     ["only comments and a pending review", [review("riverside-data", "COMMENTED"), review("exchange-notary", "PENDING")], ["provider:none", "witness:none"]],
     ["a deleted account (no login)", [review("", "APPROVED")], ["provider:none", "witness:none"]],
   ])("%s", (_title, reviews, expected) => {
@@ -51,7 +71,9 @@ describe("decideReviews", () => {
     const decision = decideReviews(shared, [review("riverside-data", "APPROVED")], HEAD);
 
     expect(decision.approvers.map((a) => a.status)).toEqual(["none", "none"]);
-    expect(decision.ignored.map((i) => i.reason)).toEqual(["@riverside-data is the GitHub login of 2 parties (provider, consumer), so it cannot stand for one of them"]);
+    expect(decision.ignored.map((i) => i.reason)).toEqual([
+      "@riverside-data is the GitHub login of 2 parties (provider, consumer), so it cannot stand for one of them",
+    ]);
   });
 
   it("the latest deciding review is by time, whatever order GitHub lists them in", () => {
@@ -76,7 +98,12 @@ describe("pullChanges", () => {
     ["a cluster profile", ["clusters/local/cluster.yaml"], ["hospital-stats"], []],
     ["Argo CD wiring is no contract", ["clusters/local/argocd/applicationset.yaml"], [], []],
     ["the policies", ["policies/opsc/privacy.rego"], [], ["policies/opsc/privacy.rego"]],
-    ["the generator and the schema", ["generator/gate/gate.ts", "contracts/contract.schema.json"], [], ["contracts/contract.schema.json", "generator/gate/gate.ts"]],
+    [
+      "the generator and the schema",
+      ["generator/gate/gate.ts", "contracts/contract.schema.json"],
+      [],
+      ["contracts/contract.schema.json", "generator/gate/gate.ts"],
+    ],
     ["a workflow", [".github/workflows/pr.yml"], [], [".github/workflows/pr.yml"]],
     ["CODEOWNERS is generated, not tooling", [".github/CODEOWNERS"], [], []],
     ["a path that is no contract id", ["contracts/Not_An_Id/x.json", "contracts/README.md"], [], []],
@@ -120,13 +147,7 @@ describe("renderCodeowners", () => {
     const head = "/generator/ @org/maintainers\n\n";
     const noLogin = { ...contract, parties: contract.parties.map((p) => (p.role === "witness" ? { ...p, github: undefined } : p)) };
 
-    const text = renderCodeowners(
-      [
-        { id: "z-broken" },
-        { id: "hospital-stats", contract: noLogin as Contract },
-      ],
-      `${head}${GENERATED_MARKER}\n/contracts/old/ @someone\n`,
-    );
+    const text = renderCodeowners([{ id: "z-broken" }, { id: "hospital-stats", contract: noLogin }], `${head}${GENERATED_MARKER}\n/contracts/old/ @someone\n`);
 
     expect(text).toBe(
       [
@@ -178,6 +199,8 @@ describe("parseEvent", () => {
   });
 
   it("refuses an event it does not handle", () => {
-    expect(() => parseEvent("issue_comment", {}, "event.json")).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: "GITHUB_EVENT_NAME" })] }));
+    expect(() => parseEvent("issue_comment", {}, "event.json")).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ path: "GITHUB_EVENT_NAME" })] }),
+    );
   });
 });

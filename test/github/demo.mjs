@@ -25,7 +25,13 @@ const REPOSITORY = "Codertocat/Hello-World";
 const R = `/repos/${REPOSITORY}`;
 const ID = "hospital-stats";
 const NUMBER = 12;
-const SHA = { a: "a1".repeat(20), b: "b2".repeat(20), merge: "c3".repeat(20), base: "6dcb09b5b57875f334f61aebed695e2e4193db5e", tree: "691272480426f78a0138979dd3ce63b77f706feb" };
+const SHA = {
+  a: "a1".repeat(20),
+  b: "b2".repeat(20),
+  merge: "c3".repeat(20),
+  base: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+  tree: "691272480426f78a0138979dd3ce63b77f706feb",
+};
 const USERS = { "phi-analytics": 5003, "riverside-data": 5001, "exchange-notary": 5002, "github-actions[bot]": 41898282 };
 const user = (login) => ({ login, id: USERS[login] ?? 1, type: login.endsWith("[bot]") ? "Bot" : "User" });
 const print = (text = "") => process.stdout.write(`${text}\n`);
@@ -63,7 +69,12 @@ const pull = () => ({
   title: "Propose hospital-stats",
   user: user("phi-analytics"),
   requested_reviewers: state.requested.map(user),
-  head: { ...fixture("rest/pull.json").head, ref: "propose-hospital-stats", sha: state.head, repo: { ...fixture("rest/pull.json").head.repo, full_name: REPOSITORY } },
+  head: {
+    ...fixture("rest/pull.json").head,
+    ref: "propose-hospital-stats",
+    sha: state.head,
+    repo: { ...fixture("rest/pull.json").head.repo, full_name: REPOSITORY },
+  },
   base: { ...fixture("rest/pull.json").base, ref: "main", sha: SHA.base, repo: { ...fixture("rest/pull.json").base.repo, full_name: REPOSITORY } },
 });
 const review = (id, login, state_, commit, at) => {
@@ -81,7 +92,13 @@ const reviewBody = (id, login, state_, commit, at) => ({
   submitted_at: at,
   html_url: `https://github.com/${REPOSITORY}/pull/${NUMBER}#pullrequestreview-${id}`,
 });
-const comment = (c) => ({ ...fixture("rest/comment.json"), id: c.id, body: c.body, user: user(c.login), html_url: `https://github.com/${REPOSITORY}/pull/${NUMBER}#issuecomment-${c.id}` });
+const comment = (c) => ({
+  ...fixture("rest/comment.json"),
+  id: c.id,
+  body: c.body,
+  user: user(c.login),
+  html_url: `https://github.com/${REPOSITORY}/pull/${NUMBER}#issuecomment-${c.id}`,
+});
 const posted = [];
 const json = async (request) => JSON.parse(await request.text());
 
@@ -90,11 +107,23 @@ const unmatched = [];
 nock.emitter.on("no match", (req) => unmatched.push(`${req.method} ${req.path ?? req.url}`));
 const api = nock(API).persist();
 api.get(`${R}/pulls/${NUMBER}`).reply(200, () => pull());
-api.get(`${R}/pulls`).query(true).reply(200, () => (state.merged ? [] : [pull()]));
-api.get(`${R}/pulls/${NUMBER}/files`).query(true).reply(200, () => state.files.map((filename) => ({ ...fixture("rest/files.json")[0], filename, status: "added" })));
-api.get(`${R}/pulls/${NUMBER}/reviews`).query(true).reply(200, () => state.reviews);
+api
+  .get(`${R}/pulls`)
+  .query(true)
+  .reply(200, () => (state.merged ? [] : [pull()]));
+api
+  .get(`${R}/pulls/${NUMBER}/files`)
+  .query(true)
+  .reply(200, () => state.files.map((filename) => ({ ...fixture("rest/files.json")[0], filename, status: "added" })));
+api
+  .get(`${R}/pulls/${NUMBER}/reviews`)
+  .query(true)
+  .reply(200, () => state.reviews);
 api.get(new RegExp(`^${R}/pulls/${NUMBER}/reviews/\\d+$`)).reply(200, (request) => state.reviews.find((r) => request.url.endsWith(`/${r.id}`)));
-api.get(`${R}/issues/${NUMBER}/comments`).query(true).reply(200, () => state.comments.map(comment));
+api
+  .get(`${R}/issues/${NUMBER}/comments`)
+  .query(true)
+  .reply(200, () => state.comments.map(comment));
 api.post(`${R}/issues/${NUMBER}/comments`).reply(201, async (request) => {
   const c = { id: state.nextComment++, body: (await json(request)).body, login: "github-actions[bot]" };
   state.comments.push(c);
@@ -126,7 +155,13 @@ process.env.DATOMSPOD_KEY_PASSWORD = "datomspod-test-only";
 const event = (name, payload) => {
   const path = join(work, `${name}.json`);
   writeFileSync(path, JSON.stringify(payload));
-  Object.assign(process.env, { GITHUB_EVENT_NAME: name, GITHUB_EVENT_PATH: path, GITHUB_REPOSITORY: REPOSITORY, GITHUB_TOKEN: "ghs_demo-token-not-real", GITHUB_RUN_ID: "4242" });
+  Object.assign(process.env, {
+    GITHUB_EVENT_NAME: name,
+    GITHUB_EVENT_PATH: path,
+    GITHUB_REPOSITORY: REPOSITORY,
+    GITHUB_TOKEN: "ghs_demo-token-not-real",
+    GITHUB_RUN_ID: "4242",
+  });
 };
 async function datomspod(argv, { show = true } = {}) {
   if (show) print(`$ datomspod ${argv.join(" ")}`);
@@ -142,7 +177,12 @@ function showPosted() {
     else {
       print(`  ${what} (#${value.id}):`);
       const body = value.body.split("\n<details>")[0].trimEnd();
-      print(body.split("\n").map((line) => `  │ ${line}`).join("\n"));
+      print(
+        body
+          .split("\n")
+          .map((line) => `  │ ${line}`)
+          .join("\n"),
+      );
     }
   }
 }
@@ -164,7 +204,16 @@ try {
   });
   await step("The hospital (@riverside-data) approves the pull request", async () => {
     state.reviews.push(review(80, "riverside-data", "APPROVED", SHA.a, "2026-11-22T09:00:00Z"));
-    event("workflow_run", { action: "completed", workflow_run: { event: "pull_request_review", head_sha: state.head, head_branch: "propose-hospital-stats", pull_requests: [{ number: NUMBER }], head_repository: { full_name: REPOSITORY } } });
+    event("workflow_run", {
+      action: "completed",
+      workflow_run: {
+        event: "pull_request_review",
+        head_sha: state.head,
+        head_branch: "propose-hospital-stats",
+        pull_requests: [{ number: NUMBER }],
+        head_repository: { full_name: REPOSITORY },
+      },
+    });
     await prStatus();
   });
   await step(`The consumer pushes ${SHA.b.slice(0, 7)}: a second run request. The hospital's approval of ${SHA.a.slice(0, 7)} is now stale`, async () => {
@@ -178,28 +227,61 @@ try {
   await step("Both approvers approve the new head", async () => {
     state.reviews.push(review(81, "riverside-data", "APPROVED", SHA.b, "2026-11-22T11:00:00Z"));
     state.reviews.push(review(82, "exchange-notary", "APPROVED", SHA.b, "2026-11-22T11:05:00Z"));
-    event("workflow_run", { action: "completed", workflow_run: { event: "pull_request_review", head_sha: state.head, head_branch: "propose-hospital-stats", pull_requests: [{ number: NUMBER }], head_repository: { full_name: REPOSITORY } } });
+    event("workflow_run", {
+      action: "completed",
+      workflow_run: {
+        event: "pull_request_review",
+        head_sha: state.head,
+        head_branch: "propose-hospital-stats",
+        pull_requests: [{ number: NUMBER }],
+        head_repository: { full_name: REPOSITORY },
+      },
+    });
     await prStatus();
   });
   await step(`Merged as ${SHA.merge.slice(0, 7)}: the merge workflow records the approving reviews`, async () => {
     state.merged = true;
     event("push", { ...fixture("events/push.json"), ref: "refs/heads/main", after: SHA.merge });
     const recorded = await datomspod(["github", "record-reviews", "--sha", SHA.merge]);
-    print(recorded.stdout.trimEnd().split("\n").map((l) => `  ${l}`).join("\n"));
+    print(
+      recorded.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+    );
     const dir = join(repo, "contracts", ID, "reviews");
     for (const name of readdirSync(dir)) {
       print(`  contracts/${ID}/reviews/${name}:`);
-      print(readFileSync(join(dir, name), "utf8").trimEnd().split("\n").map((l) => `  │ ${l}`).join("\n"));
+      print(
+        readFileSync(join(dir, name), "utf8")
+          .trimEnd()
+          .split("\n")
+          .map((l) => `  │ ${l}`)
+          .join("\n"),
+      );
     }
     const status = await datomspod(["contract", "status", ID]);
     print(`  ${status.stdout.trim()}`);
     const compiled = await datomspod(["compile"]);
-    print(compiled.stdout.trimEnd().split("\n").map((l) => `  ${l}`).join("\n"));
+    print(
+      compiled.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+    );
   });
   await step("Anyone re-checks the review records against GitHub", async () => {
     delete process.env.GITHUB_EVENT_PATH;
     const audited = await datomspod(["audit", "reviews", ID]);
-    print(audited.stdout.trimEnd().split("\n").map((l) => `  ${l}`).join("\n"));
+    print(
+      audited.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+    );
     if (audited.code !== 0) throw new Error(audited.stderr);
   });
   if (unmatched.length > 0) throw new Error(`requests the recorded API does not answer: ${unmatched.join(", ")}`);

@@ -75,7 +75,11 @@ describe("approval from a review", () => {
 
     const out = await prStatus(repo);
 
-    expect(approvalOf(out, PROVIDER)).toMatchObject({ status: "valid", via: ["review"], reviews: [{ id: 80, login: "riverside-data", commit: HEAD, pullRequest: 2 }] });
+    expect(approvalOf(out, PROVIDER)).toMatchObject({
+      status: "valid",
+      via: ["review"],
+      reviews: [{ id: 80, login: "riverside-data", commit: HEAD, pullRequest: 2 }],
+    });
     expect(approvalOf(out, WITNESS)).toMatchObject({ status: "valid", via: ["review"] });
     expect(status(sent, "datomspod/approval")).toEqual({
       state: "success",
@@ -85,17 +89,21 @@ describe("approval from a review", () => {
     });
     expect(status(sent, "datomspod/contract-lock")).toMatchObject({ state: "success" });
     expect(sent.comments.map((c) => c.method)).toEqual(["POST"]);
-    expect(sent.comments[0]!.body).toMatch(/^<!-- datomspod:pull-request-status -->\n## datomspod: ✅ ready to merge \(1 contract\)/);
-    expect(sent.comments[0]!.body).toContain("| Riverside General Hospital | provider | @riverside-data | ✅ review 80 of `ec26c3e` |");
+    expect(sent.comments[0].body).toMatch(/^<!-- datomspod:pull-request-status -->\n## datomspod: ✅ ready to merge \(1 contract\)/);
+    expect(sent.comments[0].body).toContain("| Riverside General Hospital | provider | @riverside-data | ✅ review 80 of `ec26c3e` |");
     expect(out.notified).toEqual([]);
   });
 
   it.each<[string, ReviewSpec[], string]>([
     ["a non-party", [{ id: 90, login: "octocat", state: "APPROVED" }], "@octocat is not the GitHub login of any party of the contract"],
-    ["the consumer", [{ id: 91, login: "phi-analytics", state: "APPROVED" }], "@phi-analytics is the consumer's login: the consumer never approves its own algorithm"],
+    [
+      "the consumer",
+      [{ id: 91, login: "phi-analytics", state: "APPROVED" }],
+      "@phi-analytics is the consumer's login: the consumer never approves its own algorithm",
+    ],
   ])("an approval by %s counts for no one and says why", async (_who, reviews, why) => {
     const repo = headCheckout();
-    setEvent("pull_request_review", reviewEvent("submitted", reviews[0]!));
+    setEvent("pull_request_review", reviewEvent("submitted", reviews[0]));
     const sent = recordPullRequest({ files: FILES, reviews, reviewRequest: 201 });
 
     const out = await prStatus(repo);
@@ -105,7 +113,7 @@ describe("approval from a review", () => {
       state: "pending",
       description: "missing approval: @riverside-data (hospital-stats), @exchange-notary (hospital-stats)",
     });
-    expect(sent.comments[0]!.body).toContain(`- ⚠️ the approval by @${reviews[0]!.login} does not count: ${why}`);
+    expect(sent.comments[0].body).toContain(`- ⚠️ the approval by @${reviews[0].login} does not count: ${why}`);
     expect(sent.reviewRequests).toEqual([["exchange-notary", "riverside-data"]]);
   });
 
@@ -119,18 +127,24 @@ describe("approval from a review", () => {
     expect(approvalOf(out, PROVIDER).status).toBe("missing");
     expect(approvalOf(out, WITNESS)).toMatchObject({ status: "valid", via: ["signature"] });
     expect(status(sent, "datomspod/approval")).toMatchObject({ state: "pending", description: "missing approval: @riverside-data (hospital-stats)" });
-    expect(sent.comments[0]!.body).toContain("| Riverside General Hospital | provider | @riverside-data | ⏳ missing: approved `f95f852`, not the head `ec26c3e` |");
+    expect(sent.comments[0].body).toContain(
+      "| Riverside General Hospital | provider | @riverside-data | ⏳ missing: approved `f95f852`, not the head `ec26c3e` |",
+    );
     expect(sent.reviewRequests).toEqual([["riverside-data"]]);
   });
 
   it("approval then a new push: the one comment is edited in place, the approval goes stale and the owner is asked again", async () => {
     const repo = headCheckout([WITNESS]);
     setEvent("pull_request_review", reviewEvent("submitted", { id: 80, login: "riverside-data", state: "APPROVED" }, OLDER));
-    const first = recordPullRequest({ pull: { head: { sha: OLDER } }, files: FILES, reviews: [{ id: 80, login: "riverside-data", state: "APPROVED", commit: OLDER }] });
+    const first = recordPullRequest({
+      pull: { head: { sha: OLDER } },
+      files: FILES,
+      reviews: [{ id: 80, login: "riverside-data", state: "APPROVED", commit: OLDER }],
+    });
     const approved = await runCli(["github", "pr-status", "--head-sha", OLDER, "--format", "json"], { repo });
     expect(approved.code).toBe(0);
     expect(status({ ...first, statuses: first.statuses.map((s) => ({ ...s, sha: HEAD })) }, "datomspod/approval")).toMatchObject({ state: "success" });
-    const comment = commentBody(555, first.comments[0]!.body);
+    const comment = commentBody(555, first.comments[0].body);
 
     setEvent("pull_request_target", pullRequestEvent(2, HEAD));
     const second = recordPullRequest({
@@ -156,7 +170,7 @@ describe("approval from a review", () => {
     const out = await prStatus(repo);
 
     expect(approvalOf(out, PROVIDER).status).toBe("missing");
-    expect(sent.comments[0]!.body).toContain("⏳ missing: the approval was dismissed");
+    expect(sent.comments[0].body).toContain("⏳ missing: the approval was dismissed");
     expect(status(sent, "datomspod/approval")).toMatchObject({ state: "pending" });
   });
 
@@ -177,7 +191,7 @@ describe("approval from a review", () => {
 
     expect([approvalOf(out, PROVIDER).status, approvalOf(out, WITNESS).status]).toEqual(["valid", "missing"]);
     expect(status(sent, "datomspod/approval").description).toBe("missing approval: @exchange-notary (hospital-stats)");
-    expect(sent.comments[0]!.body).toContain("**Next:** @exchange-notary: review and approve this pull request at `ec26c3e`");
+    expect(sent.comments[0].body).toContain("**Next:** @exchange-notary: review and approve this pull request at `ec26c3e`");
   });
 
   it("a later request for changes withdraws an approval; a later comment does not", async () => {
@@ -197,7 +211,7 @@ describe("approval from a review", () => {
     const out = await prStatus(repo);
 
     expect([approvalOf(out, PROVIDER).status, approvalOf(out, WITNESS).status]).toEqual(["missing", "valid"]);
-    expect(sent.comments[0]!.body).toContain("⏳ missing: requested changes");
+    expect(sent.comments[0].body).toContain("⏳ missing: requested changes");
   });
 
   it("a login that is not bound: the witness has no login in the contract, so a review by its old login counts for no one", async () => {
@@ -219,8 +233,10 @@ describe("approval from a review", () => {
 
     expect([approvalOf(out, PROVIDER).status, approvalOf(out, WITNESS).status]).toEqual(["valid", "missing"]);
     expect(status(sent, "datomspod/approval").description).toBe("missing approval: Data Exchange Notary (hospital-stats)");
-    expect(sent.comments[0]!.body).toContain("- ⚠️ the approval by @exchange-notary does not count: @exchange-notary is not the GitHub login of any party of the contract");
-    expect(sent.comments[0]!.body).toContain("Data Exchange Notary: `datomspod approve hospital-stats --key FILE` and push");
+    expect(sent.comments[0].body).toContain(
+      "- ⚠️ the approval by @exchange-notary does not count: @exchange-notary is not the GitHub login of any party of the contract",
+    );
+    expect(sent.comments[0].body).toContain("Data Exchange Notary: `datomspod approve hospital-stats --key FILE` and push");
   });
 
   it("a login a pull request gives a party without that party signing it does not count", async () => {
@@ -237,7 +253,7 @@ describe("approval from a review", () => {
 
     expect(approvalOf(out, PROVIDER).status).toBe("invalid");
     expect(status(sent, "datomspod/approval").state).toBe("pending");
-    expect(sent.comments[0]!.body).toContain("has not signed the current contract, so the login @phi-analytics-2 it names is not (yet) its own");
+    expect(sent.comments[0].body).toContain("has not signed the current contract, so the login @phi-analytics-2 it names is not (yet) its own");
   });
 
   it("a pull request that changes policies cannot grade itself: reviews do not count in it and the status fails", async () => {
@@ -259,13 +275,20 @@ describe("approval from a review", () => {
       state: "failure",
       description: "changes tooling (policies/opsc/privacy.rego) and contracts: approvals do not count; split the pull request",
     });
-    expect(sent.comments[0]!.body).toContain("It was checked with the base branch's datomspod, so it cannot grade itself");
+    expect(sent.comments[0].body).toContain("It was checked with the base branch's datomspod, so it cannot grade itself");
   });
 
   it("a second open pull request on the same contract gets a failing lock status linking the first", async () => {
     const repo = headCheckout([PROVIDER, WITNESS]);
     setEvent("pull_request_target", pullRequestEvent(9));
-    const sent = recordPullRequest({ number: 9, files: [`contracts/${ID}/runs/run-2.json`], others: [{ number: 7, files: [`contracts/${ID}/contract.json`] }, { number: 11, files: FILES }] });
+    const sent = recordPullRequest({
+      number: 9,
+      files: [`contracts/${ID}/runs/run-2.json`],
+      others: [
+        { number: 7, files: [`contracts/${ID}/contract.json`] },
+        { number: 11, files: FILES },
+      ],
+    });
 
     const out = await prStatus(repo);
 
@@ -287,10 +310,10 @@ describe("approval from a review", () => {
 
     expect(out.notified).toEqual(["riverside-data"]);
     expect(sent.comments.map((c) => c.method)).toEqual(["POST", "POST"]);
-    expect(sent.comments[1]!.body).toBe("@riverside-data: datomspod needs your approval of ec26c3e (see the datomspod comment above).");
+    expect(sent.comments[1].body).toBe("@riverside-data: datomspod needs your approval of ec26c3e (see the datomspod comment above).");
 
     // The same state again: the comment is unchanged, no one is asked twice.
-    const again = recordPullRequest({ files: FILES, comments: [commentBody(900, sent.comments[0]!.body)], creates: false });
+    const again = recordPullRequest({ files: FILES, comments: [commentBody(900, sent.comments[0].body)], creates: false });
     const out2 = await prStatus(repo);
     expect(out2.comment).toBe("unchanged");
     expect(out2.notified).toEqual([]);
@@ -300,7 +323,10 @@ describe("approval from a review", () => {
   it("a comment with the marker written by a person is not taken for datomspod's", async () => {
     const repo = headCheckout([PROVIDER, WITNESS]);
     setEvent("pull_request_target", pullRequestEvent());
-    const sent = recordPullRequest({ files: FILES, comments: [commentBody(31, "<!-- datomspod:pull-request-status -->\n## datomspod: ✅ ready to merge", "octocat", "User")] });
+    const sent = recordPullRequest({
+      files: FILES,
+      comments: [commentBody(31, "<!-- datomspod:pull-request-status -->\n## datomspod: ✅ ready to merge", "octocat", "User")],
+    });
 
     await prStatus(repo);
 
@@ -322,7 +348,13 @@ describe("approval from a review", () => {
     const repo = headCheckout([PROVIDER, WITNESS]);
     const event = {
       action: "completed",
-      workflow_run: { event: "pull_request_review", head_sha: HEAD, head_branch: "contract-2", pull_requests: [], head_repository: { full_name: "Codertocat/Hello-World" } },
+      workflow_run: {
+        event: "pull_request_review",
+        head_sha: HEAD,
+        head_branch: "contract-2",
+        pull_requests: [],
+        head_repository: { full_name: "Codertocat/Hello-World" },
+      },
     };
     setEvent("workflow_run", event);
     const sent = recordPullRequest({ files: FILES });
@@ -342,7 +374,12 @@ describe("approval from a review", () => {
 
     expect(result.code).toBe(2);
     expect(jsonOut(result).issues).toEqual([
-      { file: "environment", path: "GITHUB_TOKEN", message: "GITHUB_TOKEN is not set", fix: "pass the workflow's token: env: GITHUB_TOKEN: ${{ github.token }}" },
+      {
+        file: "environment",
+        path: "GITHUB_TOKEN",
+        message: "GITHUB_TOKEN is not set",
+        fix: "pass the workflow's token: env: GITHUB_TOKEN: ${{ github.token }}",
+      },
     ]);
   });
 
@@ -367,12 +404,18 @@ describe("approval from a review", () => {
 
     await prStatus(repo);
 
-    expect(status(sent, "datomspod/approval")).toMatchObject({ state: "failure", description: "hospital-stats: the contract does not load, so nothing can be approved" });
-    expect(sent.comments[0]!.body).toContain("**Next:** fix `contracts/hospital-stats/contract.json` (see the problems) and push");
+    expect(status(sent, "datomspod/approval")).toMatchObject({
+      state: "failure",
+      description: "hospital-stats: the contract does not load, so nothing can be approved",
+    });
+    expect(sent.comments[0].body).toContain("**Next:** fix `contracts/hospital-stats/contract.json` (see the problems) and push");
   });
 });
 
 /** The workflow_run case lists the open pull requests once more to find the one of the fork's branch. */
 function nockOpenPulls(): void {
-  nock(API).get(`${R}/pulls`).query({ state: "open", per_page: "100" }).reply(200, [pullBody(2)]);
+  nock(API)
+    .get(`${R}/pulls`)
+    .query({ state: "open", per_page: "100" })
+    .reply(200, [pullBody(2)]);
 }

@@ -69,7 +69,9 @@ describe("receive-receipt", () => {
     const result = await runCli(["github", "receive-receipt", "--format", "json"], { repo });
 
     expect(result.code).toBe(1);
-    expect(jsonOut(result).issues).toContainEqual(expect.objectContaining({ path: "$.signer", message: `${forged.signer} is not one of the contract's runners (evidence.runners)` }));
+    expect(jsonOut(result).issues).toContainEqual(
+      expect.objectContaining({ path: "$.signer", message: `${forged.signer} is not one of the contract's runners (evidence.runners)` }),
+    );
     expect(existsSync(join(repo, RECEIPT)) || existsSync(join(repo, SIGNATURE))).toBe(false);
   });
 

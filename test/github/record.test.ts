@@ -99,7 +99,13 @@ describe("record-reviews", () => {
       version: 1,
       repository: "Codertocat/Hello-World",
       pullRequest: 2,
-      review: { id: 80, state: "APPROVED", commit: HEAD, submittedAt: "2026-11-20T10:00:20Z", url: "https://github.com/Codertocat/Hello-World/pull/2#pullrequestreview-80" },
+      review: {
+        id: 80,
+        state: "APPROVED",
+        commit: HEAD,
+        submittedAt: "2026-11-20T10:00:20Z",
+        url: "https://github.com/Codertocat/Hello-World/pull/2#pullrequestreview-80",
+      },
       reviewer: { login: "riverside-data", id: 5001 },
       party: PROVIDER,
     });
@@ -145,7 +151,9 @@ describe("record-reviews", () => {
     const out = await record(repo);
 
     expect(out.recorded).toEqual([]);
-    expect(out.skipped[0].message).toBe("changes datomspod's tooling (policies/opsc/privacy.rego…) with contracts, so its reviews are not recorded as approvals");
+    expect(out.skipped[0].message).toBe(
+      "changes datomspod's tooling (policies/opsc/privacy.rego…) with contracts, so its reviews are not recorded as approvals",
+    );
   });
 
   it("records a review dismissed before the merge, or of an older commit, not at all", async () => {
@@ -179,14 +187,31 @@ describe("a review record counts only as it was written", () => {
     const signed = await runCli(["approve", ID, "--key", testKey("notary-witness").file], { repo });
     expect(signed.code).toBe(0);
 
-    expect(approvals(repo)).toEqual({ ok: true, issues: [], parties: [[PROVIDER, "valid"], [WITNESS, "valid"]] });
+    expect(approvals(repo)).toEqual({
+      ok: true,
+      issues: [],
+      parties: [
+        [PROVIDER, "valid"],
+        [WITNESS, "valid"],
+      ],
+    });
   });
 
   it.each<[string, (r: any) => void, string, string]>([
-    ["another rendered instance", (r) => (r.approval.instanceDigest = `0x${"1".repeat(64)}`), "$.approval.instanceDigest", "approves another rendered instance (what runs in the cluster changed: generator, profile or contract)"],
+    [
+      "another rendered instance",
+      (r) => (r.approval.instanceDigest = `0x${"1".repeat(64)}`),
+      "$.approval.instanceDigest",
+      "approves another rendered instance (what runs in the cluster changed: generator, profile or contract)",
+    ],
     ["other code", (r) => (r.approval.codeSha256 = `0x${"2".repeat(64)}`), "$.approval.codeSha256", "approves other algorithm code"],
     ["another login", (r) => (r.reviewer.login = "octocat"), "$.reviewer.login", "@octocat is not the GitHub login of any party of the contract"],
-    ["the consumer", (r) => ((r.reviewer.login = "phi-analytics"), (r.party = CONSUMER)), "$.reviewer.login", "@phi-analytics is the consumer's login: the consumer never approves its own algorithm"],
+    [
+      "the consumer",
+      (r) => ((r.reviewer.login = "phi-analytics"), (r.party = CONSUMER)),
+      "$.reviewer.login",
+      "@phi-analytics is the consumer's login: the consumer never approves its own algorithm",
+    ],
     ["another party", (r) => (r.party = WITNESS), "$.party", `names ${WITNESS}, but @riverside-data is the login of ${PROVIDER} (Riverside General Hospital)`],
     ["another file name", () => undefined, "$.review.id", "file name 79.json does not match the review id 80"],
   ])("a record changed to %s does not count", async (_what, change, path, message) => {
@@ -199,7 +224,10 @@ describe("a review record counts only as it was written", () => {
     const { parties, issues } = approvals(repo);
 
     // A record whose login binds to no approver cannot be pinned on the provider: the provider is missing, not invalid.
-    expect(parties).toEqual([[PROVIDER, path === "$.reviewer.login" ? "missing" : "invalid"], [WITNESS, "valid"]]);
+    expect(parties).toEqual([
+      [PROVIDER, path === "$.reviewer.login" ? "missing" : "invalid"],
+      [WITNESS, "valid"],
+    ]);
     expect(issues).toContainEqual(expect.objectContaining({ path, message }));
   });
 
@@ -219,7 +247,9 @@ describe("a review record counts only as it was written", () => {
     cpSync(join(repo, RECORD_80), join(repo, "contracts", "bank-credit-model", "reviews", "80.json"), { recursive: true });
 
     const { issues } = approvals(repo, "bank-credit-model");
-    expect(issues).toContainEqual(expect.objectContaining({ path: "$.reviewer.login", message: "@riverside-data is not the GitHub login of any party of the contract" }));
+    expect(issues).toContainEqual(
+      expect.objectContaining({ path: "$.reviewer.login", message: "@riverside-data is not the GitHub login of any party of the contract" }),
+    );
     expect(issues).toContainEqual(expect.objectContaining({ path: "$.approval.contractId" }));
   });
 
@@ -235,7 +265,11 @@ describe("a review record counts only as it was written", () => {
       [WITNESS, "invalid"],
     ]);
     // The parties signed the earlier version, so the logins are not bound either until they sign again.
-    expect(issues.filter((i: any) => i.file === RECORD_80).map((i: any) => i.path)).toEqual(["$.reviewer.login", "$.approval.contractHash", "$.approval.instanceDigest"]);
+    expect(issues.filter((i: any) => i.file === RECORD_80).map((i: any) => i.path)).toEqual([
+      "$.reviewer.login",
+      "$.approval.contractHash",
+      "$.approval.instanceDigest",
+    ]);
   });
 
   it("a record whose party has not signed the current contract does not bind its login", async () => {
@@ -260,7 +294,14 @@ describe("a review record counts only as it was written", () => {
     });
     expect((await runCli(["approve", ID, "--key", testKey("hospital-provider").file], { repo })).code).toBe(0);
 
-    expect(approvals(repo)).toEqual({ ok: true, issues: [], parties: [[PROVIDER, "valid"], [WITNESS, "valid"]] });
+    expect(approvals(repo)).toEqual({
+      ok: true,
+      issues: [],
+      parties: [
+        [PROVIDER, "valid"],
+        [WITNESS, "valid"],
+      ],
+    });
   });
 
   it("anything but review records in reviews/ is reported", async () => {
@@ -269,7 +310,12 @@ describe("a review record counts only as it was written", () => {
 
     const { issues } = approvals(repo);
 
-    expect(issues).toContainEqual({ file: `contracts/${ID}/reviews/notes.txt`, path: "$", message: "is not a review record", fix: "keep only <review id>.json files in reviews/" });
+    expect(issues).toContainEqual({
+      file: `contracts/${ID}/reviews/notes.txt`,
+      path: "$",
+      message: "is not a review record",
+      fix: "keep only <review id>.json files in reviews/",
+    });
   });
 
   it("a review record is evidence: collected as kind review", async () => {
@@ -286,7 +332,10 @@ describe("audit reviews", () => {
   async function audit(repo: string, reviews: Record<number, any>, pull: any = merged()): Promise<{ code: number; out: any }> {
     const api = nock(API);
     for (const [id, body] of Object.entries(reviews)) {
-      const reply = body === 404 ? api.get(`${R}/pulls/2/reviews/${id}`).reply(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" }) : api.get(`${R}/pulls/2/reviews/${id}`).reply(200, body);
+      const reply =
+        body === 404
+          ? api.get(`${R}/pulls/2/reviews/${id}`).reply(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" })
+          : api.get(`${R}/pulls/2/reviews/${id}`).reply(200, body);
       void reply;
     }
     if (Object.values(reviews).some((body) => body !== 404)) api.get(`${R}/pulls/2`).reply(200, pull);
@@ -319,7 +368,7 @@ describe("audit reviews", () => {
 
   it("finds a review dismissed after the merge, an account that changed, and a review that does not exist", async () => {
     const repo = await recorded();
-    writeJson(repo, `contracts/${ID}/reviews/99.json`, { ...readJson(repo, RECORD_80), review: { ...readJson<any>(repo, RECORD_80).review, id: 99 } });
+    writeJson(repo, `contracts/${ID}/reviews/99.json`, { ...readJson<any>(repo, RECORD_80), review: { ...readJson<any>(repo, RECORD_80).review, id: 99 } });
 
     const { code, out } = await audit(repo, {
       80: reviewBody({ id: 80, login: "riverside-data", state: "DISMISSED" }),

@@ -69,7 +69,7 @@ export function pullBody(number: number, changes: Record<string, unknown> = {}):
     merged: false,
     merged_at: null,
     requested_reviewers: [],
-    user: user("phi-analytics", USER_IDS["phi-analytics"]!),
+    user: user("phi-analytics", USER_IDS["phi-analytics"]),
     head: { ref: `contract-${number}`, sha: HEAD, repo: { full_name: REPOSITORY, name: NAME } },
     base: { ref: "main", sha: BASE, repo: { full_name: REPOSITORY, name: NAME } },
     ...changes,
@@ -151,7 +151,10 @@ export function recordPullRequest(script: PullScript): Sent {
   api
     .get(`${R}/pulls/${number}/reviews`)
     .query({ per_page: "100" })
-    .reply(200, (script.reviews ?? []).map((r) => reviewBody({ ...r, number })));
+    .reply(
+      200,
+      (script.reviews ?? []).map((r) => reviewBody({ ...r, number })),
+    );
   const others = script.others ?? [];
   api
     .get(`${R}/pulls`)
@@ -187,7 +190,13 @@ export function recordPullRequest(script: PullScript): Sent {
     api.post(`${R}/pulls/${number}/requested_reviewers`).reply(script.reviewRequest, async (request: Request) => {
       const body = (await request.json()) as { reviewers: string[] };
       sent.reviewRequests.push(body.reviewers);
-      return script.reviewRequest === 201 ? pull : { message: "Reviews may only be requested from collaborators.", documentation_url: "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request", status: "422" };
+      return script.reviewRequest === 201
+        ? pull
+        : {
+            message: "Reviews may only be requested from collaborators.",
+            documentation_url: "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request",
+            status: "422",
+          };
     });
   if (script.reviewRequest === 422)
     api.post(`${R}/issues/${number}/comments`).reply(201, async (request: Request) => {

@@ -13,7 +13,9 @@ import { ROOT } from "../helpers/repo.js";
 import { COMMANDS } from "../../generator/cli/commands/index.js";
 
 const DIR = join(ROOT, ".github", "workflows");
-const FILES = readdirSync(DIR).filter((name) => name.endsWith(".yml")).sort();
+const FILES = readdirSync(DIR)
+  .filter((name) => name.endsWith(".yml"))
+  .sort();
 const text = (name: string): string => readFileSync(join(DIR, name), "utf8");
 const workflow = (name: string): any => parse(text(name));
 const triggers = (wf: any): string[] => Object.keys(wf.on ?? {});
@@ -50,7 +52,10 @@ describe("workflows", () => {
   it("uses secrets only in workflows of main's own events (push to main, repository_dispatch)", () => {
     for (const name of FILES) {
       if (!text(name).includes("secrets.")) continue;
-      expect(triggers(workflow(name)).every((t) => t === "push" || t === "repository_dispatch"), name).toBe(true);
+      expect(
+        triggers(workflow(name)).every((t) => t === "push" || t === "repository_dispatch"),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -86,13 +91,14 @@ describe("workflows", () => {
       ["pr", "${{ github.event.pull_request.head.sha }}"],
     ]);
     for (const step of all.filter((s) => typeof s.run === "string" && /\bpr\b/.test(s.run)))
-      for (const line of step.run.split("\n").filter((l: string) => /\bpr\b/.test(l))) expect(line.trim()).toMatch(/^(node tool\/dist\/generator\/cli\/main\.js --repo pr |[\w=$ ]*node tool\/dist\/generator\/cli\/main\.js --repo pr )/);
+      for (const line of step.run.split("\n").filter((l: string) => /\bpr\b/.test(l)))
+        expect(line.trim()).toMatch(/^(node tool\/dist\/generator\/cli\/main\.js --repo pr |[\w=$ ]*node tool\/dist\/generator\/cli\/main\.js --repo pr )/);
   });
 
   it("calls only datomspod commands that exist", () => {
     const names = new Set(COMMANDS.map((c) => c.name.join(" ")));
     const all = [...FILES.map(text), readFileSync(join(ROOT, "action.yml"), "utf8")].join("\n");
-    const called = [...all.matchAll(/main\.js"?(?: --repo "?[\w$]+"?)? ((?:github |audit )?[a-z-]+)/g)].map((m) => m[1]!.trim());
+    const called = [...all.matchAll(/main\.js"?(?: --repo "?[\w$]+"?)? ((?:github |audit )?[a-z-]+)/g)].map((m) => m[1].trim());
 
     expect(called.length).toBeGreaterThan(10);
     for (const command of called) expect(names.has(command), command).toBe(true);

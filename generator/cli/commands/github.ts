@@ -36,26 +36,44 @@ export function clientFrom(env: Env, values: Values, run?: WorkflowRun): GitHubC
   const named = stringOption(values, "repository");
   const fromEnv = env["GITHUB_REPOSITORY"];
   const repository =
-    named !== undefined ? parseRepository(named, "--repository") : (run?.repository ?? (fromEnv === undefined || fromEnv === "" ? undefined : parseRepository(fromEnv)));
+    named !== undefined
+      ? parseRepository(named, "--repository")
+      : (run?.repository ?? (fromEnv === undefined || fromEnv === "" ? undefined : parseRepository(fromEnv)));
   if (repository === undefined)
-    throw InputError.of({ file: "environment", path: "GITHUB_REPOSITORY", message: "no repository", fix: "set GITHUB_REPOSITORY or pass --repository owner/name" });
+    throw InputError.of({
+      file: "environment",
+      path: "GITHUB_REPOSITORY",
+      message: "no repository",
+      fix: "set GITHUB_REPOSITORY or pass --repository owner/name",
+    });
   const token = env["GITHUB_TOKEN"];
   if (token === undefined || token === "")
-    throw InputError.of({ file: "environment", path: "GITHUB_TOKEN", message: "GITHUB_TOKEN is not set", fix: "pass the workflow's token: env: GITHUB_TOKEN: ${{ github.token }}" });
+    throw InputError.of({
+      file: "environment",
+      path: "GITHUB_TOKEN",
+      message: "GITHUB_TOKEN is not set",
+      fix: "pass the workflow's token: env: GITHUB_TOKEN: ${{ github.token }}",
+    });
   return createGitHubClient({ repository, token, baseUrl: run?.apiUrl ?? env["GITHUB_API_URL"] ?? "https://api.github.com" });
 }
 
 function positiveInt(values: Values, name: string): number | undefined {
   const value = stringOption(values, name);
   if (value === undefined) return undefined;
-  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw InputError.of({ file: "command line", path: `--${name}`, message: `${JSON.stringify(value)} is not a number`, fix: `pass --${name} N` });
+  if (!/^[1-9][0-9]{0,9}$/.test(value))
+    throw InputError.of({ file: "command line", path: `--${name}`, message: `${JSON.stringify(value)} is not a number`, fix: `pass --${name} N` });
   return Number(value);
 }
 
 function shaOption(values: Values, name: string): string | undefined {
   const value = stringOption(values, name);
   if (value !== undefined && !SHA.test(value))
-    throw InputError.of({ file: "command line", path: `--${name}`, message: `${JSON.stringify(value)} is not a full commit sha`, fix: "pass the 40-hex-digit sha" });
+    throw InputError.of({
+      file: "command line",
+      path: `--${name}`,
+      message: `${JSON.stringify(value)} is not a full commit sha`,
+      fix: "pass the 40-hex-digit sha",
+    });
   return value;
 }
 
@@ -75,7 +93,12 @@ async function pullNumberOf(run: WorkflowRun | undefined, client: GitHubClient):
       const open = await client.listOpenPulls();
       const found = open.find((pull) => pull.headRepo?.toLowerCase() === event.headRepo.toLowerCase() && pull.headRef === event.headBranch);
       if (found === undefined)
-        throw InputError.of({ file: "GITHUB_EVENT_PATH", path: "$.workflow_run", message: `no open pull request has the head ${event.headRepo}:${event.headBranch}`, fix: "nothing to report: it was closed" });
+        throw InputError.of({
+          file: "GITHUB_EVENT_PATH",
+          path: "$.workflow_run",
+          message: `no open pull request has the head ${event.headRepo}:${event.headBranch}`,
+          fix: "nothing to report: it was closed",
+        });
       return found.number;
     }
     default:
@@ -146,10 +169,13 @@ export const githubRecordReviews: Command = {
     const run = workflowRun(process.env);
     const client = clientFrom(process.env, values, run);
     const sha = shaOption(values, "sha") ?? (run?.event.name === "push" ? run.event.after : undefined) ?? process.env["GITHUB_SHA"];
-    if (sha === undefined || !SHA.test(sha)) throw InputError.of({ file: "command line", path: "--sha", message: "no commit named", fix: "pass --sha SHA of the merge commit on main" });
+    if (sha === undefined || !SHA.test(sha))
+      throw InputError.of({ file: "command line", path: "--sha", message: "no commit named", fix: "pass --sha SHA of the merge commit on main" });
     const result = await recordReviews(ctx.repo, client, sha);
     const lines = [
-      result.pulls.length === 0 ? `${sha.slice(0, 7)} is the merge of no pull request: nothing to record` : `merged: ${result.pulls.map((n) => `#${n}`).join(", ")}`,
+      result.pulls.length === 0
+        ? `${sha.slice(0, 7)} is the merge of no pull request: nothing to record`
+        : `merged: ${result.pulls.map((n) => `#${n}`).join(", ")}`,
       ...result.recorded.map((r) => `${r.written ? "wrote  " : "kept   "} ${r.file} (review ${r.reviewId} by @${r.login} of #${r.pullRequest})`),
       ...result.skipped.map((issue) => `skipped: ${formatIssue(issue)}`),
     ];
@@ -176,9 +202,19 @@ export const githubReceiveReceipt: Command = {
     } else {
       const run = workflowRun(process.env);
       if (run?.event.name !== "repository_dispatch")
-        throw InputError.of({ file: "environment", path: "GITHUB_EVENT_NAME", message: "not a repository_dispatch event", fix: "pass --payload FILE, or run it on repository_dispatch" });
+        throw InputError.of({
+          file: "environment",
+          path: "GITHUB_EVENT_NAME",
+          message: "not a repository_dispatch event",
+          fix: "pass --payload FILE, or run it on repository_dispatch",
+        });
       if (run.event.action !== RECEIPT_EVENT_TYPE)
-        throw InputError.of({ file: "GITHUB_EVENT_PATH", path: "$.action", message: `is ${JSON.stringify(run.event.action)}`, fix: `send the event type ${RECEIPT_EVENT_TYPE}` });
+        throw InputError.of({
+          file: "GITHUB_EVENT_PATH",
+          path: "$.action",
+          message: `is ${JSON.stringify(run.event.action)}`,
+          fix: `send the event type ${RECEIPT_EVENT_TYPE}`,
+        });
       payload = run.event.clientPayload;
       source = "client_payload";
     }
@@ -236,7 +272,8 @@ export const auditReviewsCommand: Command = {
     ids.forEach((id) => assertContractId(id));
     const client = clientFrom(process.env, values, workflowRun(process.env));
     const rows = await auditReviews(ctx.repo, client, ids);
-    const lines = rows.length === 0 ? ["no review records"] : rows.map((r) => `${r.status.padEnd(10)} ${r.file}${r.problems.map((p) => `\n           ${p}`).join("")}`);
+    const lines =
+      rows.length === 0 ? ["no review records"] : rows.map((r) => `${r.status.padEnd(10)} ${r.file}${r.problems.map((p) => `\n           ${p}`).join("")}`);
     ctx.emit({ ok: rows.every((r) => r.status === "verified"), reviews: rows }, lines.join("\n"));
     const bad = rows.filter((r) => r.status !== "verified");
     if (bad.length > 0)
