@@ -133,10 +133,17 @@ function list<T>(data: unknown, call: string, each: (item: unknown, call: string
   return data.map((item) => each(item, call));
 }
 
-/** Turns an Octokit failure into a ServiceError that says what to do; anything else is rethrown. */
-function serviceError(call: string, error: unknown): ServiceError {
+/** `text` with every occurrence of the secrets replaced: no message may carry the token. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret !== undefined && secret.length >= 4) out = out.replaceAll(secret, "***");
+  return out;
+}
+
+/** Turns an Octokit failure into a ServiceError that says what to do (the token redacted from GitHub's or the transport's words). */
+function serviceError(call: string, error: unknown, token?: string): ServiceError {
   const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : undefined;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = redact(error instanceof Error ? error.message : String(error), [token]);
   const fix =
     status === 401
       ? "the token is missing or expired: pass GITHUB_TOKEN"
@@ -178,7 +185,7 @@ export function createGitHubClient(options: OctokitClientOptions): GitHubClient 
       return await run();
     } catch (error) {
       if (error instanceof ServiceError) throw error;
-      throw serviceError(what, error);
+      throw serviceError(what, error, options.token);
     }
   };
 
@@ -216,7 +223,7 @@ export function createGitHubClient(options: OctokitClientOptions): GitHubClient 
         data = (await octokit.rest.pulls.getReview({ owner, repo, pull_number: number, review_id: reviewId })).data;
       } catch (error) {
         if ((error as { status?: unknown }).status === 404) return undefined;
-        throw serviceError(`GET /repos/${owner}/${repo}/pulls/${number}/reviews/${reviewId}`, error);
+        throw serviceError(`GET /repos/${owner}/${repo}/pulls/${number}/reviews/${reviewId}`, error, options.token);
       }
       return toReview(data, `GET reviews/${reviewId}`);
     },
@@ -254,7 +261,7 @@ export function createGitHubClient(options: OctokitClientOptions): GitHubClient 
         return true;
       } catch (error) {
         if ((error as { status?: unknown }).status === 422) return false;
-        throw serviceError(`POST /repos/${owner}/${repo}/pulls/${number}/requested_reviewers`, error);
+        throw serviceError(`POST /repos/${owner}/${repo}/pulls/${number}/requested_reviewers`, error, options.token);
       }
     },
     pullsOfCommit: (sha) =>

@@ -9,7 +9,7 @@
  * review (an edited comment notifies nobody).
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import { loadContract } from "../contract/load.js";
@@ -18,6 +18,7 @@ import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { gateContract } from "../gate/gate.js";
 import type { ContractCheck } from "../policy/report/check-report.js";
 import { contractFile, listContractIds } from "../repo/layout.js";
+import { readJsonFile } from "../repo/files.js";
 import { approvalMessage, type PendingReview } from "../signatures/verify.js";
 import { REVIEW_RECORD_KIND, type ReviewRecord } from "../signatures/reviews.js";
 import type { Contract } from "../contract/types.generated.js";
@@ -67,10 +68,12 @@ export interface PrStatusResult {
 export function contractUses(repo: string): ContractUse[] {
   return listContractIds(repo).map((id) => {
     try {
-      const value = JSON.parse(readFileSync(contractFile(repo, id), "utf8")) as Partial<Contract>;
+      // Never through a symbolic link: the head checkout is untrusted data.
+      const value = readJsonFile(contractFile(repo, id), `contracts/${id}/contract.json`) as Partial<Contract>;
       const environment = value.inputs?.algorithm?.environment;
       return { id, ...(typeof environment === "string" ? { environment } : {}), ...(typeof value.cluster === "string" ? { cluster: value.cluster } : {}) };
-    } catch {
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
       return { id };
     }
   });

@@ -66,6 +66,16 @@ export interface CommentState {
 }
 
 const short = (sha: string): string => sha.slice(0, 7);
+/** Text from the pull request (a party's name) as inert Markdown: no table break, no HTML, no @-mention. */
+export function plain(text: string): string {
+  return text
+    .replaceAll("\\", "\\\\")
+    .replaceAll("|", "\\|")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll("@", "@\u200b")
+    .replace(/[\r\n]+/g, " ");
+}
 const code = (text: string): string => `\`${text.replaceAll("`", "'")}\``;
 
 /** Every required approver without an approval that counts, in contract and party order. */
@@ -226,7 +236,7 @@ function nextStep(contract: ContractReport, report: PullReport): string {
   const missing = missingApprovers({ ...report, contracts: [contract] });
   if (missing.length > 0) {
     const byReview = missing.filter((m) => m.login !== undefined).map((m) => `@${m.login}`);
-    const bySignature = missing.filter((m) => m.login === undefined).map((m) => m.name);
+    const bySignature = missing.filter((m) => m.login === undefined).map((m) => plain(m.name));
     return [
       byReview.length > 0 ? `${byReview.join(", ")}: review and approve this pull request at ${code(short(report.headSha))}` : "",
       bySignature.length > 0 ? `${bySignature.join(", ")}: ${code(`datomspod approve ${contract.id} --key FILE`)} and push` : "",
@@ -252,7 +262,7 @@ function contractSection(contract: ContractReport, report: PullReport): string[]
     for (const party of contract.approvals.parties) {
       const login = contract.decision?.approvers.find((a) => a.party.address === party.address)?.party.github;
       out.push(
-        `| ${party.name} | ${party.role} | ${login === undefined ? "— (signed approval only)" : `@${login}`} | ${approvalCell(party, contract.decision, report.headSha)} |`,
+        `| ${plain(party.name)} | ${party.role} | ${login === undefined ? "— (signed approval only)" : `@${login}`} | ${approvalCell(party, contract.decision, report.headSha)} |`,
       );
     }
     out.push("");
@@ -301,8 +311,12 @@ export function renderComment(report: PullReport, state: CommentState): string {
   for (const contract of report.contracts) out.push(...contractSection(contract, report));
   const checks = report.contracts.flatMap((c) => (c.check === undefined ? [] : [c.check]));
   const full: CheckReport = { contracts: checks };
-  const details =
-    checks.length === 0 ? [] : ["<details><summary>The whole check</summary>", "", renderMarkdown(full, { figure: () => [] }).trimEnd(), "", "</details>", ""];
+  // The check report quotes the pull request's text (names in messages): no @-mention may ping anyone from it, no HTML but its own.
+  const quoted = renderMarkdown(full, { figure: () => [] })
+    .trimEnd()
+    .replaceAll("@", "@\u200b")
+    .replace(/<(?!\/?(details|summary)>)/g, "&lt;");
+  const details = checks.length === 0 ? [] : ["<details><summary>The whole check</summary>", "", quoted, "", "</details>", ""];
   const tail = [`${STATE_PREFIX}${JSON.stringify({ head: state.head, missing: [...state.missing] })} -->`];
   const body = [...out, ...details, ...tail].join("\n");
   if (body.length <= MAX_COMMENT) return `${body}\n`;

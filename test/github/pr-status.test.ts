@@ -5,7 +5,7 @@
  * @phi-analytics. No signed approval file is committed unless a test says so: reviews must count.
  */
 
-import { rmSync } from "node:fs";
+import { rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { describe, expect, it } from "vitest";
@@ -253,7 +253,8 @@ describe("approval from a review", () => {
 
     expect(approvalOf(out, PROVIDER).status).toBe("invalid");
     expect(status(sent, "datomspod/approval").state).toBe("pending");
-    expect(sent.comments[0].body).toContain("has not signed the current contract, so the login @phi-analytics-2 it names is not (yet) its own");
+    // Quoted in the collapsed check report, where no @ may mention anyone.
+    expect(sent.comments[0].body).toContain("has not signed the current contract, so the login @\u200bphi-analytics-2 it names is not (yet) its own");
   });
 
   it("a pull request that changes policies cannot grade itself: reviews do not count in it and the status fails", async () => {
@@ -331,6 +332,37 @@ describe("approval from a review", () => {
     await prStatus(repo);
 
     expect(sent.comments.map((c) => c.method)).toEqual(["POST"]);
+  });
+
+  it("shows the pull request's text inert: a party name cannot break the table, inject HTML or mention anyone", async () => {
+    const repo = headCheckout([PROVIDER, WITNESS]);
+    editJson(repo, contractJson(ID), (c) => {
+      c.parties[0].name = "Riverside | @octocat <img src=x>";
+    });
+    await signAll(repo, ID);
+    setEvent("pull_request_target", pullRequestEvent());
+    const sent = recordPullRequest({ files: FILES, reviewRequest: 201 });
+
+    await prStatus(repo);
+
+    const body = sent.comments[0]!.body;
+    expect(body).toContain("| Riverside \\| @\u200boctocat &lt;img src=x&gt; | provider | @riverside-data |");
+    expect(body).not.toContain("@octocat");
+    expect(body).not.toContain("<img");
+  });
+
+  it("does not follow a symbolic link the pull request commits as a contract", async () => {
+    const repo = headCheckout();
+    rmSync(join(repo, contractJson(ID)));
+    symlinkSync("/proc/self/environ", join(repo, contractJson(ID)));
+    setEvent("pull_request_target", pullRequestEvent());
+    const sent = recordPullRequest({ files: FILES });
+
+    const out = await prStatus(repo);
+
+    expect(status(sent, "datomspod/approval").state).toBe("failure");
+    expect(out.body).toContain("is a symbolic link");
+    expect(out.body).not.toContain(TOKEN);
   });
 
   it("posts nothing when the pull request moved on since the checkout", async () => {

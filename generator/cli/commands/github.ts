@@ -4,11 +4,11 @@
  * from the command line, and never printed.
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { InputError, VerdictError, formatIssue } from "../../errors.js";
 import { loadContract } from "../../contract/load.js";
-import { display, readJsonFile, writeFileAtomic } from "../../repo/files.js";
+import { display, readJsonFile, readRegularFile, writeFileAtomic } from "../../repo/files.js";
 import { assertContractId, listContractIds } from "../../repo/layout.js";
 import type { GitHubClient } from "../../github/client.js";
 import { createGitHubClient, parseRepository } from "../../github/octokit.js";
@@ -224,6 +224,14 @@ export const githubReceiveReceipt: Command = {
   },
 };
 
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Every contract's parties and cluster, for CODEOWNERS (a contract that does not load has no owners). */
 function ownedContracts(repo: string): OwnedContract[] {
   return listContractIds(repo).map((id) => {
@@ -244,7 +252,7 @@ export const githubCodeowners: Command = {
   positionals: [0, 0],
   run(ctx, _args, values) {
     const path = join(ctx.repo, CODEOWNERS_FILE);
-    const existing = existsSync(path) ? readFileSync(path, "utf8") : undefined;
+    const existing = existsSync(path) || isLink(path) ? readRegularFile(path, CODEOWNERS_FILE, 256 * 1024).toString("utf8") : undefined;
     const text = renderCodeowners(ownedContracts(ctx.repo), existing);
     const file = display(ctx.repo, path);
     if (values["check"] === true) {
