@@ -11,10 +11,10 @@ import { TOKEN, pullBody, reviewBody } from "./recorded.js";
 const repository = { owner: "Codertocat", name: "Hello-World" };
 
 function answering(status: number, body: unknown, seen: Request[] = []): typeof fetch {
-  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+  return async (input: string | URL | Request, init?: RequestInit) => {
     seen.push(new Request(input, init));
     return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
-  }) as typeof fetch;
+  };
 }
 
 describe("the Octokit client", () => {
@@ -24,14 +24,20 @@ describe("the Octokit client", () => {
 
     const pull = await client.getPull(2);
 
-    expect(pull).toMatchObject({ number: 2, state: "open", headSha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821", headRepo: "Codertocat/Hello-World", author: "phi-analytics" });
-    expect(seen.map((r) => [r.method, r.url, r.headers.get("authorization")])).toEqual([["GET", "https://api.github.com/repos/Codertocat/Hello-World/pulls/2", `token ${TOKEN}`]]);
+    expect(pull).toMatchObject({
+      number: 2,
+      state: "open",
+      headSha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+      headRepo: "Codertocat/Hello-World",
+      author: "phi-analytics",
+    });
+    expect(seen.map((r) => [r.method, r.url, r.headers.get("authorization")])).toEqual([
+      ["GET", "https://api.github.com/repos/Codertocat/Hello-World/pulls/2", `token ${TOKEN}`],
+    ]);
   });
 
   it("never prints the token, even when the transport's error quotes the request", async () => {
-    const leaky = (async () => {
-      throw new Error(`connect failed for {"authorization":"token ${TOKEN}"}`);
-    }) as unknown as typeof fetch;
+    const leaky = (() => Promise.reject(new Error(`connect failed for {"authorization":"token ${TOKEN}"}`))) as unknown as typeof fetch;
     const client = createGitHubClient({ repository, token: TOKEN, fetch: leaky });
 
     const error = await client.listReviews(2).then(
@@ -46,7 +52,11 @@ describe("the Octokit client", () => {
 
   it("refuses an answer without the fields datomspod reads, or with a review state GitHub does not have", async () => {
     const noHead = createGitHubClient({ repository, token: TOKEN, fetch: answering(200, { ...pullBody(2), head: undefined }) });
-    const lowerCase = createGitHubClient({ repository, token: TOKEN, fetch: answering(200, [{ ...reviewBody({ id: 1, login: "octocat", state: "APPROVED" }), state: "approved" }]) });
+    const lowerCase = createGitHubClient({
+      repository,
+      token: TOKEN,
+      fetch: answering(200, [{ ...reviewBody({ id: 1, login: "octocat", state: "APPROVED" }), state: "approved" }]),
+    });
 
     await expect(noHead.getPull(2)).rejects.toThrow("GitHub's answer to GET pulls/2 has no head");
     await expect(lowerCase.listReviews(2)).rejects.toThrow('has the unknown review state "approved"');

@@ -345,7 +345,7 @@ describe("approval from a review", () => {
 
     await prStatus(repo);
 
-    const body = sent.comments[0]!.body;
+    const body = sent.comments[0].body;
     expect(body).toContain("| Riverside \\| @\u200boctocat &lt;img src=x&gt; | provider | @riverside-data |");
     expect(body).not.toContain("@octocat");
     expect(body).not.toContain("<img");
