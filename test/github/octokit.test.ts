@@ -11,9 +11,9 @@ import { TOKEN, pullBody, reviewBody } from "./recorded.js";
 const repository = { owner: "Codertocat", name: "Hello-World" };
 
 function answering(status: number, body: unknown, seen: Request[] = []): typeof fetch {
-  return async (input: string | URL | Request, init?: RequestInit) => {
+  return (input: string | URL | Request, init?: RequestInit) => {
     seen.push(new Request(input, init));
-    return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+    return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } }));
   };
 }
 
