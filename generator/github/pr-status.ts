@@ -4,8 +4,8 @@
  * environments/ checked out as files, never executed), on pull_request_target and after every
  * review. It reads the pull request, its files and reviews from the API, judges every contract it
  * changes with the one gate (the approving reviews of the head commit counted like committed
- * review records), and then edits the one comment, sets `datomspod/approval` and
- * `datomspod/contract-lock` on the head commit, and asks the approvers who are newly missing for a
+ * review records), and then edits the one comment, sets `datomspod/approval`, `datomspod/check`
+ * and `datomspod/contract-lock` on the head commit, and asks the approvers who are newly missing for a
  * review (an edited comment notifies nobody).
  */
 
@@ -28,6 +28,7 @@ import { pullChanges, type ContractUse } from "./changes.js";
 import {
   COMMENT_MARKER,
   approvalStatus,
+  checkStatus,
   commentState,
   lockStatus,
   missingApprovers,
@@ -209,7 +210,7 @@ export async function prStatus(options: PrStatusOptions): Promise<PrStatusResult
   const existing = findComment(comments);
   const previous = existing === undefined ? undefined : commentState(existing.body);
   const body = renderComment(report, { head: pull.headSha, missing: missing.flatMap((m) => (m.login === undefined ? [] : [m.login])) });
-  const statuses = [approvalStatus(report), lockStatus(report)];
+  const statuses = [approvalStatus(report), checkStatus(report), lockStatus(report)];
   const notify = toNotify(missing, previous, pull.headSha).filter((login) => login.toLowerCase() !== pull.author.toLowerCase());
   if (options.dryRun === true) return { report, body, statuses, comment: "not posted", notified: notify };
 

@@ -7,7 +7,7 @@
 
 import { AXES } from "../policy/scenarios.js";
 import { shares } from "../policy/triangle.js";
-import { contractPassed, type CheckReport, type ContractCheck } from "../policy/report/check-report.js";
+import { contractPassed, STAGES, type CheckReport, type ContractCheck } from "../policy/report/check-report.js";
 import { renderMarkdown } from "../policy/report/markdown.js";
 import type { Verification } from "../signatures/verify.js";
 import type { CommitStatus } from "./client.js";
@@ -18,6 +18,7 @@ export const COMMENT_MARKER = "<!-- datomspod:pull-request-status -->";
 const STATE_PREFIX = "<!-- datomspod:state ";
 export const APPROVAL_CONTEXT = "datomspod/approval";
 export const LOCK_CONTEXT = "datomspod/contract-lock";
+export const CHECK_CONTEXT = "datomspod/check";
 /** GitHub refuses comment bodies over 65,536 characters. */
 export const MAX_COMMENT = 65_000;
 
@@ -155,6 +156,28 @@ export function approvalStatus(report: PullReport): CommitStatus {
     ...base,
     state: "success",
     description: truncate(`approved by all ${count} required approver${count === 1 ? "" : "s"} at ${short(report.headSha)}`),
+  };
+}
+
+/**
+ * The `datomspod/check` status: every stage of every changed contract, with the approving reviews
+ * of the head counted (the pull_request check job cannot count them: it has no say over reviews).
+ */
+export function checkStatus(report: PullReport): CommitStatus {
+  const base = { context: CHECK_CONTEXT, ...(report.runUrl === undefined ? {} : { targetUrl: report.runUrl }) };
+  const live = report.contracts.filter((c) => !c.removed);
+  const failing = live.flatMap((c) => {
+    const stages = c.check === undefined ? ["schema"] : STAGES.filter((stage) => c.check!.stages[stage].status !== "ok");
+    return stages.length === 0 ? [] : [`${c.id} (${stages.join(", ")})`];
+  });
+  if (failing.length > 0) return { ...base, state: "failure", description: truncate(`fails: ${failing.join("; ")}`) };
+  return {
+    ...base,
+    state: "success",
+    description:
+      live.length === 0
+        ? "no contract in this pull request"
+        : `${live.length === 1 ? "the contract passes" : `all ${live.length} contracts pass`} every stage, approvals by review counted`,
   };
 }
 

@@ -87,6 +87,7 @@ describe("approval from a review", () => {
       description: "approved by all 2 required approvers at ec26c3e",
       target_url: "https://github.com/Codertocat/Hello-World/actions/runs/4242",
     });
+    expect(status(sent, "datomspod/check")).toMatchObject({ state: "success", description: "the contract passes every stage, approvals by review counted" });
     expect(status(sent, "datomspod/contract-lock")).toMatchObject({ state: "success" });
     expect(sent.comments.map((c) => c.method)).toEqual(["POST"]);
     expect(sent.comments[0].body).toMatch(/^<!-- datomspod:pull-request-status -->\n## datomspod: ✅ ready to merge \(1 contract\)/);
@@ -127,6 +128,7 @@ describe("approval from a review", () => {
     expect(approvalOf(out, PROVIDER).status).toBe("missing");
     expect(approvalOf(out, WITNESS)).toMatchObject({ status: "valid", via: ["signature"] });
     expect(status(sent, "datomspod/approval")).toMatchObject({ state: "pending", description: "missing approval: @riverside-data (hospital-stats)" });
+    expect(status(sent, "datomspod/check")).toMatchObject({ state: "failure", description: "fails: hospital-stats (approvals, policy)" });
     expect(sent.comments[0].body).toContain(
       "| Riverside General Hospital | provider | @riverside-data | ⏳ missing: approved `f95f852`, not the head `ec26c3e` |",
     );

@@ -180,7 +180,7 @@ export function recordPullRequest(script: PullScript): Sent {
       sent.comments.push({ method: "PATCH", id: existing.id, body: body.body });
       return commentBody(existing.id, body.body);
     });
-  for (let i = 0; i < (script.statuses ?? 2); i++)
+  for (let i = 0; i < (script.statuses ?? 3); i++)
     api.post(`${R}/statuses/${pull.head.sha}`).reply(201, async (request: Request) => {
       const body = (await request.json()) as Record<string, string>;
       sent.statuses.push({ sha: new URL(request.url).pathname.split("/").pop()!, body });
