@@ -280,6 +280,15 @@ function contractSection(contract: ContractReport, report: PullReport): string[]
     `${check !== undefined && contractPassed(check) ? "✅ passes the check" : "❌ does not pass the check"} · ${code(`contracts/${contract.id}/contract.json`)}`,
     "",
   );
+  if (check !== undefined) {
+    const mark = { ok: "✅", failed: "❌", skipped: "➖" } as const;
+    out.push(
+      `| ${STAGES.join(" | ")} |`,
+      `| ${STAGES.map(() => ":---:").join(" | ")} |`,
+      `| ${STAGES.map((stage) => mark[check.stages[stage].status]).join(" | ")} |`,
+      "",
+    );
+  }
   if (contract.approvals !== undefined && contract.approvals.parties.length > 0) {
     out.push("| approver | role | GitHub | approval |", "| --- | --- | --- | --- |");
     for (const party of contract.approvals.parties) {

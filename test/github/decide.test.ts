@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decideReviews, latestDecisions } from "../../generator/github/approvals.js";
 import { pullChanges } from "../../generator/github/changes.js";
 import { renderCodeowners, GENERATED_MARKER } from "../../generator/github/codeowners.js";
-import { commentState, textTriangle, toNotify } from "../../generator/github/report.js";
+import { commentState, renderComment, textTriangle, toNotify } from "../../generator/github/report.js";
 import { parseEvent } from "../../generator/github/event.js";
 import type { Review } from "../../generator/github/client.js";
 import type { Contract } from "../../generator/contract/types.generated.js";
@@ -139,6 +139,57 @@ describe("textTriangle", () => {
 
   it("is the same text for the same scores", () => {
     expect(textTriangle(check({ openness: 58, privacy: 50, security: 95 }))).toEqual(textTriangle(check({ openness: 58, privacy: 50, security: 95 })));
+  });
+});
+
+describe("renderComment", () => {
+  const check = (policy: Record<string, unknown>): ContractCheck =>
+    ({
+      id: "c",
+      file: "contracts/c/contract.json",
+      stages: Object.fromEntries(
+        ["schema", "signatures", "approvals", "compile", "policy", "kubernetes"].map((s) => [s, { status: s === "policy" ? "failed" : "ok", issues: [] }]),
+      ),
+      policy: {
+        contract: "c",
+        scores: { openness: 40, privacy: 40, security: 20 },
+        factors: { openness: [], privacy: [], security: [] },
+        minimums: Object.fromEntries(["openness", "privacy", "security"].map((a) => [a, { min: 0, score: 1, ok: true }])),
+        region: Object.fromEntries(["openness", "privacy", "security"].map((a) => [a, { min: 0, max: 100, ok: true }])),
+        inside_region: true,
+        deny: [{ rule: "r", msg: "denied", details: {} }],
+        warn: [],
+        pass: false,
+        scenario: "s",
+        weighted: 33,
+        ...policy,
+      },
+    }) as unknown as ContractCheck;
+  const report = (leakage?: unknown) => ({
+    number: 1,
+    headSha: HEAD,
+    baseRef: "main",
+    baseSha: OLD,
+    contracts: [{ id: "c", removed: false, check: check(leakage === undefined ? {} : { leakage }) }],
+    tooling: [],
+    conflicts: [],
+  });
+
+  it("shows the stage table, and the leakage bound when the policy reports one", () => {
+    const body = renderComment(report({ maxBytesPerRun: 65536, maxRuns: 3, totalBytes: 196608 }), { head: HEAD, missing: [] });
+
+    expect(body).toContain(
+      "| schema | signatures | approvals | compile | policy | kubernetes |\n| :---: | :---: | :---: | :---: | :---: | :---: |\n| ✅ | ✅ | ✅ | ✅ | ❌ | ✅ |",
+    );
+    expect(body).toContain("**Leakage bound**\n\n| | |\n| --- | --- |\n| maxBytesPerRun | `65536` |\n| maxRuns | `3` |\n| totalBytes | `196608` |");
+    expect(renderComment(report(), { head: HEAD, missing: [] })).not.toContain("Leakage");
+  });
+
+  it("is byte-identical for the same report, and ends with its state", () => {
+    const body = renderComment(report(), { head: HEAD, missing: ["riverside-data"] });
+
+    expect(body).toBe(renderComment(report(), { head: HEAD, missing: ["riverside-data"] }));
+    expect(commentState(body)).toEqual({ head: HEAD, missing: ["riverside-data"] });
   });
 });
 
