@@ -7,6 +7,7 @@
  *   contract-file      contracts/<id>/contract.json   sha256 of its bytes
  *   signature          contracts/<id>/signatures/*    sha256 of the bytes of each file
  *   approval           contracts/<id>/approvals/*     "
+ *   review             contracts/<id>/reviews/*       " (approving pull-request reviews recorded on merge)
  *   algorithm-code     contracts/<id>/<code.path>     sha256 of the code file (or the contract's sha256 of a CID)
  *   image-digest       <image>:<tag>@sha256:<hex>     the pinned image digest
  *   entrypoint         contracts/<id>/contract.json#entrypoint   sha256 of the argv JSON that runs ($ALGO expanded)
@@ -63,6 +64,7 @@ export interface CollectedEvidence {
 const RECORD_KINDS = [
   ["signatures", "signature"],
   ["approvals", "approval"],
+  ["reviews", "review"],
   ["runs", "run-request"],
   ["receipts", "receipt"],
   ["receipt-signatures", "receipt-signature"],
@@ -163,7 +165,7 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
     }
   }
 
-  for (const [folder, kind] of RECORD_KINDS.slice(0, 2)) collectFolder(join(dir, folder), kind);
+  for (const [folder, kind] of RECORD_KINDS.slice(0, 3)) collectFolder(join(dir, folder), kind);
 
   // The algorithm: its code and its image, as the contract pins them.
   const algorithm = contract?.inputs?.algorithm;
@@ -240,7 +242,7 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
     }
   }
 
-  for (const [folder, kind] of RECORD_KINDS.slice(2)) collectFolder(join(dir, folder), kind);
+  for (const [folder, kind] of RECORD_KINDS.slice(3)) collectFolder(join(dir, folder), kind);
   for (const [name, kind] of SINGLE_RECORDS) {
     const path = join(dir, name);
     if (existsSync(path) || isLink(path)) hashFile(kind, path);

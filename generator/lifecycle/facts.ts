@@ -14,7 +14,7 @@ import { display, readJsonFile } from "../repo/files.js";
 import { RUN_ID_MAX, RUN_ID_PATTERN, listRecordFiles } from "../repo/layout.js";
 import { verifyRecord, type SignedRecord } from "../signatures/records.js";
 import { toBytes32, type RecordMessage } from "../signatures/typed-data.js";
-import { verifyAgreements, verifyApprovals, type Verification } from "../signatures/verify.js";
+import { verifyAgreements, verifyApprovals, type PendingReview, type Verification } from "../signatures/verify.js";
 import { prepareContract, type Prepared } from "../compile/prepare.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import { runParameters } from "../contract/parameters.js";
@@ -57,6 +57,8 @@ export interface ContractFacts {
 export interface FactsOptions {
   /** Profiles already loaded (otherwise the contract's own is read). */
   readonly profiles?: ReadonlyMap<string, ClusterProfile>;
+  /** Approving reviews of an open pull request, counted like committed review records (datomspod github pr-status). */
+  readonly reviews?: readonly PendingReview[];
 }
 
 function readRecord(repo: string, path: string, issues: Issue[]): unknown {
@@ -94,7 +96,7 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
   const issues: Issue[] = [];
   const agreements = verifyAgreements(repo, loaded);
   const { prepared, issues: prepareIssues } = prepareContract(repo, loaded, options.profiles);
-  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues);
+  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues, { agreements, reviews: options.reviews ?? [] });
   // Approvals cover the code sha256 in the contract; committed code that differs was not approved.
   const codeIssues = checkAlgorithmCode(repo, loaded);
   issues.push(...codeIssues);

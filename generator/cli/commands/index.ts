@@ -6,6 +6,7 @@ import { compile } from "./compile.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
 import { demo } from "./demo.js";
+import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveReceipt, githubRecordReviews } from "./github.js";
 import { imagesBuild } from "./images.js";
 import { keysNew, keysShow } from "./keys.js";
 import { request } from "./request.js";
@@ -35,6 +36,11 @@ export const COMMANDS: readonly Command[] = [
   anchorDeploy,
   anchorAuthorise,
   auditVerify,
+  auditReviewsCommand,
+  githubPrStatus,
+  githubRecordReviews,
+  githubReceiveReceipt,
+  githubCodeowners,
   demo,
   roleDatomspaceIn,
   roleDatomspaceOut,

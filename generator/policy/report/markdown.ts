@@ -11,6 +11,8 @@ import { STAGES, bytesText, contractPassed, findingsOf, leakageText, sharePercen
 export interface MarkdownOptions {
   /** Relative path of a contract's SVG from where the Markdown is shown; default `opsc/<id>.svg`. */
   readonly svgHref?: (id: string) => string;
+  /** Lines shown in place of the SVG image (e.g. a text rendering of the triangle where no image can be linked). */
+  readonly figure?: (check: ContractCheck) => readonly string[];
 }
 
 const STATUS: Record<string, string> = { ok: "✅ ok", failed: "❌ failed", skipped: "➖ skipped" };
@@ -32,7 +34,8 @@ function contractSection(check: ContractCheck, options: MarkdownOptions): string
   const out = [`### ${check.id}`, ""];
   const passed = contractPassed(check);
   const result = check.policy;
-  if (result !== undefined) {
+  if (result !== undefined && options.figure !== undefined) out.push(...options.figure(check));
+  else if (result !== undefined) {
     const href = (options.svgHref ?? ((id: string) => `opsc/${id}.svg`))(check.id);
     out.push(`![OPS-C triangle of ${check.id}](${href})`, "");
   }
