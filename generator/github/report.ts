@@ -7,7 +7,7 @@
 
 import { AXES } from "../policy/scenarios.js";
 import { shares } from "../policy/triangle.js";
-import { contractPassed, STAGES, type CheckReport, type ContractCheck } from "../policy/report/check-report.js";
+import { contractPassed, leakageText, STAGES, type CheckReport, type ContractCheck } from "../policy/report/check-report.js";
 import { renderMarkdown } from "../policy/report/markdown.js";
 import type { Verification } from "../signatures/verify.js";
 import type { CommitStatus } from "./client.js";
@@ -225,15 +225,9 @@ export function textTriangle(check: ContractCheck, rows = 11): string[] {
   return ["```text", ...lines, "```", `\`@\` ${check.id} · \`+\` scenario ${result.scenario}'s region · weighted ${result.weighted}`, ""];
 }
 
-/** The leakage bound of the policy result, when the policy reports one. */
+/** The leakage bound of the policy result: the most a run, and the whole contract, can let out. */
 function leakageLines(check: ContractCheck): string[] {
-  const leakage = (check.policy as unknown as { leakage?: unknown } | undefined)?.leakage;
-  if (leakage === undefined || leakage === null) return [];
-  if (typeof leakage !== "object") return [`**Leakage bound:** ${code(JSON.stringify(leakage))}`, ""];
-  const rows = Object.entries(leakage as Record<string, unknown>)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, value]) => `| ${key} | ${code(typeof value === "string" ? value : JSON.stringify(value))} |`);
-  return ["**Leakage bound**", "", "| | |", "| --- | --- |", ...rows, ""];
+  return check.policy === undefined ? [] : [`**Leakage bound:** ${leakageText(check.policy)}`, ""];
 }
 
 function approvalCell(party: Verification["parties"][number], decision: ReviewDecision | undefined, head: string): string {

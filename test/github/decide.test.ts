@@ -165,24 +165,24 @@ describe("renderComment", () => {
         ...policy,
       },
     }) as unknown as ContractCheck;
-  const report = (leakage?: unknown) => ({
+  const LEAKAGE = { bytesPerRun: 65536, metadataBitsPerRun: 43, runs: 3, boundBytes: 196625, max: null, ok: true };
+  const report = (leakage: unknown = LEAKAGE) => ({
     number: 1,
     headSha: HEAD,
     baseRef: "main",
     baseSha: OLD,
-    contracts: [{ id: "c", removed: false, check: check(leakage === undefined ? {} : { leakage }) }],
+    contracts: [{ id: "c", removed: false, check: check({ leakage }) }],
     tooling: [],
     conflicts: [],
   });
 
-  it("shows the stage table, and the leakage bound when the policy reports one", () => {
-    const body = renderComment(report({ maxBytesPerRun: 65536, maxRuns: 3, totalBytes: 196608 }), { head: HEAD, missing: [] });
+  it("shows the stage table and the leakage bound", () => {
+    const body = renderComment(report(), { head: HEAD, missing: [] });
 
     expect(body).toContain(
       "| schema | signatures | approvals | compile | policy | kubernetes |\n| :---: | :---: | :---: | :---: | :---: | :---: |\n| ✅ | ✅ | ✅ | ✅ | ❌ | ✅ |",
     );
-    expect(body).toContain("**Leakage bound**\n\n| | |\n| --- | --- |\n| maxBytesPerRun | `65536` |\n| maxRuns | `3` |\n| totalBytes | `196608` |");
-    expect(renderComment(report(), { head: HEAD, missing: [] })).not.toContain("Leakage");
+    expect(body).toContain("**Leakage bound:** ≤ 192.0 KiB (196625 bytes): 3 runs × (65536 bytes + 43 bits of public metadata)");
   });
 
   it("is byte-identical for the same report, and ends with its state", () => {
