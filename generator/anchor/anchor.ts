@@ -173,7 +173,8 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
         fix: `restore ${repoPath(repo, evidenceDir(repo, id))} from git; \`datomspod audit verify\` shows what differs`,
       })),
     );
-    if (contradictions.length > 0) throw new VerdictError(`the evidence records of ${id} contradict its history on chain; nothing was anchored for it`, contradictions);
+    if (contradictions.length > 0)
+      throw new VerdictError(`the evidence records of ${id} contradict its history on chain; nothing was anchored for it`, contradictions);
 
     // Batches recorded before, in chain order: up to date, re-recorded where they are now, or sent again.
     let head = ZERO_ROOT;
@@ -316,7 +317,8 @@ export async function anchorEvidence(options: AnchorRunOptions): Promise<AnchorR
       if (revert === undefined) throw error;
       if (revert.name === "Anchor__Duplicate") {
         const log = await findAnchoredLog(chain, address, batch.root, Number(revert.args[1]));
-        if (log === undefined) throw new ServiceError(`root ${batch.root} is anchored in block ${String(revert.args[1])} but ${chain.url} returns no Anchored event for it`);
+        if (log === undefined)
+          throw new ServiceError(`root ${batch.root} is anchored in block ${String(revert.args[1])} but ${chain.url} returns no Anchored event for it`);
         return recordLog(batch, log);
       }
       if (revert.name === "Anchor__NotHead") {

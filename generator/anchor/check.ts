@@ -60,7 +60,12 @@ export interface Reconciliation {
 const short = (hex: string): string => hex.slice(0, 12);
 
 /** Reconciles the valid batch records (and their anchor records) of a contract with its history. */
-export function reconcile(pins: ContractPins, history: ChainHistory, checked: readonly CheckedBatch[], anchors: ReadonlyMap<string, AnchorRecord>): Reconciliation {
+export function reconcile(
+  pins: ContractPins,
+  history: ChainHistory,
+  checked: readonly CheckedBatch[],
+  anchors: ReadonlyMap<string, AnchorRecord>,
+): Reconciliation {
   const anchorers = new Set(pins.anchorers.map((a) => getAddress(a)));
   const pinnedAddress = getAddress(pins.address);
   const byRoot = new Map(checked.map((c) => [c.batch.root, c]));
@@ -93,9 +98,12 @@ export function reconcile(pins: ContractPins, history: ChainHistory, checked: re
     const before = ordered[i - 1]?.batch;
     if (before !== undefined && before.sequence === batch.sequence)
       problems.push(`claims place ${batch.sequence} in the contract's chain, as batch ${short(before.root)} does`);
-    else if (batch.sequence !== i + 1) problems.push(`claims place ${batch.sequence} in the contract's chain, but the repository holds ${i} batch${i === 1 ? "" : "es"} before it`);
+    else if (batch.sequence !== i + 1)
+      problems.push(`claims place ${batch.sequence} in the contract's chain, but the repository holds ${i} batch${i === 1 ? "" : "es"} before it`);
     else if (batch.previousRoot !== (before?.root ?? ZERO_ROOT))
-      problems.push(`names the previous root ${short(batch.previousRoot)}, but the batch before it in the repository is ${before === undefined ? "none" : short(before.root)}`);
+      problems.push(
+        `names the previous root ${short(batch.previousRoot)}, but the batch before it in the repository is ${before === undefined ? "none" : short(before.root)}`,
+      );
 
     if (root !== undefined) {
       problems.push(...disagreements(current, root));

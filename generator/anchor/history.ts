@@ -107,7 +107,9 @@ export async function readChainHistory(chain: Chain, query: HistoryQuery): Promi
   let logRequests = 0;
   for (let from = query.fromBlock; from <= toBlock; from += pageBlocks) {
     const to = Math.min(toBlock, from + pageBlocks - 1);
-    const roots = await chain.call("eth_getLogs", () => chain.provider.getLogs({ address, topics: [TOPICS.anchored, null, idHash], fromBlock: from, toBlock: to }));
+    const roots = await chain.call("eth_getLogs", () =>
+      chain.provider.getLogs({ address, topics: [TOPICS.anchored, null, idHash], fromBlock: from, toBlock: to }),
+    );
     const admins = await chain.call("eth_getLogs", () =>
       chain.provider.getLogs({ address, topics: [[TOPICS.authorised, TOPICS.revoked, TOPICS.ownership]], fromBlock: from, toBlock: to }),
     );
@@ -154,8 +156,19 @@ export async function readChainHistory(chain: Chain, query: HistoryQuery): Promi
   const { head, count } = await readHead(chain, address, idHash, toBlock);
   const last = roots.at(-1);
   if (count !== roots.length)
-    problems.push(`the anchor contract counts ${count} root${count === 1 ? "" : "s"} for the contract, but ${roots.length} were read from block ${query.fromBlock} on`);
+    problems.push(
+      `the anchor contract counts ${count} root${count === 1 ? "" : "s"} for the contract, but ${roots.length} were read from block ${query.fromBlock} on`,
+    );
   else if (head.slice(2) !== (last?.root ?? ZERO_ROOT)) problems.push(`the anchor contract's head is ${head.slice(2)}, not the last root read`);
 
-  return { ...base, code, ...(deployment === undefined ? {} : { deployedAt: deployment.blockNumber }), roots, head: head.slice(2), count, problems, logRequests };
+  return {
+    ...base,
+    code,
+    ...(deployment === undefined ? {} : { deployedAt: deployment.blockNumber }),
+    roots,
+    head: head.slice(2),
+    count,
+    problems,
+    logRequests,
+  };
 }

@@ -25,7 +25,11 @@ function count(rows: readonly AuditRow[]): Record<AuditStatus, number> {
 
 /** The contract's history on chain first, then the batch records, then the items. */
 function ordered(rows: readonly AuditRow[]): AuditRow[] {
-  return [...rows.filter((r) => r.kind === "chain"), ...rows.filter((r) => r.kind === "batch"), ...rows.filter((r) => r.kind !== "chain" && r.kind !== "batch")];
+  return [
+    ...rows.filter((r) => r.kind === "chain"),
+    ...rows.filter((r) => r.kind === "batch"),
+    ...rows.filter((r) => r.kind !== "chain" && r.kind !== "batch"),
+  ];
 }
 
 export function auditSummary(chainId: number, audits: readonly ContractAudit[]): AuditSummary {

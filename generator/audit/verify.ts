@@ -109,7 +109,13 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
     if (contract.chainId !== chain.chainId) {
       otherChain = contract.chainId;
       unchecked = `the contract is bound to chain ${contract.chainId}, but the chain read is chain ${chain.chainId}`;
-      rows.push({ contractId: id, status: "missing", kind: "chain", subject: address, detail: `${unchecked}: audit it with --chain of chain ${contract.chainId}` });
+      rows.push({
+        contractId: id,
+        status: "missing",
+        kind: "chain",
+        subject: address,
+        detail: `${unchecked}: audit it with --chain of chain ${contract.chainId}`,
+      });
     } else {
       history = await readChainHistory(chain, { address, contractId: id, fromBlock: contract.evidence.anchor.fromBlock, pageBlocks: options.logPageBlocks });
       const problems = [...history.problems];
@@ -161,7 +167,14 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
   for (const [root, record] of stored.anchors) {
     if (record.value !== undefined && record.problems.length === 0) anchorRecords.set(root, record.value);
     if (!stored.batches.some((b) => b.root === root))
-      rows.push({ contractId: id, status: "mismatched", kind: "batch", subject: record.file, digest: root, detail: "an anchor record without its batch record" });
+      rows.push({
+        contractId: id,
+        status: "mismatched",
+        kind: "batch",
+        subject: record.file,
+        digest: root,
+        detail: "an anchor record without its batch record",
+      });
   }
 
   const reconciled =
@@ -176,7 +189,8 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
 
   // The contract's roots on chain, in order: each accounted for by a batch, or not.
   for (const { onChain: root, batch, problems } of reconciled?.roots ?? []) {
-    const shown = batch === undefined && damaged.has(root.root) ? [`its batch record ${damaged.get(root.root)!} does not verify`, ...problems.slice(1)] : problems;
+    const shown =
+      batch === undefined && damaged.has(root.root) ? [`its batch record ${damaged.get(root.root)!} does not verify`, ...problems.slice(1)] : problems;
     rows.push({
       contractId: id,
       status: shown.length > 0 ? "mismatched" : "verified",
@@ -196,13 +210,24 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
     const recordProblems = stored.anchors.get(batch.root)?.problems ?? [];
     const verdict = batchVerdict(verdicts.get(batch.root), recordProblems, unchecked, history?.toBlock ?? 0, chain.chainId);
     const record = anchorRecords.get(batch.root);
-    rows.push({ contractId: id, status: verdict.status, kind: "batch", subject: file, digest: batch.root, blockNumber: record?.blockNumber, detail: verdict.detail });
+    rows.push({
+      contractId: id,
+      status: verdict.status,
+      kind: "batch",
+      subject: file,
+      digest: batch.root,
+      blockNumber: record?.blockNumber,
+      detail: verdict.detail,
+    });
     for (const [index, item] of batch.items.entries()) {
       const key = subjectKey(item);
       const problem = itemProblems.get(index);
       if (problem !== undefined) badProofs.set(key, `in batch ${short(batch.root)}: ${problem}`);
       else if (verdict.status === "verified")
-        anchored.set(key, [...(anchored.get(key) ?? []), { digest: item.digest, root: batch.root, blockNumber: verdicts.get(batch.root)!.onChain!.blockNumber }]);
+        anchored.set(key, [
+          ...(anchored.get(key) ?? []),
+          { digest: item.digest, root: batch.root, blockNumber: verdicts.get(batch.root)!.onChain!.blockNumber },
+        ]);
       else unconfirmed.set(key, `its batch ${short(batch.root)} is not anchored: ${verdict.detail}`);
     }
   }
@@ -257,7 +282,8 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
         );
       } else if (match !== undefined) {
         const lost = await unaccounted(kind, subject, others);
-        if (lost.length > 0) rows.push(row("missing", `${earlierText(kind, lost)}; current value in batch ${short(match.root)}, block ${match.blockNumber}`, match));
+        if (lost.length > 0)
+          rows.push(row("missing", `${earlierText(kind, lost)}; current value in batch ${short(match.root)}, block ${match.blockNumber}`, match));
         else if (signature !== undefined) rows.push(row("mismatched", signature, match));
         else {
           const earlier = others.length > 0 ? `; ${plural(others.length, "earlier value")} anchored too, each recomputed from git history` : "";
@@ -266,7 +292,11 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
       } else if (was.length > 0) {
         const last = was[was.length - 1];
         rows.push(
-          row("mismatched", `sha256 is ${short(now.digest)}…, anchored was ${short(last.digest)}… (batch ${short(last.root)}, block ${last.blockNumber})`, last),
+          row(
+            "mismatched",
+            `sha256 is ${short(now.digest)}…, anchored was ${short(last.digest)}… (batch ${short(last.root)}, block ${last.blockNumber})`,
+            last,
+          ),
         );
       } else if (signature !== undefined) {
         rows.push(row("mismatched", `${signature}; and not anchored`));
@@ -289,7 +319,14 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
       const lost = await unaccounted(kind, subject, values);
       if (lost.length === 0) {
         const found = values[values.length - 1];
-        rows.push({ ...row("verified", `removed from the working tree; ${await past.describe(kind, subject, found.digest)} (batch ${short(found.root)}, block ${found.blockNumber})`, found), digest: found.digest });
+        rows.push({
+          ...row(
+            "verified",
+            `removed from the working tree; ${await past.describe(kind, subject, found.digest)} (batch ${short(found.root)}, block ${found.blockNumber})`,
+            found,
+          ),
+          digest: found.digest,
+        });
       } else rows.push(row("missing", `anchored, but neither in the working tree nor recomputable: ${earlierText(kind, lost)}`, lost[0]));
       continue;
     }
@@ -308,7 +345,13 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
     return `${values.length === 1 ? "an anchored value" : "anchored values"} ${what} ${past.why(kind)}`;
   }
 
-  return { contractId: id, ok: rows.every((r) => r.status === "verified"), rows, ...(otherChain === undefined ? {} : { otherChain }), ...(history === undefined ? {} : { history }) };
+  return {
+    contractId: id,
+    ok: rows.every((r) => r.status === "verified"),
+    rows,
+    ...(otherChain === undefined ? {} : { otherChain }),
+    ...(history === undefined ? {} : { history }),
+  };
 }
 
 function issuesText(error: InputError): string {

@@ -163,7 +163,9 @@ export function checkBatch(batch: BatchRecord, contractId: string): BatchCheck {
   else if (batch.previousRoot === batch.root) problems.push("names itself as its previous root");
   if ((batch.sequence === 1) !== (batch.previousRoot === ZERO_ROOT))
     problems.push(
-      batch.sequence === 1 ? "is the contract's first batch but names a previous root" : `is batch ${batch.sequence} of its contract but names no previous root`,
+      batch.sequence === 1
+        ? "is the contract's first batch but names a previous root"
+        : `is batch ${batch.sequence} of its contract but names no previous root`,
     );
   if (!isAddress(batch.anchor.address) || getAddress(batch.anchor.address) !== batch.anchor.address)
     problems.push("its anchor address is not an EIP-55 checksummed address");

@@ -52,10 +52,16 @@ describe("datomspod anchor --chain URL", () => {
     const audited = await cli(repo, "audit", "verify", "--chain", chain.url, "--format", "json");
 
     expect([byOperator.stderr, byOperator.code, byDev.stderr, byDev.code]).toEqual(["", 0, "", 0]);
-    expect(jsonOut(byOperator).skipped).toEqual([{ contractId: "hospital-stats", reason: `${operator.address} is not one of its anchorers (evidence.anchorers)` }]);
-    expect(jsonOut(byDev).skipped).toEqual([{ contractId: "bank-credit-model", reason: `${devWallet(0).address} is not one of its anchorers (evidence.anchorers)` }]);
+    expect(jsonOut(byOperator).skipped).toEqual([
+      { contractId: "hospital-stats", reason: `${operator.address} is not one of its anchorers (evidence.anchorers)` },
+    ]);
+    expect(jsonOut(byDev).skipped).toEqual([
+      { contractId: "bank-credit-model", reason: `${devWallet(0).address} is not one of its anchorers (evidence.anchorers)` },
+    ]);
     const outcomes = [...jsonOut<{ batches: Outcome[] }>(byOperator).batches, ...jsonOut<{ batches: Outcome[] }>(byDev).batches];
-    expect(outcomes.map((b) => [b.contractId, b.action, b.sequence, b.size])).toEqual(IDS.map((id) => [id, "anchored", 1, collectEvidence(repo, id).items.length]));
+    expect(outcomes.map((b) => [b.contractId, b.action, b.sequence, b.size])).toEqual(
+      IDS.map((id) => [id, "anchored", 1, collectEvidence(repo, id).items.length]),
+    );
     for (const batch of outcomes) {
       const pinned = PINNED[batch.contractId as keyof typeof PINNED];
       const anchorer = batch.contractId === "hospital-stats" ? devWallet(0).address : operator.address;
@@ -72,7 +78,12 @@ describe("datomspod anchor --chain URL", () => {
         version: 1,
       });
       const stored = JSON.parse(readFileSync(join(repo, "contracts", batch.contractId, "evidence", "batches", `${batch.root}.json`), "utf8"));
-      expect([stored.version, stored.previousRoot, stored.sequence, stored.anchor]).toEqual([2, "0".repeat(64), 1, { address: pinned.address, chainId: 31337 }]);
+      expect([stored.version, stored.previousRoot, stored.sequence, stored.anchor]).toEqual([
+        2,
+        "0".repeat(64),
+        1,
+        { address: pinned.address, chainId: 31337 },
+      ]);
       expect(await readAnchor(chain, pinned.address, batch.root)).toEqual({
         contractIdHash: contractIdHash(batch.contractId),
         previousRoot: ZeroHash,
@@ -166,7 +177,9 @@ describe("datomspod anchor --chain URL", () => {
     const result = await cli(repo, "anchor", "hospital-stats", "--chain", chain.url, "--key", devKeyFile(0));
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`nothing to anchor\nskipped  hospital-stats: a draft: not signed by every party yet\n0 transactions on chain 31337 by ${devWallet(0).address}\n`);
+    expect(result.stdout).toBe(
+      `nothing to anchor\nskipped  hospital-stats: a draft: not signed by every party yet\n0 transactions on chain 31337 by ${devWallet(0).address}\n`,
+    );
     expect(evidenceFiles(repo, "hospital-stats")).toEqual([]);
   });
 });
@@ -210,7 +223,18 @@ describe("datomspod anchor refuses what the contract does not pin", () => {
     const repo = tempRepoWithClusters();
     const operator = testKey("platform-operator");
     // The local anchor contract's owner authorises the operator: the chain would accept it, the contract does not name it.
-    await cli(repo, "anchor", "authorise", operator.address, "--chain", chain.url, "--key", devKeyFile(0), "--anchor-address", PINNED["hospital-stats"].address);
+    await cli(
+      repo,
+      "anchor",
+      "authorise",
+      operator.address,
+      "--chain",
+      chain.url,
+      "--key",
+      devKeyFile(0),
+      "--anchor-address",
+      PINNED["hospital-stats"].address,
+    );
 
     const result = await cli(repo, "anchor", "hospital-stats", "--chain", chain.url, "--key", operator.file);
 

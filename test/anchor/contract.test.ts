@@ -45,7 +45,14 @@ describe("Anchor.sol", () => {
     const second = await attempt(owner, address, "anchor", [ROOT_A, ID_HASH, ROOT_A, 2, 10]);
 
     expect(first).toBe("ok");
-    expect(stored).toEqual({ contractIdHash: ID_HASH, previousRoot: ZeroHash, kind: 1, batchSize: 9, blockNumber: expect.any(Number), anchorer: owner.address });
+    expect(stored).toEqual({
+      contractIdHash: ID_HASH,
+      previousRoot: ZeroHash,
+      kind: 1,
+      batchSize: 9,
+      blockNumber: expect.any(Number),
+      anchorer: owner.address,
+    });
     expect(second).toBe(`Anchor__Duplicate(${ROOT_A}, ${stored!.blockNumber})`);
   });
 
@@ -107,7 +114,18 @@ describe("Anchor.sol", () => {
   it("has no function beyond anchoring, reading and managing anchorers (nothing removes or rewrites a root)", () => {
     const functions = ANCHOR_INTERFACE.fragments.filter((f) => f.type === "function").map((f) => (f as unknown as { name: string }).name);
 
-    expect(functions.sort()).toEqual(["MAX_KIND", "anchor", "anchorOf", "authorise", "countOf", "headOf", "isAnchorer", "owner", "revoke", "transferOwnership"]);
+    expect(functions.sort()).toEqual([
+      "MAX_KIND",
+      "anchor",
+      "anchorOf",
+      "authorise",
+      "countOf",
+      "headOf",
+      "isAnchorer",
+      "owner",
+      "revoke",
+      "transferOwnership",
+    ]);
   });
 
   it("deploys code that cannot self-destruct, delegate, or call out (no SELFDESTRUCT, DELEGATECALL, CALLCODE, CALL, CREATE)", () => {

@@ -10,7 +10,17 @@ import { auditContract } from "../../generator/audit/verify.js";
 import { cli, jsonOut } from "../helpers/cli.js";
 import { testKey } from "../helpers/keys.js";
 import { tempDir } from "../helpers/repo.js";
-import { PINNED, TEST_CHAIN_OPTIONS, deployPinnedAnchors, devKeyFile, fund, startTestChain, stopTestChain, tempRepoWithClusters, type TestChain } from "./chain.js";
+import {
+  PINNED,
+  TEST_CHAIN_OPTIONS,
+  deployPinnedAnchors,
+  devKeyFile,
+  fund,
+  startTestChain,
+  stopTestChain,
+  tempRepoWithClusters,
+  type TestChain,
+} from "./chain.js";
 
 const ID = "hospital-stats";
 const address = LOCAL_ANCHOR.address;
@@ -186,7 +196,18 @@ describe("faults", () => {
 
       const refused = await cli(repo, "anchor", "bank-credit-model", "--chain", test.chain.url, "--key", operator.file);
       const notOwner = await cli(repo, "anchor", "authorise", operator.address, "--chain", test.chain.url, "--key", operator.file, "--anchor-address", pinned);
-      const authorised = await cli(repo, "anchor", "authorise", operator.address, "--chain", test.chain.url, "--key", devKeyFile(1), "--anchor-address", pinned);
+      const authorised = await cli(
+        repo,
+        "anchor",
+        "authorise",
+        operator.address,
+        "--chain",
+        test.chain.url,
+        "--key",
+        devKeyFile(1),
+        "--anchor-address",
+        pinned,
+      );
       const anchored = await cli(repo, "anchor", "bank-credit-model", "--chain", test.chain.url, "--key", operator.file, "--format", "json");
 
       expect(refused.code).toBe(2);
@@ -194,7 +215,9 @@ describe("faults", () => {
         `error: --key: ${operator.address} is not an authorised anchorer of the anchor contract ${pinned} on chain 31337 (Anchor__Unauthorised) (fix: the contract's owner authorises it with \`datomspod anchor authorise ${operator.address}\`, or pass the key of an authorised anchorer)\n`,
       );
       expect(notOwner.code).toBe(2);
-      expect(notOwner.stderr).toBe(`error: --key: ${operator.address} is not the owner of the anchor contract ${pinned} (Anchor__NotOwner) (fix: pass the owner's key)\n`);
+      expect(notOwner.stderr).toBe(
+        `error: --key: ${operator.address} is not the owner of the anchor contract ${pinned} (Anchor__NotOwner) (fix: pass the owner's key)\n`,
+      );
       expect(authorised.code).toBe(0);
       expect(anchored.code).toBe(0);
       expect(jsonOut(anchored).anchorer).toBe(operator.address);

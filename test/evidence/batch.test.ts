@@ -99,9 +99,21 @@ describe("evidence batches", () => {
     ["the contract", (b) => ({ ...b, contractId: "other" }), /^is a batch of contract "other", not of "demo"$/],
     ["the kind", (b) => ({ ...b, kind: "settlement" }), /^its kind is "settlement" but its items make it "run"$/],
     // The link is in the signed statement: moving a batch in history or to another anchor breaks it.
-    ["the previous root", (b) => ({ ...b, previousRoot: sha("9"), sequence: 2 }), /^envelope: the signed statement is not the statement of these items and this root$/],
-    ["the sequence", (b) => ({ ...b, sequence: 3, previousRoot: sha("9") }), /^envelope: the signed statement is not the statement of these items and this root$/],
-    ["the chain id", (b) => ({ ...b, anchor: { ...b.anchor, chainId: 1 } }), /^envelope: the signed statement is not the statement of these items and this root$/],
+    [
+      "the previous root",
+      (b) => ({ ...b, previousRoot: sha("9"), sequence: 2 }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
+    [
+      "the sequence",
+      (b) => ({ ...b, sequence: 3, previousRoot: sha("9") }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
+    [
+      "the chain id",
+      (b) => ({ ...b, anchor: { ...b.anchor, chainId: 1 } }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
     [
       "the anchor address",
       (b) => ({ ...b, anchor: { ...b.anchor, address: "0x8464135c8F25Da09e49BC8782676a84730C318bC" } }),
@@ -110,7 +122,11 @@ describe("evidence batches", () => {
     ["a first batch naming a previous root", (b) => ({ ...b, previousRoot: sha("9") }), /^is the contract's first batch but names a previous root$/],
     ["a later batch naming none", (b) => ({ ...b, sequence: 2 }), /^is batch 2 of its contract but names no previous root$/],
     ["a batch naming itself", (b) => ({ ...b, previousRoot: b.root, sequence: 2 }), /^names itself as its previous root$/],
-    ["an unchecksummed anchor address", (b) => ({ ...b, anchor: { ...b.anchor, address: b.anchor.address.toLowerCase() } }), /^its anchor address is not an EIP-55/],
+    [
+      "an unchecksummed anchor address",
+      (b) => ({ ...b, anchor: { ...b.anchor, address: b.anchor.address.toLowerCase() } }),
+      /^its anchor address is not an EIP-55/,
+    ],
   ];
   it.each(tamper)("finds a changed %s", async (_what, change, message) => {
     const batch = await buildBatch("demo", ITEMS, LINK, await testWallet("platform-operator"));

@@ -96,5 +96,9 @@ export async function writeSignedReceipt(repo: string, id: string, runId: string
 export async function writeAck(repo: string, id: string, runId: string, recipient: string): Promise<void> {
   const loaded = loadContract(repo, id);
   const receipt = readJson(repo, `contracts/${id}/receipts/${runId}.json`);
-  writeJson(repo, `contracts/${id}/acks/${runId}.json`, await signRecord(await testWallet(recipient), "ack", id, loaded.contract.chainId, receiptMessage(loaded, runId, receipt)));
+  writeJson(
+    repo,
+    `contracts/${id}/acks/${runId}.json`,
+    await signRecord(await testWallet(recipient), "ack", id, loaded.contract.chainId, receiptMessage(loaded, runId, receipt)),
+  );
 }
