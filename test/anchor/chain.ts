@@ -91,10 +91,13 @@ export async function pinnedChain(options: { stateFile?: string; chainId?: numbe
   return test;
 }
 
-/** An encrypted keystore (the test password, cheap scrypt) of anvil's development account `index`, for --key. */
-export function devKeyFile(index = 0): string {
+/**
+ * An encrypted keystore (the test password, cheap scrypt) of anvil's development account `index`,
+ * for --key; in `dir`, or in a folder removed when the current test ends.
+ */
+export function devKeyFile(index = 0, dir?: string): string {
   const wallet = devWallet(index);
-  const file = join(tempDir("datomspod-devkey-"), `dev-${index}.json`);
+  const file = join(dir ?? tempDir("datomspod-devkey-"), `dev-${index}.json`);
   writeFileSync(file, encryptKeystoreJsonSync({ address: wallet.address, privateKey: wallet.privateKey }, TEST_PASSWORD, { scrypt: { N: 1024 } }));
   return file;
 }

@@ -1,11 +1,13 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { anchorEvidence } from "../../generator/anchor/anchor.js";
 import { devWallet } from "../../generator/anchor/anvil.js";
-import { ANCHOR_INTERFACE, connectChain, deployAnchor } from "../../generator/anchor/chain.js";
+import { ZeroHash } from "ethers";
+import { ANCHOR_INTERFACE, connectChain, deployAnchor, sendAndConfirm } from "../../generator/anchor/chain.js";
+import { contractIdHash } from "../../generator/evidence/batch.js";
 import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
-import { ServiceError } from "../../generator/errors.js";
+import { ServiceError, VerdictError } from "../../generator/errors.js";
 import { auditContract } from "../../generator/audit/verify.js";
 import { cli, jsonOut } from "../helpers/cli.js";
 import { testKey } from "../helpers/keys.js";
@@ -239,6 +241,37 @@ describe("faults", () => {
     expect(error).toBeInstanceOf(ServiceError);
     expect((error as ServiceError).exitCode).toBe(3);
     expect((error as ServiceError).message).toMatch(new RegExp(`^the chain RPC ${closed.replaceAll(".", "\\.")} failed 3 times \\(eth_chainId\\): `));
+  });
+
+  it("another anchorer moving the head between reading the history and sending: nothing is recorded, the unsent batch is removed, the fix says what to do", async () => {
+    const repo = tempRepoWithClusters();
+    await withChain({}, async (test) => {
+      await deployPinnedAnchors(test.chain);
+      let injected = false;
+      // The chain as anchorEvidence sees it: just before it prepares its transaction, someone else anchors.
+      const racing: typeof test.chain = {
+        ...test.chain,
+        async call(what, fn) {
+          if (what === "prepare transaction" && !injected) {
+            injected = true;
+            const data = ANCHOR_INTERFACE.encodeFunctionData("anchor", [`0x${"88".repeat(32)}`, contractIdHash(ID), ZeroHash, 1, 1]);
+            await sendAndConfirm(test.chain, devWallet(0), { to: address, data }, 1);
+          }
+          return test.chain.call(what, fn);
+        },
+      };
+
+      const error = await anchorEvidence({ repo, chain: racing, wallet: devWallet(0), ids: [ID], confirmations: 1 }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(VerdictError);
+      expect((error as VerdictError).message).toBe(`the head of ${ID} moved while anchoring: it is ${"88".repeat(32)}, not ${"0".repeat(64)}`);
+      expect((error as VerdictError).issues[0]).toMatchObject({
+        file: `contracts/${ID}/evidence`,
+        fix: "bring its evidence records into this repository (git pull), then run `datomspod anchor` again",
+      });
+      expect(readdirSync(join(repo, "contracts", ID, "evidence", "batches"))).toEqual([]);
+      expect(existsSync(join(repo, "contracts", ID, "evidence", "anchors"))).toBe(false);
+    });
   });
 
   it("retries a failing RPC call with exponential backoff, and stops at the limit", async () => {

@@ -11,9 +11,10 @@
 
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { Wallet, encryptKeystoreJsonSync, getAddress, keccak256, type Signer } from "ethers";
 import { anchorEvidence } from "../../generator/anchor/anchor.js";
 import { devWallet } from "../../generator/anchor/anvil.js";
@@ -28,8 +29,18 @@ import { stableJsonText, writeAnchor, writeBatch } from "../../generator/evidenc
 import { cli, jsonOut, type CliResult } from "../helpers/cli.js";
 import { TEST_PASSWORD, testKey, testWallet } from "../helpers/keys.js";
 import { writeAck, writeSignedReceipt } from "../helpers/records.js";
-import { editJson, readJson, readText, tempDir, writeJson, writeText } from "../helpers/repo.js";
-import { devKeyFile, fund, pinnedChain, tempRepoWithClusters, type TestChain } from "../anchor/chain.js";
+import { ROOT, editJson, readJson, readText, tempDir, writeJson, writeText } from "../helpers/repo.js";
+import {
+  deployPinnedAnchors,
+  devKeyFile,
+  freshChain,
+  fund,
+  pinnedChain,
+  startTestChain,
+  stopTestChain,
+  tempRepoWithClusters,
+  type TestChain,
+} from "../anchor/chain.js";
 import { FAKE_RECEIPT } from "../evidence/fixtures.js";
 
 const ID = "hospital-stats";
@@ -97,28 +108,61 @@ async function compile(repo: string): Promise<void> {
 /**
  * The history every attack starts from, committed to git: batch 1 holds the agreement, the instance,
  * the run request and the runner-signed receipt; batch 2 the recipient's ack (the instance is then
- * removed: delivered).
+ * removed: delivered). Built once (the repository and the chain's state file), copied for each test.
  */
+interface Template {
+  readonly dir: string;
+  readonly repo: string;
+  readonly stateFile: string;
+  readonly roots: string[];
+}
+let template: Template | undefined;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "datomspod-rewrite-world-"));
+  const stateFile = join(dir, "anvil-state.json");
+  const repo = join(dir, "repo");
+  const test = await startTestChain({ stateFile });
+  try {
+    await deployPinnedAnchors(test.chain);
+    // The example contracts, the cluster profiles and the rendered instances, as tempRepoWithClusters copies them.
+    cpSync(join(ROOT, "contracts"), join(repo, "contracts"), { recursive: true });
+    cpSync(join(ROOT, "clusters"), join(repo, "clusters"), { recursive: true });
+    const w = { repo, chain: test.chain, anchorerKey: devKeyFile(0, dir) };
+    git(repo, "init", "-q");
+    await writeSignedReceipt(repo, ID, "run-1", FAKE_RECEIPT, "hospital-provider");
+    await compile(repo);
+    commitAll(repo, "run-1 ran");
+    const first = await anchor(w);
+    commitAll(repo, "anchored the run");
+    await writeAck(repo, ID, "run-1", "health-consumer");
+    await compile(repo);
+    commitAll(repo, "run-1 delivered");
+    const second = await anchor(w);
+    commitAll(repo, "anchored the delivery");
+    template = { dir, repo, stateFile, roots: [first, second] };
+  } finally {
+    await stopTestChain(test); // SIGTERM: anvil writes the state file
+  }
+}, 180_000);
+
+afterAll(() => {
+  if (template !== undefined) rmSync(template.dir, { recursive: true, force: true });
+});
+
+/** A copy of the template history (repository and chain) for the current test; the audit passes on it. */
 async function world(): Promise<World> {
-  const test = await pinnedChain();
-  const repo = tempRepoWithClusters();
-  const anchorerKey = devKeyFile(0);
-  git(repo, "init", "-q");
-  await writeSignedReceipt(repo, ID, "run-1", FAKE_RECEIPT, "hospital-provider");
-  await compile(repo);
-  commitAll(repo, "run-1 ran");
-  const w = { repo, test, chain: test.chain, anchorerKey };
-  const first = await anchor(w);
-  commitAll(repo, "anchored the run");
-  await writeAck(repo, ID, "run-1", "health-consumer");
-  await compile(repo);
-  commitAll(repo, "run-1 delivered");
-  const second = await anchor(w);
-  commitAll(repo, "anchored the delivery");
+  const { repo: source, stateFile: sourceState, roots } = template!;
+  const stateFile = join(tempDir("datomspod-rewrite-chain-"), "anvil-state.json");
+  cpSync(sourceState, stateFile);
+  const test = await freshChain({ stateFile });
+  const repo = tempDir("datomspod-rewrite-repo-");
+  cpSync(source, repo, { recursive: true });
+  const w = { repo, test, chain: test.chain, anchorerKey: devKeyFile(0), roots: [...roots] };
   const before = await audit(w);
   expect(failing(before.rows)).toEqual([]);
   expect(before.code).toBe(0);
-  return { ...w, roots: [first, second] };
+  return w;
 }
 
 /** A fresh key with gas, and its keystore (the test password). */
@@ -544,8 +588,8 @@ describe("more ways to rewrite history", () => {
 
   it("a node that hides an Anchored event (a lying or lossy RPC) is caught by the contract's count and the sequence numbers", async () => {
     const w = await world();
-    const hidden = await hidingProxy(w.test.node.url, (log) => log.topics[1] === `0x${w.roots[1]}`);
-    const hiddenFirst = await hidingProxy(w.test.node.url, (log) => log.topics[1] === `0x${w.roots[0]}`);
+    const hidden = await hidingProxy(w.test.node.url, (log) => log.topics[0] === ANCHORED_TOPIC && log.topics[1] === `0x${w.roots[1]}`);
+    const hiddenFirst = await hidingProxy(w.test.node.url, (log) => log.topics[0] === ANCHORED_TOPIC && log.topics[1] === `0x${w.roots[0]}`);
 
     const last = await audit({ repo: w.repo, chain: { ...w.chain, url: hidden } });
     const first = await audit({ repo: w.repo, chain: { ...w.chain, url: hiddenFirst } });
@@ -556,6 +600,20 @@ describe("more ways to rewrite history", () => {
     expect(first.code).toBe(1);
     expect(rowOf(first.rows, "chain", ANCHOR)!.detail).toContain(
       `the first root read from block 0 on (${w.roots[1]}) is number 2 of the contract: roots before it are not read`,
+    );
+  });
+
+  it("the anchorer's authorisation is replayed from the anchor contract's events: a root by an account never authorised is caught", async () => {
+    const w = await world();
+    const authorised = ANCHOR_INTERFACE.getEvent("AnchorerAuthorised")!.topicHash;
+    // A node that leaves out the constructor's authorisation of the anchorer: as if it had never been authorised.
+    const proxy = await hidingProxy(w.test.node.url, (log) => log.topics[0] === authorised);
+
+    const audited = await audit({ repo: w.repo, chain: { ...w.chain, url: proxy } });
+
+    expect(audited.code).toBe(1);
+    expect(rowOf(audited.rows, "chain", ANCHOR)!.detail).toBe(
+      w.roots.map((root) => `root ${root} was anchored by ${LOCAL_ANCHOR.anchorer}, which was not an authorised anchorer then`).join("; "),
     );
   });
 
@@ -670,9 +728,10 @@ describe("more ways to rewrite history", () => {
   });
 });
 
-/** A JSON-RPC proxy in front of `url` that drops the Anchored logs `hide` matches from eth_getLogs answers. */
+const ANCHORED_TOPIC = ANCHOR_INTERFACE.getEvent("Anchored")!.topicHash;
+
+/** A JSON-RPC proxy in front of `url` that drops the logs `hide` matches from eth_getLogs answers. */
 async function hidingProxy(url: string, hide: (log: { topics: string[] }) => boolean): Promise<string> {
-  const anchored = ANCHOR_INTERFACE.getEvent("Anchored")!.topicHash;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -683,7 +742,7 @@ async function hidingProxy(url: string, hide: (log: { topics: string[] }) => boo
         .then((answer) => {
           const call = JSON.parse(body) as { method?: string };
           if (call.method === "eth_getLogs" && Array.isArray(answer.result))
-            answer.result = (answer.result as { topics: string[] }[]).filter((log) => !(log.topics[0] === anchored && hide(log)));
+            answer.result = (answer.result as { topics: string[] }[]).filter((log) => !hide(log));
           response.writeHead(200, { "content-type": "application/json" });
           response.end(JSON.stringify(answer));
         });
