@@ -26,6 +26,21 @@ export async function isGitRepo(repo: string): Promise<boolean> {
   return result.ok && result.stdout.toString("utf8").trim() === "true";
 }
 
+/**
+ * The ids of every contract git history ever held (contracts/<id>/contract.json in any commit). A
+ * contract is never removed in its life, so one that left the working tree is audited all the same.
+ */
+export async function historicalContractIds(repo: string): Promise<string[]> {
+  const log = await git(repo, ["log", "--format=", "--name-only", "--relative", "--", "contracts/*/contract.json"]);
+  if (!log.ok) return [];
+  const ids = new Set<string>();
+  for (const line of log.stdout.toString("utf8").split("\n")) {
+    const match = /^contracts\/([a-z]([-a-z0-9]*[a-z0-9])?)\/contract\.json$/.exec(line.trim());
+    if (match) ids.add(match[1]);
+  }
+  return [...ids].sort();
+}
+
 /** The commits that changed `path` (relative to `repo`), newest first. */
 async function commitsOf(repo: string, path: string): Promise<string[]> {
   const log = await git(repo, ["log", "--format=%H", "--", path]);

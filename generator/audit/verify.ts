@@ -20,6 +20,7 @@
  *   mismatched  differs from what was anchored, or a record contradicts itself, the contract or the chain
  */
 
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { getAddress } from "ethers";
 import { formatIssue, InputError } from "../errors.js";
@@ -101,7 +102,16 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     unchecked = "the contract does not load, so where its evidence is anchored is unknown";
-    rows.push({ contractId: id, status: "mismatched", kind: "chain", subject: contractFile, detail: `${unchecked}: ${issuesText(error)}` });
+    const gone = !existsSync(join(repo, "contracts", id));
+    rows.push({
+      contractId: id,
+      status: "mismatched",
+      kind: "chain",
+      subject: contractFile,
+      detail: gone
+        ? `the contract's folder is gone from the working tree, but git history holds it (a contract is never removed): restore it with git checkout <commit> -- contracts/${id}`
+        : `${unchecked}: ${issuesText(error)}`,
+    });
   }
   if (loaded !== undefined) {
     const { contract } = loaded;

@@ -334,6 +334,21 @@ describe("the attacks of issue 9, replayed exactly", () => {
 });
 
 describe("more ways to rewrite history", () => {
+  it("delete the whole contract folder: `audit verify` of every contract still audits it, from git history, and fails", async () => {
+    const w = await world();
+
+    rmSync(join(w.repo, "contracts", ID), { recursive: true });
+    commitAll(w.repo, "the contract never existed");
+    const result = await cli(w.repo, "audit", "verify", "--chain", w.chain.url, "--format", "json");
+
+    expect(result.code).toBe(1);
+    const audited = jsonOut<{ contracts: { id: string; rows: Row[] }[] }>(result).contracts.find((c) => c.id === ID)!;
+    expect(failing(audited.rows)).toEqual([["mismatched", "chain", `contracts/${ID}/contract.json`]]);
+    expect(audited.rows[0].detail).toBe(
+      `the contract's folder is gone from the working tree, but git history holds it (a contract is never removed): restore it with git checkout <commit> -- contracts/${ID}`,
+    );
+  });
+
   it("reorder the batches (records re-signed by the anchorer, in canonical form): audit and anchor both refuse", async () => {
     const w = await world();
     const [first, second] = w.roots;

@@ -1,6 +1,7 @@
 import { InputError } from "../../errors.js";
 import { assertContractId, listContractIds } from "../../repo/layout.js";
 import { openChainSession } from "../../anchor/session.js";
+import { historicalContractIds } from "../../audit/history.js";
 import { auditContract, type ContractAudit } from "../../audit/verify.js";
 import { auditSummary, auditText } from "../../audit/report.js";
 import type { Command } from "../command.js";
@@ -12,12 +13,14 @@ export const auditVerify: Command = {
   usage: "[ID] [--chain local|URL]",
   help: [
     CHAIN_HELP,
-    "Reads every root the anchor contract the contract pins (evidence.anchor, signed by every party) holds for it, from the pinned block on: each must be accounted for by a batch record, in order, anchored by a named anchorer. Prints one row per root on chain, per batch and per evidence item: verified, missing (not anchored, a lost anchor, or a file gone) or mismatched (changed since it was anchored, a root the repository does not account for, or a record that contradicts itself, the contract or the chain). Receipts must carry a runner's signature. Exit 1 on any missing or mismatched row.",
+    "Reads every root the anchor contract the contract pins (evidence.anchor, signed by every party) holds for it, from the pinned block on: each must be accounted for by a batch record, in order, anchored by a named anchorer. Prints one row per root on chain, per batch and per evidence item: verified, missing (not anchored, a lost anchor, or a file gone) or mismatched (changed since it was anchored, a root the repository does not account for, or a record that contradicts itself, the contract or the chain). Receipts must carry a runner's signature. Without ID, every contract of the working tree and of git history is audited (a contract folder is never removed). Exit 1 on any missing or mismatched row.",
   ].join("\n"),
   options: { chain: { type: "string" } },
   positionals: [0, 1],
   async run(ctx, args, values) {
-    const ids = args[0] !== undefined ? [assertContractId(args[0])] : listContractIds(ctx.repo);
+    // Every contract of the working tree, and every one git history held: a contract is never removed.
+    const ids =
+      args[0] !== undefined ? [assertContractId(args[0])] : [...new Set([...listContractIds(ctx.repo), ...(await historicalContractIds(ctx.repo))])].sort();
     const spec = chainSpec(values);
     const session = await openChainSession(ctx.repo, { spec });
     const audits: ContractAudit[] = [];
