@@ -296,7 +296,7 @@ export async function auditContract(repo: string, id: string, chain: Chain, opti
           rows.push(row("missing", `${earlierText(kind, lost)}; current value in batch ${short(match.root)}, block ${match.blockNumber}`, match));
         else if (signature !== undefined) rows.push(row("mismatched", signature, match));
         else {
-          const earlier = others.length > 0 ? `; ${plural(others.length, "earlier value")} anchored too, each recomputed from git history` : "";
+          const earlier = others.length > 0 ? `; ${plural(others.length, "earlier value")} anchored too, each accounted for by git history` : "";
           rows.push(row("verified", `in batch ${short(match.root)}, block ${match.blockNumber}${earlier}`, match));
         }
       } else if (was.length > 0) {

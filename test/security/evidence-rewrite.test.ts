@@ -28,7 +28,7 @@ import { BATCH_KINDS } from "../../generator/evidence/items.js";
 import { stableJsonText, writeAnchor, writeBatch } from "../../generator/evidence/store.js";
 import { cli, jsonOut, type CliResult } from "../helpers/cli.js";
 import { TEST_PASSWORD, testKey, testWallet } from "../helpers/keys.js";
-import { writeAck, writeSignedReceipt } from "../helpers/records.js";
+import { approveAll, writeAck, writeSignedReceipt } from "../helpers/records.js";
 import { ROOT, editJson, readJson, readText, tempDir, writeJson, writeText } from "../helpers/repo.js";
 import {
   deployPinnedAnchors,
@@ -691,12 +691,14 @@ describe("more ways to rewrite history", () => {
     expect(await readHead(test.chain, ANCHOR, contractIdHash(ID))).toEqual({ head: garbage, count: 2 });
   });
 
-  it("rewriting git history so that an earlier anchored cluster profile and rendering can no longer be recomputed", async () => {
+  it("renewed subjects: a changed profile and the approvals given again verify from git history; rewriting git history to drop the old values is caught", async () => {
     const w = await world();
     const profile = "clusters/local/cluster.yaml";
+    const approvals = readdirSync(join(w.repo, "contracts", ID, "approvals")).map((name) => `contracts/${ID}/approvals/${name}`);
     writeText(w.repo, profile, readText(w.repo, profile).replace("sealedOutputSize: 256Mi", "sealedOutputSize: 512Mi"));
-    await cli(w.repo, "compile"); // the approvals no longer cover the profile: the instance is removed
-    commitAll(w.repo, "a bigger sealed-output volume");
+    await approveAll(w.repo, ID); // the profile changed, so the data owner and the witness approve again
+    await compile(w.repo);
+    commitAll(w.repo, "a bigger sealed-output volume, approved again");
     const anchored = await cli(w.repo, "anchor", ID, "--chain", w.chain.url, "--key", w.anchorerKey, "--format", "json");
     commitAll(w.repo, "anchored the new profile");
 
@@ -715,17 +717,27 @@ describe("more ways to rewrite history", () => {
     git(w.repo, "gc", "-q", "--prune=now");
     const rewritten = await audit(w);
 
+    expect(anchored.code).toBe(0);
     expect(jsonOut(anchored).batches.at(-1).sequence).toBe(3);
     expect(withHistory.code).toBe(0);
-    expect(rowOf(withHistory.rows, "cluster-profile", profile)!.detail).toMatch(/; 1 earlier value anchored too, each recomputed from git history$/);
-    expect(rowOf(withHistory.rows, "instance-template", `clusters/local/${ID}#template`)!.status).toBe("verified");
+    for (const [kind, subject] of [
+      ["cluster-profile", profile],
+      ["instance-template", `clusters/local/${ID}#template`],
+      ...approvals.map((file) => ["approval", file]),
+    ])
+      expect(rowOf(withHistory.rows, kind, subject)!.detail).toMatch(/; 1 earlier value anchored too, each accounted for by git history$/);
     expect(rewritten.code).toBe(1);
     expect(failing(rewritten.rows)).toEqual([
+      ...approvals.map((file) => ["missing", "approval", file]),
       ["missing", "cluster-profile", profile],
+      ["missing", "instance-template", `clusters/local/${ID}#template`],
       ["missing", "rendered-manifest", `clusters/local/${ID}/`],
     ]);
     expect(rowOf(rewritten.rows, "cluster-profile", profile)!.detail).toMatch(
       /^an anchored value sha256 [0-9a-f]{12}… \(batch [0-9a-f]{12}, block \d+\) is in no commit of git history; current value in batch/,
+    );
+    expect(rowOf(rewritten.rows, "instance-template", `clusters/local/${ID}#template`)!.detail).toMatch(
+      /^an anchored value sha256 [0-9a-f]{12}… \(batch [0-9a-f]{12}, block \d+\) is signed by no committed approval of a data owner; current value/,
     );
   });
 
