@@ -5,7 +5,7 @@
 // contract's whole history from the anchor contract's events).
 // Results: bench/results/anchor.json. Run after `npm run build`: node bench/anchor.mjs [COUNT]
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { tmpdir, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Wallet } from "ethers";
@@ -110,6 +110,8 @@ try {
     items: batch.size,
     node: process.version,
     cpus: cpus().length,
+    // Other work on the machine slows every timing; the load average says how busy it was.
+    loadAverage1m: round(loadavg()[0], 2),
     chain: "anvil (real node, 127.0.0.1)",
     transactions: { used: report.transactions, goal: 1 },
     gas: {
