@@ -72,10 +72,12 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
  * Kinds whose subject legitimately takes new values over time: the rendered instance changes when a
  * run is requested or the generator changes, and is removed when the contract ends; the cluster
  * profile, the environment, the role image and the instance template are shared or versioned
- * with datomspod (a new value invalidates the approvals, which then have to be given again). Every
- * other subject is written once; a second value for it is tampering.
+ * with datomspod, and a new value of any of them invalidates the approvals, which the data owners
+ * then give again (a new value of their approval file). Every earlier anchored value must stay
+ * recomputable from git history (`datomspod audit verify` checks it). Every other subject is
+ * written once; a second value for it is tampering.
  */
-export const MUTABLE_KINDS: readonly EvidenceKind[] = ["rendered-manifest", "environment", "cluster-profile", "role-image", "instance-template"];
+export const MUTABLE_KINDS: readonly EvidenceKind[] = ["approval", "rendered-manifest", "environment", "cluster-profile", "role-image", "instance-template"];
 
 export interface EvidenceItem {
   readonly kind: EvidenceKind;

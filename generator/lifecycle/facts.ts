@@ -213,7 +213,7 @@ export function receiptSignatureFile(dir: string, runId: string): string {
  * A receipt counts only when one of the contract's runners (evidence.runners) signed exactly it:
  * the runner or the cluster operator vouches for what the pod reported, and anyone can check it.
  */
-function verifyReceiptSignature(repo: string, loaded: LoadedContract, runId: string, receipt: unknown): Issue[] {
+export function verifyReceiptSignature(repo: string, loaded: LoadedContract, runId: string, receipt: unknown): Issue[] {
   const path = receiptSignatureFile(loaded.dir, runId);
   const file = display(repo, path);
   if (!existsSync(path)) {
