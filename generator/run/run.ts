@@ -282,7 +282,9 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
     timedOut: podRun.timedOut,
     pidsLimit: "value" in podRun.pidsLimit ? podRun.pidsLimit.value : null,
   };
-  const complete = completeReceipt(receipt, { instance: instanceEvidence, deletion });
+  // The whole pod's accounting is the runner's to add: the pod's cgroup is only readable outside it.
+  const metered = { ...receipt, predicate: { ...receipt.predicate, usage: { ...receipt.predicate.usage, pod: podRun.usage } } };
+  const complete = completeReceipt(metered, { instance: instanceEvidence, deletion });
   const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, options.runner);
   if (podRun.leftovers.length > 0) {
     throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);

@@ -409,7 +409,7 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         expect(p.status.reason).toMatch(
           /^the supervisor exited with code 3 after \d+\.\d s without writing its final status; the status volume is writable by the algorithm, so what it holds is not evidence; datomspace-out left no manifest, nothing was sealed$/,
         );
-        expect(p.usage).toEqual({ durationMs: null, cpuSeconds: null, maxRssBytes: null });
+        expect(p.usage).toMatchObject({ durationMs: null, cpuSeconds: null, maxRssBytes: null, peakMemoryBytes: null });
         expect(p.startedAt).toBeNull();
         await expectRemoved(run);
       },
@@ -494,7 +494,7 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         ]);
         expect(p.status).toMatchObject({ phase: "rejected", exitCode: null, oomKilled: false, deadlineExceeded: false });
         expect(p.status.reason).toMatch(/^verification failed before the run: patients.csv \(\$\.inputs\.data\[0\]\.files\[0\]\) has another sha256/);
-        expect(p.usage).toEqual({ durationMs: null, cpuSeconds: null, maxRssBytes: null });
+        expect(p.usage).toMatchObject({ durationMs: null, cpuSeconds: null, maxRssBytes: null, peakMemoryBytes: null });
         await expectRemoved(run);
       });
     });

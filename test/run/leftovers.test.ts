@@ -67,7 +67,16 @@ describe("receiptFromLeftovers", () => {
       reason:
         "the supervisor exited with code 3 after 612.4 s without writing its final status; the status volume is writable by the algorithm, so what it holds is not evidence; datomspace-out left no manifest, nothing was sealed",
     });
-    expect(receipt.predicate.usage).toEqual({ durationMs: null, cpuSeconds: null, maxRssBytes: null });
+    expect(receipt.predicate.usage).toEqual({
+      durationMs: null,
+      cpuSeconds: null,
+      maxRssBytes: null,
+      peakMemoryBytes: null,
+      gpuSeconds: null,
+      outputBytes: null,
+      notes: [],
+      pod: null,
+    });
     expect(receipt.predicate.startedAt).toBeNull();
   });
 
@@ -79,6 +88,6 @@ describe("receiptFromLeftovers", () => {
     const receipt = receiptFromLeftovers(facts(), [computing(code, 2)], 600);
 
     expect(receipt.predicate.status).toMatchObject({ exitCode: 0, deadlineExceeded: false });
-    expect(receipt.predicate.usage).toEqual({ durationMs: 1, cpuSeconds: 0.001, maxRssBytes: 24117248 });
+    expect(receipt.predicate.usage).toMatchObject({ durationMs: 1, cpuSeconds: 1.25, maxRssBytes: 24117248, peakMemoryBytes: 31457280 });
   });
 });

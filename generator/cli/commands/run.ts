@@ -46,7 +46,7 @@ export const run: Command = {
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
         usage.durationMs === null
           ? ""
-          : `  ${usage.durationMs} ms, ${usage.cpuSeconds ?? 0} cpu-s, peak ${Math.round((usage.maxRssBytes ?? 0) / 1024 / 1024)} MiB`,
+          : `  ${usage.durationMs} ms, ${usage.cpuSeconds ?? "unmetered"} cpu-s (every process), peak ${Math.round((usage.peakMemoryBytes ?? usage.maxRssBytes ?? 0) / 1024 / 1024)} MiB, ${usage.outputBytes ?? 0} bytes out`,
         ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
         `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
       ]

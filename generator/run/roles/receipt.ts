@@ -13,6 +13,7 @@ import type { SealedManifest } from "../seal/manifest.js";
 import type { PublicViolation } from "../seal/policy.js";
 import type { ComputingStatus } from "./computing.js";
 import type { CheckedFile, Failure, Verdict } from "./datomspace-in.js";
+import { runUsage, type RunUsage } from "./usage.js";
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const RECEIPT_PREDICATE_TYPE = "https://datomspod.io/receipt/v1";
@@ -42,7 +43,7 @@ export interface ReceiptPredicate {
   readonly algorithm: { readonly did: string; readonly codeSha256: string; readonly image: string; readonly imageDigest: string };
   readonly inputs: { readonly verified: boolean; readonly checked: readonly CheckedFile[]; readonly failures: readonly Failure[] };
   readonly status: RunStatus;
-  readonly usage: { readonly durationMs: number | null; readonly cpuSeconds: number | null; readonly maxRssBytes: number | null };
+  readonly usage: RunUsage;
   readonly startedAt: string | null;
   readonly endedAt: string | null;
   readonly outputs: {
@@ -149,7 +150,7 @@ export function buildReceipt(facts: ReceiptFacts): Receipt {
       },
       inputs: { verified: verdict?.ok === true && facts.gate, checked: verdict?.checked ?? [], failures: verdict?.failures ?? [] },
       status: runStatus(facts),
-      usage: { durationMs: c?.durationMs ?? null, cpuSeconds: c?.cpuSeconds ?? null, maxRssBytes: c?.maxRssBytes ?? null },
+      usage: runUsage(contract, c, manifest),
       startedAt: c?.startedAt ?? null,
       endedAt: c?.endedAt ?? null,
       outputs: {

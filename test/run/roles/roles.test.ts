@@ -87,7 +87,17 @@ describe("a run that keeps to the contract", () => {
       deadlineExceeded: false,
       reason: "the algorithm exited with code 0",
     });
-    expect(receipt.predicate.usage).toEqual({ durationMs: 512, cpuSeconds: 0.42, maxRssBytes: 24117248 });
+    // CPU is the container's cgroup (every process), not the 0.42 s the supervisor reaped.
+    expect(receipt.predicate.usage).toEqual({
+      durationMs: 512,
+      cpuSeconds: 1.25,
+      maxRssBytes: 24117248,
+      peakMemoryBytes: 31457280,
+      gpuSeconds: 0,
+      outputBytes: receipt.subject.reduce((sum, s) => sum + s.annotations.size, 0),
+      notes: [],
+      pod: null,
+    });
     expect(receipt.subject.map((s) => [s.name, s.annotations.kind])).toEqual([
       ["outputs/0", "output"],
       ["logs/0", "log"],
