@@ -34,6 +34,8 @@ export const EVIDENCE_KINDS = [
   "revocation",
   "deletion",
   "settlement",
+  "settlement-signature",
+  "payment",
 ] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
@@ -64,6 +66,8 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
   revocation: "deletion",
   deletion: "deletion",
   settlement: "settlement",
+  "settlement-signature": "settlement",
+  payment: "settlement",
 };
 
 /**
