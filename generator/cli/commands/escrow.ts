@@ -6,7 +6,19 @@ import { InputError, VerdictError } from "../../errors.js";
 import { devWallet } from "../../anchor/anvil.js";
 import { fundOnLocalChain, openChainSession, type ChainSession } from "../../anchor/session.js";
 import { ESCROW, LOCAL_TOKEN } from "../../escrow/artifact.js";
-import { chainTime, deployEscrow, deposit, escrowTerms, owedTo, readDeposit, refund, release, termsMismatches, withdraw } from "../../escrow/escrow.js";
+import {
+  assertEscrow,
+  chainTime,
+  deployEscrow,
+  deposit,
+  escrowTerms,
+  owedTo,
+  readDeposit,
+  refund,
+  release,
+  termsMismatches,
+  withdraw,
+} from "../../escrow/escrow.js";
 import { gatherFacts } from "../../lifecycle/facts.js";
 import { display, readJsonFile } from "../../repo/files.js";
 import { assertContractId } from "../../repo/layout.js";
@@ -147,6 +159,7 @@ export const escrowStatus: Command = {
     const terms = escrowTerms(loaded);
     const opened = await session(ctx, values);
     try {
+      await assertEscrow(opened.chain, loaded, terms);
       const onChain = await readDeposit(opened.chain, terms);
       const mismatches = onChain.status === "none" ? [] : termsMismatches(onChain, terms);
       const owed = await Promise.all(
