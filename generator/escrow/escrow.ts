@@ -7,14 +7,16 @@
  * contracts/<id>/payments/.
  */
 
-import { AbiCoder, Contract, concat, getAddress, isError, keccak256, toUtf8Bytes, type Log, type TransactionReceipt, type Wallet } from "ethers";
+import { Contract, concat, getAddress, isError, keccak256, toUtf8Bytes, type Log, type TransactionReceipt, type Wallet } from "ethers";
 import type { LoadedContract } from "../contract/load.js";
 import { parseTimestamp, partiesWithRole } from "../contract/rules.js";
 import { toSmallestUnit } from "../contract/money.js";
 import { InputError, ServiceError, VerdictError, type Issue } from "../errors.js";
 import { sendAndConfirm, type Chain } from "../anchor/chain.js";
 import { CREATE2_DEPLOYER, CREATE2_SALT, ESCROW, ESCROW_INTERFACE, LOCAL_TOKEN, LOCAL_TOKEN_INTERFACE, type CompiledContract } from "./artifact.js";
-import { PAYMENT_RECORD_VERSION, writePaymentRecord, type PaymentKind, type PaymentRecord } from "./records.js";
+import { PAYMENT_RECORD_VERSION, escrowIdOf, writePaymentRecord, type PaymentKind, type PaymentRecord } from "./records.js";
+
+export { escrowIdOf };
 
 export const DEPOSIT_STATUSES = ["none", "open", "released", "refunded"] as const;
 export type DepositStatus = (typeof DEPOSIT_STATUSES)[number];
@@ -43,10 +45,6 @@ export interface OnChainDeposit {
   readonly parties: readonly string[];
 }
 
-/** keccak256(abi.encode(contractHash, consumer)), as Escrow.escrowIdOf. */
-export function escrowIdOf(contractHash: string, consumer: string): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "address"], [contractHash, consumer]));
-}
 
 /** The escrow terms of a contract; throws naming the field when it has no escrow. */
 export function escrowTerms(loaded: LoadedContract): EscrowTerms {

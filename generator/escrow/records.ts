@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { ValidateFunction } from "ajv";
+import { AbiCoder, keccak256 } from "ethers";
 import type { LoadedContract } from "../contract/load.js";
 import { newAjv, validateAgainst } from "../contract/schema.js";
 import { InputError, type Issue } from "../errors.js";
@@ -90,6 +91,11 @@ const schema = {
 
 let validator: ValidateFunction | undefined;
 
+/** The escrow's id of a consumer's deposit against a contract: keccak256(abi.encode(contractHash, consumer)), as Escrow.escrowIdOf. */
+export function escrowIdOf(contractHash: string, consumer: string): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "address"], [contractHash, consumer]));
+}
+
 export function paymentsDir(loaded: LoadedContract): string {
   return join(loaded.dir, PAYMENTS_FOLDER);
 }
@@ -144,6 +150,11 @@ export function readPaymentRecords(repo: string, loaded: LoadedContract): { paym
         found.push({ file, path: "$.chainId", message: `is on chain ${record.chainId}, the contract on chain ${loaded.contract.chainId}`, fix: "remove it" });
       if (loaded.contract.business.escrow === undefined || record.escrow.toLowerCase() !== loaded.contract.business.escrow.address.toLowerCase())
         found.push({ file, path: "$.escrow", message: "is not the contract's escrow (business.escrow.address)", fix: "remove it" });
+      const consumer = loaded.contract.parties.find((party) => party.role === "consumer")?.address ?? "";
+      if (record.consumer.toLowerCase() !== consumer.toLowerCase() || record.escrowId !== escrowIdOf(`0x${loaded.hash}`, consumer))
+        found.push({ file, path: "$.escrowId", message: "is not the deposit of this contract's consumer", fix: "remove it" });
+      if (record.token.toLowerCase() !== (loaded.contract.business.currency.token ?? "").toLowerCase())
+        found.push({ file, path: "$.token", message: "is not the contract's token (business.currency.token)", fix: "remove it" });
     }
     if (found.length > 0) issues.push(...found);
     else payments.push({ file, record: value as PaymentRecord });

@@ -17,7 +17,7 @@ import { ensureCode } from "../../generator/escrow/escrow.js";
 import { fund, startTestChain, stopTestChain } from "../anchor/chain.js";
 import { cli, jsonOut } from "../helpers/cli.js";
 import { testKey, testWallet } from "../helpers/keys.js";
-import { contractJson, editJson, readJson } from "../helpers/repo.js";
+import { contractJson, editJson, readJson, writeJson } from "../helpers/repo.js";
 import { ID, PARTY_KEYS, ranRun, settleRepo } from "../settle/fixtures.js";
 
 const slow = { timeout: 300_000 };
@@ -105,6 +105,38 @@ describe("datomspod escrow on the local chain", () => {
       ["payment", "the escrow's Released says 2300000000, the record 1"],
     ]);
   });
+
+  it(
+    "a release record no transaction backs: a record for another deposit does not count; a well-formed forgery counts offline, and audit verify finds it",
+    slow,
+    async () => {
+      const repo = await settleRepo({ escrow: true });
+      await ranRun(repo, "run-1");
+      await cli(repo, "escrow", "deposit", ID, "--key", key("health-consumer"));
+      await cli(repo, "settle", ID);
+      await signEvery(repo);
+      const deposit = readJson<any>(repo, `contracts/${ID}/payments/${paymentFiles(repo)[0]!}`);
+      const hash = jsonOut(await cli(repo, "settle", ID, "--format", "json")).sha256 as string;
+      const forged = { ...deposit, kind: "release", txHash: `0x${"77".repeat(32)}`, amount: "2300000000", settlementHash: hash, refunded: "2700000000" };
+
+      writeJson(repo, `contracts/${ID}/payments/release-${forged.txHash}.json`, { ...forged, escrowId: `0x${"11".repeat(32)}` });
+      const otherDeposit = jsonOut(await cli(repo, "contract", "status", ID, "--format", "json"));
+      writeJson(repo, `contracts/${ID}/payments/release-${forged.txHash}.json`, forged);
+      const offline = (await cli(repo, "contract", "status", ID)).stdout;
+      const audit = jsonOut<any>(await cli(repo, "audit", "verify", ID, "--format", "json"));
+
+      expect(otherDeposit.state).toBe("delivered");
+      expect(otherDeposit.issues).toContainEqual(expect.objectContaining({ path: "$.escrowId", message: "is not the deposit of this contract's consumer" }));
+      expect(offline).toBe(`${ID}: settled\n`);
+      expect(audit.ok).toBe(false);
+      expect(
+        audit.contracts[0].rows.find((r: { subject: string }) => r.subject === `contracts/${ID}/payments/release-${forged.txHash}.json#transaction`),
+      ).toMatchObject({
+        status: "missing",
+        detail: `transaction ${forged.txHash} is not on chain 31337 (a reorg or a reset chain)`,
+      });
+    },
+  );
 
   it("refuses a release before every party signed, and sends nothing", slow, async () => {
     const repo = await settleRepo({ escrow: true });
