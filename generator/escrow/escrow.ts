@@ -45,7 +45,6 @@ export interface OnChainDeposit {
   readonly parties: readonly string[];
 }
 
-
 /** The escrow terms of a contract; throws naming the field when it has no escrow. */
 export function escrowTerms(loaded: LoadedContract): EscrowTerms {
   const { contract } = loaded;
