@@ -115,7 +115,7 @@ describe("datomspod escrow on the local chain", () => {
       await cli(repo, "escrow", "deposit", ID, "--key", key("health-consumer"));
       await cli(repo, "settle", ID);
       await signEvery(repo);
-      const deposit = readJson<any>(repo, `contracts/${ID}/payments/${paymentFiles(repo)[0]!}`);
+      const deposit = readJson<any>(repo, `contracts/${ID}/payments/${paymentFiles(repo)[0]}`);
       const hash = jsonOut(await cli(repo, "settle", ID, "--format", "json")).sha256 as string;
       const forged = { ...deposit, kind: "release", txHash: `0x${"77".repeat(32)}`, amount: "2300000000", settlementHash: hash, refunded: "2700000000" };
 
