@@ -21,6 +21,8 @@
  *   output, log        <receipt>#<subject name>       the sha256 of each subject the receipt lists
  *   release, ack       contracts/<id>/releases/*, acks/*
  *   revocation, deletion, settlement   contracts/<id>/{revocation,deletion,settlement}.json
+ *   settlement-signature  contracts/<id>/settlement-signatures/*   every party's signature of the settlement
+ *   payment            contracts/<id>/payments/*      the escrow's deposit, release and refund transactions
  *
  * Files are hashed byte for byte, so any edit, white space included, changes their item; the
  * contract is pinned by its canonical hash as well, which is what the parties signed.
@@ -70,6 +72,12 @@ const RECORD_KINDS = [
   ["receipt-signatures", "receipt-signature"],
   ["releases", "release"],
   ["acks", "ack"],
+] as const;
+
+/** Record folders that follow the single records (the settlement, then its signatures and payments). */
+const SETTLEMENT_RECORD_KINDS = [
+  ["settlement-signatures", "settlement-signature"],
+  ["payments", "payment"],
 ] as const;
 
 const SINGLE_RECORDS = [
@@ -247,6 +255,7 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
     const path = join(dir, name);
     if (existsSync(path) || isLink(path)) hashFile(kind, path);
   }
+  for (const [folder, kind] of SETTLEMENT_RECORD_KINDS) collectFolder(join(dir, folder), kind);
 
   items.sort(compareItems);
   return { contractId: id, items, unreadable };

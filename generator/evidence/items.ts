@@ -35,6 +35,8 @@ export const EVIDENCE_KINDS = [
   "revocation",
   "deletion",
   "settlement",
+  "settlement-signature",
+  "payment",
 ] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
@@ -66,6 +68,8 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
   revocation: "deletion",
   deletion: "deletion",
   settlement: "settlement",
+  "settlement-signature": "settlement",
+  payment: "settlement",
 };
 
 /**

@@ -26,7 +26,7 @@ import { inspectImage, type Engine } from "./exec.js";
 import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
 import { readOracleFacts } from "./roles/oracle.js";
 import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "./roles/receipt.js";
-import { toSecond } from "./seal/public.js";
+import { publicPodUsage, toSecond } from "./seal/public.js";
 
 /** The most processes the whole pod may have: enough for real work, too few for a fork bomb to hurt the machine. */
 export const POD_PIDS_LIMIT = 512;
@@ -281,7 +281,12 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
     timedOut: podRun.timedOut,
     pidsLimit: "value" in podRun.pidsLimit ? podRun.pidsLimit.value : null,
   };
-  const complete = completeReceipt(receipt, { instance: instanceEvidence, deletion });
+  // The whole pod's accounting is the runner's to add: the pod's cgroup is only readable outside it.
+  const metered = {
+    ...receipt,
+    predicate: { ...receipt.predicate, usage: { ...receipt.predicate.usage, pod: podRun.usage === null ? null : publicPodUsage(podRun.usage) } },
+  };
+  const complete = completeReceipt(metered, { instance: instanceEvidence, deletion });
   const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, options.runner);
   if (podRun.leftovers.length > 0) {
     throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);

@@ -24,7 +24,7 @@ function points(result: PolicyResult): Record<string, Record<string, number>> {
 }
 
 describe("the example contracts, as policies/README.md works them out", () => {
-  it("hospital-stats passes medical-research with openness 34, privacy 80, security 90, leaking at most 196625 bytes", () => {
+  it("hospital-stats passes medical-research with openness 34, privacy 80, security 90, leaking at most 196628 bytes", () => {
     const result = judge("hospital-stats");
 
     expect(points(result)).toEqual({
@@ -54,7 +54,7 @@ describe("the example contracts, as policies/README.md works them out", () => {
         witness: 5,
       },
     });
-    expect(result.leakage).toEqual({ bytesPerRun: 65536, metadataBitsPerRun: 43, runs: 3, boundBytes: 196625, max: null, ok: true });
+    expect(result.leakage).toEqual({ bytesPerRun: 65536, metadataBitsPerRun: 53, runs: 3, boundBytes: 196628, max: null, ok: true });
     expect({ scores: result.scores, weighted: result.weighted, region: result.region, pass: result.pass }).toEqual({
       scores: { openness: 34, privacy: 80, security: 90 },
       weighted: 74,
@@ -65,7 +65,7 @@ describe("the example contracts, as policies/README.md works them out", () => {
     expect(result.warn.map((w) => w.rule)).toEqual(["owner-review", "runtime-sandbox"]);
   });
 
-  it("bank-credit-model passes credit-scoring with openness 58, privacy 60, security 95, leaking at most 2097164 bytes", () => {
+  it("bank-credit-model passes credit-scoring with openness 58, privacy 60, security 95, leaking at most 2097166 bytes", () => {
     const result = judge("bank-credit-model");
 
     expect(points(result)).toEqual({
@@ -95,7 +95,7 @@ describe("the example contracts, as policies/README.md works them out", () => {
         witness: 0,
       },
     });
-    expect(result.leakage).toEqual({ bytesPerRun: 1048576, metadataBitsPerRun: 45, runs: 2, boundBytes: 2097164, max: null, ok: true });
+    expect(result.leakage).toEqual({ bytesPerRun: 1048576, metadataBitsPerRun: 55, runs: 2, boundBytes: 2097166, max: null, ok: true });
     expect({ scores: result.scores, weighted: result.weighted, pass: result.pass }).toEqual({
       scores: { openness: 58, privacy: 60, security: 95 },
       weighted: 72,

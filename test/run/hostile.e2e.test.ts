@@ -313,8 +313,10 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
       const exact = (await ownerReport(run)).computing;
       expect(exact.maxRssBytes).toBeGreaterThan(32 * 1024 * 1024);
       expect(exact.maxRssBytes).toBeLessThan(80 * 1024 * 1024);
-      // In public, rounded up to a power of two MiB.
-      expect(run.receipt!.predicate.usage.maxRssMiB).toBe(2 ** Math.ceil(Math.log2(Math.ceil(exact.maxRssBytes / 1024 / 1024))));
+      // In public, the container's peak memory rounded up to a power of two MiB: no more than the limit's bucket.
+      expect(exact.cgroupPeakMemoryBytes).not.toBeNull();
+      expect(run.receipt!.predicate.usage.peakMemoryMiB).toBe(2 ** Math.ceil(Math.log2(Math.ceil(exact.cgroupPeakMemoryBytes! / 1024 / 1024))));
+      expect(run.receipt!.predicate.usage.peakMemoryMiB).toBeLessThanOrEqual(64);
       const log = (await fetchRun(run, CONSUMER)).logs["algorithm.log"];
       const last = Number(/allocated (\d+) MiB\n$/.exec(log)?.[1]);
       // 8 MiB steps: the last one that fitted under 64 MiB beside the interpreter (56 MiB measured).
@@ -422,7 +424,7 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         const p = run.receipt!.predicate;
         // Nothing of what it forged, nor how long it ran, shows: the phase, fixed text, no usage.
         expect(p.status).toEqual({ phase: "failed", reason: PUBLIC_REASONS.failed });
-        expect(p.usage).toEqual({ durationSeconds: null, cpuSeconds: null, maxRssMiB: null });
+        expect(p.usage).toEqual({ durationSeconds: null, cpuSeconds: null, peakMemoryMiB: null, gpuSeconds: null, notes: [], pod: null });
         expect(p.startedAt).toBeNull();
         await expectRemoved(run);
       },
@@ -507,7 +509,7 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         ]);
         expect(p.status.phase).toBe("rejected");
         expect(p.status.reason).toMatch(/^verification failed before the run: patients.csv \(\$\.inputs\.data\[0\]\.files\[0\]\) has another sha256/);
-        expect(p.usage).toEqual({ durationSeconds: null, cpuSeconds: null, maxRssMiB: null });
+        expect(p.usage).toEqual({ durationSeconds: null, cpuSeconds: null, peakMemoryMiB: null, gpuSeconds: null, notes: [], pod: null });
         await expectRemoved(run);
       });
     });

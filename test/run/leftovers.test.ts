@@ -59,7 +59,7 @@ describe("receiptFromLeftovers", () => {
     const receipt = receiptFromLeftovers(facts(), [computing(3, 612.4)], 600);
 
     expect(receipt.predicate.status).toEqual({ phase: "failed", reason: PUBLIC_REASONS.failed });
-    expect(receipt.predicate.usage).toEqual({ durationSeconds: null, cpuSeconds: null, maxRssMiB: null });
+    expect(receipt.predicate.usage).toEqual({ durationSeconds: null, cpuSeconds: null, peakMemoryMiB: null, gpuSeconds: null, notes: [], pod: null });
     expect(receipt.predicate.startedAt).toBeNull();
   });
 
@@ -70,7 +70,7 @@ describe("receiptFromLeftovers", () => {
   it.each([0, 125, 126, 127])("keeps the status the supervisor wrote when it exited %i (usage in buckets)", (code) => {
     const receipt = receiptFromLeftovers(facts(), [computing(code, 2)], 600);
 
-    expect(receipt.predicate.usage).toEqual({ durationSeconds: 1, cpuSeconds: 1, maxRssMiB: 32 });
+    expect(receipt.predicate.usage).toEqual({ durationSeconds: 1, cpuSeconds: 2, peakMemoryMiB: 32, gpuSeconds: 0, notes: [], pod: null });
     expect(receipt.predicate.startedAt).toBe("2026-11-24T10:00:01Z");
   });
 });

@@ -4,8 +4,15 @@ import { openChainSession } from "../../anchor/session.js";
 import { historicalContractIds } from "../../audit/history.js";
 import { auditContract, type ContractAudit } from "../../audit/verify.js";
 import { auditSummary, auditText } from "../../audit/report.js";
+import { auditPayments } from "../../audit/payments.js";
+import type { AuditRow } from "../../audit/verify.js";
 import type { Command } from "../command.js";
 import { CHAIN_HELP, chainSpec } from "./anchor.js";
+
+/** The contract's audit with the rows of its escrow transactions. */
+function withPayments(audit: ContractAudit, payments: readonly AuditRow[]): ContractAudit {
+  return { ...audit, ok: audit.ok && payments.every((row) => row.status === "verified"), rows: [...audit.rows, ...payments] };
+}
 
 export const auditVerify: Command = {
   name: ["audit", "verify"],
@@ -25,7 +32,7 @@ export const auditVerify: Command = {
     const session = await openChainSession(ctx.repo, { spec });
     const audits: ContractAudit[] = [];
     try {
-      for (const id of ids) audits.push(await auditContract(ctx.repo, id, session.chain));
+      for (const id of ids) audits.push(withPayments(await auditContract(ctx.repo, id, session.chain), await auditPayments(ctx.repo, id, session.chain)));
     } finally {
       await session.close();
     }

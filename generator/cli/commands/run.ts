@@ -46,7 +46,7 @@ export const run: Command = {
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
         usage.durationSeconds === null
           ? ""
-          : `  at most ${usage.durationSeconds} s, ${usage.cpuSeconds ?? 0} cpu-s, peak ${usage.maxRssMiB ?? 0} MiB (rounded up to powers of two; exact values are sealed for the data owners)`,
+          : `  at most ${usage.durationSeconds} s, ${usage.cpuSeconds ?? "unmetered"} cpu-s (every process), peak ${usage.peakMemoryMiB ?? "unmetered"} MiB (rounded up to powers of two; exact values are sealed for the data owners)`,
         ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
         `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
       ]

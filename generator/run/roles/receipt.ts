@@ -13,6 +13,7 @@ import type { PublicPolicy, SealKey, SealedManifest } from "../seal/manifest.js"
 import { publicUsage, type PublicUsage } from "../seal/public.js";
 import type { ComputingStatus } from "./computing.js";
 import type { CheckedFile, Failure, Verdict } from "./datomspace-in.js";
+import { runUsage } from "./usage.js";
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const RECEIPT_PREDICATE_TYPE = "https://datomspod.io/receipt/v1";
@@ -171,7 +172,7 @@ export function buildReceipt(facts: ReceiptFacts): Receipt {
       },
       inputs: { verified: verdict?.ok === true && facts.gate, checked: verdict?.checked ?? [], failures: verdict?.failures ?? [] },
       status: publicStatus(runStatus(facts)),
-      usage: publicUsage(c),
+      usage: publicUsage(c === undefined ? undefined : runUsage(contract, c, manifest)),
       startedAt: c?.startedAt === null || c?.startedAt === undefined ? null : `${c.startedAt.slice(0, 19)}Z`,
       outputs: {
         delivery: contract.outputs.delivery.kind,

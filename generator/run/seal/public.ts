@@ -22,8 +22,8 @@
 
 import type { Contract } from "../../contract/types.generated.js";
 import { parseQuantity } from "../../compile/quantity.js";
-import { ROLE_DEADLINE_SECONDS } from "../../compile/instance.js";
-import type { ComputingStatus } from "../roles/computing.js";
+import { ROLE_DEADLINE_SECONDS, ROLE_RESOURCES } from "../../compile/instance.js";
+import type { PodUsage, RunUsage } from "../roles/usage.js";
 import { MAX_HEADER_BYTES } from "./crypto.js";
 import { applicableRules } from "./policy.js";
 
@@ -54,23 +54,45 @@ export function sizeBuckets(maxBytes: number): number {
 }
 
 export interface PublicUsage {
-  /** Each rounded up to a power of two; null when the supervisor's status is not evidence. */
+  /** Wall time of the algorithm in seconds, rounded up to a power of two; null when not metered. */
   readonly durationSeconds: number | null;
+  /** CPU seconds of every process of the computing container (its cgroup), rounded up to a power of two. */
   readonly cpuSeconds: number | null;
-  readonly maxRssMiB: number | null;
+  /** Peak memory of the computing container (its cgroup) in MiB, rounded up to a power of two. */
+  readonly peakMemoryMiB: number | null;
+  /** GPU seconds: 0 when no GPU was requested, null when one was and could not be metered. */
+  readonly gpuSeconds: number | null;
+  /** Why values are null: fixed texts, never anything the algorithm wrote. */
+  readonly notes: readonly string[];
+  /** The whole pod (every role and process, from its cgroup), added by the runner; rounded up likewise. */
+  readonly pod: { readonly cpuSeconds: number | null; readonly peakMemoryMiB: number | null } | null;
 }
 
 function bucket(value: number | null | undefined, unit: number): number | null {
   return value === null || value === undefined ? null : powerOfTwoAtLeast(Math.max(1, Math.ceil(value / unit - 1e-9)));
 }
 
-/** The usage as the receipt shows it. */
-export function publicUsage(computing: ComputingStatus | undefined): PublicUsage {
+const MIB = 1024 * 1024;
+
+/**
+ * The usage as the receipt shows it: the metered values (roles/usage.ts) rounded up to powers of
+ * two, so the algorithm can steer each into one of a few dozen values only; the exact values are in
+ * the report sealed for the data owners. Settlement bills these (at most twice what was used).
+ */
+export function publicUsage(usage: RunUsage | undefined): PublicUsage {
   return {
-    durationSeconds: bucket(computing?.durationMs, 1000),
-    cpuSeconds: bucket(computing?.cpuSeconds, 1),
-    maxRssMiB: bucket(computing?.maxRssBytes, 1024 * 1024),
+    durationSeconds: bucket(usage?.durationMs, 1000),
+    cpuSeconds: bucket(usage?.cpuSeconds, 1),
+    peakMemoryMiB: bucket(usage?.peakMemoryBytes, MIB),
+    gpuSeconds: usage?.gpuSeconds === 0 ? 0 : bucket(usage?.gpuSeconds, 1),
+    notes: usage?.notes ?? [],
+    pod: usage?.pod === null || usage?.pod === undefined ? null : publicPodUsage(usage.pod),
   };
+}
+
+/** The pod's usage as the receipt shows it. */
+export function publicPodUsage(pod: PodUsage): NonNullable<PublicUsage["pod"]> {
+  return { cpuSeconds: bucket(pod.cpuSeconds, 1), peakMemoryMiB: bucket(pod.peakMemoryBytes, MIB) };
 }
 
 /** A timestamp to the second (what the receipt shows of the runner's clock). */
@@ -108,7 +130,12 @@ export function metadataFields(contract: Contract): MetadataField[] {
     field("subject logs/datomspace-out size (padded)", sizeBuckets(BLOB_OVERHEAD_BYTES + REPORT_MAX_BYTES)),
     field("usage.durationSeconds", bucketValues(seconds)),
     field("usage.cpuSeconds", bucketValues(parseQuantity(compute.cpu) * seconds)),
-    field("usage.maxRssMiB", bucketValues(parseQuantity(compute.memory) / (1024 * 1024))),
+    field("usage.peakMemoryMiB", bucketValues(parseQuantity(compute.memory) / MIB)),
+    ...((compute.gpu ?? 0) > 0 ? [field("usage.gpuSeconds", bucketValues((compute.gpu ?? 0) * seconds))] : []),
+    field("usage.notes (fixed texts: what was not metered)", 4),
+    // The pod's own figures add the roles' (bounded by their limits) to the algorithm's.
+    field("usage.pod.cpuSeconds", bucketValues((parseQuantity(compute.cpu) + 3 * parseQuantity(ROLE_RESOURCES.cpu)) * seconds)),
+    field("usage.pod.peakMemoryMiB", bucketValues((parseQuantity(compute.memory) + 3 * parseQuantity(ROLE_RESOURCES.memory)) / MIB)),
     field("when the run ends (the receipt's time, to the second)", seconds),
   ];
 }
