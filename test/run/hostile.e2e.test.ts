@@ -424,7 +424,15 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         const p = run.receipt!.predicate;
         // Nothing of what it forged, nor how long it ran, shows: the phase, fixed text, no usage.
         expect(p.status).toEqual({ phase: "failed", reason: PUBLIC_REASONS.failed });
-        expect(p.usage).toEqual({ durationSeconds: null, cpuSeconds: null, peakMemoryMiB: null, gpuSeconds: null, notes: [], pod: null });
+        // The algorithm's own usage is not metered; the runner still meters the whole pod from its cgroup.
+        expect(p.usage).toEqual({
+          durationSeconds: null,
+          cpuSeconds: null,
+          peakMemoryMiB: null,
+          gpuSeconds: null,
+          notes: [],
+          pod: { cpuSeconds: expect.any(Number), peakMemoryMiB: expect.any(Number) },
+        });
         expect(p.startedAt).toBeNull();
         await expectRemoved(run);
       },
@@ -509,7 +517,15 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         ]);
         expect(p.status.phase).toBe("rejected");
         expect(p.status.reason).toMatch(/^verification failed before the run: patients.csv \(\$\.inputs\.data\[0\]\.files\[0\]\) has another sha256/);
-        expect(p.usage).toEqual({ durationSeconds: null, cpuSeconds: null, peakMemoryMiB: null, gpuSeconds: null, notes: [], pod: null });
+        // The algorithm's own usage is not metered; the runner still meters the whole pod from its cgroup.
+        expect(p.usage).toEqual({
+          durationSeconds: null,
+          cpuSeconds: null,
+          peakMemoryMiB: null,
+          gpuSeconds: null,
+          notes: [],
+          pod: { cpuSeconds: expect.any(Number), peakMemoryMiB: expect.any(Number) },
+        });
         await expectRemoved(run);
       });
     });
