@@ -226,7 +226,11 @@ export async function ensureWheels(
         const stored = storeWheel(cacheDir, file);
         if (!wanted.has(stored.sha256)) {
           rmSync(dirname(stored.path), { recursive: true, force: true });
-          throw serviceFail(environment, `${name} has sha256 ${stored.sha256}, which the lock does not list`, "run datomspod env lock again and review the diff");
+          throw serviceFail(
+            environment,
+            `${name} has sha256 ${stored.sha256}, which the lock does not list`,
+            "run datomspod env lock again and review the diff",
+          );
         }
       }
     } finally {
@@ -304,7 +308,8 @@ async function baseLibraries(engine: Engine, baseId: string): Promise<Set<string
 /** Copies a Debian package's shared libraries (and the links to them) that the base lacks into the staged root. */
 async function stageDebianLibraries(environment: Environment, pkg: string, rootfs: string, base: ReadonlySet<string>): Promise<string[]> {
   const problems = await debianVerify(pkg);
-  if (problems !== "") throw serviceFail(environment, `the files of the Debian package ${pkg} differ from what Debian shipped: ${problems}`, `apt-get install --reinstall ${pkg}`);
+  if (problems !== "")
+    throw serviceFail(environment, `the files of the Debian package ${pkg} differ from what Debian shipped: ${problems}`, `apt-get install --reinstall ${pkg}`);
   const copied: string[] = [];
   for (const file of await debianFiles(pkg)) {
     if (!LIBRARY_DIRS.some((dir) => file.startsWith(`${dir}/`)) || !/\.so(\.[0-9]+)*$/.test(file)) continue;
@@ -355,7 +360,7 @@ async function checkLibraries(environment: Environment, rootfs: string, base: Re
     `its wheels need shared libraries that neither they nor the base image have: ${lines.join("; ")}`,
     packages.size > 0
       ? `add ${[...packages].map((p) => JSON.stringify(p)).join(", ")} to "system" in environment.json (and apt-get install them here)`
-      : "choose wheels that bundle their libraries (manylinux), or a Debian package that provides them, in \"system\"",
+      : 'choose wheels that bundle their libraries (manylinux), or a Debian package that provides them, in "system"',
   );
 }
 
@@ -384,7 +389,8 @@ async function systemVersions(environment: Environment): Promise<string> {
   const versions = await debianVersions(wanted);
   const have = new Set(versions.split("\n").map((line) => line.split(" ")[0]));
   const absent = wanted.filter((p) => !have.has(p));
-  if (absent.length > 0) throw serviceFail(environment, `the Debian packages ${absent.join(", ")} are not installed here`, `apt-get install ${absent.join(" ")}`);
+  if (absent.length > 0)
+    throw serviceFail(environment, `the Debian packages ${absent.join(", ")} are not installed here`, `apt-get install ${absent.join(" ")}`);
   return versions;
 }
 
@@ -407,7 +413,12 @@ export async function buildEnvironment(options: EnvironmentBuildOptions, environ
   const started = Date.now();
   const lock = environmentLock(environment);
   if (lock.format === undefined)
-    throw fail(environment, "environment.json", "has no packages to build (it is a base image)", `run datomspod images build --only ${environment.definition.base}`);
+    throw fail(
+      environment,
+      "environment.json",
+      "has no packages to build (it is a base image)",
+      `run datomspod images build --only ${environment.definition.base}`,
+    );
   const base = await baseImage(options, environment);
   const system = await systemVersions(environment);
   const recipe = containerfile(environment);
@@ -442,7 +453,8 @@ export async function buildEnvironment(options: EnvironmentBuildOptions, environ
       const path = p.hashes.map((h) => cachedWheel(options.cacheDir, h)).find((f) => f !== undefined);
       return sum + (path === undefined ? 0 : statSync(path).size);
     }, 0);
-  if (options.as === undefined && existing?.labels[INPUTS_LABEL] === inputs) return result(false, { id: existing.id, digest: existing.digest ?? existing.id }, wheelsOf());
+  if (options.as === undefined && existing?.labels[INPUTS_LABEL] === inputs)
+    return result(false, { id: existing.id, digest: existing.digest ?? existing.id }, wheelsOf());
 
   mkdirSync(join(options.cacheDir, "tmp"), { recursive: true });
   const work = mkdtempSync(join(options.cacheDir, "tmp", `env-${environment.name}-`));

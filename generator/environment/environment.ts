@@ -172,18 +172,31 @@ function readLock(
   if (packages === undefined) return undefined;
   const language = packages.format === "pip" ? "python" : "node";
   if (definition.base !== language) {
-    issues.push({ file, path: "$.packages.format", message: `is ${packages.format}, which a ${definition.base} base cannot install`, fix: `use base ${language}` });
+    issues.push({
+      file,
+      path: "$.packages.format",
+      message: `is ${packages.format}, which a ${definition.base} base cannot install`,
+      fix: `use base ${language}`,
+    });
     return undefined;
   }
   const path = join(dir, packages.lock);
   if (!existsSync(path)) {
-    issues.push({ file, path: "$.packages.lock", message: `names ${packages.lock}, which is not in ${subject}`, fix: "commit the lock file beside environment.json (datomspod env lock writes it)" });
+    issues.push({
+      file,
+      path: "$.packages.lock",
+      message: `names ${packages.lock}, which is not in ${subject}`,
+      fix: "commit the lock file beside environment.json (datomspod env lock writes it)",
+    });
     return undefined;
   }
   if (packages.format === "npm" && !existsSync(join(dir, "package.json")))
     issues.push({ file, path: "$.packages", message: `an npm lock needs package.json beside it in ${subject}`, fix: "commit package.json" });
   const bytes = readRegularFile(path, `${subject}${packages.lock}`, 8 * 1024 * 1024);
-  const parsed = packages.format === "pip" ? parsePipLock(bytes.toString("utf8"), `${subject}${packages.lock}`) : parseNpmLock(bytes.toString("utf8"), `${subject}${packages.lock}`);
+  const parsed =
+    packages.format === "pip"
+      ? parsePipLock(bytes.toString("utf8"), `${subject}${packages.lock}`)
+      : parseNpmLock(bytes.toString("utf8"), `${subject}${packages.lock}`);
   issues.push(...parsed.issues);
   const unique = new Map(parsed.packages.map((p) => [`${p.name}@${p.version}`, { name: p.name, version: p.version }]));
   return {

@@ -23,12 +23,7 @@ export const PYTHON_TARGET = {
   implementation: "cp",
   abi: "cp311",
   /** Every manylinux tag glibc 2.36 runs, newest first, and the legacy aliases. */
-  platforms: [
-    ...Array.from({ length: 36 - 4 }, (_, i) => `manylinux_2_${36 - i}_x86_64`),
-    "manylinux2014_x86_64",
-    "manylinux2010_x86_64",
-    "manylinux1_x86_64",
-  ],
+  platforms: [...Array.from({ length: 36 - 4 }, (_, i) => `manylinux_2_${36 - i}_x86_64`), "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"],
 } as const;
 
 function targetArgs(): string[] {
@@ -58,7 +53,21 @@ function cleanEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessE
 export async function downloadPip(requirementsFile: string, dir: string): Promise<void> {
   await execTool(
     HOST_PYTHON,
-    ["-m", "pip", "--isolated", "--no-cache-dir", "download", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", "--dest", dir, "-r", requirementsFile],
+    [
+      "-m",
+      "pip",
+      "--isolated",
+      "--no-cache-dir",
+      "download",
+      "--quiet",
+      "--require-hashes",
+      "--no-deps",
+      "--only-binary=:all:",
+      "--dest",
+      dir,
+      "-r",
+      requirementsFile,
+    ],
     { env: cleanEnv(), timeoutMs: 10 * 60_000, missingFix: PIP_FIX },
   );
 }

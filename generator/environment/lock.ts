@@ -96,21 +96,33 @@ export function parsePipLock(text: string, file: string): ParsedLock {
     issues.push({ file, path: `line ${line}`, message, fix });
   };
   for (const { text: lineText, line } of logicalLines(text)) {
-    const words = lineText.split(/\s+/);
-    const [requirement = "", ...rest] = words;
-    const problem = requirementProblem(requirement);
+    // The requirement is everything before the first option; URLs (`name @ https://...`) and
+    // markers may hold spaces.
+    const optionAt = lineText.search(/\s--?[A-Za-z]/);
+    const head = (optionAt < 0 ? lineText : lineText.slice(0, optionAt)).trim();
+    const rest = (optionAt < 0 ? "" : lineText.slice(optionAt))
+      .trim()
+      .split(/\s+/)
+      .filter((word) => word !== "");
+    const requirement = head;
+    const problem = /\s/.test(head) && !head.startsWith("-") ? requirementProblem(head.replace(/\s+/g, "")) : requirementProblem(head);
     if (problem !== undefined) {
       issue(line, problem.message, problem.fix);
       continue;
     }
     const [name = "", version = ""] = requirement.split("==");
     const hashes: string[] = [];
+    let bad = false;
     for (const word of rest) {
       const hash = HASH.exec(word);
       if (hash !== null) hashes.push(hash[1] ?? "");
-      else if (/^--hash=/.test(word)) issue(line, `has a hash that is not sha256 with 64 lowercase hex digits (${word})`, "use --hash=sha256:<64 hex digits>");
-      else issue(line, `has ${JSON.stringify(word)} after ${requirement}; only --hash=sha256:... may follow a requirement`, "remove it");
+      else {
+        bad = true;
+        if (/^--hash=/.test(word)) issue(line, `has a hash that is not sha256 with 64 lowercase hex digits (${word})`, "use --hash=sha256:<64 hex digits>");
+        else issue(line, `has ${JSON.stringify(word)} after ${requirement}; only --hash=sha256:... may follow a requirement`, "remove it");
+      }
     }
+    if (bad) continue;
     if (hashes.length === 0) {
       issue(line, `pins ${requirement} without a hash`, "add --hash=sha256:<digest of the wheel> (datomspod env lock writes them)");
       continue;
@@ -153,7 +165,10 @@ export function parseRequirements(text: string, file: string): { requirements: R
       issues.push({ file, path: `line ${line}`, message, fix });
     };
     if (lineText.startsWith("-")) {
-      issue(`has the option ${lineText.split(/[\s=]/)[0] ?? ""}, which datomspod does not accept here`, "list package names (and version ranges) only; packages come from PyPI");
+      issue(
+        `has the option ${lineText.split(/[\s=]/)[0] ?? ""}, which datomspod does not accept here`,
+        "list package names (and version ranges) only; packages come from PyPI",
+      );
       continue;
     }
     if (/:\/\/|^(git|hg|svn|bzr)\+|@/.test(lineText) || /^[./~]/.test(lineText)) {
@@ -178,7 +193,8 @@ export function parseRequirements(text: string, file: string): { requirements: R
     seen.add(name);
     requirements.push({ name, specifier, line });
   }
-  if (requirements.length === 0 && issues.length === 0) issues.push({ file, path: "$", message: "names no package", fix: "list the packages the environment needs, one a line" });
+  if (requirements.length === 0 && issues.length === 0)
+    issues.push({ file, path: "$", message: "names no package", fix: "list the packages the environment needs, one a line" });
   return { requirements, issues };
 }
 
@@ -228,7 +244,10 @@ export function parseNpmLock(text: string, file: string): ParsedLock {
   try {
     lock = JSON.parse(text);
   } catch (error) {
-    return { packages, issues: [{ file, path: "$", message: `is not JSON: ${(error as Error).message}`, fix: "regenerate it with npm install --package-lock-only" }] };
+    return {
+      packages,
+      issues: [{ file, path: "$", message: `is not JSON: ${(error as Error).message}`, fix: "regenerate it with npm install --package-lock-only" }],
+    };
   }
   const root = lock as { lockfileVersion?: unknown; packages?: Record<string, unknown> };
   if (root.lockfileVersion !== 2 && root.lockfileVersion !== 3)
@@ -247,7 +266,12 @@ export function parseNpmLock(text: string, file: string): ParsedLock {
       continue;
     }
     if (typeof entry.version !== "string" || !/^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$/.test(entry.version)) {
-      issues.push({ file, path: `${at}.version`, message: `is ${JSON.stringify(entry.version)}, not a published version`, fix: "depend on a published npm release" });
+      issues.push({
+        file,
+        path: `${at}.version`,
+        message: `is ${JSON.stringify(entry.version)}, not a published version`,
+        fix: "depend on a published npm release",
+      });
       continue;
     }
     if (typeof entry.resolved !== "string" || !entry.resolved.startsWith("https://registry.npmjs.org/")) {

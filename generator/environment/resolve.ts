@@ -48,7 +48,9 @@ export function lockChange(before: readonly { name: string; version: string }[],
   return {
     added: [...now].filter(([name]) => !old.has(name)).map(([name, version]) => `${name}==${version}`),
     removed: [...old].filter(([name]) => !now.has(name)).map(([name, version]) => `${name}==${version}`),
-    changed: [...now].filter(([name, version]) => old.has(name) && old.get(name) !== version).map(([name, version]) => `${name} ${old.get(name) ?? ""} -> ${version}`),
+    changed: [...now]
+      .filter(([name, version]) => old.has(name) && old.get(name) !== version)
+      .map(([name, version]) => `${name} ${old.get(name) ?? ""} -> ${version}`),
   };
 }
 
@@ -69,7 +71,12 @@ async function lockPip(environment: Environment, cacheDir: string, log: (line: s
   const requirementsPath = join(environment.dir, requirementsName);
   const shown = `${environment.subject}${requirementsName}`;
   if (!existsSync(requirementsPath))
-    throw InputError.of({ file: shown, path: "$", message: "does not exist", fix: "write the packages the environment needs there, one a line (e.g. pandas>=2.2)" });
+    throw InputError.of({
+      file: shown,
+      path: "$",
+      message: "does not exist",
+      fix: "write the packages the environment needs there, one a line (e.g. pandas>=2.2)",
+    });
   const requirementsText = readFileSync(requirementsPath, "utf8");
   const { requirements, issues } = parseRequirements(requirementsText, shown);
   if (issues.length > 0) throw InputError.many(`${shown}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`, issues);
@@ -110,10 +117,14 @@ async function lockPip(environment: Environment, cacheDir: string, log: (line: s
   const lockName = packages.lock;
   const lockPath = join(environment.dir, lockName);
   const before = existsSync(lockPath) ? parsePipLock(readFileSync(lockPath, "utf8"), lockName).packages : [];
-  const text = renderPipLock(environment.name, [
-    `from ${requirementsName} (sha256:${sha256(requirementsText)})${listed ? ", the listed packages only (dependencies: listed)" : ", with every dependency"}`,
-    `for CPython ${PYTHON_TARGET.pythonVersion} (${PYTHON_TARGET.abi}), manylinux x86_64 (glibc 2.36), resolved by pip ${PIP.version}`,
-  ], resolved);
+  const text = renderPipLock(
+    environment.name,
+    [
+      `from ${requirementsName} (sha256:${sha256(requirementsText)})${listed ? ", the listed packages only (dependencies: listed)" : ", with every dependency"}`,
+      `for CPython ${PYTHON_TARGET.pythonVersion} (${PYTHON_TARGET.abi}), manylinux x86_64 (glibc 2.36), resolved by pip ${PIP.version}`,
+    ],
+    resolved,
+  );
   const parsed = parsePipLock(text, lockName);
   if (parsed.issues.length > 0) throw new Error(`the lock written for ${environment.name} does not validate: ${parsed.issues.map(formatIssue).join("; ")}`);
   writeFileAtomic(lockPath, text);
@@ -133,7 +144,12 @@ async function lockNpm(environment: Environment, cacheDir: string, log: (line: s
   if (packages === undefined) throw new Error("unreachable");
   const manifest = join(environment.dir, packages.requirements ?? "package.json");
   if (!existsSync(manifest))
-    throw InputError.of({ file: `${environment.subject}package.json`, path: "$", message: "does not exist", fix: "write a package.json with the dependencies" });
+    throw InputError.of({
+      file: `${environment.subject}package.json`,
+      path: "$",
+      message: "does not exist",
+      fix: "write a package.json with the dependencies",
+    });
   mkdirSync(join(cacheDir, "tmp"), { recursive: true });
   const work = mkdtempSync(join(cacheDir, "tmp", `lock-${environment.name}-`));
   const lockPath = join(environment.dir, packages.lock);
@@ -201,7 +217,12 @@ export function newEnvironmentDefinition(name: string, base: "python" | "node", 
 export function scaffoldEnvironment(repo: string, name: string, from: string, base: "python" | "node"): string {
   const dir = join(repo, ENVIRONMENTS_DIR, name);
   if (existsSync(join(dir, ENVIRONMENT_FILE)))
-    throw InputError.of({ file: `${ENVIRONMENTS_DIR}/${name}/${ENVIRONMENT_FILE}`, path: "$", message: "exists already", fix: `edit it, or run datomspod env lock ${name}` });
+    throw InputError.of({
+      file: `${ENVIRONMENTS_DIR}/${name}/${ENVIRONMENT_FILE}`,
+      path: "$",
+      message: "exists already",
+      fix: `edit it, or run datomspod env lock ${name}`,
+    });
   if (!existsSync(from)) throw InputError.of({ file: from, path: "$", message: "does not exist", fix: "name a requirements file (one package a line)" });
   const text = readFileSync(from, "utf8");
   if (base === "python") {
@@ -210,6 +231,9 @@ export function scaffoldEnvironment(repo: string, name: string, from: string, ba
   }
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, base === "python" ? DEFAULT_REQUIREMENTS : "package.json"), text.endsWith("\n") ? text : `${text}\n`);
-  writeFileAtomic(join(dir, ENVIRONMENT_FILE), `${JSON.stringify(newEnvironmentDefinition(name, base, base === "python" ? DEFAULT_REQUIREMENTS : "package.json"), null, 2)}\n`);
+  writeFileAtomic(
+    join(dir, ENVIRONMENT_FILE),
+    `${JSON.stringify(newEnvironmentDefinition(name, base, base === "python" ? DEFAULT_REQUIREMENTS : "package.json"), null, 2)}\n`,
+  );
   return dir;
 }

@@ -16,7 +16,12 @@ const COMMAND_LINE = { file: "command line", path: "NAME" };
 function engineOption(values: Values): Engine {
   const engine = stringOption(values, "engine") ?? "podman";
   if (!(ENGINES as readonly string[]).includes(engine))
-    throw InputError.of({ file: "command line", path: "--engine", message: `unknown engine ${JSON.stringify(engine)}`, fix: `use one of ${ENGINES.join(", ")}` });
+    throw InputError.of({
+      file: "command line",
+      path: "--engine",
+      message: `unknown engine ${JSON.stringify(engine)}`,
+      fix: `use one of ${ENGINES.join(", ")}`,
+    });
   return engine as Engine;
 }
 
@@ -81,7 +86,17 @@ export const envList: Command = {
       ]),
     ];
     const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
-    ctx.emit(rows, table.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n"));
+    ctx.emit(
+      rows,
+      table
+        .map((row) =>
+          row
+            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+            .join("  ")
+            .trimEnd(),
+        )
+        .join("\n"),
+    );
     return 0;
   },
 };
@@ -103,7 +118,10 @@ export const envShow: Command = {
       gpu: d.gpu === true,
       interpreters: d.interpreters.map((i) => i.command),
       system: d.system ?? [],
-      lock: d.packages === undefined ? null : { file: `${environment.subject}${d.packages.lock}`, format: d.packages.format, sha256: environment.lockSha256 ?? null },
+      lock:
+        d.packages === undefined
+          ? null
+          : { file: `${environment.subject}${d.packages.lock}`, format: d.packages.format, sha256: environment.lockSha256 ?? null },
       environmentDigest: environment.digest,
       packages: environment.packages,
     };
@@ -115,7 +133,9 @@ export const envShow: Command = {
       ...(d.gpu === true ? ["  gpu           yes"] : []),
       ...(value.system.length > 0 ? [`  system        ${value.system.join(", ")} (Debian)`] : []),
       `  digest        sha256:${environment.digest} (the folder, what approvals pin)`,
-      value.lock === null ? "  packages      none (the base's own)" : `  packages      ${environment.packages.length}, ${value.lock.file} sha256:${value.lock.sha256 ?? ""}`,
+      value.lock === null
+        ? "  packages      none (the base's own)"
+        : `  packages      ${environment.packages.length}, ${value.lock.file} sha256:${value.lock.sha256 ?? ""}`,
       ...environment.packages.map((p) => `    ${p.name}==${p.version}`),
     ];
     ctx.emit(value, lines.join("\n"));
@@ -150,9 +170,13 @@ export const envBuild: Command = {
     for (const name of names) {
       const environment = loadEnvironment(ctx.repo, name, COMMAND_LINE);
       const built = await buildEnvironment({ engine, cacheDir, log: (line) => ctx.err(`${line}\n`) }, environment);
+      if (values["pin"] === true && built.pinned !== built.digest) {
+        pin(ctx, environment, built.digest);
+        results.push({ ...built, pinned: built.digest });
+        continue;
+      }
       results.push(built);
-      if (values["pin"] === true && built.pinned !== built.digest) pin(ctx, environment, built.digest);
-      else if (built.pinned !== undefined && built.pinned !== built.digest)
+      if (built.pinned !== undefined && built.pinned !== built.digest)
         drifted.push(
           formatIssue({
             file: `${environment.subject}${ENVIRONMENT_FILE}`,
@@ -188,7 +212,7 @@ export const envLock: Command = {
   help: [
     "Reads environments/NAME/requirements.in (package names and version ranges) and writes requirements.lock: every package",
     "that will be installed, name==version with the sha256 of its wheel for CPython 3.11 manylinux x86_64, resolved by a pinned",
-    "pip against PyPI only. With \"dependencies\": \"listed\" only the named packages are locked. For npm environments it writes",
+    'pip against PyPI only. With "dependencies": "listed" only the named packages are locked. For npm environments it writes',
     "package-lock.json from package.json. It prints what was added, removed and changed: that diff is what data owners approve.",
   ].join("\n"),
   positionals: [1, 1],
@@ -220,7 +244,12 @@ export const envNew: Command = {
   positionals: [1, 1],
   async run(ctx, [name = ""], values) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 40)
-      throw InputError.of({ file: "command line", path: "NAME", message: `${JSON.stringify(name)} is not an environment name`, fix: "use lowercase letters, digits and -, e.g. my-models" });
+      throw InputError.of({
+        file: "command line",
+        path: "NAME",
+        message: `${JSON.stringify(name)} is not an environment name`,
+        fix: "use lowercase letters, digits and -, e.g. my-models",
+      });
     const base = stringOption(values, "base") ?? "python";
     if (base !== "python" && base !== "node")
       throw InputError.of({ file: "command line", path: "--base", message: `unknown base ${JSON.stringify(base)}`, fix: "use python or node" });
