@@ -7,7 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +77,13 @@ export interface RunSpec {
   readonly request?: Readonly<Record<string, string>>;
   /** Repositories the test's cluster profile allows besides localhost/datomspod/. */
   readonly allowedRepositories?: readonly string[];
+  /**
+   * A compute environment shipped with datomspod (environments/NAME/), built here with `datomspod
+   * env build` and pinned to the digest it gave: the contract runs in its image.
+   */
+  readonly environment?: string;
+  /** The algorithm file's folder (default: test/run/algorithms). */
+  readonly algorithms?: string;
 }
 
 export interface PreparedRun {
@@ -153,6 +160,29 @@ async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 let images: Promise<Record<ImageKey, BuiltImage>> | undefined;
+const environmentImages = new Map<string, Promise<BuiltImage>>();
+
+/**
+ * `datomspod env build NAME --format json`: the environment's image, built when missing or out of
+ * date (once per process; the builds of concurrent test files take turns). A digest other than the
+ * one environment.json pins is reported by the CI check, not here: the test runs what was built.
+ */
+export function runEnvironment(name: string): Promise<BuiltImage> {
+  let built = environmentImages.get(name);
+  if (built === undefined) {
+    built = runImages().then(() =>
+      withLock("datomspod-e2e-env-build", async () => {
+        const result = await runCli(["env", "build", name, "--format", "json"]);
+        if (result.code !== 0 && result.code !== 1) throw new Error(`datomspod env build ${name} exited ${result.code}:\n${result.stderr}`);
+        const [image] = JSON.parse(result.stdout) as { reference: string; digest: string }[];
+        if (image === undefined) throw new Error(`datomspod env build ${name} printed no image:\n${result.stdout}${result.stderr}`);
+        return { key: name, reference: image.reference, pinned: `${image.reference.split(":")[0] ?? ""}@${image.digest}`, digest: image.digest };
+      }),
+    );
+    environmentImages.set(name, built);
+  }
+  return built;
+}
 
 /** `datomspod images build --format json`: the python, node and pod images, built when missing or out of date. */
 export function runImages(): Promise<Record<ImageKey, BuiltImage>> {
@@ -194,12 +224,15 @@ function contractFor(
   datasets: readonly DatasetSpec[],
   dataDirs: readonly string[],
   code: Buffer,
+  environmentImage?: BuiltImage,
 ): Contract {
   const key = spec.image === undefined ? (spec.algorithm.endsWith(".cjs") ? "node" : "python") : spec.image;
   const container =
-    typeof key === "string"
-      ? { image: built[key].reference.split(":")[0], tag: built[key].reference.split(":")[1], digest: built[key].digest }
-      : { image: key.image, tag: key.tag, digest: key.digest };
+    environmentImage !== undefined
+      ? { image: environmentImage.reference.split(":")[0] ?? "", tag: environmentImage.reference.split(":")[1] ?? "", digest: environmentImage.digest }
+      : typeof key === "string"
+        ? { image: built[key].reference.split(":")[0], tag: built[key].reference.split(":")[1], digest: built[key].digest }
+        : { image: key.image, tag: key.tag, digest: key.digest };
   const entrypoint = spec.entrypoint ?? (key === "node" ? "node $ALGO" : "python3 $ALGO");
   const parameters = spec.parameters ?? { groupBy: "region", minGroupSize: 1 };
   // What the consumer may set: the keys the test requests, as free text within the approval.
@@ -238,7 +271,7 @@ function contractFor(
       })),
       algorithm: {
         did: ALGORITHM_DID,
-        environment: typeof key === "string" ? key : CUSTOM_ENVIRONMENT,
+        environment: spec.environment ?? (typeof key === "string" ? key : CUSTOM_ENVIRONMENT),
         container: { ...container, entrypoint },
         code: { path: `algorithm/${spec.algorithm}`, sha256: sha256(code), size: code.length },
         parameters,
@@ -276,7 +309,7 @@ const CUSTOM_ENVIRONMENT = "custom";
  * machine (the builds are reproducible, so these are the shipped digests on a machine of this
  * kind), and, for a test's own image, an environment of that image.
  */
-function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, spec: RunSpec): void {
+function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, spec: RunSpec, environmentImage?: BuiltImage): void {
   const write = (name: string, environment: Record<string, unknown>): void => {
     mkdirSync(join(repo, "environments", name), { recursive: true });
     writeFileSync(join(repo, "environments", name, "environment.json"), `${JSON.stringify(environment, null, 2)}\n`);
@@ -285,6 +318,12 @@ function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, sp
     const environment = JSON.parse(readFileSync(join(ROOT, "environments", name, "environment.json"), "utf8")) as { image: { digest: string } };
     environment.image.digest = built[name].digest;
     write(name, environment);
+  }
+  if (spec.environment !== undefined && environmentImage !== undefined) {
+    cpSync(join(ROOT, "environments", spec.environment), join(repo, "environments", spec.environment), { recursive: true });
+    const environment = JSON.parse(readFileSync(join(ROOT, "environments", spec.environment, "environment.json"), "utf8")) as { image: { digest?: string } };
+    environment.image.digest = environmentImage.digest;
+    write(spec.environment, environment);
   }
   if (typeof spec.image === "object") {
     write(CUSTOM_ENVIRONMENT, {
@@ -319,6 +358,7 @@ function writeProfile(repo: string, pod: BuiltImage, allowed: readonly string[])
  */
 export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): Promise<PreparedRun> {
   const built = await runImages();
+  const environmentImage = spec.environment !== undefined ? await runEnvironment(spec.environment) : undefined;
   const repo = mkdtempSync(join(tmpdir(), "datomspod-run-e2e-"));
   scope.onTestFinished(() => rmSync(repo, { recursive: true, force: true }));
   mkdirSync(join(repo, ".git"));
@@ -327,7 +367,7 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   copyFileSync(join(ROOT, "contracts", "contract.schema.json"), join(repo, "contracts", "contract.schema.json"));
   copyFileSync(join(ROOT, "clusters", "cluster-profile.schema.json"), join(repo, "clusters", "cluster-profile.schema.json"));
   writeProfile(repo, built.pod, spec.allowedRepositories ?? []);
-  writeEnvironments(repo, built, spec);
+  writeEnvironments(repo, built, spec, environmentImage);
 
   const datasets = spec.datasets ?? defaultDatasets();
   const dataDirs = datasets.map((dataset, i) => {
@@ -339,9 +379,9 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
     }
     return dir;
   });
-  const code = readFileSync(join(ALGORITHMS, spec.algorithm));
+  const code = readFileSync(join(spec.algorithms ?? ALGORITHMS, spec.algorithm));
   writeFileSync(join(repo, "contracts", id, "algorithm", spec.algorithm), code);
-  const contract = contractFor(id, spec, built, datasets, dataDirs, code);
+  const contract = contractFor(id, spec, built, datasets, dataDirs, code, environmentImage);
   writeFileSync(join(repo, "contracts", id, "contract.json"), `${JSON.stringify(contract, null, 2)}\n`);
 
   for (const key of [PROVIDER, CONSUMER, WITNESS]) await dpOk(repo, "contract", "sign", id, "--key", key.file);
