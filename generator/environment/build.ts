@@ -326,20 +326,43 @@ async function stageDebianLibraries(environment: Environment, pkg: string, rootf
   return copied;
 }
 
+/** Python extension modules: what `import` loads, so where the loader starts. */
+const EXTENSION_MODULE = /(\.cpython-311-x86_64-linux-gnu|\.abi3)?\.so$/;
+
 /**
- * Checks that every shared object of the tree finds what it needs: in its RPATH/RUNPATH within
- * the tree, elsewhere in the tree (wheels bundle theirs in <package>.libs), in the base image, or
- * among the libraries added from the environment's Debian packages. GPU driver libraries are
- * allowed to be missing (a GPU node provides them). Throws with the library, who needs it, and
- * the Debian package that would provide it on this machine.
+ * Checks that everything `import` can load finds what it needs: starting from every extension
+ * module and executable of the tree, each DT_NEEDED library must be in the tree (wheels bundle
+ * theirs in <package>.libs or beside them), in the base image, or among the libraries added from
+ * the environment's Debian packages, and so on for what those need. Plugins that only a
+ * `dlopen` would load (e.g. NVSHMEM's MPI bootstrap, cuFile's RDMA) are not on that graph: they
+ * work where their system libraries are, and fail when used elsewhere. GPU driver libraries may
+ * be missing (a GPU node provides them). Throws with each missing library, who needs it, and the
+ * Debian package that would provide it on this machine.
  */
 async function checkLibraries(environment: Environment, rootfs: string, base: ReadonlySet<string>): Promise<void> {
   const elves = stagedElves(rootfs);
+  const byName = new Map<string, string>();
+  for (const path of [...elves.keys()].sort()) if (!byName.has(posix.basename(path))) byName.set(posix.basename(path), path);
   const inTree = new Set<string>();
   for (const rel of walk(rootfs)) inTree.add(posix.basename(rel.split("\\").join("/")));
+  const roots = [...elves.keys()].filter((path) => {
+    const name = posix.basename(path);
+    return (EXTENSION_MODULE.test(name) && !name.startsWith("lib")) || !/\.so(\.[0-9]+)*$/.test(name);
+  });
+  const seen = new Set<string>(roots);
+  const queue = [...roots].sort();
   const missing = new Map<string, string>();
-  for (const [path, info] of elves) {
-    for (const soname of info.needed) {
+  while (queue.length > 0) {
+    const path = queue.shift() ?? "";
+    for (const soname of elves.get(path)?.needed ?? []) {
+      const found = byName.get(soname);
+      if (found !== undefined) {
+        if (!seen.has(found)) {
+          seen.add(found);
+          queue.push(found);
+        }
+        continue;
+      }
       if (inTree.has(soname) || base.has(soname) || DRIVER_LIBRARIES.test(soname)) continue;
       if (!missing.has(soname)) missing.set(soname, path);
     }
@@ -352,7 +375,7 @@ async function checkLibraries(environment: Environment, rootfs: string, base: Re
     const hostPath = host.get(soname);
     const owner = hostPath === undefined ? undefined : await debianOwner(hostPath);
     if (owner !== undefined) packages.add(owner);
-    lines.push(`${soname} (needed by ${who})${owner !== undefined ? `: Debian package ${owner}` : ": no Debian package on this machine provides it"}`);
+    lines.push(`${soname} (needed by ${who})${owner !== undefined ? `: Debian package ${owner}` : ""}`);
   }
   throw fail(
     environment,
@@ -360,7 +383,7 @@ async function checkLibraries(environment: Environment, rootfs: string, base: Re
     `its wheels need shared libraries that neither they nor the base image have: ${lines.join("; ")}`,
     packages.size > 0
       ? `add ${[...packages].map((p) => JSON.stringify(p)).join(", ")} to "system" in environment.json (and apt-get install them here)`
-      : 'choose wheels that bundle their libraries (manylinux), or a Debian package that provides them, in "system"',
+      : "add the wheel that provides them to the requirements (e.g. the nvidia-* package of that library), or a Debian package that provides them to \"system\"",
   );
 }
 
