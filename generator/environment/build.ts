@@ -383,7 +383,7 @@ async function checkLibraries(environment: Environment, rootfs: string, base: Re
     `its wheels need shared libraries that neither they nor the base image have: ${lines.join("; ")}`,
     packages.size > 0
       ? `add ${[...packages].map((p) => JSON.stringify(p)).join(", ")} to "system" in environment.json (and apt-get install them here)`
-      : "add the wheel that provides them to the requirements (e.g. the nvidia-* package of that library), or a Debian package that provides them to \"system\"",
+      : 'add the wheel that provides them to the requirements (e.g. the nvidia-* package of that library), or a Debian package that provides them to "system"',
   );
 }
 

@@ -18,7 +18,17 @@ import { cacheDirectory } from "../../generator/run/build-images.js";
 import { inspectImage, removeImage } from "../../generator/run/exec.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 import { podmanMissing, skipMessage } from "../run/podman.js";
-import { CONSUMER, PATIENTS_DID, expectRemoved, fetchRun, runAlgorithm, runEnvironment, sha256, type DatasetSpec, type RunOutcome } from "../run/run-helpers.js";
+import {
+  CONSUMER,
+  PATIENTS_DID,
+  expectRemoved,
+  fetchRun,
+  runAlgorithm,
+  runEnvironment,
+  sha256,
+  type DatasetSpec,
+  type RunOutcome,
+} from "../run/run-helpers.js";
 
 const missing = await podmanMissing();
 skipMessage(missing);
@@ -34,12 +44,16 @@ const PATIENTS = Array.from({ length: 80 }, (_, i) => {
   return { age, sex: i % 2 === 0 ? "F" : "M", region, stay, readmitted: age / 10 + stay > 12 ? 1 : 0 };
 });
 const PATIENTS_CSV = `age,sex,region,stay,readmitted\n${PATIENTS.map((p) => `${p.age},${p.sex},${p.region},${p.stay},${p.readmitted}`).join("\n")}\n`;
-const DATASETS: readonly DatasetSpec[] = [{ did: PATIENTS_DID, serviceId: "compute", files: [{ name: "patients.csv", content: PATIENTS_CSV, contentType: "text/csv" }] }];
+const DATASETS: readonly DatasetSpec[] = [
+  { did: PATIENTS_DID, serviceId: "compute", files: [{ name: "patients.csv", content: PATIENTS_CSV, contentType: "text/csv" }] },
+];
 
 const TORCH_IMAGE = loadEnvironment(PACKAGE_ROOT, "python-torch", { file: "test", path: "$" }).definition.image;
 const torchWanted =
   process.env["DATOMSPOD_TEST_TORCH"] === "1" ||
-  (missing === undefined && TORCH_IMAGE.digest !== undefined && (await inspectImage("podman", `${TORCH_IMAGE.repository}@${TORCH_IMAGE.digest}`)) !== undefined);
+  (missing === undefined &&
+    TORCH_IMAGE.digest !== undefined &&
+    (await inspectImage("podman", `${TORCH_IMAGE.repository}@${TORCH_IMAGE.digest}`)) !== undefined);
 if (missing === undefined && !torchWanted)
   console.warn("SKIPPED the python-torch run: its image (several GB) is built on demand; set DATOMSPOD_TEST_TORCH=1 or run datomspod env build python-torch");
 
@@ -89,7 +103,7 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
     await expectDelivered(run);
     const files = await fetchedFiles(run);
     expect(Object.keys(files).sort()).toEqual(["chart.png", "model.json", "summary.csv"]);
-    const [header, ...rows] = files["summary.csv"]!.toString("utf8").trim().split("\n");
+    const [header, ...rows] = files["summary.csv"].toString("utf8").trim().split("\n");
     expect(header).toBe("region,patients,mean_age,mean_stay");
     for (const region of REGIONS) {
       const group = PATIENTS.filter((p) => p.region === region);
@@ -98,8 +112,8 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
       expect(Number(row[2])).toBeCloseTo(group.reduce((s, p) => s + p.age, 0) / group.length, 3);
       expect(Number(row[3])).toBeCloseTo(group.reduce((s, p) => s + p.stay, 0) / group.length, 3);
     }
-    expect(pngSize(files["chart.png"]!)).toEqual({ width: 320, height: 240 });
-    const model = JSON.parse(files["model.json"]!.toString("utf8")) as Record<string, any>;
+    expect(pngSize(files["chart.png"])).toEqual({ width: 320, height: 240 });
+    const model = JSON.parse(files["model.json"].toString("utf8")) as Record<string, any>;
     expect(model).toMatchObject({ features: ["age", "stay"], rows: 80, chart: { width: 320, height: 240 }, font: "DejaVuSans.ttf" });
     expect(String(model.backend).toLowerCase()).toBe("agg");
     expect(model.coefficients).toHaveLength(2);
@@ -119,7 +133,7 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
     });
 
     await expectDelivered(run);
-    const release = JSON.parse((await fetchedFiles(run))["release.json"]!.toString("utf8")) as Record<string, any>;
+    const release = JSON.parse((await fetchedFiles(run))["release.json"].toString("utf8")) as Record<string, any>;
     expect(release).toMatchObject({ epsilon: 1, queries: 2, library: expect.stringMatching(/^opendp \d/) });
     // Laplace noise of scale 2 (sensitivity 1, epsilon 0.5 per query): 60 scales away is never seen.
     expect(release.countScale).toBeCloseTo(2, 6);
@@ -138,7 +152,7 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
     });
 
     await expectDelivered(run);
-    const model = JSON.parse((await fetchedFiles(run))["model.json"]!.toString("utf8")) as Record<string, any>;
+    const model = JSON.parse((await fetchedFiles(run))["model.json"].toString("utf8")) as Record<string, any>;
     expect(model).toMatchObject({ device: "cpu", cudaAvailable: false, parameters: 33 });
     expect(model.torch).toMatch(/^2\./);
     expect(model.lastLoss).toBeLessThan(model.firstLoss / 2);
@@ -151,7 +165,10 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
     const again = `localhost/datomspod-test/python-privacy:repro-${process.pid}`;
 
     try {
-      const rebuilt = await buildEnvironment({ engine: "podman", cacheDir: cacheDirectory(process.env, homedir()), log: () => undefined, as: again }, environment);
+      const rebuilt = await buildEnvironment(
+        { engine: "podman", cacheDir: cacheDirectory(process.env, homedir()), log: () => undefined, as: again },
+        environment,
+      );
 
       expect(rebuilt.built).toBe(true);
       expect(rebuilt.digest).toBe(first.digest);
