@@ -172,12 +172,22 @@ export async function pipWheel(cacheDir: string): Promise<string> {
   return wheel;
 }
 
-/** The cached wheel with this sha256, if the cache holds it intact. */
+/** The cached wheel with this sha256, if the cache holds one (not checked: see verifiedWheel). */
 function cachedWheel(cacheDir: string, sha256: string): string | undefined {
   const dir = join(cacheDir, "wheels", sha256);
   if (!existsSync(dir)) return undefined;
   const file = readdirSync(dir).find((name) => name.endsWith(".whl"));
   return file === undefined ? undefined : join(dir, file);
+}
+
+/** The cached wheel with this sha256 when its bytes still hash to it; a changed one is removed (and downloaded again). */
+function verifiedWheel(cacheDir: string, sha256: string, log: (line: string) => void): string | undefined {
+  const path = cachedWheel(cacheDir, sha256);
+  if (path === undefined) return undefined;
+  if (sha256File(path) === sha256) return path;
+  log(`the cached ${basename(path)} no longer hashes to ${sha256}: removed, downloading it again`);
+  rmSync(dirname(path), { recursive: true, force: true });
+  return undefined;
 }
 
 /** Moves a downloaded wheel into the cache under its sha256 (checked against the lock's hashes). */
@@ -201,7 +211,12 @@ export async function ensureWheels(
   cacheDir: string,
   log: (line: string) => void,
 ): Promise<{ package: LockedPackage; path: string; bytes: number }[]> {
-  const missing = packages.filter((p) => p.hashes.every((hash) => cachedWheel(cacheDir, hash) === undefined));
+  const found = new Map<LockedPackage, string>();
+  for (const p of packages) {
+    const path = p.hashes.map((hash) => verifiedWheel(cacheDir, hash, log)).find((f) => f !== undefined);
+    if (path !== undefined) found.set(p, path);
+  }
+  const missing = packages.filter((p) => !found.has(p));
   if (missing.length > 0) {
     log(`downloading ${missing.length} wheel${missing.length === 1 ? "" : "s"} of ${environment.name} from PyPI (hash-checked)`);
     const pip = await pipWheel(cacheDir);
@@ -238,7 +253,7 @@ export async function ensureWheels(
     }
   }
   return packages.map((p) => {
-    const path = p.hashes.map((hash) => cachedWheel(cacheDir, hash)).find((found) => found !== undefined);
+    const path = found.get(p) ?? p.hashes.map((hash) => cachedWheel(cacheDir, hash)).find((f) => f !== undefined);
     if (path === undefined)
       throw serviceFail(environment, `no wheel of ${p.name}==${p.version} with a locked hash came down`, "run datomspod env lock again and review the diff");
     return { package: p, path, bytes: statSync(path).size };
