@@ -97,7 +97,7 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
       datasets: DATASETS,
       compute: { memory: "1Gi", maxDurationSeconds: 300 },
       parameters: { groupBy: "region", minGroupSize: 1 },
-      policy: { maxBytes: 256 * 1024, fileTypes: ["csv", "png", "json", "txt"] },
+      policy: { maxBytes: 64 * 1024, fileTypes: ["csv", "png", "json", "txt"] },
     });
 
     await expectDelivered(run);
