@@ -13,9 +13,9 @@
 //    main packages. Median of --rounds runs.
 //
 // Run after `npm run build`, as root with podman (see .ci/setup):
-//   node bench/environments.mjs [--rounds N] [--torch [--torch-cold]] [--skip-cold] [--out FILE]
-// python-torch (GBs of wheels) only with --torch; its cold build (a 3.9 GB download into an empty
-// cache) only with --torch-cold, else it is built with the shared cache's wheels.
+//   node bench/environments.mjs [--rounds N] [--torch [--torch-build | --torch-cold]] [--skip-cold] [--out FILE]
+// python-torch (GBs of wheels) only with --torch; a build of it with the shared cache's wheels only
+// with --torch-build, a cold one (a 3.9 GB download into an empty cache) only with --torch-cold.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -35,6 +35,7 @@ const { values: options } = parseArgs({
     rounds: { type: "string", default: "3" },
     torch: { type: "boolean", default: false },
     "torch-cold": { type: "boolean", default: false },
+    "torch-build": { type: "boolean", default: false },
     "skip-cold": { type: "boolean", default: false },
     out: { type: "string", default: join(root, "bench/results/environments.json") },
   },
@@ -80,7 +81,9 @@ async function builds(name) {
   }
   const log = (line) => process.stderr.write(`  ${name}: ${line}\n`);
   const result = { name, packages: environment.packages.length, pinned: environment.definition.image.digest ?? null };
-  if (name === "python-torch" && !options["torch-cold"] && !options["skip-cold"]) {
+  if (name === "python-torch" && !options["torch-cold"] && !options["torch-build"]) {
+    // Only the warm build and the runs below.
+  } else if (name === "python-torch" && !options["torch-cold"] && !options["skip-cold"]) {
     const tag = `localhost/datomspod-bench/${name}:wheels-cached`;
     const t0 = performance.now();
     const again = await buildEnvironment({ engine: "podman", cacheDir, log, as: tag }, environment);

@@ -311,10 +311,14 @@ function stagedElves(rootfs: string): Map<string, { needed: readonly string[]; s
   return elves;
 }
 
-/** File names in the base image's library folders (asked of the image itself, no network). */
-async function baseLibraries(engine: Engine, baseId: string): Promise<Set<string>> {
-  const script = `import os\nfor d in ${JSON.stringify(LIBRARY_DIRS)}:\n    print("\\n".join(os.listdir(d)) if os.path.isdir(d) else "")`;
-  const result = await execEngine(engine, ["run", "--rm", "--network", "none", "--pull=never", "--entrypoint", "python3", baseId, "-c", script], {
+/** File names in the base image's library folders (asked of the image itself, with its own interpreter, no network). */
+async function baseLibraries(engine: Engine, baseId: string, base: "python" | "node"): Promise<Set<string>> {
+  const dirs = JSON.stringify(LIBRARY_DIRS);
+  const [interpreter, flag, script] =
+    base === "python"
+      ? ["python3", "-c", `import os\nfor d in ${dirs}:\n    print("\\n".join(os.listdir(d)) if os.path.isdir(d) else "")`]
+      : ["node", "-e", `const fs = require("fs"); for (const d of ${dirs}) if (fs.existsSync(d)) console.log(fs.readdirSync(d).join("\\n"));`];
+  const result = await execEngine(engine, ["run", "--rm", "--network", "none", "--pull=never", "--entrypoint", interpreter, baseId, flag, script], {
     timeoutMs: 120_000,
   });
   return new Set(result.stdout.split("\n").filter((line) => line !== ""));
@@ -527,7 +531,7 @@ export async function buildEnvironment(options: EnvironmentBuildOptions, environ
       mkdirSync(dirname(join(rootfs, NODE_MODULES)), { recursive: true });
       renameSync(join(app, "node_modules"), join(rootfs, NODE_MODULES));
     }
-    const baseLibs = await baseLibraries(options.engine, base.id);
+    const baseLibs = await baseLibraries(options.engine, base.id, environment.definition.base);
     for (const pkg of environment.definition.system ?? []) await stageDebianLibraries(environment, pkg, rootfs, baseLibs);
     await checkLibraries(environment, rootfs, baseLibs);
     normaliseTree(join(work, "context"));

@@ -175,9 +175,12 @@ export async function hostLibraries(): Promise<Map<string, string>> {
   return libraries;
 }
 
+/** The npm registry, whatever the machine's npm configuration names. */
+const NPM_REGISTRY = ["--registry", "https://registry.npmjs.org/", "--omit-lockfile-registry-resolved=false"];
+
 /** `npm ci --ignore-scripts --omit=dev` in a folder holding package.json and package-lock.json. */
 export async function npmCi(dir: string, cache: string): Promise<void> {
-  await execTool("npm", ["ci", "--ignore-scripts", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error", "--cache", cache], {
+  await execTool("npm", ["ci", "--ignore-scripts", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error", "--cache", cache, ...NPM_REGISTRY], {
     cwd: dir,
     timeoutMs: 30 * 60_000,
     missingFix: "install npm",
@@ -186,9 +189,13 @@ export async function npmCi(dir: string, cache: string): Promise<void> {
 
 /** `npm install --package-lock-only --ignore-scripts`: writes package-lock.json for package.json. */
 export async function npmLock(dir: string, cache: string): Promise<void> {
-  await execTool("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--cache", cache], {
-    cwd: dir,
-    timeoutMs: 30 * 60_000,
-    missingFix: "install npm",
-  });
+  await execTool(
+    "npm",
+    ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--cache", cache, ...NPM_REGISTRY],
+    {
+      cwd: dir,
+      timeoutMs: 30 * 60_000,
+      missingFix: "install npm",
+    },
+  );
 }

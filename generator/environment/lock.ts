@@ -274,7 +274,8 @@ export function parseNpmLock(text: string, file: string): ParsedLock {
       });
       continue;
     }
-    if (typeof entry.resolved !== "string" || !entry.resolved.startsWith("https://registry.npmjs.org/")) {
+    // No `resolved`: npm wrote the lock with omit-lockfile-registry-resolved; the integrity still pins the bytes.
+    if (entry.resolved !== undefined && (typeof entry.resolved !== "string" || !entry.resolved.startsWith("https://registry.npmjs.org/"))) {
       issues.push({
         file,
         path: `${at}.resolved`,
