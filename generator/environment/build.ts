@@ -57,7 +57,7 @@ import {
   pipDownloadLocked,
   pipInstallLocked,
 } from "./exec.js";
-import { lockDigest, parseNpmLock, parsePipLock, type LockedPackage } from "./lock.js";
+import { lockDigest, parseNpmLock, parsePipLock, wheelNameVersion, type LockedPackage } from "./lock.js";
 
 /** Labels of an environment image besides the inputs. */
 export const ENVIRONMENT_LABEL = "io.datomspod.environment";
@@ -256,6 +256,15 @@ export async function ensureWheels(
     const path = found.get(p) ?? p.hashes.map((hash) => cachedWheel(cacheDir, hash)).find((f) => f !== undefined);
     if (path === undefined)
       throw serviceFail(environment, `no wheel of ${p.name}==${p.version} with a locked hash came down`, "run datomspod env lock again and review the diff");
+    // A hash is of one file: the file must be the wheel of the package and version the lock names.
+    const wheel = wheelNameVersion(basename(path));
+    if (wheel === undefined || wheel.name !== p.name || wheel.version !== p.version)
+      throw fail(
+        environment,
+        environment.definition.packages?.lock ?? "requirements.lock",
+        `line ${p.line} pins ${p.name}==${p.version} with the hash of ${basename(path)}`,
+        "each hash must be of the package's own wheel: run datomspod env lock again and review the diff",
+      );
     return { package: p, path, bytes: statSync(path).size };
   });
 }

@@ -37,6 +37,14 @@ export function normaliseName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, "-");
 }
 
+/** `name version` of a wheel file name (`{dist}-{version}(-{build})?-{py}-{abi}-{platform}.whl`). */
+export function wheelNameVersion(file: string): { name: string; version: string } | undefined {
+  if (!file.endsWith(".whl")) return undefined;
+  const parts = file.slice(0, -4).split("-");
+  if (parts.length !== 5 && parts.length !== 6) return undefined;
+  return { name: normaliseName(parts[0] ?? ""), version: parts[1] ?? "" };
+}
+
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 /** A PEP 440 version as pinned with ==: no wildcards, no local part beyond letters, digits and dots. */
 const VERSION = /^[0-9][A-Za-z0-9.+!_-]*$/;

@@ -13,7 +13,7 @@ import { writeFileAtomic } from "../repo/files.js";
 import { pipWheel } from "./build.js";
 import { ENVIRONMENTS_DIR, ENVIRONMENT_FILE, type Environment } from "./environment.js";
 import { PIP, PYTHON_TARGET, npmLock, pipResolveDownload } from "./exec.js";
-import { normaliseName, parseNpmLock, parsePipLock, parseRequirements, renderPipLock, type ResolvedPackage } from "./lock.js";
+import { parseNpmLock, parsePipLock, parseRequirements, renderPipLock, wheelNameVersion, type ResolvedPackage } from "./lock.js";
 
 export const DEFAULT_REQUIREMENTS = "requirements.in";
 export const DEFAULT_LOCK = "requirements.lock";
@@ -31,14 +31,6 @@ export interface LockResult {
   readonly packages: readonly { name: string; version: string }[];
   readonly change: LockChange;
   readonly wheelBytes: number;
-}
-
-/** `name version` of a wheel file name (`{dist}-{version}(-{build})?-{py}-{abi}-{platform}.whl`). */
-export function wheelNameVersion(file: string): { name: string; version: string } | undefined {
-  if (!file.endsWith(".whl")) return undefined;
-  const parts = file.slice(0, -4).split("-");
-  if (parts.length !== 5 && parts.length !== 6) return undefined;
-  return { name: normaliseName(parts[0] ?? ""), version: parts[1] ?? "" };
 }
 
 /** The packages added, removed and changed from one lock to the next. */

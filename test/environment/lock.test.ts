@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { lockDigest, normaliseName, parseNpmLock, parsePipLock, parseRequirements, renderPipLock } from "../../generator/environment/lock.js";
-import { lockChange, wheelNameVersion } from "../../generator/environment/resolve.js";
+import { lockDigest, normaliseName, parseNpmLock, parsePipLock, parseRequirements, renderPipLock, wheelNameVersion } from "../../generator/environment/lock.js";
+import { lockChange } from "../../generator/environment/resolve.js";
 
 const H1 = "a".repeat(64);
 const H2 = "b".repeat(64);

@@ -77,6 +77,16 @@ describe.skipIf(noPython !== undefined)("the wheel cache", () => {
     expect(lines[0]).toContain("no longer hashes to");
   });
 
+  it("refuses a lock that pins one package with the hash of another's wheel", slow, async (t) => {
+    const dir = cache(t);
+    await ensureWheels(torch, SMALL, dir, () => undefined);
+    const swapped = { ...SMALL[0]!, hashes: SMALL[1]!.hashes, line: 7 };
+
+    await expect(ensureWheels(torch, [swapped], dir, () => undefined)).rejects.toThrow(
+      /environments\/python-torch\/requirements\.lock: environment python-torch: line 7 pins mpmath==[^ ]+ with the hash of typing_extensions-/,
+    );
+  });
+
   it("refuses a lock whose hash is not the file's, naming the environment", slow, async (t) => {
     const dir = cache(t);
     const forged = { ...SMALL[0]!, hashes: ["0".repeat(64)] };
