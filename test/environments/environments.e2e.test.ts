@@ -7,8 +7,8 @@
  * builds are reproducible: python-privacy built again, under another tag, gives the same digest.
  */
 
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { homedir } from "node:os";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import { loadEnvironment } from "../../generator/environment/environment.js";
 import { cacheDirectory } from "../../generator/run/build-images.js";
 import { inspectImage, removeImage } from "../../generator/run/exec.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
+import { runCli } from "../helpers/cli.js";
 import { podmanMissing, skipMessage } from "../run/podman.js";
 import {
   CONSUMER,
@@ -157,6 +158,31 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
     expect(model.torch).toMatch(/^2\./);
     expect(model.lastLoss).toBeLessThan(model.firstLoss / 2);
     expect(model.trainingAccuracy).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it("env build exits 1 when the build is not the digest environment.json pins, and --pin writes it", slow, async (t) => {
+    const built = await runEnvironment("python-privacy");
+    const repo = mkdtempSync(join(tmpdir(), "datomspod-env-drift-"));
+    t.onTestFinished(() => rmSync(repo, { recursive: true, force: true }));
+    mkdirSync(join(repo, ".git"));
+    cpSync(join(PACKAGE_ROOT, "environments", "python-privacy"), join(repo, "environments", "python-privacy"), { recursive: true });
+    const file = join(repo, "environments", "python-privacy", "environment.json");
+    const wrong = `sha256:${"e".repeat(64)}`;
+    writeFileSync(file, readFileSync(file, "utf8").replace(/sha256:[0-9a-f]{64}/, wrong));
+
+    const drift = await runCli(["env", "build", "python-privacy"], { repo });
+    const pinned = await runCli(["env", "build", "python-privacy", "--pin"], { repo });
+    const again = await runCli(["env", "build", "python-privacy"], { repo });
+
+    expect(drift.code).toBe(1);
+    expect(drift.stderr).toContain(
+      `environments/python-privacy/environment.json $.image.digest: the build gave ${built.digest} but environment.json pins ${wrong}`,
+    );
+    expect(drift.stderr).toContain("datomspod env build python-privacy --pin writes the new digest");
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toContain(`"digest": "${built.digest}"`);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("up to date");
   });
 
   it("python-privacy builds again to the same digest, under another tag (byte-reproducible)", slow, async () => {
