@@ -172,7 +172,12 @@ export function runEnvironment(name: string): Promise<BuiltImage> {
   if (built === undefined) {
     built = runImages().then(() =>
       withLock("datomspod-e2e-env-build", async () => {
-        const result = await runCli(["env", "build", name, "--format", "json"]);
+        let result = await runCli(["env", "build", name, "--format", "json"]);
+        // Another test's cleanup may have removed the base image meanwhile: it builds again to the same digest.
+        if (result.code === 3 && result.stderr.includes("is not on this machine")) {
+          await runCli(["images", "build", "--only", "python"]);
+          result = await runCli(["env", "build", name, "--format", "json"]);
+        }
         if (result.code !== 0 && result.code !== 1) throw new Error(`datomspod env build ${name} exited ${result.code}:\n${result.stderr}`);
         const [image] = JSON.parse(result.stdout) as { reference: string; digest: string }[];
         if (image === undefined) throw new Error(`datomspod env build ${name} printed no image:\n${result.stdout}${result.stderr}`);
