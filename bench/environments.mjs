@@ -17,7 +17,7 @@
 // python-torch (GBs of wheels) only with --torch; a build of it with the shared cache's wheels only
 // with --torch-build, a cold one (a 3.9 GB download into an empty cache) only with --torch-cold.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, homedir, release, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +37,7 @@ const { values: options } = parseArgs({
     "torch-cold": { type: "boolean", default: false },
     "torch-build": { type: "boolean", default: false },
     "skip-cold": { type: "boolean", default: false },
+    "skip-builds": { type: "boolean", default: false },
     out: { type: "string", default: join(root, "bench/results/environments.json") },
   },
 });
@@ -226,28 +227,57 @@ async function firstInstruction(images, spec) {
   return { name: spec.name, modules: spec.modules, rounds, samples, median: Object.fromEntries(keys.map((k) => [k, median(samples.map((s) => s[k]))])) };
 }
 
-try {
-  const built = await buildImages({ engine: "podman", root, cacheDir, only: ["python", "pod"], version, pullTimeoutMs: 20_000, log: () => undefined });
-  const images = Object.fromEntries(built.map((image) => [image.key, { reference: image.reference, digest: image.digest }]));
-  const buildResults = [];
-  for (const spec of ENVIRONMENTS) {
-    process.stderr.write(`builds of ${spec.name}\n`);
-    buildResults.push(await builds(spec.name));
-  }
-  const firstResults = [];
-  for (const spec of ENVIRONMENTS) {
-    process.stderr.write(`first instruction in ${spec.name}\n`);
-    firstResults.push(await firstInstruction(images, spec));
-  }
-  const result = {
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
-    note: "cold: empty wheel cache and no image (PyPI download included); wheelsCached: image built again with the wheels cached; warm: datomspod env build with the image here (skipped by its inputs label). toFirstInstructionMs: from the call of datomspod run to the algorithm's first line; toImportedMs: to the end of importing the environment's main packages.",
-    builds: buildResults,
-    firstInstruction: firstResults,
-  };
+/**
+ * A stopped container of each image a run pins, so that an image build by someone else on this
+ * machine (which removes the image it replaces under the same tag, unless a container uses it)
+ * cannot take it away mid-run.
+ */
+const keepers = [];
+function keep(reference, digest) {
+  const name = `datomspod-bench-keep-${randomBytes(4).toString("hex")}`;
+  podman(["create", "--name", name, `${reference.split(":")[0]}@${digest}`, "true"]);
+  keepers.push(name);
+}
+
+const result = {
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+  note: "cold: empty wheel cache and no image (PyPI download included); wheelsCached: image built again with the wheels cached; warm: datomspod env build with the image here (skipped by its inputs label). toFirstInstructionMs: from the call of datomspod run to the algorithm's first line; toImportedMs: to the end of importing the environment's main packages.",
+  builds: [],
+  firstInstruction: [],
+};
+function save() {
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+}
+
+try {
+  if (!options["skip-builds"]) {
+    for (const spec of ENVIRONMENTS) {
+      process.stderr.write(`builds of ${spec.name}\n`);
+      const built = await builds(spec.name);
+      process.stderr.write(`  ${JSON.stringify(built)}\n`);
+      result.builds.push(built);
+      save();
+    }
+  }
+  await ensureBase();
+  const built = await buildImages({ engine: "podman", root, cacheDir, only: ["python", "pod"], version, pullTimeoutMs: 20_000, log: () => undefined });
+  const images = Object.fromEntries(built.map((image) => [image.key, { reference: image.reference, digest: image.digest }]));
+  for (const image of Object.values(images)) keep(image.reference, image.digest);
+  for (const spec of ENVIRONMENTS) {
+    const environment = loadEnvironment(root, spec.name, { file: "bench", path: "$" });
+    const reference = `${environment.definition.image.repository}:${environment.definition.image.tag}`;
+    keep(reference, JSON.parse(podman(["image", "inspect", reference]))[0].Digest);
+  }
+  for (const spec of ENVIRONMENTS) {
+    process.stderr.write(`first instruction in ${spec.name}\n`);
+    const first = await firstInstruction(images, spec);
+    process.stderr.write(`  ${JSON.stringify(first.median)}\n`);
+    result.firstInstruction.push(first);
+    save();
+  }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {
+  if (keepers.length > 0) podman(["rm", "--force", ...keepers], true);
   rmSync(work, { recursive: true, force: true });
 }
