@@ -57,9 +57,9 @@ describe.skipIf(noPython !== undefined)("the wheel cache", () => {
     const again = await ensureWheels(torch, SMALL, dir, (line) => lines.push(line));
 
     for (const [i, wheel] of first.entries()) {
-      expect(wheel.path).toBe(join(dir, "wheels", SMALL[i]!.hashes[0]!, wheel.path.split("/").pop()!));
+      expect(wheel.path).toBe(join(dir, "wheels", SMALL[i].hashes[0], wheel.path.split("/").pop()!));
       expect(wheel.path.endsWith(".whl")).toBe(true);
-      expect(sha256(wheel.path)).toBe(SMALL[i]!.hashes[0]);
+      expect(sha256(wheel.path)).toBe(SMALL[i].hashes[0]);
     }
     expect(again.map((w) => w.path)).toEqual(first.map((w) => w.path));
     expect(lines).toEqual(["downloading 2 wheels of python-torch from PyPI (hash-checked)"]);
@@ -68,19 +68,19 @@ describe.skipIf(noPython !== undefined)("the wheel cache", () => {
   it("does not use a cached wheel whose bytes changed: it downloads it again", slow, async (t) => {
     const dir = cache(t);
     const [wheel] = await ensureWheels(torch, SMALL.slice(0, 1), dir, () => undefined);
-    writeFileSync(wheel!.path, "not the wheel the lock pins");
+    writeFileSync(wheel.path, "not the wheel the lock pins");
     const lines: string[] = [];
 
     const [again] = await ensureWheels(torch, SMALL.slice(0, 1), dir, (line) => lines.push(line));
 
-    expect(sha256(again!.path)).toBe(SMALL[0]!.hashes[0]);
+    expect(sha256(again.path)).toBe(SMALL[0].hashes[0]);
     expect(lines[0]).toContain("no longer hashes to");
   });
 
   it("refuses a lock that pins one package with the hash of another's wheel", slow, async (t) => {
     const dir = cache(t);
     await ensureWheels(torch, SMALL, dir, () => undefined);
-    const swapped = { ...SMALL[0]!, hashes: SMALL[1]!.hashes, line: 7 };
+    const swapped = { ...SMALL[0], hashes: SMALL[1].hashes, line: 7 };
 
     await expect(ensureWheels(torch, [swapped], dir, () => undefined)).rejects.toThrow(
       /environments\/python-torch\/requirements\.lock: environment python-torch: line 7 pins mpmath==[^ ]+ with the hash of typing_extensions-/,
@@ -89,7 +89,7 @@ describe.skipIf(noPython !== undefined)("the wheel cache", () => {
 
   it("refuses a lock whose hash is not the file's, naming the environment", slow, async (t) => {
     const dir = cache(t);
-    const forged = { ...SMALL[0]!, hashes: ["0".repeat(64)] };
+    const forged = { ...SMALL[0], hashes: ["0".repeat(64)] };
 
     await expect(ensureWheels(torch, [forged], dir, () => undefined)).rejects.toThrow(
       /environment python-torch: downloading its wheels from PyPI failed: .*(hash|HASH)/s,
