@@ -458,6 +458,7 @@ export async function podLeftovers(pod: string): Promise<string[]> {
 /** The pod of the run is gone, with its containers and volumes, and the receipt says so. */
 export async function expectRemoved(run: RunOutcome): Promise<void> {
   const deletion = run.receipt?.predicate.deletion as { removed?: boolean; leftovers?: string[]; pod?: string } | undefined;
-  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(/^run-run-1-[0-9a-f]{8}$/) });
+  // The pod says which contract and run it is: <contract>-<run>-<spec hash>.
+  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(new RegExp(`^${run.id}-${run.runId}-[0-9a-f]{8}$`)) });
   expect(await podLeftovers(deletion!.pod!)).toEqual([]);
 }
