@@ -433,7 +433,7 @@ describe("compile refuses invalid contracts and bad run requests, contract by co
       "  token: s3cr3t-value\n",
       "clusters/local/cluster.yaml $.ipfs.token: is a literal secret (fix: reference a Kubernetes Secret instead",
     ],
-    ["credentials in a URL", null, "clusters/local/cluster.yaml $.ipfs.endpoint: contains what looks like a credential"],
+    ["credentials in a URL", null, "clusters/local/cluster.yaml $.ipfs.endpoint: holds what looks like a password in the URL's user information"],
   ])("refuses a cluster profile with %s", async (_, extra, message) => {
     const repo = tempRepo();
     const path = join(repo, "clusters", "local", "cluster.yaml");
