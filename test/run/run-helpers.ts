@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, type TestContext } from "vitest";
+import { jobName } from "../../generator/compile/names.js";
 import type { Contract } from "../../generator/contract/types.generated.js";
 import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { execEngine } from "../../generator/run/exec.js";
@@ -315,9 +316,9 @@ function writeProfile(repo: string, pod: BuiltImage, allowed: readonly string[])
 /**
  * A fresh repository (removed when the test ends) with a contract for the algorithm, signed by the
  * provider, the consumer and the witness, the algorithm approved by the provider and the witness,
- * run RUN_ID requested by the consumer, and the instance compiled into clusters/local/ID/.
+ * run `runId` (RUN_ID by default) requested by the consumer, and the instance compiled into clusters/local/ID/.
  */
-export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): Promise<PreparedRun> {
+export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e", runId = RUN_ID): Promise<PreparedRun> {
   const built = await runImages();
   const repo = mkdtempSync(join(tmpdir(), "datomspod-run-e2e-"));
   scope.onTestFinished(() => rmSync(repo, { recursive: true, force: true }));
@@ -347,9 +348,9 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   for (const key of [PROVIDER, CONSUMER, WITNESS]) await dpOk(repo, "contract", "sign", id, "--key", key.file);
   for (const key of [PROVIDER, WITNESS]) await dpOk(repo, "approve", id, "--key", key.file);
   const params = Object.entries(spec.request ?? {}).flatMap(([k, v]) => ["--param", `${k}=${v}`]);
-  await dpOk(repo, "request", id, RUN_ID, "--key", CONSUMER.file, ...params);
+  await dpOk(repo, "request", id, runId, "--key", CONSUMER.file, ...params);
   await dpOk(repo, "compile");
-  const prepared = { repo, id, runId: RUN_ID, dataDirs, before: {}, contract };
+  const prepared = { repo, id, runId, dataDirs, before: {}, contract };
   return { ...prepared, before: providerFiles(prepared) };
 }
 
@@ -458,7 +459,8 @@ export async function podLeftovers(pod: string): Promise<string[]> {
 /** The pod of the run is gone, with its containers and volumes, and the receipt says so. */
 export async function expectRemoved(run: RunOutcome): Promise<void> {
   const deletion = run.receipt?.predicate.deletion as { removed?: boolean; leftovers?: string[]; pod?: string } | undefined;
-  // The pod says which contract and run it is: <contract>-<run>-<spec hash>.
-  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(new RegExp(`^${run.id}-${run.runId}-[0-9a-f]{8}$`)) });
+  // The pod says which contract and run it is: <contract>-<run>-<spec hash> (the contract id cut when too long).
+  const named = jobName(run.id, run.runId, "00000000").slice(0, -8);
+  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(new RegExp(`^${named}[0-9a-f]{8}$`)) });
   expect(await podLeftovers(deletion!.pod!)).toEqual([]);
 }
