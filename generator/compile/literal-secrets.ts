@@ -128,8 +128,9 @@ export function urlSecrets(url: string): SecretFinding[] {
     const colon = userInfo.indexOf(":");
     const user = decode(colon < 0 ? userInfo : userInfo.slice(0, colon));
     const password = colon < 0 ? "" : decode(userInfo.slice(colon + 1));
+    const userKind = pieceKind(user, undefined);
     if (password !== "" && !PLACEHOLDER.test(password)) findings.push({ kind: "a password", where: "in the URL's user information" });
-    else if (pieceKind(user, undefined) !== undefined) findings.push({ kind: pieceKind(user, undefined)!, where: "in the URL's user information" });
+    else if (userKind !== undefined) findings.push({ kind: userKind, where: "in the URL's user information" });
   }
   const host = at >= 0 ? authority.slice(at + 1) : authority;
   if (host.split(".").some((label) => tokenKind(label) !== undefined || HEX_KEY.test(label) || UUID.test(label)))
