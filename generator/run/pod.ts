@@ -31,6 +31,7 @@ import { basename, dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
 import { parseQuantity } from "../compile/quantity.js";
+import type { PodUsage } from "./roles/usage.js";
 import {
   bindMount,
   containerLogs,
@@ -370,6 +371,8 @@ export interface PodRun {
   readonly timedOut: boolean;
   /** The pids limit written on the pod's cgroup, or why none could be. */
   readonly pidsLimit: { readonly file: string; readonly value: number } | { readonly error: string };
+  /** The whole pod's CPU time and peak memory from its cgroup, or null when it could not be found. */
+  readonly usage: PodUsage | null;
   readonly timings: PodTimings;
   /** What is still present after the cleanup (`pod …`, `mount …`, `folder …`, `volume …`); empty when it worked. */
   readonly leftovers: readonly string[];
@@ -641,13 +644,44 @@ function setPidsLimit(files: readonly string[], value: number): PodRun["pidsLimi
   return { error: errors.join("; ") };
 }
 
-/** The pids.max files of the pod's cgroup: found from its ID without asking podman, else from `podman pod inspect`. */
-async function pidsFiles(cgroupRoot: string, pod: string, podId: string | undefined): Promise<string[]> {
+/** The pod's cgroup and its pids.max files: found from its ID without asking podman, else from `podman pod inspect`. */
+async function podCgroup(cgroupRoot: string, pod: string, podId: string | undefined): Promise<{ path: string; pidsFiles: string[] }> {
   for (const candidate of podId === undefined ? [] : podCgroupCandidates(podId)) {
     const files = pidsMaxFiles(cgroupRoot, candidate).filter((file) => existsSync(file));
-    if (files.length > 0) return files;
+    if (files.length > 0) return { path: candidate, pidsFiles: files };
   }
-  return pidsMaxFiles(cgroupRoot, await podCgroupPath(pod));
+  const path = await podCgroupPath(pod);
+  return { path, pidsFiles: pidsMaxFiles(cgroupRoot, path) };
+}
+
+/** A cgroup counter: the file's one number, or the number of its `key N` line; undefined when unreadable. */
+function readCounter(file: string, key?: string): bigint | undefined {
+  try {
+    const text = readFileSync(file, "utf8");
+    const value =
+      key === undefined
+        ? text.trim()
+        : (text
+            .split("\n")
+            .find((line) => line.startsWith(`${key} `))
+            ?.slice(key.length + 1) ?? "");
+    return /^\d+$/.test(value) ? BigInt(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The whole pod's CPU time and peak memory from its cgroup (every role, every process), read on the
+ * host once its containers ended: cgroup v2 `cpu.stat` (µs) and `memory.peak`, or v1
+ * `cpuacct.usage` (ns) and `memory.max_usage_in_bytes`. A value is null when not readable here.
+ */
+export function podCgroupUsage(cgroupRoot: string, cgroupPath: string): PodUsage {
+  const v2Micros = readCounter(join(cgroupRoot, cgroupPath, "cpu.stat"), "usage_usec");
+  const v1Nanos = ["cpuacct", "cpu,cpuacct"].map((mount) => readCounter(join(cgroupRoot, mount, cgroupPath, "cpuacct.usage"))).find((n) => n !== undefined);
+  const ms = v2Micros !== undefined ? v2Micros / 1000n : v1Nanos !== undefined ? v1Nanos / 1_000_000n : undefined;
+  const peak = readCounter(join(cgroupRoot, cgroupPath, "memory.peak")) ?? readCounter(join(cgroupRoot, "memory", cgroupPath, "memory.max_usage_in_bytes"));
+  return { cpuSeconds: ms === undefined ? null : Number(ms) / 1000, peakMemoryBytes: peak === undefined ? null : Number(peak) };
 }
 
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
@@ -691,6 +725,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   let timedOut = false;
   let played = false;
   let pidsLimit: PodRun["pidsLimit"] | undefined;
+  let cgroupPath: string | undefined;
+  let usage: PodUsage | null = null;
   const results: ContainerResult[] = [];
   const t0 = now();
   const timings = { prepareMs: 0, playMs: 0, startMs: 0, waitMs: 0, collectMs: 0, downMs: 0, checkMs: 0, totalMs: 0 };
@@ -762,7 +798,9 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     timings.prepareMs = t1 - t0;
     played = true; // a failed play leaves the pod behind: take it down whatever happens now
     const podId = await kubePlay(layout.yamlFile);
-    pidsLimit = setPidsLimit(await pidsFiles(options.cgroupRoot ?? "/sys/fs/cgroup", pod.name, podId), options.pidsLimit);
+    const cgroup = await podCgroup(options.cgroupRoot ?? "/sys/fs/cgroup", pod.name, podId);
+    cgroupPath = cgroup.path;
+    pidsLimit = setPidsLimit(cgroup.pidsFiles, options.pidsLimit);
     const t2 = now();
     timings.playMs = t2 - t1;
     const deadline = t1 + (pod.activeDeadlineSeconds !== undefined ? pod.activeDeadlineSeconds * 1000 : options.timeoutMs);
@@ -784,6 +822,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     }
     const t4 = now();
     timings.waitMs = t4 - t3;
+    // The pod's cgroup goes with the pod: read what it counted now that its containers ended.
+    if (cgroupPath !== undefined) usage = podCgroupUsage(options.cgroupRoot ?? "/sys/fs/cgroup", cgroupPath);
     const names = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
     const inspected = new Map((await inspectContainers(names)).map((c) => [c.name, c]));
     for (const container of inspected.values()) for (const volume of container.volumes) imageVolumes.add(volume);
@@ -824,7 +864,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   timings.checkMs = now() - t5;
   timings.totalMs = now() - t0;
   const check = `podman pod exists ${pod.name}; no mount under ${layout.root} (${mountInfo}); ${layout.root} removed${imageVolumes.size > 0 ? "; podman volume ls" : ""}`;
-  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, timings, leftovers, check };
+  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, usage, timings, leftovers, check };
 }
 
 /**

@@ -78,6 +78,14 @@ export interface RunSpec {
   readonly request?: Readonly<Record<string, string>>;
   /** Repositories the test's cluster profile allows besides localhost/datomspod/. */
   readonly allowedRepositories?: readonly string[];
+  /** Default: from yesterday to 30 days from now (whole days, UTC). */
+  readonly validity?: { readonly notBefore: string; readonly notAfter: string };
+  /** Default: aggregates. */
+  readonly kinds?: Contract["outputs"]["kinds"];
+  /** Default: credit-scoring. */
+  readonly scenario?: string;
+  /** Whether prepareRun compiles the instance and expects the gate to pass (default true). */
+  readonly compile?: boolean;
 }
 
 export interface PreparedRun {
@@ -251,19 +259,19 @@ function contractFor(
     business: {
       currency: { symbol: "USDC", decimals: 6 },
       pricing: [{ party: PROVIDER.address, kind: "data-fee", amount: "10.00", per: "run" }],
-      validity: { notBefore: day(at, -1), notAfter: day(at, 30) },
+      validity: spec.validity ?? { notBefore: day(at, -1), notAfter: day(at, 30) },
       maxRuns: 3,
       billing: "per-run",
     },
     outputs: {
-      kinds: ["aggregates"],
+      kinds: spec.kinds ?? ["aggregates"],
       recipients: [CONSUMER.address],
       delivery: { kind: "local" },
       policy: { maxBytes: 65536, fileTypes: ["json", "txt"], ownerReview: false, noRawRecords: true, ...spec.policy },
     },
     // The gate judges these contracts like any other: credit-scoring accepts what the runner tests need
     // (free-form outputs up to 64 KiB, no group threshold).
-    opsc: { scenario: "credit-scoring" },
+    opsc: { scenario: spec.scenario ?? "credit-scoring" },
     // The provider runs the pod and signs the receipt; the local chain's anchor contract holds the evidence.
     evidence: { anchor: { address: LOCAL_ANCHOR.address, fromBlock: 0 }, anchorers: [LOCAL_ANCHOR.anchorer], runners: [PROVIDER.address] },
   };
@@ -349,7 +357,7 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e", ru
   for (const key of [PROVIDER, WITNESS]) await dpOk(repo, "approve", id, "--key", key.file);
   const params = Object.entries(spec.request ?? {}).flatMap(([k, v]) => ["--param", `${k}=${v}`]);
   await dpOk(repo, "request", id, runId, "--key", CONSUMER.file, ...params);
-  await dpOk(repo, "compile");
+  if (spec.compile ?? true) await dpOk(repo, "compile");
   const prepared = { repo, id, runId, dataDirs, before: {}, contract };
   return { ...prepared, before: providerFiles(prepared) };
 }
@@ -395,7 +403,7 @@ export interface Fetched {
   /** Files of DIR/logs by name. */
   readonly logs: Readonly<Record<string, string>>;
   /** DIR/datomspace-out.json, the sealed policy report, when fetched. */
-  readonly report: unknown;
+  readonly report: any;
 }
 
 function readFolder(dir: string): Record<string, string> {
@@ -409,7 +417,7 @@ function readFolder(dir: string): Record<string, string> {
 
 /** `datomspod fetch ID RUN --key FILE --out DIR` with the given test key. */
 export async function fetchRun(run: PreparedRun, key: { readonly file: string }): Promise<Fetched> {
-  const out = join(run.repo, `fetched-${sha256(key.file).slice(0, 8)}`);
+  const out = mkdtempSync(join(run.repo, `fetched-${sha256(key.file).slice(0, 8)}-`));
   const result = await dp(run.repo, "fetch", run.id, run.runId, "--key", key.file, "--out", out);
   const reportFile = join(out, "datomspace-out.json");
   return {
@@ -418,6 +426,14 @@ export async function fetchRun(run: PreparedRun, key: { readonly file: string })
     logs: readFolder(join(out, "logs")),
     report: existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, "utf8")) : undefined,
   };
+}
+
+/** The report datomspace-out sealed for the data owners (the exact status, usage and violations), fetched with the provider's key. */
+export async function ownerReport(run: PreparedRun): Promise<any> {
+  const fetched = await fetchRun(run, PROVIDER);
+  if (fetched.result.code !== 0 || fetched.report === undefined)
+    throw new Error(`the provider's fetch exited ${fetched.result.code}:\n${fetched.result.stderr}`);
+  return fetched.report;
 }
 
 /** The JSON an algorithm wrote to /data/outputs/<name>, as the consumer fetched it. */

@@ -6,11 +6,14 @@ import { compile } from "./compile.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
 import { demo } from "./demo.js";
+import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveReceipt, githubRecordReviews } from "./github.js";
+import { escrowDeploy, escrowDeposit, escrowRefund, escrowRelease, escrowStatus, escrowWithdraw } from "./escrow.js";
 import { imagesBuild } from "./images.js";
 import { keysNew, keysShow } from "./keys.js";
 import { request } from "./request.js";
 import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
 import { run } from "./run.js";
+import { settle } from "./settle.js";
 
 /** Every command, in the order `datomspod --help` lists them: the pipeline's order; the in-pod roles last. */
 export const COMMANDS: readonly Command[] = [
@@ -34,7 +37,19 @@ export const COMMANDS: readonly Command[] = [
   anchor,
   anchorDeploy,
   anchorAuthorise,
+  settle,
+  escrowDeploy,
+  escrowDeposit,
+  escrowStatus,
+  escrowRelease,
+  escrowRefund,
+  escrowWithdraw,
   auditVerify,
+  auditReviewsCommand,
+  githubPrStatus,
+  githubRecordReviews,
+  githubReceiveReceipt,
+  githubCodeowners,
   demo,
   roleDatomspaceIn,
   roleDatomspaceOut,
