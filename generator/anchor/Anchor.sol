@@ -5,13 +5,19 @@ pragma solidity ^0.8.24;
 /// @author datomspod
 /// @notice Records the Merkle roots of datomspod evidence batches, so that anyone holding a
 /// datomspod repository and this chain can check that every evidence item existed, unchanged, when
-/// it was anchored. A root can be anchored once; only anchorers authorised by the owner may write.
+/// it was anchored. The roots of one data usage contract form a chain: each names the root before
+/// it, and a root is accepted only on top of the contract's current head, so a later batch can never
+/// replace or reorder an earlier one. Nothing is ever removed or changed: not by an anchorer, not by
+/// the owner. Only anchorers authorised by the owner may write.
 /// @dev A root is the RFC 6962 (SHA-256) Merkle tree head over a batch of evidence items of one
-/// data usage contract. The contract never sees the items themselves.
+/// data usage contract. The contract never sees the items themselves. Walking back from
+/// `headOf(contractIdHash)` through `anchorOf(root).previousRoot` to zero lists every root of a
+/// contract, newest first, without reading events.
 contract Anchor {
-    /// @notice What is known about an anchored root. Packed: `contractIdHash` in one slot, the rest
-    /// in a second one.
+    /// @notice What is known about an anchored root. Three slots: `contractIdHash`,
+    /// `previousRoot`, and the rest packed into one.
     /// @param contractIdHash keccak256 of the UTF-8 contract id (the EIP-712 salt of the contract).
+    /// @param previousRoot The contract's head when this root was anchored (zero for its first root).
     /// @param kind The lifecycle stage the batch evidences: 1 agreement, 2 instance, 3 run,
     /// 4 deletion, 5 settlement.
     /// @param batchSize Number of evidence items (leaves) under the root.
@@ -19,6 +25,7 @@ contract Anchor {
     /// @param anchorer The authorised account that anchored the root.
     struct Record {
         bytes32 contractIdHash;
+        bytes32 previousRoot;
         uint8 kind;
         uint32 batchSize;
         uint48 blockNumber;
@@ -33,6 +40,12 @@ contract Anchor {
 
     /// @notice Whether an account may anchor roots.
     mapping(address account => bool authorised) public isAnchorer;
+
+    /// @notice The newest root of each contract (zero before its first).
+    mapping(bytes32 contractIdHash => bytes32 root) public headOf;
+
+    /// @notice How many roots each contract has; the newest root's sequence number.
+    mapping(bytes32 contractIdHash => uint256 count) public countOf;
 
     /// @notice The record of each anchored root.
     mapping(bytes32 root => Record) private records;
@@ -50,6 +63,13 @@ contract Anchor {
     /// @param blockNumber The block in which it was anchored.
     error Anchor__Duplicate(bytes32 root, uint256 blockNumber);
 
+    /// @notice The batch does not build on the contract's newest root: history cannot fork,
+    /// be reordered or be replaced.
+    /// @param contractIdHash keccak256 of the contract id.
+    /// @param previousRoot The root the batch says it follows.
+    /// @param head The contract's newest root on chain.
+    error Anchor__NotHead(bytes32 contractIdHash, bytes32 previousRoot, bytes32 head);
+
     /// @notice The root is zero, which no RFC 6962 tree produces.
     error Anchor__ZeroRoot();
 
@@ -66,13 +86,23 @@ contract Anchor {
     /// @notice The zero address was given where an account is needed.
     error Anchor__ZeroAddress();
 
-    /// @notice A root was anchored.
+    /// @notice A root was anchored on top of its contract's previous head.
     /// @param root The Merkle root.
     /// @param contractIdHash keccak256 of the contract id.
     /// @param anchorer The account that anchored it.
+    /// @param previousRoot The contract's head before (zero for its first root).
+    /// @param sequence The root's position in its contract's chain, from 1.
     /// @param kind The lifecycle stage of the batch.
     /// @param batchSize Number of evidence items.
-    event Anchored(bytes32 indexed root, bytes32 indexed contractIdHash, address indexed anchorer, uint8 kind, uint32 batchSize);
+    event Anchored(
+        bytes32 indexed root,
+        bytes32 indexed contractIdHash,
+        address indexed anchorer,
+        bytes32 previousRoot,
+        uint64 sequence,
+        uint8 kind,
+        uint32 batchSize
+    );
 
     /// @notice An account was authorised to anchor.
     /// @param account The account.
@@ -84,7 +114,7 @@ contract Anchor {
     /// @param by The owner who revoked it.
     event AnchorerRevoked(address indexed account, address indexed by);
 
-    /// @notice Ownership moved to another account.
+    /// @notice Ownership moved to another account (from the zero address: the deployment).
     /// @param previousOwner The former owner.
     /// @param newOwner The new owner.
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
@@ -105,12 +135,13 @@ contract Anchor {
         emit AnchorerAuthorised(initialOwner, initialOwner);
     }
 
-    /// @notice Anchors the Merkle root of an evidence batch.
+    /// @notice Anchors the Merkle root of an evidence batch as the contract's new head.
     /// @param root The RFC 6962 Merkle tree head of the batch.
     /// @param contractIdHash keccak256 of the contract id.
+    /// @param previousRoot The contract's current head (zero for its first batch).
     /// @param kind The lifecycle stage of the batch (1 to MAX_KIND).
     /// @param batchSize Number of evidence items in the batch.
-    function anchor(bytes32 root, bytes32 contractIdHash, uint8 kind, uint32 batchSize) external {
+    function anchor(bytes32 root, bytes32 contractIdHash, bytes32 previousRoot, uint8 kind, uint32 batchSize) external {
         if (!isAnchorer[msg.sender]) revert Anchor__Unauthorised(msg.sender);
         if (root == bytes32(0)) revert Anchor__ZeroRoot();
         if (contractIdHash == bytes32(0)) revert Anchor__ZeroContractId();
@@ -118,14 +149,20 @@ contract Anchor {
         if (batchSize == 0) revert Anchor__EmptyBatch();
         uint48 anchoredAt = records[root].blockNumber;
         if (anchoredAt != 0) revert Anchor__Duplicate(root, anchoredAt);
+        bytes32 head = headOf[contractIdHash];
+        if (previousRoot != head) revert Anchor__NotHead(contractIdHash, previousRoot, head);
+        uint256 sequence = countOf[contractIdHash] + 1;
         records[root] = Record({
             contractIdHash: contractIdHash,
+            previousRoot: previousRoot,
             kind: kind,
             batchSize: batchSize,
             blockNumber: uint48(block.number),
             anchorer: msg.sender
         });
-        emit Anchored(root, contractIdHash, msg.sender, kind, batchSize);
+        headOf[contractIdHash] = root;
+        countOf[contractIdHash] = sequence;
+        emit Anchored(root, contractIdHash, msg.sender, previousRoot, uint64(sequence), kind, batchSize);
     }
 
     /// @notice The record of a root; `blockNumber` is 0 when the root was never anchored.
@@ -135,7 +172,7 @@ contract Anchor {
         return records[root];
     }
 
-    /// @notice Authorises `account` to anchor roots.
+    /// @notice Authorises `account` to anchor roots (it can add roots, never change one).
     /// @param account The account.
     function authorise(address account) external onlyOwner {
         if (account == address(0)) revert Anchor__ZeroAddress();

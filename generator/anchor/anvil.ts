@@ -19,10 +19,17 @@ export const LOCAL_CHAIN_ID = 31337;
 /** Environment variable naming an anvil binary to use instead of the npm package's. */
 export const ANVIL_ENV = "DATOMSPOD_ANVIL";
 
+const devKeys = new Map<number, string>();
+
 /** The development account `index` of the local chain (index 0 owns and anchors in ad hoc mode). */
 export function devWallet(index = 0): Wallet {
-  const node = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`);
-  return new Wallet(node.privateKey);
+  // Deriving from the mnemonic takes a PBKDF2 run; the keys are public, so they are kept.
+  let key = devKeys.get(index);
+  if (key === undefined) {
+    key = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey;
+    devKeys.set(index, key);
+  }
+  return new Wallet(key);
 }
 
 /** The anvil binary: $DATOMSPOD_ANVIL, or the one inside npm's @foundry-rs/anvil-<os>-<arch>. */

@@ -6,9 +6,22 @@
  * same transaction (same hash), never a second one.
  */
 
-import { Contract, Interface, JsonRpcProvider, Network, Transaction, getAddress, isError, toBeHex, type TransactionReceipt, type Wallet } from "ethers";
+import {
+  Contract,
+  Interface,
+  JsonRpcProvider,
+  Network,
+  Transaction,
+  getAddress,
+  isError,
+  keccak256,
+  toBeHex,
+  type Log,
+  type TransactionReceipt,
+  type Wallet,
+} from "ethers";
 import { InputError, ServiceError, VerdictError } from "../errors.js";
-import { ANCHOR_ABI, ANCHOR_BYTECODE } from "./artifact.js";
+import { ANCHOR_ABI, ANCHOR_BYTECODE, ANCHOR_DEPLOYED_BYTECODE } from "./artifact.js";
 
 export interface RetryPolicy {
   /** Tries per call, the first included. */
@@ -134,9 +147,26 @@ export async function assertAnchorCode(chain: Chain, address: string, source: st
   }
 }
 
+/**
+ * keccak256 of the runtime code of every datomspod Anchor build whose history the audit can read
+ * (the current one: generator/anchor/anchor-artifact.json). Code at a pinned address that is not one
+ * of these could emit any events it likes, so it is not trusted.
+ */
+export const KNOWN_ANCHOR_CODE_HASHES: readonly string[] = [keccak256(ANCHOR_DEPLOYED_BYTECODE)];
+
+/** What is at `address`: nothing, a known Anchor build, or other code (keccak256 of it). */
+export async function anchorCodeAt(chain: Chain, address: string, blockTag?: number): Promise<"none" | "anchor" | { other: string }> {
+  const code = await chain.call("eth_getCode", () => chain.provider.getCode(address, blockTag));
+  if (code === "0x" || code === "") return "none";
+  const hash = keccak256(code);
+  return KNOWN_ANCHOR_CODE_HASHES.includes(hash) ? "anchor" : { other: hash };
+}
+
 /** What the anchor contract knows about a root. */
 export interface OnChainAnchor {
   readonly contractIdHash: string;
+  /** The contract's head before this root, 0x-prefixed (zero for its first root). */
+  readonly previousRoot: string;
   readonly kind: number;
   readonly batchSize: number;
   readonly blockNumber: number;
@@ -147,11 +177,12 @@ export function anchorContract(chain: Chain, address: string, runner?: Wallet): 
   return new Contract(address, ANCHOR_INTERFACE, runner ?? chain.provider);
 }
 
-/** The record of `root` on chain, or undefined when it is not anchored (at the latest block). */
-export async function readAnchor(chain: Chain, address: string, root: string): Promise<OnChainAnchor | undefined> {
+/** The record of `root` on chain, or undefined when it is not anchored (at `blockTag`, default the latest block). */
+export async function readAnchor(chain: Chain, address: string, root: string, blockTag?: number): Promise<OnChainAnchor | undefined> {
   const contract = anchorContract(chain, address);
-  const record = (await chain.call("anchorOf", () => contract.getFunction("anchorOf").staticCall(`0x${root}`))) as {
+  const record = (await chain.call("anchorOf", () => contract.getFunction("anchorOf").staticCall(`0x${root}`, { blockTag }))) as {
     contractIdHash: string;
+    previousRoot: string;
     kind: bigint;
     batchSize: bigint;
     blockNumber: bigint;
@@ -160,6 +191,7 @@ export async function readAnchor(chain: Chain, address: string, root: string): P
   if (record.blockNumber === 0n) return undefined;
   return {
     contractIdHash: record.contractIdHash,
+    previousRoot: record.previousRoot,
     kind: Number(record.kind),
     batchSize: Number(record.batchSize),
     blockNumber: Number(record.blockNumber),
@@ -167,16 +199,53 @@ export async function readAnchor(chain: Chain, address: string, root: string): P
   };
 }
 
+/** A contract's newest root (0x-prefixed, zero before its first) and how many roots it has, at `blockTag`. */
+export async function readHead(chain: Chain, address: string, contractIdHash: string, blockTag?: number): Promise<{ head: string; count: number }> {
+  const contract = anchorContract(chain, address);
+  const head = (await chain.call("headOf", () => contract.getFunction("headOf").staticCall(contractIdHash, { blockTag }))) as string;
+  const count = (await chain.call("countOf", () => contract.getFunction("countOf").staticCall(contractIdHash, { blockTag }))) as bigint;
+  return { head, count: Number(count) };
+}
+
 export async function isAnchorer(chain: Chain, address: string, account: string): Promise<boolean> {
   const contract = anchorContract(chain, address);
   return (await chain.call("isAnchorer", () => contract.getFunction("isAnchorer").staticCall(account))) as boolean;
 }
 
+/** An `Anchored` event as the chain returns it. */
 export interface AnchoredLog {
+  /** The root, hex without prefix. */
+  readonly root: string;
+  readonly contractIdHash: string;
+  readonly anchorer: string;
+  /** The previous root, hex without prefix (64 zeros for a contract's first root). */
+  readonly previousRoot: string;
+  readonly sequence: number;
+  readonly kind: number;
+  readonly batchSize: number;
   readonly txHash: string;
   readonly blockNumber: number;
   readonly blockHash: string;
-  readonly anchorer: string;
+  readonly logIndex: number;
+}
+
+/** Decodes an `Anchored` log of the anchor contract. */
+export function parseAnchoredLog(log: Log): AnchoredLog {
+  const parsed = ANCHOR_INTERFACE.parseLog(log);
+  if (parsed === null || parsed.name !== "Anchored") throw new ServiceError(`log ${log.index} of transaction ${log.transactionHash} is not an Anchored event`);
+  return {
+    root: String(parsed.args[0]).slice(2),
+    contractIdHash: String(parsed.args[1]),
+    anchorer: getAddress(String(parsed.args[2])),
+    previousRoot: String(parsed.args[3]).slice(2),
+    sequence: Number(parsed.args[4]),
+    kind: Number(parsed.args[5]),
+    batchSize: Number(parsed.args[6]),
+    txHash: log.transactionHash,
+    blockNumber: log.blockNumber,
+    blockHash: log.blockHash,
+    logIndex: log.index,
+  };
 }
 
 /** The Anchored event of `root` in block `blockNumber`, or undefined. */
@@ -186,9 +255,7 @@ export async function findAnchoredLog(chain: Chain, address: string, root: strin
     chain.provider.getLogs({ address, topics: [topic, `0x${root}`], fromBlock: blockNumber, toBlock: blockNumber }),
   );
   const log = logs[0];
-  if (log === undefined) return undefined;
-  const parsed = ANCHOR_INTERFACE.parseLog(log);
-  return { txHash: log.transactionHash, blockNumber: log.blockNumber, blockHash: log.blockHash, anchorer: getAddress(String(parsed?.args[2])) };
+  return log === undefined ? undefined : parseAnchoredLog(log);
 }
 
 /** Turns a revert into a message naming the contract's custom error, or undefined when it is no revert. */

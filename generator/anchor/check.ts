@@ -1,81 +1,132 @@
 /**
- * Checks a batch's anchor record against the chain: the root is anchored by the anchor contract with
- * the batch's contract-id hash, kind and size; the recorded transaction is in the recorded block,
- * and that block is still the chain's block at that height (a reorg replaces it). Used by
- * `datomspod anchor` (what to send or refresh) and `datomspod audit verify` (what holds).
+ * Compares a contract's evidence records with its history on chain (pure): which on-chain root each
+ * batch record accounts for, which roots nothing accounts for, and where a record, the contract's
+ * pins and the chain disagree. `datomspod anchor` uses it to decide what to send or re-record and
+ * what to refuse; `datomspod audit verify` turns it into rows.
+ *
+ *   anchored  the batch's root is on chain where its anchor record says (block, hash, transaction)
+ *   stale     on chain, but not where the record says (a reorg moved it) or without a record
+ *   lost      the record says anchored, the chain does not have it (a reorg, a reset chain)
+ *   unsent    no record and not on chain (the transaction never went through)
  */
 
 import { getAddress } from "ethers";
 import { BATCH_KINDS } from "../evidence/items.js";
-import { contractIdHash, type BatchRecord } from "../evidence/batch.js";
+import { ZERO_ROOT, type BatchRecord } from "../evidence/batch.js";
 import type { AnchorRecord } from "../evidence/store.js";
-import { ANCHOR_INTERFACE, readAnchor, type Chain, type OnChainAnchor } from "./chain.js";
+import type { ChainHistory, RootOnChain } from "./history.js";
 
-export type AnchorState =
-  /** The record matches the chain. */
-  | "valid"
-  /** The record names another chain id than the one connected. */
-  | "other-chain"
-  /** There is no contract code at the recorded address. */
-  | "no-code"
-  /** The root is not anchored on this chain (never sent, dropped, or removed by a reorg). */
-  | "lost"
-  /** The root is anchored, but not in the recorded transaction or block (re-sent, or a reorg moved it). */
-  | "stale"
-  /** The root is anchored with other facts than the batch's (contract, kind, size or anchorer). */
-  | "conflict";
-
-export interface AnchorCheck {
-  readonly state: AnchorState;
-  readonly detail: string;
-  readonly onChain?: OnChainAnchor;
-  /** Confirmations of the recorded block, when valid. */
-  readonly confirmations?: number;
+/** What the parties signed about where the contract's evidence goes. */
+export interface ContractPins {
+  readonly chainId: number;
+  /** evidence.anchor.address */
+  readonly address: string;
+  /** evidence.anchorers */
+  readonly anchorers: readonly string[];
 }
 
-/** What the chain says about `batch` anchored at `address` (without an anchor record). */
-export async function checkRoot(chain: Chain, address: string, batch: BatchRecord): Promise<{ onChain?: OnChainAnchor; conflict?: string }> {
-  const onChain = await readAnchor(chain, address, batch.root);
-  if (onChain === undefined) return {};
+export type BatchState = "anchored" | "stale" | "lost" | "unsent";
+
+export interface CheckedBatch {
+  readonly batch: BatchRecord;
+  /** Addresses whose DSSE signatures of the batch's statement verified. */
+  readonly signers: readonly string[];
+}
+
+export interface BatchReconciliation {
+  readonly batch: BatchRecord;
+  readonly state: BatchState;
+  /** The root's event, when it is on chain. */
+  readonly onChain?: RootOnChain;
+  readonly record?: AnchorRecord;
+  /** Where the batch, its anchor record, the contract's pins and the chain disagree. */
+  readonly problems: readonly string[];
+}
+
+export interface RootReconciliation {
+  readonly onChain: RootOnChain;
+  /** The batch record that accounts for the root, if any. */
+  readonly batch?: BatchRecord;
+  readonly problems: readonly string[];
+}
+
+export interface Reconciliation {
+  /** Every root on chain, oldest first. */
+  readonly roots: readonly RootReconciliation[];
+  /** Every batch record, in the order of their sequence numbers. */
+  readonly batches: readonly BatchReconciliation[];
+}
+
+const short = (hex: string): string => hex.slice(0, 12);
+
+/** Reconciles the valid batch records (and their anchor records) of a contract with its history. */
+export function reconcile(
+  pins: ContractPins,
+  history: ChainHistory,
+  checked: readonly CheckedBatch[],
+  anchors: ReadonlyMap<string, AnchorRecord>,
+): Reconciliation {
+  const anchorers = new Set(pins.anchorers.map((a) => getAddress(a)));
+  const pinnedAddress = getAddress(pins.address);
+  const byRoot = new Map(checked.map((c) => [c.batch.root, c]));
+  const onChain = new Map(history.roots.map((root) => [root.root, root]));
+
+  const roots: RootReconciliation[] = history.roots.map((root) => {
+    const problems: string[] = [];
+    const found = byRoot.get(root.root);
+    if (found === undefined) problems.push("no batch record in the repository accounts for it");
+    if (!anchorers.has(root.anchorer)) problems.push(`anchored by ${root.anchorer}, which is not one of the contract's anchorers (evidence.anchorers)`);
+    if (found !== undefined && disagreements(found, root).length > 0) problems.push(`its batch record disagrees with the chain`);
+    return { onChain: root, ...(found === undefined ? {} : { batch: found.batch }), problems };
+  });
+
+  const ordered = [...checked].sort((a, b) => a.batch.sequence - b.batch.sequence || (a.batch.root < b.batch.root ? -1 : 1));
+  const batches: BatchReconciliation[] = ordered.map((current, i) => {
+    const { batch } = current;
+    const problems: string[] = [];
+    const record = anchors.get(batch.root);
+    const root = onChain.get(batch.root);
+
+    if (batch.anchor.chainId !== pins.chainId || batch.anchor.address !== pinnedAddress)
+      problems.push(
+        `names anchor contract ${batch.anchor.address} on chain ${batch.anchor.chainId}, but the contract pins ${pinnedAddress} on chain ${pins.chainId}`,
+      );
+    if (record !== undefined && (record.chainId !== pins.chainId || getAddress(record.contract) !== pinnedAddress))
+      problems.push(`its anchor record names ${record.contract} on chain ${record.chainId}, but the contract pins ${pinnedAddress} on chain ${pins.chainId}`);
+
+    // The repository's own chain: 1, 2, … each after the one before.
+    const before = ordered[i - 1]?.batch;
+    if (before !== undefined && before.sequence === batch.sequence)
+      problems.push(`claims place ${batch.sequence} in the contract's chain, as batch ${short(before.root)} does`);
+    else if (batch.sequence !== i + 1)
+      problems.push(`claims place ${batch.sequence} in the contract's chain, but the repository holds ${i} batch${i === 1 ? "" : "es"} before it`);
+    else if (batch.previousRoot !== (before?.root ?? ZERO_ROOT))
+      problems.push(
+        `names the previous root ${short(batch.previousRoot)}, but the batch before it in the repository is ${before === undefined ? "none" : short(before.root)}`,
+      );
+
+    if (root !== undefined) {
+      problems.push(...disagreements(current, root));
+      if (record !== undefined && getAddress(record.anchorer) !== root.anchorer)
+        problems.push(`its anchor record names anchorer ${record.anchorer}, the chain ${root.anchorer}`);
+      const stale = record === undefined || record.blockNumber !== root.blockNumber || record.blockHash !== root.blockHash || record.txHash !== root.txHash;
+      return { batch, state: stale ? "stale" : "anchored", onChain: root, ...(record === undefined ? {} : { record }), problems };
+    }
+    const holder = history.roots[batch.sequence - 1];
+    if (holder !== undefined) problems.push(`its place ${batch.sequence} in the contract's chain is held on chain by root ${short(holder.root)}`);
+    return { batch, state: record === undefined ? "unsent" : "lost", ...(record === undefined ? {} : { record }), problems };
+  });
+
+  return { roots, batches };
+}
+
+/** Where a batch record and the chain's event of its root disagree. */
+function disagreements({ batch, signers }: CheckedBatch, root: RootOnChain): string[] {
   const problems: string[] = [];
-  if (onChain.contractIdHash !== contractIdHash(batch.contractId)) problems.push(`contract-id hash ${onChain.contractIdHash}`);
-  if (onChain.kind !== BATCH_KINDS[batch.kind]) problems.push(`kind ${onChain.kind}`);
-  if (onChain.batchSize !== batch.size) problems.push(`batch size ${onChain.batchSize}`);
-  return problems.length > 0 ? { onChain, conflict: `the root is anchored with ${problems.join(", ")}, which is not this batch` } : { onChain };
-}
-
-export async function checkAnchor(chain: Chain, batch: BatchRecord, record: AnchorRecord): Promise<AnchorCheck> {
-  if (record.chainId !== chain.chainId)
-    return { state: "other-chain", detail: `anchored on chain ${record.chainId}, but ${chain.url} is chain ${chain.chainId}` };
-  const code = await chain.call("eth_getCode", () => chain.provider.getCode(record.contract));
-  if (code === "0x") return { state: "no-code", detail: `no anchor contract code at ${record.contract} on chain ${chain.chainId}` };
-
-  const { onChain, conflict } = await checkRoot(chain, record.contract, batch);
-  if (onChain === undefined)
-    return {
-      state: "lost",
-      detail: `root not anchored on chain ${chain.chainId} (the recorded transaction ${record.txHash} in block ${record.blockNumber} is gone: a reorg or a reset chain)`,
-    };
-  if (conflict !== undefined) return { state: "conflict", detail: conflict, onChain };
-  if (onChain.blockNumber !== record.blockNumber)
-    return { state: "stale", detail: `root anchored in block ${onChain.blockNumber}, but the record says block ${record.blockNumber}`, onChain };
-
-  const block = await chain.call("eth_getBlockByNumber", () => chain.provider.getBlock(record.blockNumber));
-  if (block === null || block.hash !== record.blockHash) {
-    return { state: "stale", detail: `block ${record.blockNumber} is now ${block?.hash ?? "missing"}, not the recorded ${record.blockHash} (reorg)`, onChain };
-  }
-  const receipt = await chain.call("eth_getTransactionReceipt", () => chain.provider.getTransactionReceipt(record.txHash));
-  if (receipt === null || receipt.blockHash !== record.blockHash)
-    return { state: "stale", detail: `transaction ${record.txHash} is not in block ${record.blockNumber} ${record.blockHash}`, onChain };
-  const topic = ANCHOR_INTERFACE.getEvent("Anchored")!.topicHash;
-  const logged = receipt.logs.some(
-    (log) => getAddress(log.address) === getAddress(record.contract) && log.topics[0] === topic && log.topics[1] === `0x${batch.root}`,
-  );
-  if (!logged) return { state: "conflict", detail: `transaction ${record.txHash} did not anchor this root`, onChain };
-  if (getAddress(record.anchorer) !== onChain.anchorer)
-    return { state: "conflict", detail: `the record names anchorer ${record.anchorer}, the chain ${onChain.anchorer}`, onChain };
-
-  const head = await chain.call("eth_blockNumber", () => chain.provider.getBlockNumber());
-  const confirmations = head - record.blockNumber + 1;
-  return { state: "valid", detail: `block ${record.blockNumber}, ${confirmations} confirmation${confirmations === 1 ? "" : "s"}`, onChain, confirmations };
+  if (batch.previousRoot !== root.previousRoot) problems.push(`names the previous root ${short(batch.previousRoot)}, the chain ${short(root.previousRoot)}`);
+  if (batch.sequence !== root.sequence) problems.push(`claims place ${batch.sequence} in the contract's chain, the chain says ${root.sequence}`);
+  if (BATCH_KINDS[batch.kind] !== root.kind) problems.push(`is of kind ${BATCH_KINDS[batch.kind]}, the chain says ${root.kind}`);
+  if (batch.size !== root.batchSize) problems.push(`has ${batch.size} items, the chain says ${root.batchSize}`);
+  if (!signers.includes(root.anchorer)) problems.push(`its statement is signed by ${signers.join(", ") || "nobody"}, but ${root.anchorer} anchored the root`);
+  return problems;
 }

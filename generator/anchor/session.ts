@@ -3,22 +3,26 @@
  *
  *   --chain local  a real anvil node started for the command on 127.0.0.1 (free port), its state in
  *                  the workspace file .datomspod/chain/anvil-state.json (not committed). The anchor
- *                  contract is deployed on first use by anvil's development account 0, which owns it
- *                  and anchors unless --key is given; its address is kept in .datomspod/chain/anchor.json.
- *                  Ad hoc mode only: the development keys are public.
- *   --chain URL    any EVM JSON-RPC endpoint. The anchor contract is --anchor-address, or
- *                  `chain.anchorAddress` of the contract's cluster profile (clusters/<cluster>/cluster.yaml),
- *                  committed and reviewed like everything that decides.
+ *                  contract is the chain's first deployment, by anvil's development account 0 at
+ *                  nonce 0, so it is at LOCAL_ANCHOR.address: the address contracts of the local
+ *                  chain pin (evidence.anchor). That account owns it and anchors unless --key is given;
+ *                  the deployment is kept in .datomspod/chain/anchor.json. Ad hoc mode only: the
+ *                  development keys are public.
+ *   --chain URL    any EVM JSON-RPC endpoint.
+ *
+ * Where a contract's evidence is anchored is what the contract pins (evidence.anchor, signed by
+ * every party); `anchorAddress` here is only the contract that `anchor authorise` manages.
  */
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { getAddress, isAddress, parseEther, type Wallet } from "ethers";
 import { parseProfile, profileFile } from "../compile/profile.js";
+import { LOCAL_ANCHOR } from "../contract/templates.js";
 import { InputError } from "../errors.js";
 import { display, readJsonFile, readRegularFile, toJsonText, writeFileAtomic } from "../repo/files.js";
 import { startAnvil, devWallet, type AnvilNode } from "./anvil.js";
-import { assertAnchorCode, connectChain, deployAnchor, type Chain, type ChainOptions } from "./chain.js";
+import { anchorCodeAt, assertAnchorCode, connectChain, deployAnchor, type Chain, type ChainOptions } from "./chain.js";
 
 export const LOCAL_CHAIN_DIR = join(".datomspod", "chain");
 export const LOCAL_STATE_FILE = "anvil-state.json";
@@ -38,8 +42,13 @@ export interface ChainSession {
   /** The anvil node of --chain local. */
   readonly node?: AnvilNode;
   readonly local: boolean;
-  /** The anchor contract for a contract of `cluster` (throws with the fix when unknown). */
+  /**
+   * The anchor contract `anchor authorise` manages for `cluster`: --anchor-address, the profile's
+   * chain.anchorAddress, or on the local chain LOCAL_ANCHOR (throws with the fix when unknown).
+   */
   anchorAddress(cluster: string): string;
+  /** chain.anchorAddress of the profile of `cluster`, when it names one. */
+  profileAnchorAddress(cluster: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -48,7 +57,7 @@ export interface SessionOptions {
   readonly chainOptions?: ChainOptions;
   /** --anchor-address */
   readonly anchorAddress?: string;
-  /** Deploy the anchor contract on the local chain when there is none (anchor); audit never deploys. */
+  /** Deploy the anchor contract at LOCAL_ANCHOR on the local chain when there is none (anchor); audit never deploys. */
   readonly deployLocal?: boolean;
   /** Start the local chain even when it has no state yet (anchor, deploy). */
   readonly createLocal?: boolean;
@@ -64,7 +73,8 @@ function readLocalDeployment(repo: string): LocalDeployment | undefined {
   return readJsonFile(path, display(repo, path)) as unknown as LocalDeployment;
 }
 
-function parseAddress(value: string, source: string): string {
+/** An address given on the command line, checksummed; an InputError naming `source` otherwise. */
+export function parseAddress(value: string, source: string): string {
   if (!isAddress(value))
     throw InputError.of({
       file: source,
@@ -75,30 +85,38 @@ function parseAddress(value: string, source: string): string {
   return getAddress(value);
 }
 
+/** chain.anchorAddress of each cluster profile, read once. */
+function profileAddresses(repo: string): (cluster: string) => string | undefined {
+  const profiles = new Map<string, string | undefined>();
+  return (cluster) => {
+    if (!profiles.has(cluster)) {
+      const path = profileFile(repo, cluster);
+      const file = display(repo, path);
+      const profile = existsSync(path) ? parseProfile(readRegularFile(path, file, 256 * 1024).toString("utf8"), file, cluster) : undefined;
+      profiles.set(cluster, profile?.chain?.anchorAddress === undefined ? undefined : getAddress(profile.chain.anchorAddress));
+    }
+    return profiles.get(cluster);
+  };
+}
+
 /** Opens the chain of `--chain`: starts the local one when asked, or connects to the URL. */
 export async function openChainSession(repo: string, options: SessionOptions): Promise<ChainSession> {
   const override = options.anchorAddress === undefined ? undefined : parseAddress(options.anchorAddress, "--anchor-address");
+  const profileAnchorAddress = profileAddresses(repo);
   if (options.spec !== "local") {
     const chain = await connectChain(options.spec, options.chainOptions);
-    const profiles = new Map<string, string | undefined>();
     return {
       chain,
       local: false,
+      profileAnchorAddress,
       anchorAddress(cluster) {
-        if (override !== undefined) return override;
-        if (!profiles.has(cluster)) {
-          const path = profileFile(repo, cluster);
-          const file = display(repo, path);
-          const profile = existsSync(path) ? parseProfile(readRegularFile(path, file, 256 * 1024).toString("utf8"), file, cluster) : undefined;
-          profiles.set(cluster, profile?.chain?.anchorAddress === undefined ? undefined : getAddress(profile.chain.anchorAddress));
-        }
-        const address = profiles.get(cluster);
+        const address = override ?? profileAnchorAddress(cluster);
         if (address === undefined) {
           throw InputError.of({
             file: display(repo, profileFile(repo, cluster)),
             path: "$.chain.anchorAddress",
             message: `no anchor contract is known for cluster ${cluster}`,
-            fix: "deploy one with `datomspod anchor deploy --chain URL --key FILE` and commit its address as chain.anchorAddress, or pass --anchor-address",
+            fix: "pass --anchor-address (the evidence.anchor.address the contracts pin), or commit it as chain.anchorAddress",
           });
         }
         return address;
@@ -112,6 +130,7 @@ export async function openChainSession(repo: string, options: SessionOptions): P
 
   const dir = localChainDir(repo);
   const stateFile = join(dir, LOCAL_STATE_FILE);
+  const deploymentFile = display(repo, join(dir, LOCAL_DEPLOYMENT_FILE));
   if (!options.createLocal && !existsSync(stateFile)) {
     throw InputError.of({
       file: display(repo, stateFile),
@@ -132,35 +151,27 @@ export async function openChainSession(repo: string, options: SessionOptions): P
   try {
     chain = await connectChain(node.url, { ...options.chainOptions, mineForConfirmations: true });
     let deployment = readLocalDeployment(repo);
-    if (deployment === undefined && options.deployLocal) {
-      const owner = devWallet(0);
-      const deployed = await deployAnchor(chain, owner, owner.address, 1);
-      deployment = { chainId: chain.chainId, address: deployed.address, owner: owner.address, txHash: deployed.txHash, blockNumber: deployed.blockNumber };
-      writeFileAtomic(join(dir, LOCAL_DEPLOYMENT_FILE), toJsonText(deployment));
+    if (deployment !== undefined && (await anchorCodeAt(chain, deployment.address)) === "none") {
+      throw InputError.of({
+        file: deploymentFile,
+        path: "$.address",
+        message: `there is no contract code at ${deployment.address} on the local chain: its state was lost`,
+        fix: `remove ${LOCAL_CHAIN_DIR}/ to start a new local chain; anchors recorded on the old one then show as lost and \`datomspod anchor --chain local\` sends them again`,
+      });
     }
-    const address = override ?? deployment?.address;
-    if (address !== undefined) {
-      try {
-        await assertAnchorCode(chain, address, display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)));
-      } catch (error) {
-        if (!(error instanceof InputError) || override !== undefined) throw error;
-        throw InputError.of({
-          file: display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)),
-          path: "$.address",
-          message: `there is no contract code at ${address} on the local chain: its state was lost`,
-          fix: `remove ${LOCAL_CHAIN_DIR}/ to start a new local chain; anchors recorded on the old one then show as lost and \`datomspod anchor --chain local\` sends them again`,
-        });
-      }
-    }
+    if (deployment === undefined && options.deployLocal) deployment = await deployLocalAnchor(repo, chain);
+    if (override !== undefined) await assertAnchorCode(chain, override, "--anchor-address");
     const opened = chain;
     return {
       chain: opened,
       node,
       local: true,
+      profileAnchorAddress,
       anchorAddress() {
+        const address = override ?? deployment?.address;
         if (address === undefined) {
           throw InputError.of({
-            file: display(repo, join(dir, LOCAL_DEPLOYMENT_FILE)),
+            file: deploymentFile,
             path: "$",
             message: "the local chain has no anchor contract",
             fix: "run `datomspod anchor --chain local`, which deploys one",
@@ -180,6 +191,40 @@ export async function openChainSession(repo: string, options: SessionOptions): P
     unlock();
     throw error;
   }
+}
+
+/**
+ * Deploys the local chain's anchor contract as the chain's first deployment of development account
+ * 0, so it lands at LOCAL_ANCHOR.address, where contracts of the local chain pin their evidence.
+ */
+async function deployLocalAnchor(repo: string, chain: Chain): Promise<LocalDeployment> {
+  const owner = devWallet(0);
+  const dir = localChainDir(repo);
+  const file = display(repo, join(dir, LOCAL_DEPLOYMENT_FILE));
+  const code = await anchorCodeAt(chain, LOCAL_ANCHOR.address);
+  if (code !== "none") {
+    throw InputError.of({
+      file,
+      path: "$",
+      message: `the local chain has ${code === "anchor" ? "an anchor contract" : "other code"} at ${LOCAL_ANCHOR.address} that this workspace did not record deploying`,
+      fix: `remove ${LOCAL_CHAIN_DIR}/ to start a new local chain`,
+    });
+  }
+  const nonce = await chain.call("eth_getTransactionCount", () => chain.provider.getTransactionCount(owner.address));
+  if (nonce !== 0) {
+    throw InputError.of({
+      file,
+      path: "$",
+      message: `the local chain has no anchor contract at ${LOCAL_ANCHOR.address}, where contracts of the local chain pin their evidence (evidence.anchor.address), and it cannot be deployed there any more: development account 0 has sent ${nonce} transaction${nonce === 1 ? "" : "s"}, so its next contract lands elsewhere`,
+      fix: `remove ${LOCAL_CHAIN_DIR}/ to start a new local chain: its first deployment is the pinned anchor contract`,
+    });
+  }
+  const deployed = await deployAnchor(chain, owner, owner.address, 1);
+  if (deployed.address !== LOCAL_ANCHOR.address)
+    throw new Error(`the local anchor contract was deployed at ${deployed.address}, not at ${LOCAL_ANCHOR.address}: please report this`);
+  const deployment = { chainId: chain.chainId, address: deployed.address, owner: owner.address, txHash: deployed.txHash, blockNumber: deployed.blockNumber };
+  writeFileAtomic(join(dir, LOCAL_DEPLOYMENT_FILE), toJsonText(deployment));
+  return deployment;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The audit report: a text table per contract and a JSON document, both deterministic (rows in
- * leaf order, batches first).
+ * The audit report: a text table per contract and a JSON document, both deterministic (the chain's
+ * roots of the contract first, then the batches, then the items in leaf order).
  */
 
 import { AUDIT_STATUSES, type AuditRow, type AuditStatus, type ContractAudit } from "./verify.js";
@@ -23,8 +23,13 @@ function count(rows: readonly AuditRow[]): Record<AuditStatus, number> {
   return counts;
 }
 
+/** The contract's history on chain first, then the batch records, then the items. */
 function ordered(rows: readonly AuditRow[]): AuditRow[] {
-  return [...rows.filter((r) => r.kind === "batch"), ...rows.filter((r) => r.kind !== "batch")];
+  return [
+    ...rows.filter((r) => r.kind === "chain"),
+    ...rows.filter((r) => r.kind === "batch"),
+    ...rows.filter((r) => r.kind !== "chain" && r.kind !== "batch"),
+  ];
 }
 
 export function auditSummary(chainId: number, audits: readonly ContractAudit[]): AuditSummary {

@@ -54,6 +54,8 @@ export interface ContractOutcome {
   /** Why the gate refused the contract (then nothing is rendered for it). */
   readonly refused?: readonly Issue[];
   readonly notes?: readonly Issue[];
+  /** What a contract without an instance is waiting for: the issues of its signatures (proposed) or approvals (signed). */
+  readonly waiting?: readonly Issue[];
 }
 
 /** The errors of a gate result that refused a contract: every failed stage's issues and the policy's failures. */
@@ -75,7 +77,11 @@ export function planContract(repo: string, id: string, now: Date, profiles: Read
   }
   const cluster = result.loaded.contract.cluster;
   const plan = { id, cluster, state: result.state, runs: result.runs.map((run) => run.id), rendered: false, objects: [] as K8sObject[] };
-  if (!hasInstance(result.state)) return { plan, files: {}, notes: result.notes };
+  if (!hasInstance(result.state)) {
+    const facts = result.facts;
+    const waiting = result.state === "proposed" ? facts?.agreements.issues : result.state === "signed" ? facts?.approvals.issues : undefined;
+    return { plan, files: {}, notes: result.notes, ...(waiting === undefined ? {} : { waiting }) };
+  }
   if (!result.passed || result.objects === undefined) return { plan, files: {}, refused: gateIssues(result), notes: result.notes };
   const objects = [...result.objects];
   const files = Object.fromEntries(objects.map((object) => [objectFileName(object), toYaml(object)]));

@@ -8,6 +8,7 @@ import { computeAddress, getAddress } from "ethers";
 import type { Issue } from "../errors.js";
 import type { Contract, Party } from "./types.generated.js";
 import { consumerParameterRuleProblems } from "./parameters.js";
+import { ZERO, add as addDecimal, compare, formatDecimal, parseDecimal, toSmallestUnit, type Decimal } from "./money.js";
 
 export function isChecksummedAddress(value: string): boolean {
   try {
@@ -109,10 +110,13 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
     if (!isChecksummedAddress(price.party))
       add(`$.business.pricing[${i}].party`, "is not an EIP-55 checksummed address", `write it as ${safeChecksum(price.party)}`);
     else if (roleOf(price.party) === undefined) add(`$.business.pricing[${i}].party`, "is not a party of the contract", "name a party listed in $.parties");
+    else if (roleOf(price.party) === "consumer")
+      add(`$.business.pricing[${i}].party`, "is the consumer, who pays: the consumer earns no fee", "name the party that earns this fee");
   });
   const token = contract.business.currency.token;
   if (token !== undefined && !isChecksummedAddress(token))
     add("$.business.currency.token", "is not an EIP-55 checksummed address", `write it as ${safeChecksum(token)}`);
+  for (const issue of businessRuleProblems(contract)) add(issue.path, issue.message, issue.fix);
 
   const { notBefore, notAfter } = contract.business.validity;
   const from = parseTimestamp(notBefore);
@@ -163,6 +167,74 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
     });
   }
   return issues;
+}
+
+/** The least the fees come to over a contract: its per-contract fees (within their maximum) and every minimum. */
+export function feeFloor(contract: Contract): Decimal {
+  let floor = ZERO;
+  for (const price of contract.business.pricing) {
+    let least = price.per === "contract" ? parseDecimal(price.amount) : ZERO;
+    if (price.maximum !== undefined && compare(least, parseDecimal(price.maximum)) > 0) least = parseDecimal(price.maximum);
+    if (price.minimum !== undefined && compare(least, parseDecimal(price.minimum)) < 0) least = parseDecimal(price.minimum);
+    floor = addDecimal(floor, least);
+  }
+  return floor;
+}
+
+/** What settlement and the escrow need of the business terms: caps above the floors, an escrow that can hold and pay them. */
+function businessRuleProblems(contract: Contract): { path: string; message: string; fix: string }[] {
+  const problems: { path: string; message: string; fix: string }[] = [];
+  const add = (path: string, message: string, fix: string): void => {
+    problems.push({ path, message, fix });
+  };
+  const business = contract.business;
+  business.pricing.forEach((price, i) => {
+    if (price.minimum !== undefined && price.maximum !== undefined && compare(parseDecimal(price.minimum), parseDecimal(price.maximum)) > 0)
+      add(`$.business.pricing[${i}].maximum`, `is less than its minimum ${price.minimum}`, "make the maximum at least the minimum");
+  });
+  const outcomes = business.outcomes;
+  if (outcomes?.deadline !== undefined && outcomes.deadline !== (outcomes.failed ?? "usage-only"))
+    add(
+      "$.business.outcomes.deadline",
+      `is ${outcomes.deadline}, not what a failed run is billed (${outcomes.failed ?? "usage-only"}): the public receipt does not say whether a failed run hit its deadline (only the report sealed for the data owners does), so settlement bills both as failed`,
+      "set it the same as outcomes.failed, or remove it",
+    );
+  const floor = feeFloor(contract);
+  const shown = `${formatDecimal(floor)} ${business.currency.symbol}`;
+  if (business.maximum !== undefined && compare(parseDecimal(business.maximum), floor) < 0)
+    add("$.business.maximum", `is less than the fees come to at least (${shown}: per-contract fees and minimums)`, "raise the maximum or lower those fees");
+
+  const escrow = business.escrow;
+  if (escrow === undefined) return problems;
+  const token = business.currency.token;
+  if (token === undefined)
+    add("$.business.currency.token", "is missing, but the escrow holds an ERC-20 token", "name the token's address (its decimals() must be currency.decimals)");
+  if (!isChecksummedAddress(escrow.address))
+    add("$.business.escrow.address", "is not an EIP-55 checksummed address", `write it as ${safeChecksum(escrow.address)}`);
+  else if (token !== undefined && escrow.address.toLowerCase() === token.toLowerCase())
+    add("$.business.escrow.address", "is the token's address", "name the escrow contract (datomspod escrow deploy prints it)");
+  else if (escrow.address.toLowerCase() === contract.evidence.anchor.address.toLowerCase())
+    add("$.business.escrow.address", "is the anchor contract's address", "name the escrow contract (datomspod escrow deploy prints it)");
+  const cap = toSmallestUnit(escrow.cap, business.currency.decimals);
+  if (cap === undefined)
+    add(
+      "$.business.escrow.cap",
+      `has more decimals than the currency (${business.currency.decimals})`,
+      `write it in whole units of 10^-${business.currency.decimals} ${business.currency.symbol}`,
+    );
+  else if (cap === 0n) add("$.business.escrow.cap", "is zero", "set the most the consumer deposits");
+  else if (compare(parseDecimal(escrow.cap), floor) < 0)
+    add("$.business.escrow.cap", `is less than the fees come to at least (${shown}: per-contract fees and minimums)`, "raise the cap or lower those fees");
+  const expiry = parseTimestamp(escrow.expiry);
+  const notAfter = parseTimestamp(business.validity.notAfter);
+  if (expiry === undefined) add("$.business.escrow.expiry", "is not a real date and time", "use e.g. 2027-09-01T00:00:00Z");
+  else if (notAfter !== undefined && expiry <= notAfter)
+    add(
+      "$.business.escrow.expiry",
+      "is not after validity.notAfter: the deposit could go back to the consumer before the last run is settled",
+      "set it after the validity window, leaving time to settle",
+    );
+  return problems;
 }
 
 export function publicKeyMatches(publicKey: string, address: string): boolean {

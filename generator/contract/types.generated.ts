@@ -71,10 +71,6 @@ export type RelativePath = string;
  */
 export type Quantity = string;
 /**
- * A non-negative decimal amount as a string (no floating point in money).
- */
-export type Decimal = string;
-/**
  * RFC 3339 UTC timestamp, e.g. 2026-12-01T00:00:00Z.
  */
 export type Timestamp = string;
@@ -285,9 +281,15 @@ export interface Compute {
   maxDurationSeconds: number;
   runtimeClass?: "runc" | "gvisor" | "kata";
 }
+/**
+ * What the consumer pays and who earns it. `datomspod settle` prices the verified receipts with these terms into contracts/<id>/settlement.json, line by line, in the token's smallest unit.
+ */
 export interface Business {
   currency: {
     symbol: string;
+    /**
+     * Digits of the smallest unit: amounts are settled in units of 10^-decimals (the ERC-20 token's decimals()).
+     */
     decimals: number;
     /**
      * EIP-55 mixed-case checksummed Ethereum address.
@@ -303,14 +305,77 @@ export interface Business {
      */
     party: string;
     kind: "data-fee" | "algorithm-fee" | "compute" | "witness-fee" | "operator-fee";
-    amount: Decimal;
-    per: "contract" | "run" | "cpu-second" | "gib-second";
+    /**
+     * The price of one unit, in currency units (e.g. "0.002").
+     */
+    amount: string;
+    /**
+     * The unit: contract (once), run (each billed run), cpu-second (CPU time of every process of the computing container), gib-second (its peak memory in GiB times its wall time), gpu-second, wall-second (the algorithm's wall time). Usage comes from the run's signed receipt.
+     */
+    per: "contract" | "run" | "cpu-second" | "gib-second" | "gpu-second" | "wall-second";
+    /**
+     * The least this fee comes to over the whole contract; the settlement tops it up. Default: no minimum.
+     */
+    minimum?: string;
+    /**
+     * The most this fee comes to over the whole contract; the settlement caps it. Default: no cap.
+     */
+    maximum?: string;
   }[];
+  /**
+   * The most the consumer pays in total. When the fees come to more, each party's amount is scaled down in proportion (rounded down). With an escrow, escrow.cap caps the total too. Default: no cap.
+   */
+  maximum?: string;
+  /**
+   * How runs that did not succeed are billed: full (every per-run and usage fee), usage-only (the usage fees: cpu-, gib-, gpu- and wall-seconds), none. Runs that succeeded are billed in full; per-contract fees are always due.
+   */
+  outcomes?: {
+    /**
+     * The algorithm failed (exit code, signal, out of memory). Default usage-only.
+     */
+    failed?: "full" | "usage-only" | "none";
+    /**
+     * Stopped at the contract's deadline. Default usage-only.
+     */
+    deadline?: "full" | "usage-only" | "none";
+    /**
+     * The outputs broke the output policy (nothing but the logs was sealed, for the owners). Default usage-only.
+     */
+    policyViolation?: "full" | "usage-only" | "none";
+    /**
+     * The algorithm never ran (code, inputs or image did not match the contract). Default none.
+     */
+    rejected?: "full" | "usage-only" | "none";
+  };
+  /**
+   * How each line's exact amount becomes a whole number of the smallest unit: down (default: never charge a fraction not used), half-up, or up.
+   */
+  rounding?: "down" | "half-up" | "up";
+  /**
+   * The on-chain escrow that holds and pays the settlement (generator/escrow/Escrow.sol): the consumer deposits up to the cap against the contract's hash; the escrow pays only against the settlement signed by every party; after the expiry anyone can return the deposit to the consumer. Needs currency.token.
+   */
+  escrow?: {
+    /**
+     * EIP-55 mixed-case checksummed Ethereum address.
+     */
+    address: string;
+    /**
+     * The most the consumer deposits, and so pays, in currency units; whole units of the smallest unit.
+     */
+    cap: string;
+    /**
+     * From this time nothing can be released and anyone can return the deposit to the consumer. After validity.notAfter.
+     */
+    expiry: string;
+  };
   validity: {
     notBefore: Timestamp;
     notAfter: Timestamp;
   };
   maxRuns: number;
+  /**
+   * When the consumer is billed: prepaid or per-run (every run with a receipt), on-delivery (a run that succeeded only once its recipient acknowledged delivery: settle waits for the acknowledgements).
+   */
   billing: "prepaid" | "per-run" | "on-delivery";
 }
 export interface Outputs {

@@ -15,7 +15,8 @@ import { InputError, ServiceError, VerdictError, type Issue } from "../errors.js
 import type { LoadedContract } from "../contract/load.js";
 import type { Publisher } from "../publish/publisher.js";
 import { cidOf } from "../publish/unixfs.js";
-import { OpenError, isSafeName, openBlob, sealContext, unwrapKey, type SealedHeader } from "../run/seal/crypto.js";
+import { OpenError, isSafeName, openBlob, sealContext, unwrapKey, type SealedHeader, type SealedKind } from "../run/seal/crypto.js";
+import type { SealKey } from "../run/seal/manifest.js";
 import type { RunReceipt } from "./receipts.js";
 import { readRelease } from "./release.js";
 
@@ -58,7 +59,7 @@ export function findWrappedKey(repo: string, loaded: LoadedContract, run: RunRec
 
 export interface OpenedFile {
   readonly subject: string;
-  readonly kind: SealedHeader["kind"];
+  readonly kind: SealedKind;
   readonly name: string;
   readonly size: number;
   readonly sha256: string;
@@ -68,22 +69,44 @@ export interface OpenedFile {
 
 export interface OpenResult {
   readonly address: string;
-  readonly keyFrom: KeySource["from"];
+  /** Where the data key came from; null when the caller holds only the owners' key. */
+  readonly keyFrom: KeySource["from"] | null;
   readonly files: readonly OpenedFile[];
-  /** The data key, for a release; the caller zeroes it. */
-  readonly dataKey: Buffer;
+  /** Subjects sealed with a key the caller does not hold (the report and owner-only logs, for a recipient). */
+  readonly skipped: readonly string[];
+  /** The data key, for a release (undefined when the caller has none); the caller zeroes it. */
+  readonly dataKey: Buffer | undefined;
 }
 
 /** Where an opened file goes below the output folder: outputs/<name>, logs/<name>, datomspace-out.json. */
-export function placeOf(header: SealedHeader): string {
-  if (header.kind === "output") return join("outputs", ...header.name.split("/"));
-  if (header.kind === "log") return join("logs", ...header.name.split("/"));
+export function placeOf(kind: SealedKind, name: string): string {
+  if (kind === "output") return join("outputs", ...name.split("/"));
+  if (kind === "log") return join("logs", ...name.split("/"));
   return "datomspace-out.json";
 }
 
+function unwrapOrExplain(wrapped: string, wallet: Wallet, run: RunReceipt, path: string, address: string): Buffer {
+  try {
+    return unwrapKey(wrapped, wallet.privateKey);
+  } catch {
+    throw new VerdictError(`the key wrapped for ${address} does not open with this key`, [
+      {
+        file: run.file,
+        path,
+        message: "does not decrypt with the private key of the keystore",
+        fix: "the wrapped key was altered or made for another key; ask for a new release or run",
+      },
+    ]);
+  }
+}
+
 /**
- * Opens every sealed subject of a run with `wallet`'s key. With `outDir`, the files are written
- * there (all or nothing; existing files are never overwritten); without it they are only verified.
+ * Opens every sealed subject of a run the caller holds a key for: the data key (outputs, and logs
+ * unless the contract keeps them for the owners) and, for a data owner, the owners' key (the
+ * report, owner-only logs). Each blob is checked (sha256, size, CID) and every file packed in it
+ * against the blob's header. With `outDir`, the files are written there (all or nothing; existing
+ * files are never overwritten) under the names the algorithm gave them; without it they are only
+ * verified.
  */
 export async function openRun(
   repo: string,
@@ -94,27 +117,34 @@ export async function openRun(
   outDir?: string,
 ): Promise<OpenResult> {
   const address = getAddress(wallet.address);
-  const key = findWrappedKey(repo, loaded, run, address);
-  let dataKey: Buffer;
+  const outputs = run.receipt.predicate.outputs;
+  const ownerWrapped = Object.entries(outputs.ownerKeys ?? {}).find(([a]) => a.toLowerCase() === address.toLowerCase())?.[1];
+  let source: KeySource | undefined;
   try {
-    dataKey = unwrapKey(key.wrapped, wallet.privateKey);
-  } catch {
-    throw new VerdictError(`the data key wrapped for ${address} does not open with this key`, [
-      {
-        file: run.file,
-        path: `$.predicate.outputs.wrappedKeys.${address}`,
-        message: "does not decrypt with the private key of the keystore",
-        fix: "the wrapped key was altered or made for another key; ask for a new release or run",
-      },
-    ]);
+    source = findWrappedKey(repo, loaded, run, address);
+  } catch (error) {
+    if (ownerWrapped === undefined) throw error;
   }
+  const keys: Partial<Record<SealKey, Buffer>> = {};
+  if (source !== undefined) keys.data = unwrapOrExplain(source.wrapped, wallet, run, `$.predicate.outputs.wrappedKeys.${address}`, address);
+  if (ownerWrapped !== undefined) keys.owners = unwrapOrExplain(ownerWrapped, wallet, run, `$.predicate.outputs.ownerKeys.${address}`, address);
+  const zero = (): void => {
+    keys.data?.fill(0);
+    keys.owners?.fill(0);
+  };
   const issues: Issue[] = [];
   const files: OpenedFile[] = [];
+  const skipped: string[] = [];
   const temps: { temp: string; final: string }[] = [];
   if (outDir !== undefined) mkdirSync(outDir, { recursive: true });
   try {
     for (const [i, subject] of run.receipt.subject.entries()) {
       const at = `$.subject[${i}]`;
+      const key = keys[subject.annotations?.key ?? "data"];
+      if (key === undefined) {
+        skipped.push(subject.name);
+        continue;
+      }
       const cid = subject.uri.slice("ipfs://".length);
       let blob: Uint8Array;
       try {
@@ -160,18 +190,30 @@ export async function openRun(
         });
         continue;
       }
-      const temp = outDir === undefined ? undefined : join(outDir, `.fetch.${randomBytes(6).toString("hex")}.tmp`);
-      const fd = temp === undefined ? undefined : openSync(temp, "wx", 0o600);
+      // One temporary file per packed file, opened as its bytes arrive.
+      const opened: { temp: string; fd: number }[] = [];
+      const fdOf = (file: number): number | undefined => {
+        if (outDir === undefined) return undefined;
+        while (opened.length <= file) {
+          const temp = join(outDir, `.fetch.${randomBytes(6).toString("hex")}.tmp`);
+          opened.push({ temp, fd: openSync(temp, "wx", 0o600) });
+        }
+        return opened[file].fd;
+      };
       let header: SealedHeader;
       try {
-        header = openBlob(blob, dataKey, sealContext(run.receipt.predicate.contract.hash, run.runId, subject.name), (bytes) => {
+        header = openBlob(blob, key, sealContext(run.receipt.predicate.contract.hash, run.runId, subject.name), (file, bytes) => {
+          const fd = fdOf(file);
           if (fd === undefined) return;
           let written = 0;
           while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
         });
+        if (outDir !== undefined && header.files.length > 0) fdOf(header.files.length - 1);
       } catch (error) {
-        if (fd !== undefined) closeSync(fd);
-        if (temp !== undefined) rmSync(temp, { force: true });
+        for (const { temp, fd } of opened) {
+          closeSync(fd);
+          rmSync(temp, { force: true });
+        }
         if (error instanceof OpenError) {
           issues.push({
             file: run.file,
@@ -183,31 +225,35 @@ export async function openRun(
         }
         throw error;
       }
-      if (fd !== undefined) closeSync(fd);
-      if (!isSafeName(header.name)) {
-        if (temp !== undefined) rmSync(temp, { force: true });
+      for (const { fd } of opened) closeSync(fd);
+      const expected = { "outputs/0": "output", "logs/0": "log", "logs/datomspace-out": "report" }[subject.name];
+      const unsafe = header.files.find((f) => header.kind !== "report" && !isSafeName(f.name));
+      if (header.kind !== expected || unsafe !== undefined) {
+        for (const { temp } of opened) rmSync(temp, { force: true });
         issues.push({
           file: run.file,
           path: at,
-          message: `${subject.name}: the sealed file name is not a safe relative name`,
+          message: `${subject.name}: ${unsafe === undefined ? `holds ${header.kind} files` : "holds a file whose name is not a safe relative name"}`,
           fix: "the run's outputs cannot be written here",
         });
         continue;
       }
-      const final = outDir === undefined ? undefined : join(outDir, placeOf(header));
-      if (temp !== undefined && final !== undefined) temps.push({ temp, final });
-      files.push({
-        subject: subject.name,
-        kind: header.kind,
-        name: header.name,
-        size: header.size,
-        sha256: header.sha256,
-        ...(final === undefined ? {} : { path: final }),
+      header.files.forEach((file, n) => {
+        const final = outDir === undefined ? undefined : join(outDir, placeOf(header.kind, file.name));
+        if (final !== undefined) temps.push({ temp: opened[n].temp, final });
+        files.push({
+          subject: subject.name,
+          kind: header.kind,
+          name: file.name,
+          size: file.size,
+          sha256: file.sha256,
+          ...(final === undefined ? {} : { path: final }),
+        });
       });
     }
     if (issues.length > 0) {
       throw new VerdictError(
-        `${run.file}: ${issues.length} of ${run.receipt.subject.length} sealed file${run.receipt.subject.length === 1 ? "" : "s"} did not check out; nothing was written`,
+        `${run.file}: ${issues.length} of ${run.receipt.subject.length} sealed blob${run.receipt.subject.length === 1 ? "" : "s"} did not check out; nothing was written`,
         issues,
       );
     }
@@ -228,10 +274,11 @@ export async function openRun(
     }
     temps.length = 0;
   } catch (error) {
-    dataKey.fill(0);
+    zero();
     throw error;
   } finally {
     for (const { temp } of temps) rmSync(temp, { force: true });
   }
-  return { address, keyFrom: key.from, files, dataKey };
+  keys.owners?.fill(0);
+  return { address, keyFrom: source?.from ?? null, files, skipped, dataKey: keys.data };
 }

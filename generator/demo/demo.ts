@@ -2,7 +2,8 @@
  * The end-to-end demo on the embedded defaults: a hospital, a public-health institute and a notary
  * agree a contract, sign it, approve the algorithm, request a run, compile the instance, check it
  * against the OPS-C policies, run it on this machine, deliver the outputs, anchor the evidence on a
- * local chain and audit it. Every step is the real `datomspod` command, printed as a user would type
+ * local chain and audit it, then settle: the consumer deposits into the escrow, every party signs the
+ * settlement, the escrow pays, and the payment is anchored and audited too. Every step is the real `datomspod` command, printed as a user would type
  * it, run against a fresh workspace repository.
  */
 
@@ -12,6 +13,7 @@ import { randomBytes, createHash } from "node:crypto";
 import { InputError } from "../errors.js";
 import { packageFile } from "../repo/package-root.js";
 import type { Contract } from "../contract/types.generated.js";
+import { ESCROW, LOCAL_CURRENCY } from "../escrow/artifact.js";
 
 export type Cli = (argv: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 
@@ -113,6 +115,7 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
     notBefore: new Date(Math.floor(now.getTime() / day) * day - day).toISOString().replace(".000Z", "Z"),
     notAfter: new Date(Math.floor(now.getTime() / day) * day + 90 * day).toISOString().replace(".000Z", "Z"),
   };
+  settleThroughEscrow(contract, provider.address, witness.address, now);
   contract.outputs.recipients = [consumer.address];
   contract.outputs.policy = { maxBytes: 65536, fileTypes: ["csv"], ownerReview: false, noRawRecords: true, minGroupSize: 10, countColumn: "patients" };
   contract.opsc = { scenario: "medical-research" };
@@ -129,6 +132,46 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
       `$1"${pod.reference.split(":").pop() ?? ""}"\n    digest: ${pod.digest}`,
     ),
   );
+}
+
+/**
+ * The business terms settled on the local chain: paid in its worthless token through the escrow
+ * (its CREATE2 address), a data fee per run and the compute per CPU second to the hospital, a
+ * witness fee to the notary; the consumer deposits up to 5000.
+ */
+function settleThroughEscrow(contract: Contract, provider: string, witness: string, now: Date): void {
+  const day = 86_400_000;
+  contract.business.currency = { ...LOCAL_CURRENCY };
+  contract.business.pricing = [
+    { party: provider, kind: "data-fee", amount: "2000", per: "run" },
+    { party: provider, kind: "compute", amount: "0.05", per: "cpu-second" },
+    { party: witness, kind: "witness-fee", amount: "300", per: "contract" },
+  ];
+  contract.business.escrow = {
+    address: ESCROW.address,
+    cap: "5000",
+    expiry: new Date(Math.floor(now.getTime() / day) * day + 120 * day).toISOString().replace(".000Z", "Z"),
+  };
+}
+
+/** The end of the demo: the consumer deposits, every party signs the settlement, the escrow pays, the payment is evidence. */
+function settlementSteps(ws: DemoWorkspace): DemoStep[] {
+  const { keys } = ws;
+  return [
+    { title: "The consumer deposits into the escrow on the local chain, up to the contract's cap", argv: ["escrow", "deposit", ID, "--key", keys.consumer] },
+    { title: "Anyone checks the deposit: its terms are the contract's (token, cap, expiry, every party)", argv: ["escrow", "status", ID] },
+    { title: "The verified receipt is priced line by line, in the token's smallest unit", argv: ["settle", ID] },
+    { title: "Every party signs the settlement (EIP-712: the very signatures the escrow checks)", argv: ["settle", ID, "--key", keys.provider] },
+    { title: "", argv: ["settle", ID, "--key", keys.consumer] },
+    { title: "", argv: ["settle", ID, "--key", keys.witness] },
+    { title: "The escrow pays against all three signatures: the hospital and the notary are credited, the rest goes back", argv: ["escrow", "release", ID] },
+    { title: "Each party withdraws what it is owed (pull payments)", argv: ["escrow", "withdraw", ID, "--key", keys.provider] },
+    { title: "", argv: ["escrow", "withdraw", ID, "--key", keys.witness] },
+    { title: "", argv: ["escrow", "withdraw", ID, "--key", keys.consumer] },
+    { title: "The contract is settled", argv: ["contract", "status", ID] },
+    { title: "The settlement, its signatures and the payments are anchored", argv: ["anchor"] },
+    { title: "The audit re-verifies everything, the settlement and the payment transactions included", argv: ["audit", "verify", ID] },
+  ];
 }
 
 /** The demo's steps, in order. */
@@ -192,6 +235,7 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     { title: "The next compile drops the instance folder, which is what deletes the pod in a cluster", argv: ["compile"] },
     { title: "Every fact is anchored on a local EVM chain (anvil) in one transaction", argv: ["anchor"] },
     { title: "Anyone holding the repository and the chain re-verifies the whole history", argv: ["audit", "verify", ID] },
+    ...settlementSteps(ws),
   ];
 }
 

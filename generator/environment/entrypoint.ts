@@ -134,17 +134,16 @@ export function parseEntrypoint(entrypoint: string, environment: Pick<Environmen
     };
   }
   const algoAt = words.indexOf(ALGO);
-  const stray = words.findIndex((word, i) => i !== algoAt && word.includes(ALGO));
-  if (algoAt < 0 || stray >= 0) {
-    return {
-      problems: [
-        {
-          message:
-            algoAt < 0 ? "has no $ALGO as a word of its own: the approved code would not be what runs" : `uses $ALGO inside ${JSON.stringify(words[stray])}`,
-          fix: `write ${interpreter.command} $ALGO [arguments], with $ALGO once, alone`,
-        },
-      ],
-    };
+  const inside = words.find((word) => word !== ALGO && word.includes(ALGO));
+  const twice = words.lastIndexOf(ALGO) !== algoAt;
+  if (algoAt < 0 || inside !== undefined || twice) {
+    const message =
+      inside !== undefined
+        ? `uses $ALGO inside ${JSON.stringify(inside)}`
+        : twice
+          ? "names $ALGO more than once"
+          : "has no $ALGO as a word of its own: the approved code would not be what runs";
+    return { problems: [{ message, fix: `write ${interpreter.command} $ALGO [arguments], with $ALGO once, alone` }] };
   }
   for (let i = 1; i < algoAt;) {
     const length = optionLength(words, i, interpreter);

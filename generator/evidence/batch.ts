@@ -1,12 +1,15 @@
 /**
  * An evidence batch: the items of one contract that are anchored together, the RFC 6962 tree over
  * their leaves, one inclusion proof per item, and an in-toto Statement (v1) of the batch inside a
- * DSSE envelope signed by the anchorer. A batch record is a pure function of its items and the
- * signing key (Ethereum signatures are deterministic, RFC 6979), so rebuilding it gives the same
- * bytes.
+ * DSSE envelope signed by the anchorer. The batches of a contract form a chain: each names the
+ * root before it (zero for the first) and its place in the chain, and where it is anchored (the
+ * contract's chain id and anchor contract), all of it in the signed statement, so a batch cannot be
+ * moved to another place in history or to another anchor without its signature breaking. A batch
+ * record is a pure function of its items, its link and the signing key (Ethereum signatures are
+ * deterministic, RFC 6979), so rebuilding it gives the same bytes.
  */
 
-import { keccak256, toUtf8Bytes, type Signer } from "ethers";
+import { getAddress, isAddress, keccak256, toUtf8Bytes, type Signer } from "ethers";
 import { canonicalize } from "../contract/canonical.js";
 import { BATCH_KINDS, EVIDENCE_KINDS, SHA256_HEX, batchKindOf, compareItems, itemKey, leafData, type BatchKind, type EvidenceItem } from "./items.js";
 import { allInclusionProofs, leafHash, merkleRoot, rootFromInclusionProof, equalBytes } from "./merkle.js";
@@ -15,7 +18,9 @@ import { IN_TOTO_PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type DsseEnvelope }
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const PREDICATE_TYPE = "https://datomspod.dev/attestations/evidence-batch/v1";
 export const TREE_ALGORITHM = "rfc6962-sha256";
-export const BATCH_RECORD_VERSION = 1;
+export const BATCH_RECORD_VERSION = 2;
+/** The previous root of a contract's first batch. */
+export const ZERO_ROOT = "0".repeat(64);
 
 export interface BatchItem {
   /** Position of the leaf in the tree. */
@@ -27,7 +32,17 @@ export interface BatchItem {
   readonly proof: readonly string[];
 }
 
-export interface BatchRecord {
+/** Where a batch sits: after which root, as which one, on which anchor contract. */
+export interface BatchLink {
+  /** The root of the contract's batch before this one, hex without prefix; ZERO_ROOT for the first. */
+  readonly previousRoot: string;
+  /** The batch's place in the contract's chain, from 1. */
+  readonly sequence: number;
+  /** The chain and anchor contract the contract pins (chainId, evidence.anchor.address). */
+  readonly anchor: { readonly chainId: number; readonly address: string };
+}
+
+export interface BatchRecord extends BatchLink {
   readonly version: typeof BATCH_RECORD_VERSION;
   readonly contractId: string;
   readonly kind: BatchKind;
@@ -55,32 +70,37 @@ function unhex(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, "hex"));
 }
 
-/** The in-toto Statement of a batch: every item is a subject; the predicate names the tree. */
+/**
+ * The in-toto Statement of a batch: every item is a subject; the predicate names the tree, the
+ * root before it in the contract's chain, its place there, and the anchor contract it goes to.
+ */
 export function batchStatement(
-  contractId: string,
-  kind: BatchKind,
-  root: string,
-  items: readonly Pick<BatchItem, "kind" | "subject" | "digest">[],
+  batch: Pick<BatchRecord, "contractId" | "kind" | "root" | "previousRoot" | "sequence" | "anchor"> & {
+    readonly items: readonly Pick<BatchItem, "kind" | "subject" | "digest">[];
+  },
 ): Record<string, unknown> {
   return {
     _type: STATEMENT_TYPE,
-    subject: items.map((item) => ({ name: `${item.kind}:${item.subject}`, digest: { sha256: item.digest } })),
+    subject: batch.items.map((item) => ({ name: `${item.kind}:${item.subject}`, digest: { sha256: item.digest } })),
     predicateType: PREDICATE_TYPE,
     predicate: {
-      contractId,
-      contractIdHash: contractIdHash(contractId),
-      kind,
-      kindCode: BATCH_KINDS[kind],
-      merkleRoot: root,
-      treeSize: items.length,
+      contractId: batch.contractId,
+      contractIdHash: contractIdHash(batch.contractId),
+      kind: batch.kind,
+      kindCode: BATCH_KINDS[batch.kind],
+      merkleRoot: batch.root,
+      treeSize: batch.items.length,
       tree: TREE_ALGORITHM,
       leaf: "SHA-256(0x00 || RFC 8785 JSON of {contractId, digest, kind, subject})",
+      previousRoot: batch.previousRoot,
+      sequence: batch.sequence,
+      anchor: { chainId: batch.anchor.chainId, address: batch.anchor.address },
     },
   };
 }
 
-/** Orders and de-duplicates items, computes the tree and its proofs, and signs the statement. */
-export async function buildBatch(contractId: string, items: readonly EvidenceItem[], signer: Signer): Promise<BatchRecord> {
+/** Orders and de-duplicates items, computes the tree and its proofs, links it after `link.previousRoot`, and signs the statement. */
+export async function buildBatch(contractId: string, items: readonly EvidenceItem[], link: BatchLink, signer: Signer): Promise<BatchRecord> {
   if (items.length === 0) throw new RangeError("a batch needs at least one item");
   const seen = new Set<string>();
   const sorted = [...items].sort(compareItems).filter((item) => {
@@ -103,6 +123,9 @@ export async function buildBatch(contractId: string, items: readonly EvidenceIte
       root,
       size: sorted.length,
       tree: TREE_ALGORITHM,
+      previousRoot: link.previousRoot,
+      sequence: link.sequence,
+      anchor: { chainId: link.anchor.chainId, address: getAddress(link.anchor.address) },
       items: batchItems,
       envelope: { payload: "", payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [] },
     },
@@ -110,9 +133,9 @@ export async function buildBatch(contractId: string, items: readonly EvidenceIte
   );
 }
 
-/** The batch with its envelope signed (again) by `signer`; the tree is unchanged. */
+/** The batch with its envelope signed (again) by `signer`; the tree and the link are unchanged. */
 export async function signBatch(batch: BatchRecord, signer: Signer): Promise<BatchRecord> {
-  const payload = new TextEncoder().encode(canonicalize(batchStatement(batch.contractId, batch.kind, batch.root, batch.items)));
+  const payload = new TextEncoder().encode(canonicalize(batchStatement(batch)));
   return { ...batch, envelope: await signEnvelope(signer, IN_TOTO_PAYLOAD_TYPE, payload) };
 }
 
@@ -136,6 +159,16 @@ export function checkBatch(batch: BatchRecord, contractId: string): BatchCheck {
   if (batch.contractId !== contractId) problems.push(`is a batch of contract ${JSON.stringify(batch.contractId)}, not of ${JSON.stringify(contractId)}`);
   if (batch.size !== batch.items.length) problems.push(`says it has ${batch.size} items but lists ${batch.items.length}`);
   if (!SHA256_HEX.test(batch.root)) problems.push("its root is not 64 hex digits");
+  if (!SHA256_HEX.test(batch.previousRoot)) problems.push("its previous root is not 64 hex digits");
+  else if (batch.previousRoot === batch.root) problems.push("names itself as its previous root");
+  if ((batch.sequence === 1) !== (batch.previousRoot === ZERO_ROOT))
+    problems.push(
+      batch.sequence === 1
+        ? "is the contract's first batch but names a previous root"
+        : `is batch ${batch.sequence} of its contract but names no previous root`,
+    );
+  if (!isAddress(batch.anchor.address) || getAddress(batch.anchor.address) !== batch.anchor.address)
+    problems.push("its anchor address is not an EIP-55 checksummed address");
 
   const items = batch.items.map((item) => toItem(batch.contractId, item));
   const leaves = items.map((item) => leafHash(leafData(item)));
@@ -159,7 +192,7 @@ export function checkBatch(batch: BatchRecord, contractId: string): BatchCheck {
   if (batch.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
     problems.push(`envelope: payloadType is ${JSON.stringify(batch.envelope.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
   if (envelope.payload !== undefined) {
-    const expected = canonicalize(batchStatement(batch.contractId, batch.kind, batch.root, batch.items));
+    const expected = canonicalize(batchStatement(batch));
     if (Buffer.from(envelope.payload).toString("utf8") !== expected)
       problems.push("envelope: the signed statement is not the statement of these items and this root");
   }
@@ -170,7 +203,7 @@ export function checkBatch(batch: BatchRecord, contractId: string): BatchCheck {
 export const BATCH_RECORD_SCHEMA = {
   type: "object",
   additionalProperties: false,
-  required: ["version", "contractId", "kind", "root", "size", "tree", "items", "envelope"],
+  required: ["version", "contractId", "kind", "root", "size", "tree", "previousRoot", "sequence", "anchor", "items", "envelope"],
   properties: {
     version: { const: BATCH_RECORD_VERSION },
     contractId: { type: "string", pattern: "^[a-z]([-a-z0-9]*[a-z0-9])?$", maxLength: 40 },
@@ -178,6 +211,17 @@ export const BATCH_RECORD_SCHEMA = {
     root: { type: "string", pattern: "^[0-9a-f]{64}$" },
     size: { type: "integer", minimum: 1 },
     tree: { const: TREE_ALGORITHM },
+    previousRoot: { type: "string", pattern: "^[0-9a-f]{64}$" },
+    sequence: { type: "integer", minimum: 1, maximum: 9007199254740991 },
+    anchor: {
+      type: "object",
+      additionalProperties: false,
+      required: ["chainId", "address"],
+      properties: {
+        chainId: { type: "integer", minimum: 1, maximum: 9007199254740991 },
+        address: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
+      },
+    },
     items: {
       type: "array",
       minItems: 1,

@@ -7,6 +7,7 @@
  *   contract-file      contracts/<id>/contract.json   sha256 of its bytes
  *   signature          contracts/<id>/signatures/*    sha256 of the bytes of each file
  *   approval           contracts/<id>/approvals/*     "
+ *   review             contracts/<id>/reviews/*       " (approving pull-request reviews recorded on merge)
  *   algorithm-code     contracts/<id>/<code.path>     sha256 of the code file (or the contract's sha256 of a CID)
  *   image-digest       <image>:<tag>@sha256:<hex>     the pinned image digest
  *   entrypoint         contracts/<id>/contract.json#entrypoint   sha256 of the argv JSON that runs ($ALGO expanded)
@@ -20,6 +21,8 @@
  *   output, log        <receipt>#<subject name>       the sha256 of each subject the receipt lists
  *   release, ack       contracts/<id>/releases/*, acks/*
  *   revocation, deletion, settlement   contracts/<id>/{revocation,deletion,settlement}.json
+ *   settlement-signature  contracts/<id>/settlement-signatures/*   every party's signature of the settlement
+ *   payment            contracts/<id>/payments/*      the escrow's deposit, release and refund transactions
  *
  * Files are hashed byte for byte, so any edit, white space included, changes their item; the
  * contract is pinned by its canonical hash as well, which is what the parties signed.
@@ -63,11 +66,18 @@ export interface CollectedEvidence {
 const RECORD_KINDS = [
   ["signatures", "signature"],
   ["approvals", "approval"],
+  ["reviews", "review"],
   ["runs", "run-request"],
   ["receipts", "receipt"],
   ["receipt-signatures", "receipt-signature"],
   ["releases", "release"],
   ["acks", "ack"],
+] as const;
+
+/** Record folders that follow the single records (the settlement, then its signatures and payments). */
+const SETTLEMENT_RECORD_KINDS = [
+  ["settlement-signatures", "settlement-signature"],
+  ["payments", "payment"],
 ] as const;
 
 const SINGLE_RECORDS = [
@@ -163,7 +173,7 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
     }
   }
 
-  for (const [folder, kind] of RECORD_KINDS.slice(0, 2)) collectFolder(join(dir, folder), kind);
+  for (const [folder, kind] of RECORD_KINDS.slice(0, 3)) collectFolder(join(dir, folder), kind);
 
   // The algorithm: its code and its image, as the contract pins them.
   const algorithm = contract?.inputs?.algorithm;
@@ -240,11 +250,12 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
     }
   }
 
-  for (const [folder, kind] of RECORD_KINDS.slice(2)) collectFolder(join(dir, folder), kind);
+  for (const [folder, kind] of RECORD_KINDS.slice(3)) collectFolder(join(dir, folder), kind);
   for (const [name, kind] of SINGLE_RECORDS) {
     const path = join(dir, name);
     if (existsSync(path) || isLink(path)) hashFile(kind, path);
   }
+  for (const [folder, kind] of SETTLEMENT_RECORD_KINDS) collectFolder(join(dir, folder), kind);
 
   items.sort(compareItems);
   return { contractId: id, items, unreadable };

@@ -16,6 +16,7 @@ export const EVIDENCE_KINDS = [
   "contract-file",
   "signature",
   "approval",
+  "review",
   "algorithm-code",
   "image-digest",
   "entrypoint",
@@ -34,6 +35,8 @@ export const EVIDENCE_KINDS = [
   "revocation",
   "deletion",
   "settlement",
+  "settlement-signature",
+  "payment",
 ] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
@@ -46,6 +49,7 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
   "contract-file": "agreement",
   signature: "agreement",
   approval: "agreement",
+  review: "agreement",
   "algorithm-code": "agreement",
   "image-digest": "agreement",
   entrypoint: "agreement",
@@ -64,16 +68,20 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
   revocation: "deletion",
   deletion: "deletion",
   settlement: "settlement",
+  "settlement-signature": "settlement",
+  payment: "settlement",
 };
 
 /**
  * Kinds whose subject legitimately takes new values over time: the rendered instance changes when a
  * run is requested or the generator changes, and is removed when the contract ends; the cluster
  * profile, the environment, the role image and the instance template are shared or versioned
- * with datomspod (a new value invalidates the approvals, which then have to be given again). Every
- * other subject is written once; a second value for it is tampering.
+ * with datomspod, and a new value of any of them invalidates the approvals, which the data owners
+ * then give again (a new value of their approval file). Every earlier anchored value must stay
+ * recomputable from git history (`datomspod audit verify` checks it). Every other subject is
+ * written once; a second value for it is tampering.
  */
-export const MUTABLE_KINDS: readonly EvidenceKind[] = ["rendered-manifest", "environment", "cluster-profile", "role-image", "instance-template"];
+export const MUTABLE_KINDS: readonly EvidenceKind[] = ["approval", "rendered-manifest", "environment", "cluster-profile", "role-image", "instance-template"];
 
 export interface EvidenceItem {
   readonly kind: EvidenceKind;

@@ -22,6 +22,7 @@ import { evaluatePolicies } from "../policy/evaluate.js";
 import { policyInput } from "../policy/input.js";
 import { OK, SKIPPED, policyStage, stageOutcome, STAGES, type Stage, type StageOutcome } from "../policy/report/check-report.js";
 import type { PolicyResult } from "../policy/result.js";
+import type { PendingReview } from "../signatures/verify.js";
 import { loadScenarios, scenarioFor, type Scenario } from "../policy/scenarios.js";
 import { display } from "../repo/files.js";
 import { contractFile } from "../repo/layout.js";
@@ -32,6 +33,8 @@ export const PREVIEW_RUN = "preview";
 export interface GateOptions {
   /** check: judge the contract whatever its state, with a preview run when none is pending. compile/run: only contracts that have an instance are judged and rendered. */
   readonly preview: boolean;
+  /** Approving reviews of an open pull request, counted like committed review records (datomspod github pr-status). */
+  readonly reviews?: readonly PendingReview[];
 }
 
 export interface GateResult {
@@ -99,7 +102,7 @@ export function gateContract(repo: string, id: string, now: Date, profiles: Read
   } catch (error) {
     return { id, file, stages: stages({ schema: stageOutcome(issuesOf(error)) }), notes: [], runs: [], passed: false };
   }
-  const facts = gatherFacts(repo, loaded, now.getTime(), { profiles });
+  const facts = gatherFacts(repo, loaded, now.getTime(), { profiles, ...(options.reviews === undefined ? {} : { reviews: options.reviews }) });
   const base = { id, file, notes: facts.issues, loaded, facts, state: facts.state };
   if (!options.preview && !hasInstance(facts.state)) {
     // Say why approvals cannot count when that is what keeps the contract from its instance.

@@ -14,10 +14,12 @@ import { display, readJsonFile } from "../repo/files.js";
 import { RUN_ID_MAX, RUN_ID_PATTERN, listRecordFiles } from "../repo/layout.js";
 import { verifyRecord, type SignedRecord } from "../signatures/records.js";
 import { toBytes32, type RecordMessage } from "../signatures/typed-data.js";
-import { verifyAgreements, verifyApprovals, type Verification } from "../signatures/verify.js";
+import { verifyAgreements, verifyApprovals, type PendingReview, type Verification } from "../signatures/verify.js";
 import { prepareContract, type Prepared } from "../compile/prepare.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import { runParameters } from "../contract/parameters.js";
+import type { SettlementInput } from "../settle/price.js";
+import { verifySettlement, type SettlementVerdict } from "../settle/verify.js";
 import { lifecycleState, type LifecycleFacts, type LifecycleState, type RunFacts } from "./state.js";
 
 export function runMessage(loaded: LoadedContract, runId: string, parameters: Record<string, unknown>): RecordMessage {
@@ -52,11 +54,19 @@ export interface ContractFacts {
   readonly staleRequests: readonly string[];
   /** Runs with a receipt file, valid or not (a run whose receipt exists is never run again). */
   readonly receiptFiles: readonly string[];
+  /** The receipts that count (signed by a runner, for a valid request), by run. */
+  readonly receipts: ReadonlyMap<string, unknown>;
+  /** What settlement prices: the receipts that count and those that do not. */
+  readonly settlementInput: SettlementInput;
+  /** Whether settlement.json is agreed by every party (and paid, with an escrow). */
+  readonly settlement: SettlementVerdict;
 }
 
 export interface FactsOptions {
   /** Profiles already loaded (otherwise the contract's own is read). */
   readonly profiles?: ReadonlyMap<string, ClusterProfile>;
+  /** Approving reviews of an open pull request, counted like committed review records (datomspod github pr-status). */
+  readonly reviews?: readonly PendingReview[];
 }
 
 function readRecord(repo: string, path: string, issues: Issue[]): unknown {
@@ -94,7 +104,7 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
   const issues: Issue[] = [];
   const agreements = verifyAgreements(repo, loaded);
   const { prepared, issues: prepareIssues } = prepareContract(repo, loaded, options.profiles);
-  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues);
+  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues, { agreements, reviews: options.reviews ?? [] });
   // Approvals cover the code sha256 in the contract; committed code that differs was not approved.
   const codeIssues = checkAlgorithmCode(repo, loaded);
   issues.push(...codeIssues);
@@ -128,24 +138,32 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
   const receiptsDir = join(loaded.dir, "receipts");
   const receipts = new Map<string, unknown>();
   const receiptFiles: string[] = [];
+  /** Problems of receipt files that therefore do not count (settlement refuses while there are any). */
+  const notCounted: Issue[] = [];
   for (const id of runIds(repo, receiptsDir, issues)) {
     const path = join(receiptsDir, `${id}.json`);
     receiptFiles.push(id);
-    const value = readRecord(repo, path, issues);
+    const unreadable: Issue[] = [];
+    const value = readRecord(repo, path, unreadable);
+    issues.push(...unreadable);
+    notCounted.push(...unreadable);
     if (value === undefined) continue;
     const file = display(repo, path);
     if (!runRequests.some((request) => request.id === id)) {
-      issues.push({
+      const issue = {
         file,
         path: "$",
         message: `is a receipt for run ${id}, which has no valid run request`,
         fix: "a run happens only on the consumer's signed request: remove the receipt or restore the request",
-      });
+      };
+      issues.push(issue);
+      notCounted.push(issue);
       continue;
     }
     const signed = verifyReceiptSignature(repo, loaded, id, value);
     if (signed.length > 0) {
       issues.push(...signed);
+      notCounted.push(...signed.map((issue) => ({ ...issue, file })));
       continue;
     }
     receipts.set(id, value);
@@ -188,18 +206,44 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
 
   const ids = [...new Set([...runRequests.map((r) => r.id), ...receipts.keys()])].sort();
   const runs: RunFacts[] = ids.map((id) => ({ id, requested: runRequests.some((r) => r.id === id), receipt: receipts.has(id), acknowledged: acked.has(id) }));
+  const settlementInput: SettlementInput = {
+    contract,
+    contractHash: loaded.hash,
+    contractFile: loaded.file,
+    requested: runRequests.map((request) => request.id),
+    receipts,
+    notCounted,
+    acknowledged: acked,
+    receiptFile: (run) => display(repo, join(receiptsDir, `${run}.json`)),
+  };
+  const settlement = verifySettlement(repo, loaded, settlementInput);
+  if (settlement.present) issues.push(...settlement.issues);
   const facts: LifecycleFacts = {
     signed: agreements.ok,
     approved: approvals.ok && codeIssues.length === 0,
     revoked,
-    settled: false,
+    settled: agreements.ok && settlement.settled,
     deletionRecorded: existsSync(join(loaded.dir, "deletion.json")),
     notBefore: parseTimestamp(contract.business.validity.notBefore) ?? Number.POSITIVE_INFINITY,
     notAfter: parseTimestamp(contract.business.validity.notAfter) ?? Number.NEGATIVE_INFINITY,
     now,
     runs,
   };
-  return { agreements, approvals, prepared, prepareIssues, runRequests, facts, state: lifecycleState(facts), issues, staleRequests, receiptFiles };
+  return {
+    agreements,
+    approvals,
+    prepared,
+    prepareIssues,
+    runRequests,
+    facts,
+    state: lifecycleState(facts),
+    issues,
+    staleRequests,
+    receiptFiles,
+    receipts,
+    settlementInput,
+    settlement,
+  };
 }
 
 /** Where the runner's signature of a run's receipt is kept. */
@@ -211,7 +255,7 @@ export function receiptSignatureFile(dir: string, runId: string): string {
  * A receipt counts only when one of the contract's runners (evidence.runners) signed exactly it:
  * the runner or the cluster operator vouches for what the pod reported, and anyone can check it.
  */
-function verifyReceiptSignature(repo: string, loaded: LoadedContract, runId: string, receipt: unknown): Issue[] {
+export function verifyReceiptSignature(repo: string, loaded: LoadedContract, runId: string, receipt: unknown): Issue[] {
   const path = receiptSignatureFile(loaded.dir, runId);
   const file = display(repo, path);
   if (!existsSync(path)) {

@@ -70,7 +70,7 @@ function sortKeys(value: unknown): unknown {
 
 /** The verdict must follow from the rest of the result; a bundle that says otherwise is broken. */
 function consistent(result: PolicyResult): boolean {
-  const expected = result.deny.length === 0 && result.inside_region && AXES.every((axis) => result.minimums[axis].ok);
+  const expected = result.deny.length === 0 && result.inside_region && result.leakage.ok && AXES.every((axis) => result.minimums[axis].ok);
   return result.pass === expected;
 }
 

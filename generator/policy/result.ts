@@ -36,10 +36,19 @@ export interface PolicyResult {
   /** Per axis: the region's bounds on the score's share (percent) and whether the share keeps them. */
   readonly region: Readonly<Record<Axis, { readonly min: number; readonly max: number; readonly ok: boolean }>>;
   readonly inside_region: boolean;
+  /** The most the contract can ever let out (null fields: unknown, which fails), and the scenario's ceiling on it. */
+  readonly leakage: {
+    readonly bytesPerRun: number | null;
+    readonly metadataBitsPerRun: number | null;
+    readonly runs: number | null;
+    readonly boundBytes: number | null;
+    readonly max: number | null;
+    readonly ok: boolean;
+  };
   /** Sorted by rule, then message. */
   readonly deny: readonly Finding[];
   readonly warn: readonly Finding[];
-  /** No deny, every minimum met, inside the region. */
+  /** No deny, every minimum met, inside the region, the leakage bound known and within the scenario's ceiling. */
   readonly pass: boolean;
 }
 
@@ -67,7 +76,7 @@ export const POLICY_RESULT_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   type: "object",
   additionalProperties: false,
-  required: ["contract", "scenario", "scores", "factors", "weighted", "minimums", "region", "inside_region", "deny", "warn", "pass"],
+  required: ["contract", "scenario", "scores", "factors", "weighted", "minimums", "region", "inside_region", "leakage", "deny", "warn", "pass"],
   properties: {
     contract: { type: "string" },
     scenario: { type: "string" },
@@ -101,6 +110,19 @@ export const POLICY_RESULT_SCHEMA = {
       properties: { min: integer, max: integer, ok: { type: "boolean" } },
     }),
     inside_region: { type: "boolean" },
+    leakage: {
+      type: "object",
+      additionalProperties: false,
+      required: ["bytesPerRun", "metadataBitsPerRun", "runs", "boundBytes", "max", "ok"],
+      properties: {
+        bytesPerRun: { type: ["integer", "null"] },
+        metadataBitsPerRun: { type: ["integer", "null"] },
+        runs: { type: ["integer", "null"] },
+        boundBytes: { type: ["integer", "null"] },
+        max: { type: ["integer", "null"] },
+        ok: { type: "boolean" },
+      },
+    },
     deny: { type: "array", items: finding },
     warn: { type: "array", items: finding },
     pass: { type: "boolean" },

@@ -31,6 +31,8 @@ export interface Scenario {
   readonly minimums: Readonly<Record<Axis, number>>;
   /** Bounds, in percent, on each score's share of the three scores' sum. */
   readonly region: Readonly<Record<Axis, Bounds>>;
+  /** Optional ceiling on the contract's leakage bound, in bytes. */
+  readonly maxLeakageBytes?: number;
 }
 
 export const SCENARIO_SCHEMA_FILE = "policies/scenario.schema.json";

@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { InputError, ServiceError, VerdictError, formatIssue, type Issue } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
-import { planContract } from "../compile/plan.js";
+import { objectFileName, planContract } from "../compile/plan.js";
+import type { K8sObject } from "../compile/instance.js";
 import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
@@ -26,6 +27,7 @@ import { inspectImage, type Engine } from "./exec.js";
 import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
 import { readOracleFacts } from "./roles/oracle.js";
 import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "./roles/receipt.js";
+import { publicPodUsage, toSecond } from "./seal/public.js";
 
 /** The most processes the whole pod may have: enough for real work, too few for a fork bomb to hurt the machine. */
 export const POD_PIDS_LIMIT = 512;
@@ -158,18 +160,15 @@ const SUPERVISOR_FINISHED = [0, 125, 126, 127];
  * volume the algorithm can write (they run as the same user), so it is evidence only when the
  * supervisor finished, i.e. rewrote it at the end: when podman saw the computing container end
  * otherwise (the status could not be written, e.g. the algorithm filled or took the volume; the
- * supervisor died), the file is ignored, and podman's own times of the container say whether the
- * deadline passed.
+ * supervisor died), the file is ignored and the receipt says only that the run failed.
  */
-export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly ContainerResult[], maxDurationSeconds: number): Receipt {
+export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly ContainerResult[], _maxDurationSeconds: number): Receipt {
   const computing = containers.find((c) => c.container === "computing");
   if (computing === undefined || computing.status !== "exited" || SUPERVISOR_FINISHED.includes(computing.exitCode)) return buildReceipt(facts);
-  const ranMs = Date.parse(computing.finishedAt) - Date.parse(computing.startedAt);
-  const seconds = Number.isFinite(ranMs) ? ` after ${(ranMs / 1000).toFixed(1)} s` : "";
-  const reason = `the supervisor exited with code ${computing.exitCode}${seconds} without writing its final status; the status volume is writable by the algorithm, so what it holds is not evidence`;
-  const receipt = buildReceipt({ ...facts, computingDistrusted: reason });
-  const deadlineExceeded = Number.isFinite(ranMs) && ranMs >= maxDurationSeconds * 1000;
-  return { ...receipt, predicate: { ...receipt.predicate, status: { ...receipt.predicate.status, deadlineExceeded } } };
+  // How long it ran and how the supervisor ended are the algorithm's doing (it can fill the status
+  // volume): the receipt says only that the run failed, and shows no usage.
+  const reason = "the supervisor did not write its final status; the status volume is writable by the algorithm, so what it holds is not evidence";
+  return buildReceipt({ ...facts, computingDistrusted: reason });
 }
 
 export async function runLocally(options: RunOptions): Promise<RunResult> {
@@ -197,7 +196,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       message: `contract ${id} is ${state}; only an active contract runs`,
       fix: "see `datomspod contract status`",
     };
-    const why = [...(outcome.refused ?? []), ...(outcome.notes ?? [])];
+    const why = [...(outcome.refused ?? []), ...(outcome.waiting ?? []), ...(outcome.notes ?? [])];
     throw why.length === 0 ? InputError.of(issue) : InputError.many(formatIssue(issue), [issue, ...why]);
   }
   if (outcome.refused !== undefined) {
@@ -217,7 +216,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   }
   const instance = committedInstance(repo, profile, id, outcome.files);
   const objects = runObjects(instance.objects, runId, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")), instance.shown);
-  const jobFile = instance.files.find((name) => name.startsWith(`job-run-${runId}-`)) ?? "";
+  const jobFile = objectFileName(objects[0] as unknown as K8sObject);
   const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
 
   const container = loaded.contract.inputs.algorithm.container;
@@ -277,12 +276,18 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
     pod: pod.name,
     removed: podRun.leftovers.length === 0,
     leftovers: podRun.leftovers,
-    checkedAt: new Date().toISOString(),
+    // To the second: a finer time would tell more about how long the algorithm chose to run.
+    checkedAt: toSecond(new Date().toISOString()),
     check: `${engine} pod exists ${pod.name}; ${engine} volume ls`,
     timedOut: podRun.timedOut,
     pidsLimit: "value" in podRun.pidsLimit ? podRun.pidsLimit.value : null,
   };
-  const complete = completeReceipt(receipt, { instance: instanceEvidence, deletion });
+  // The whole pod's accounting is the runner's to add: the pod's cgroup is only readable outside it.
+  const metered = {
+    ...receipt,
+    predicate: { ...receipt.predicate, usage: { ...receipt.predicate.usage, pod: podRun.usage === null ? null : publicPodUsage(podRun.usage) } },
+  };
+  const complete = completeReceipt(metered, { instance: instanceEvidence, deletion });
   const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, options.runner);
   if (podRun.leftovers.length > 0) {
     throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);

@@ -66,7 +66,7 @@ export interface Expectation {
   readonly message: RecordMessage;
 }
 
-const FIELD_MISMATCH: Record<string, { message: string; fix: string }> = {
+export const FIELD_MISMATCH: Readonly<Record<string, { readonly message: string; readonly fix: string }>> = {
   contractId: { message: "was signed for another contract id (a replayed signature)", fix: "sign this contract itself" },
   contractHash: { message: "was signed over another version of the contract", fix: "sign the current contract again" },
   codeSha256: { message: "approves other algorithm code", fix: "review and approve the current code" },

@@ -1,6 +1,8 @@
 /**
  * Contract-level verification: every party's agreement, and the algorithm approvals of every data
- * provider and the witness. Each party ends up valid, missing or invalid, with the reasons.
+ * provider and the witness. Each party ends up valid, missing or invalid, with the reasons. An
+ * approval is a signed `approvals/<address>.json` or a review record (`reviews/<review id>.json`,
+ * see reviews.ts): both count the same.
  */
 
 import { basename, join } from "node:path";
@@ -12,6 +14,7 @@ import { findParty, requiredApprovers } from "../contract/rules.js";
 import type { Contract, Party } from "../contract/types.generated.js";
 import type { ApprovalSubject } from "../compile/prepare.js";
 import { verifyRecord, type SignedRecord } from "./records.js";
+import { REVIEW_FOLDER, verifyReviewRecord, type ReviewRecord } from "./reviews.js";
 import { toBytes32, type RecordKind, type RecordMessage } from "./typed-data.js";
 
 export type PartyStatus = "valid" | "missing" | "invalid";
@@ -21,6 +24,10 @@ export interface PartyVerdict {
   readonly role: Party["role"];
   readonly name: string;
   readonly status: PartyStatus;
+  /** Approvals: what made the party valid, a signed file and/or approving reviews. */
+  readonly via?: readonly ("signature" | "review")[];
+  /** Approvals: the reviews that count for the party. */
+  readonly reviews?: readonly { readonly id: number; readonly login: string; readonly commit: string; readonly pullRequest: number }[];
 }
 
 export interface Verification {
@@ -117,11 +124,15 @@ function verifyParties(
   })) satisfies PartyVerdict[];
   for (const party of parties) {
     if (party.status === "missing") {
+      const login = expectedSigners.find((p) => p.address === party.address)?.github;
       issues.push({
         file: display(repo, join(dir, `${party.address}.json`)),
         path: "$",
         message: `no ${kind} by ${party.role} ${party.name}`,
-        fix: kind === "agreement" ? `datomspod contract sign ${contract.id} --key <their key>` : `datomspod approve ${contract.id} --key <their key>`,
+        fix:
+          kind === "agreement"
+            ? `datomspod contract sign ${contract.id} --key <their key>`
+            : `datomspod approve ${contract.id} --key <their key>${login === undefined ? "" : `, or an approving review of the pull request by @${login}`}`,
       });
     }
   }
@@ -132,14 +143,37 @@ export function verifyAgreements(repo: string, loaded: LoadedContract): Verifica
   return verifyParties(repo, loaded, "agreement", loaded.contract.parties, agreementMessage(loaded.contract, loaded.hash));
 }
 
+/** A review record that is not (yet) a file: an approving review of the open pull request. */
+export interface PendingReview {
+  readonly record: ReviewRecord;
+  /** How it is shown in issues, e.g. "GitHub review 80 of pull request 12". */
+  readonly source: string;
+}
+
+export interface ApprovalOptions {
+  /** The agreements over the current contract (computed when not given): a login binds only for a party that signed it. */
+  readonly agreements?: Verification;
+  /** Approving reviews of the open pull request, counted as if their records were committed. */
+  readonly reviews?: readonly PendingReview[];
+}
+
 /**
  * Verifies the approvals against `subject`, what they must cover now. Without a subject (the
  * instance cannot be prepared: `problems` say why) no approval can count: every approver is
  * reported missing or invalid, with the problems.
  */
-export function verifyApprovals(repo: string, loaded: LoadedContract, subject: ApprovalSubject | undefined, problems: readonly Issue[] = []): Verification {
+export function verifyApprovals(
+  repo: string,
+  loaded: LoadedContract,
+  subject: ApprovalSubject | undefined,
+  problems: readonly Issue[] = [],
+  options: ApprovalOptions = {},
+): Verification {
   const approvers = requiredApprovers(loaded.contract);
-  if (subject !== undefined) return verifyParties(repo, loaded, "approval", approvers, approvalMessage(subject));
+  if (subject !== undefined) {
+    const message = approvalMessage(subject);
+    return withReviews(repo, loaded, verifyParties(repo, loaded, "approval", approvers, message), message, options);
+  }
   const present = new Set(listRecordFiles(join(loaded.dir, FOLDERS.approval)).json.map((name) => basename(name, ".json").toLowerCase()));
   const parties = approvers.map((party) => ({
     address: party.address,
@@ -154,4 +188,88 @@ export function verifyApprovals(repo: string, loaded: LoadedContract, subject: A
     fix: "fix the problems listed with it",
   };
   return { ok: false, parties, issues: [why, ...problems] };
+}
+
+/** Review records of the contract's reviews/ folder and the pending ones, as (value, file, name). */
+function reviewSources(
+  repo: string,
+  loaded: LoadedContract,
+  pending: readonly PendingReview[],
+  issues: Issue[],
+): { value: unknown; file: string; name?: string }[] {
+  const dir = join(loaded.dir, REVIEW_FOLDER);
+  const { json, other } = listRecordFiles(dir);
+  for (const name of other)
+    issues.push({
+      file: display(repo, join(dir, name)),
+      path: "$",
+      message: "is not a review record",
+      fix: `keep only <review id>.json files in ${REVIEW_FOLDER}/`,
+    });
+  const sources: { value: unknown; file: string; name?: string }[] = [];
+  for (const name of json) {
+    const path = join(dir, name);
+    const file = display(repo, path);
+    try {
+      sources.push({ value: readJsonFile(path, file, 64 * 1024), file, name });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  return [...sources, ...pending.map((review) => ({ value: review.record, file: review.source }))];
+}
+
+/**
+ * Adds the review records to the signed approvals: a party is valid when a signed approval or a
+ * review record of it verifies. A record (or signed file) that only approves an earlier version
+ * of what runs is no problem while the party approved the current one another way.
+ */
+function withReviews(repo: string, loaded: LoadedContract, signed: Verification, message: RecordMessage, options: ApprovalOptions): Verification {
+  const { contract } = loaded;
+  const issues: Issue[] = [];
+  const sources = reviewSources(repo, loaded, options.reviews ?? [], issues);
+  if (sources.length === 0 && issues.length === 0)
+    return { ...signed, parties: signed.parties.map((p) => (p.status === "valid" ? { ...p, via: ["signature"] } : p)) };
+  const agreements = options.agreements ?? verifyAgreements(repo, loaded);
+  const agreed = new Set(agreements.parties.filter((p) => p.status === "valid").map((p) => p.address.toLowerCase()));
+  const counted = new Map<string, { id: number; login: string; commit: string; pullRequest: number }[]>();
+  const stale: { address: string; issues: readonly Issue[] }[] = [];
+  const failed = new Set<string>();
+  for (const source of sources) {
+    const verdict = verifyReviewRecord(source.value, { contract, message, agreed }, source.file, source.name);
+    const address = verdict.party?.address;
+    if (verdict.issues.length === 0 && address !== undefined) {
+      const record = source.value as ReviewRecord;
+      counted.set(address, [
+        ...(counted.get(address) ?? []),
+        { id: record.review.id, login: record.reviewer.login, commit: record.review.commit, pullRequest: record.pullRequest },
+      ]);
+    } else if (verdict.stale && address !== undefined) stale.push({ address, issues: verdict.issues });
+    else {
+      issues.push(...verdict.issues);
+      if (address !== undefined) failed.add(address);
+    }
+  }
+  const signedValid = new Set(signed.parties.filter((p) => p.status === "valid").map((p) => p.address));
+  const valid = (address: string): boolean => signedValid.has(address) || counted.has(address);
+  for (const entry of stale) {
+    if (valid(entry.address)) continue;
+    issues.push(...entry.issues);
+    failed.add(entry.address);
+  }
+  // The signed approvals' issues, less a missing or outdated file of a party a review approved.
+  const byReview = new Set(counted.keys());
+  const signedIssues = signed.issues.filter((issue) => {
+    const address = [...byReview].find((a) => issue.file.endsWith(`/${FOLDERS.approval}/${a}.json`));
+    return address === undefined || !(issue.path === "$" || issue.path.startsWith("$.message."));
+  });
+  const parties = signed.parties.map((party): PartyVerdict => {
+    const via = [...(signedValid.has(party.address) ? (["signature"] as const) : []), ...(counted.has(party.address) ? (["review"] as const) : [])];
+    const reviews = counted.get(party.address);
+    const status: PartyStatus = via.length > 0 ? "valid" : failed.has(party.address) || party.status === "invalid" ? "invalid" : "missing";
+    return { ...party, status, ...(via.length > 0 ? { via } : {}), ...(reviews === undefined ? {} : { reviews }) };
+  });
+  const all = [...signedIssues, ...issues];
+  return { ok: all.length === 0 && parties.every((p) => p.status === "valid"), parties, issues: all };
 }

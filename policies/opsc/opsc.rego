@@ -3,12 +3,15 @@
 # description: >-
 #   The entrypoint, data.opsc.result: the openness, privacy and security scores with the
 #   factors behind them, the scenario's weighted score, minimums and acceptable region, every
-#   hard deny and every warning. A contract passes when nothing is denied, every minimum is met
-#   and its point lies inside the region. Lists are sorted, so output is stable.
+#   hard deny and every warning, and the leakage bound (the most the contract can ever let out).
+#   A contract passes when nothing is denied, every minimum is met, its point lies inside the
+#   region and its leakage bound is known and within the scenario's ceiling. Lists are sorted,
+#   so output is stable.
 # custom:
 #   severity: critical
 package opsc
 
+import data.opsc.leakage
 import data.opsc.scenario
 
 violations := sorted({violation | some violation in data.opsc.deny[_].deny})
@@ -21,6 +24,7 @@ pass if {
 	count(violations) == 0
 	scenario.minimums_met
 	scenario.inside_region
+	leakage.ok
 }
 
 result := {
@@ -32,6 +36,7 @@ result := {
 	"minimums": scenario.minimums,
 	"region": scenario.region,
 	"inside_region": scenario.inside_region,
+	"leakage": leakage.result,
 	"deny": violations,
 	"warn": warnings,
 	"pass": pass,

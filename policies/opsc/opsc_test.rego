@@ -13,12 +13,14 @@ scenario := {
 	},
 }
 
+leak := {"bytesPerRun": 1024, "metadataBitsPerRun": 30, "runs": 2, "boundBytes": 2056}
+
 b_violation := {"rule": "b", "msg": "second", "details": {}}
 
 a_violation := {"rule": "a", "msg": "first", "details": {"resource": "Job x"}}
 
 result_with(violations, scores) := result if {
-	result := opsc.result with input as {"contract": {"id": "x"}, "scenario": scenario}
+	result := opsc.result with input as {"contract": {"id": "x"}, "scenario": scenario, "facts": {"leakage": leak}}
 		with data.opsc.deny as {"one": {"deny": violations}}
 		with data.opsc.warn as {"one": {"warn": {b_violation}}}
 		with data.opsc.scores.openness.score as scores[0]
@@ -47,6 +49,7 @@ test_result_shape_exact if {
 			"security": {"min": 0, "max": 100, "ok": true},
 		},
 		"inside_region": true,
+		"leakage": {"bytesPerRun": 1024, "metadataBitsPerRun": 30, "runs": 2, "boundBytes": 2056, "max": null, "ok": true},
 		"deny": [],
 		"warn": [b_violation],
 		"pass": true,
@@ -66,4 +69,19 @@ test_outside_region_fails if {
 test_sorted_orders_by_rule_then_message_then_details if {
 	c := {"rule": "a", "msg": "first", "details": {"resource": "Job a"}}
 	opsc.sorted({b_violation, a_violation, c}) == [c, a_violation, b_violation]
+}
+
+test_unknown_leakage_bound_fails if {
+	result := opsc.result with input as {"contract": {"id": "x"}, "scenario": scenario, "facts": {}}
+		with data.opsc.deny as {}
+		with data.opsc.warn as {}
+		with data.opsc.scores.openness.score as 30
+		with data.opsc.scores.privacy.score as 30
+		with data.opsc.scores.security.score as 30
+		with data.opsc.scores.openness.factors as []
+		with data.opsc.scores.privacy.factors as []
+		with data.opsc.scores.security.factors as []
+	result.inside_region == true
+	result.leakage.ok == false
+	result.pass == false
 }

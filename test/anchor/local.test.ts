@@ -1,11 +1,13 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { devWallet } from "../../generator/anchor/anvil.js";
+import { sendAndConfirm } from "../../generator/anchor/chain.js";
+import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { cli, jsonOut } from "../helpers/cli.js";
 import { testKey } from "../helpers/keys.js";
 import { tempRepo, writeText } from "../helpers/repo.js";
-import { tempRepoWithClusters } from "./chain.js";
+import { startTestChain, stopTestChain, tempRepoWithClusters } from "./chain.js";
 
 const ID = "hospital-stats";
 
@@ -21,37 +23,48 @@ describe("--chain local (ad hoc mode)", () => {
     expect(jsonOut(anchored)).toMatchObject({ ok: true, chainId: 31337, anchorer: devWallet(0).address, transactions: 1 });
     expect(existsSync(join(repo, ".datomspod", "chain", "anvil-state.json"))).toBe(true);
     const deployment = JSON.parse(readFileSync(join(repo, ".datomspod", "chain", "anchor.json"), "utf8"));
+    // The first deployment of a fresh local chain is where local contracts pin their evidence.
     expect(deployment).toEqual({
       chainId: 31337,
-      address: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/),
+      address: LOCAL_ANCHOR.address,
       owner: devWallet(0).address,
       txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
       blockNumber: 1,
     });
+    expect(LOCAL_ANCHOR.anchorer).toBe(devWallet(0).address);
     expect(audited.code).toBe(0);
     expect(jsonOut(audited).counts.missing + jsonOut(audited).counts.mismatched).toBe(0);
     expect(again.code).toBe(0);
     expect(jsonOut(again).transactions).toBe(0);
   });
 
-  it("lets the owner (development account 0) authorise another key, which then anchors", async () => {
+  it("lets the owner (development account 0) authorise another key, which still may not anchor a contract that does not name it", async () => {
     const repo = tempRepoWithClusters();
     const operator = testKey("platform-operator");
 
-    const before = await cli(repo, "anchor", ID, "--key", operator.file);
     const authorised = await cli(repo, "anchor", "authorise", operator.address);
-    const after = await cli(repo, "anchor", ID, "--key", operator.file, "--format", "json");
+    const after = await cli(repo, "anchor", ID, "--key", operator.file);
 
-    expect(before.code).toBe(2);
-    expect(before.stderr).toMatch(
-      new RegExp(
-        `^error: --key: ${operator.address} is not an authorised anchorer of the anchor contract 0x[0-9a-fA-F]{40} on chain 31337 \\(Anchor__Unauthorised\\)`,
-      ),
-    );
     expect(authorised.code).toBe(0);
-    expect(authorised.stdout).toMatch(new RegExp(`^${operator.address} may anchor on 0x[0-9a-fA-F]{40} \\(tx 0x[0-9a-f]{64}\\)\\n$`));
-    expect(after.code).toBe(0);
-    expect(jsonOut(after).anchorer).toBe(operator.address);
+    expect(authorised.stdout).toBe(`${operator.address} may anchor on ${LOCAL_ANCHOR.address} (tx ${/tx (0x[0-9a-f]{64})/.exec(authorised.stdout)?.[1]})\n`);
+    expect(after.code).toBe(2);
+    expect(after.stderr).toMatch(new RegExp(`^error: --key: ${operator.address} is not one of the anchorers of ${ID} \\(evidence\\.anchorers in `));
+  });
+
+  it("says how to start over when the pinned anchor contract can no longer be deployed on the local chain", async () => {
+    const repo = tempRepoWithClusters();
+    mkdirSync(join(repo, ".datomspod", "chain"), { recursive: true });
+    // A local chain on which development account 0 sent a transaction before any anchor contract.
+    const test = await startTestChain({ stateFile: join(repo, ".datomspod", "chain", "anvil-state.json") });
+    await sendAndConfirm(test.chain, devWallet(0), { to: devWallet(1).address, data: "0x" }, 1);
+    await stopTestChain(test);
+
+    const result = await cli(repo, "anchor", ID);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `error: .datomspod/chain/anchor.json: the local chain has no anchor contract at ${LOCAL_ANCHOR.address}, where contracts of the local chain pin their evidence (evidence.anchor.address), and it cannot be deployed there any more: development account 0 has sent 1 transaction, so its next contract lands elsewhere (fix: remove .datomspod/chain/ to start a new local chain: its first deployment is the pinned anchor contract)\n`,
+    );
   });
 
   it("audit says how to proceed when this workspace has no local chain", async () => {

@@ -3,15 +3,19 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { anchorEvidence } from "../../generator/anchor/anchor.js";
+import { devWallet } from "../../generator/anchor/anvil.js";
+import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { cli, jsonOut } from "../helpers/cli.js";
-import { testWallet } from "../helpers/keys.js";
+import { writeSignedReceipt } from "../helpers/records.js";
 import { readText, writeJson, writeText } from "../helpers/repo.js";
-import { deployTestAnchor, fileChain, tempRepoWithClusters } from "../anchor/chain.js";
+import { pinnedChain, tempRepoWithClusters, type TestChain } from "../anchor/chain.js";
 import { FAKE_RECEIPT } from "../evidence/fixtures.js";
 
-const getChain = fileChain();
 const ID = "hospital-stats";
 const RECEIPT = `contracts/${ID}/receipts/run-1.json`;
+const RECEIPT_SIGNATURE = `contracts/${ID}/receipt-signatures/run-1.json`;
+let current: TestChain | undefined;
+const getChain = (): TestChain => current!;
 
 interface Row {
   status: string;
@@ -20,13 +24,15 @@ interface Row {
   detail: string;
 }
 
-/** A repository copy whose evidence (with a fake receipt) is anchored on the test chain. */
+/**
+ * A repository copy whose evidence (with a receipt its runner signed) is anchored on a fresh test
+ * chain, by the anchorer the contract names, on the anchor contract it pins.
+ */
 async function anchoredRepo(): Promise<string> {
-  const { chain } = getChain();
-  const { address } = await deployTestAnchor(chain);
+  current = await pinnedChain();
   const repo = tempRepoWithClusters();
-  writeJson(repo, RECEIPT, FAKE_RECEIPT);
-  await anchorEvidence({ repo, chain, wallet: await testWallet("platform-operator"), ids: [ID], anchorAddress: () => address, confirmations: 1 });
+  await writeSignedReceipt(repo, ID, "run-1", FAKE_RECEIPT, "hospital-provider");
+  await anchorEvidence({ repo, chain: current.chain, wallet: devWallet(0), ids: [ID], confirmations: 1 });
   return repo;
 }
 
@@ -52,6 +58,7 @@ function evidenceFile(repo: string, folder: "anchors" | "batches"): string {
 }
 
 const notVerified = (rows: Row[]): [string, string, string][] => rows.filter((r) => r.status !== "verified").map((r) => [r.status, r.kind, r.subject]);
+const batchRow = (rows: Row[]): Row | undefined => rows.find((r) => r.kind === "batch");
 
 describe("datomspod audit verify", () => {
   it("verifies everything right after anchoring, receipt outputs and logs included, and prints a table", async () => {
@@ -62,8 +69,9 @@ describe("datomspod audit verify", () => {
 
     expect(json.code).toBe(0);
     expect(notVerified(json.rows)).toEqual([]);
-    expect(json.rows.filter((r) => ["receipt", "output", "log"].includes(r.kind)).map((r) => [r.kind, r.subject])).toEqual([
+    expect(json.rows.filter((r) => ["receipt", "receipt-signature", "output", "log"].includes(r.kind)).map((r) => [r.kind, r.subject])).toEqual([
       ["receipt", RECEIPT],
+      ["receipt-signature", RECEIPT_SIGNATURE],
       ["output", `${RECEIPT}#outputs/aggregates.csv`],
       ["log", `${RECEIPT}#logs/algorithm.log`],
     ]);
@@ -73,7 +81,17 @@ describe("datomspod audit verify", () => {
     expect(lines[1]).toMatch(/^ {2}STATUS {6}KIND +SUBJECT +DETAIL$/);
     expect(lines[2]).toMatch(
       new RegExp(
-        `^  verified {4}batch +contracts/${ID}/evidence/batches/[0-9a-f]{64}\\.json  anchored by 0x[0-9a-fA-F]{40} in block \\d+, \\d+ confirmations?$`,
+        `^  verified {4}chain +${LOCAL_ANCHOR.address} +the anchor contract the parties signed \\(chain 31337\\), read from block 0 to \\d+: 1 root of the contract, head [0-9a-f]{12}$`,
+      ),
+    );
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^  verified {4}chain +${LOCAL_ANCHOR.address}#1 +root [0-9a-f]{12} anchored by ${LOCAL_ANCHOR.anchorer} in block \\d+ after none \\(the first\\): batch contracts/${ID}/evidence/batches/[0-9a-f]{64}\\.json$`,
+      ),
+    );
+    expect(lines[4]).toMatch(
+      new RegExp(
+        `^  verified {4}batch +contracts/${ID}/evidence/batches/[0-9a-f]{64}\\.json  anchored by ${LOCAL_ANCHOR.anchorer} in block \\d+, \\d+ confirmations?, number 1 of the contract$`,
       ),
     );
     expect(lines.at(-2)).toBe(`ok: ${json.rows.length} verified, 0 missing, 0 mismatched on chain 31337`);
@@ -84,6 +102,8 @@ describe("datomspod audit verify", () => {
       "a byte of contract.json",
       (repo) => changeOneByte(repo, `contracts/${ID}/contract.json`, '"title": "Regional p'),
       [
+        // What the parties signed changed, so the pinned anchor contract is no longer agreed.
+        ["mismatched", "chain", LOCAL_ANCHOR.address],
         ["mismatched", "contract-hash", `contracts/${ID}/contract.json`],
         ["mismatched", "contract-file", `contracts/${ID}/contract.json`],
         // The instance carries the contract, so its template (what approvals pin) changed with it.
@@ -98,13 +118,19 @@ describe("datomspod audit verify", () => {
     [
       "a byte of a signature",
       (repo) => changeOneByte(repo, `contracts/${ID}/signatures/0x60Fd6BAf0A6224c14E1570DAb1984EEE87A77Bd2.json`, '"signature": "0x', 10),
-      [["mismatched", "signature", `contracts/${ID}/signatures/0x60Fd6BAf0A6224c14E1570DAb1984EEE87A77Bd2.json`]],
+      [
+        // The witness's signature no longer verifies: the contract's pins are not agreed by every party.
+        ["mismatched", "chain", LOCAL_ANCHOR.address],
+        ["mismatched", "signature", `contracts/${ID}/signatures/0x60Fd6BAf0A6224c14E1570DAb1984EEE87A77Bd2.json`],
+      ],
     ],
     [
       "a byte of the receipt",
       (repo) => changeOneByte(repo, RECEIPT, '"sha256": "', 5),
       [
         ["mismatched", "receipt", RECEIPT],
+        // The runner signed the receipt as it was, not as it is.
+        ["mismatched", "receipt-signature", RECEIPT_SIGNATURE],
         ["mismatched", "output", `${RECEIPT}#outputs/aggregates.csv`],
       ],
     ],
@@ -145,14 +171,13 @@ describe("datomspod audit verify", () => {
     const { code, rows } = await audit(repo);
 
     expect(code).toBe(1);
-    expect(rows[0]).toMatchObject({
+    expect(batchRow(rows)).toMatchObject({
       status: "mismatched",
-      kind: "batch",
       detail: expect.stringMatching(
         /^block \d+ is now 0x[0-9a-f]{64}, not the recorded 0x[0-9a-f]{64} \(reorg\); run `datomspod anchor` to record where it is now$/,
       ),
     });
-    expect(rows.slice(1).every((r) => r.status === "missing")).toBe(true);
+    expect(rows.filter((r) => r.kind !== "batch" && r.kind !== "chain").every((r) => r.status === "missing")).toBe(true);
   });
 
   it.each([
@@ -171,7 +196,7 @@ describe("datomspod audit verify", () => {
     const { code, rows } = await audit(repo);
 
     expect(code).toBe(1);
-    expect(rows[0]).toMatchObject({ status: "mismatched", kind: "batch", detail: expect.stringMatching(detail) });
+    expect(batchRow(rows)).toMatchObject({ status: "mismatched", detail: expect.stringMatching(detail) });
   });
 
   it("catches a changed proof step in the batch record as that item mismatched", async () => {
@@ -193,9 +218,8 @@ describe("datomspod audit verify", () => {
     const { code, rows } = await audit(repo);
 
     expect(code).toBe(1);
-    expect(rows[0]).toMatchObject({
+    expect(batchRow(rows)).toMatchObject({
       status: "mismatched",
-      kind: "batch",
       detail: expect.stringMatching(/its items hash to the root [0-9a-f]{64}, not to [0-9a-f]{64}/),
     });
   });

@@ -16,8 +16,8 @@ describe("datomspod check", () => {
       ["hospital-stats", ["ok", "ok", "ok", "ok", "ok", "ok"]],
     ]);
     expect(report.contracts.map((c: any) => c.policy.scores)).toEqual([
-      { openness: 58, privacy: 50, security: 95 },
-      { openness: 34, privacy: 60, security: 90 },
+      { openness: 58, privacy: 60, security: 95 },
+      { openness: 34, privacy: 80, security: 90 },
     ]);
   });
 
@@ -54,7 +54,7 @@ describe("datomspod check", () => {
     expect(check.stages.signatures.status).toBe("failed");
     expect(check.stages.compile.status).toBe("ok");
     expect([...new Set(check.policy.deny.map((d: any) => d.rule))].sort()).toEqual(["approvals", "signatures"]);
-    expect(check.policy.scores).toEqual({ openness: 34, privacy: 60, security: expect.any(Number) });
+    expect(check.policy.scores).toEqual({ openness: 34, privacy: 80, security: expect.any(Number) });
   });
 
   it("fails the policy stage of a contract whose outputs are raw records in a medical scenario", async () => {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "vitest";
 import { expectIssues, type ExpectedIssue } from "../helpers/cli.js";
 import { testKey } from "../helpers/keys.js";
+import { ESCROW, LOCAL_TOKEN } from "../../generator/escrow/artifact.js";
 import { contractJson, editJson, readText, tempRepo, writeText } from "../helpers/repo.js";
 
 const ID = "hospital-stats";
@@ -52,6 +53,13 @@ const FILE_NAME_FORMAT = "use the format: A plain file name: no directory separa
 const CODE_PATH_FORMAT = "use the format: A path relative to the contract folder, below algorithm/: no '..' segment, no leading '/'";
 const HOST_PATH_FORMAT = "use the format: Absolute directory on the one machine of the local profile that holds the files";
 const flip = (address: string): string => address.replace(/[a-f]/, (c) => c.toUpperCase());
+const ESCROW_ADDRESS = ESCROW.address;
+const TOKEN_ADDRESS = LOCAL_TOKEN.address;
+/** hospital-stats settled through an escrow in a token (its other terms as they are). */
+function withEscrow(c: any, escrow: Partial<{ address: string; cap: string; expiry: string }>): void {
+  c.business.currency.token = TOKEN_ADDRESS;
+  c.business.escrow = { address: ESCROW_ADDRESS, cap: "5000", expiry: "2029-01-01T00:00:00Z", ...escrow };
+}
 
 const MALFORMED: [string, Arrange, ExpectedIssue[]][] = [
   ["a trailing comma in an object", text('{\n  "schemaVersion": 1,\n}\n'), [syntax(3, 1, "expected a string key")]],
@@ -323,7 +331,10 @@ const RULES: [string, Arrange, ExpectedIssue[]][] = [
   [
     "two consumers",
     edit((c) => (c.parties[2].role = "consumer")),
-    [issue("$.parties", "needs exactly one consumer, found 2", "give exactly one party the role consumer")],
+    [
+      issue("$.parties", "needs exactly one consumer, found 2", "give exactly one party the role consumer"),
+      issue("$.business.pricing[1].party", "is the consumer, who pays: the consumer earns no fee", "name the party that earns this fee"),
+    ],
   ],
   [
     "no provider",
@@ -396,6 +407,82 @@ const RULES: [string, Arrange, ExpectedIssue[]][] = [
     "a date that does not exist",
     edit((c) => (c.business.validity.notBefore = "2026-02-30T00:00:00Z")),
     [issue("$.business.validity.notBefore", "is not a real date and time", "use e.g. 2026-12-01T00:00:00Z")],
+  ],
+  [
+    "a fee the consumer earns",
+    edit((c) => (c.business.pricing[0].party = CONSUMER.address)),
+    [issue("$.business.pricing[0].party", "is the consumer, who pays: the consumer earns no fee", "name the party that earns this fee")],
+  ],
+  [
+    "a fee whose maximum is under its minimum",
+    edit((c) => Object.assign(c.business.pricing[0], { minimum: "3000", maximum: "2999.99" })),
+    [issue("$.business.pricing[0].maximum", "is less than its minimum 3000", "make the maximum at least the minimum")],
+  ],
+  [
+    "a total maximum under the per-contract fees and minimums",
+    edit((c) => {
+      c.business.pricing[0].minimum = "2000";
+      c.business.maximum = "2299.99";
+    }),
+    [issue("$.business.maximum", "is less than the fees come to at least (2300 CNY: per-contract fees and minimums)", "raise the maximum or lower those fees")],
+  ],
+  [
+    "a deadline billed unlike a failed run, which the public receipt cannot tell apart",
+    edit((c) => (c.business.outcomes = { failed: "usage-only", deadline: "none" })),
+    [
+      issue(
+        "$.business.outcomes.deadline",
+        "is none, not what a failed run is billed (usage-only): the public receipt does not say whether a failed run hit its deadline (only the report sealed for the data owners does), so settlement bills both as failed",
+        "set it the same as outcomes.failed, or remove it",
+      ),
+    ],
+  ],
+  [
+    "an escrow without a token",
+    edit((c) => (c.business.escrow = { address: ESCROW_ADDRESS, cap: "5000", expiry: "2029-01-01T00:00:00Z" })),
+    [
+      issue(
+        "$.business.currency.token",
+        "is missing, but the escrow holds an ERC-20 token",
+        "name the token's address (its decimals() must be currency.decimals)",
+      ),
+    ],
+  ],
+  [
+    "an escrow whose cap is finer than the currency's smallest unit",
+    edit((c) => withEscrow(c, { cap: "5000.001" })),
+    [issue("$.business.escrow.cap", "has more decimals than the currency (2)", "write it in whole units of 10^-2 CNY")],
+  ],
+  [
+    "an escrow whose cap is under the per-contract fees",
+    edit((c) => withEscrow(c, { cap: "299.99" })),
+    [issue("$.business.escrow.cap", "is less than the fees come to at least (300 CNY: per-contract fees and minimums)", "raise the cap or lower those fees")],
+  ],
+  [
+    "an escrow that expires when the validity window ends",
+    edit((c) => withEscrow(c, { expiry: "2028-10-31T00:00:00Z" })),
+    [
+      issue(
+        "$.business.escrow.expiry",
+        "is not after validity.notAfter: the deposit could go back to the consumer before the last run is settled",
+        "set it after the validity window, leaving time to settle",
+      ),
+    ],
+  ],
+  [
+    "an escrow at the token's address",
+    edit((c) => withEscrow(c, { address: TOKEN_ADDRESS })),
+    [issue("$.business.escrow.address", "is the token's address", "name the escrow contract (datomspod escrow deploy prints it)")],
+  ],
+  [
+    "an escrow at the anchor contract's address",
+    edit((c) => withEscrow(c, { address: c.evidence.anchor.address })),
+    [issue("$.business.escrow.address", "is the anchor contract's address", "name the escrow contract (datomspod escrow deploy prints it)")],
+  ],
+  [
+    "an escrow address with a wrong checksum",
+    edit((c) => withEscrow(c, { address: ESCROW_ADDRESS.toLowerCase() })),
+    [notChecksummed("$.business.escrow.address", ESCROW_ADDRESS)],
   ],
 ];
 

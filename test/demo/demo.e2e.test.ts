@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 
 const run = promisify(execFile);
 
 describe("npm run demo (the README's main job)", () => {
-  it("runs the whole pipeline end to end with the built CLI: a delivered run, anchored and audited", async () => {
+  it("runs the whole pipeline end to end with the built CLI: a delivered run, anchored, audited, settled and paid through the escrow", async () => {
     const workspace = mkdtempSync(join(tmpdir(), "datomspod-demo-"));
 
     try {
@@ -19,11 +20,17 @@ describe("npm run demo (the README's main job)", () => {
         timeout: 600_000,
       });
 
-      expect(stdout).toContain("run run-1 of hospital-demo: succeeded (the algorithm exited with code 0)");
+      expect(stdout).toContain(`run run-1 of hospital-demo: succeeded (${PUBLIC_REASONS.succeeded})`);
       expect(stdout).toContain("pod and volumes removed: yes");
       expect(stdout).toMatch(/^region,patients,mean_age,mean_length_of_stay_days\ncentral,23,58.9,12.17\n/m);
       expect(stdout).toContain("hospital-demo: delivered");
       expect(stdout).toMatch(/hospital-demo: \d+ verified, 0 missing, 0 mismatched/);
+      // Settled and paid through the escrow on the local chain; the audit checks the payment transaction.
+      expect(stdout).toMatch(/^released: 2\d{3}(\.\d+)? DLD to the payees, \d+(\.\d+)? DLD back to the consumer/m);
+      expect(stdout).toContain("hospital-demo: settled");
+      expect(stdout).toMatch(/verified\s+settlement\s+contracts\/hospital-demo\/settlement\.json/);
+      expect(stdout).toMatch(/verified\s+payment\s+contracts\/hospital-demo\/payments\/release-0x[0-9a-f]{64}\.json#transaction\s+release of settlement/);
+      expect(stdout.match(/hospital-demo: \d+ verified, 0 missing, 0 mismatched/g)).toHaveLength(2);
       expect(stdout.trimEnd().endsWith(`demo complete: the workspace ${workspace} holds the repository it built`)).toBe(true);
       expect(existsSync(join(workspace, "clusters", "local", "hospital-demo"))).toBe(false);
       expect(JSON.parse(readFileSync(join(workspace, "contracts", "hospital-demo", "receipts", "run-1.json"), "utf8")).predicate.deletion.removed).toBe(true);

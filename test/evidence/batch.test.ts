@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { verifyMessage } from "ethers";
-import { buildBatch, checkBatch, type BatchRecord } from "../../generator/evidence/batch.js";
+import { ZERO_ROOT, buildBatch, checkBatch, type BatchLink, type BatchRecord } from "../../generator/evidence/batch.js";
 import { pae, signEnvelope, verifyEnvelope } from "../../generator/evidence/dsse.js";
 import { leafData, type EvidenceItem } from "../../generator/evidence/items.js";
 import { stableJsonText } from "../../generator/evidence/store.js";
 import { testWallet } from "../helpers/keys.js";
 
 const sha = (c: string): string => c.repeat(64);
+
+/** The first batch of a contract on the local chain's anchor contract. */
+const LINK: BatchLink = { previousRoot: ZERO_ROOT, sequence: 1, anchor: { chainId: 31337, address: "0x5FbDB2315678afecb367f032d93F642f64180aa3" } };
+const SECOND: BatchLink = { ...LINK, previousRoot: sha("9"), sequence: 2 };
 
 const ITEMS: EvidenceItem[] = [
   { kind: "signature", contractId: "demo", subject: "contracts/demo/signatures/0xB.json", digest: sha("b") },
@@ -54,7 +58,7 @@ describe("evidence batches", () => {
   it("orders the leaves by kind then subject, and proves every item", async () => {
     const wallet = await testWallet("platform-operator");
 
-    const batch = await buildBatch("demo", ITEMS, wallet);
+    const batch = await buildBatch("demo", ITEMS, LINK, wallet);
 
     expect(batch.items.map((i) => [i.index, i.kind, i.subject])).toEqual([
       [0, "contract-hash", "contracts/demo/contract.json"],
@@ -70,8 +74,8 @@ describe("evidence batches", () => {
   it("is byte-identical when built again, whatever the input order", async () => {
     const wallet = await testWallet("platform-operator");
 
-    const first = stableJsonText(await buildBatch("demo", ITEMS, wallet));
-    const second = stableJsonText(await buildBatch("demo", [...ITEMS].reverse(), wallet));
+    const first = stableJsonText(await buildBatch("demo", ITEMS, LINK, wallet));
+    const second = stableJsonText(await buildBatch("demo", [...ITEMS].reverse(), LINK, wallet));
 
     expect(second).toBe(first);
   });
@@ -94,17 +98,57 @@ describe("evidence batches", () => {
     ["the size", (b) => ({ ...b, size: 5 }), /^says it has 5 items but lists 4$/],
     ["the contract", (b) => ({ ...b, contractId: "other" }), /^is a batch of contract "other", not of "demo"$/],
     ["the kind", (b) => ({ ...b, kind: "settlement" }), /^its kind is "settlement" but its items make it "run"$/],
+    // The link is in the signed statement: moving a batch in history or to another anchor breaks it.
+    [
+      "the previous root",
+      (b) => ({ ...b, previousRoot: sha("9"), sequence: 2 }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
+    [
+      "the sequence",
+      (b) => ({ ...b, sequence: 3, previousRoot: sha("9") }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
+    [
+      "the chain id",
+      (b) => ({ ...b, anchor: { ...b.anchor, chainId: 1 } }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
+    [
+      "the anchor address",
+      (b) => ({ ...b, anchor: { ...b.anchor, address: "0x8464135c8F25Da09e49BC8782676a84730C318bC" } }),
+      /^envelope: the signed statement is not the statement of these items and this root$/,
+    ],
+    ["a first batch naming a previous root", (b) => ({ ...b, previousRoot: sha("9") }), /^is the contract's first batch but names a previous root$/],
+    ["a later batch naming none", (b) => ({ ...b, sequence: 2 }), /^is batch 2 of its contract but names no previous root$/],
+    ["a batch naming itself", (b) => ({ ...b, previousRoot: b.root, sequence: 2 }), /^names itself as its previous root$/],
+    [
+      "an unchecksummed anchor address",
+      (b) => ({ ...b, anchor: { ...b.anchor, address: b.anchor.address.toLowerCase() } }),
+      /^its anchor address is not an EIP-55/,
+    ],
   ];
   it.each(tamper)("finds a changed %s", async (_what, change, message) => {
-    const batch = await buildBatch("demo", ITEMS, await testWallet("platform-operator"));
+    const batch = await buildBatch("demo", ITEMS, LINK, await testWallet("platform-operator"));
 
     const check = checkBatch(change(batch), "demo");
 
     expect(check.problems).toContainEqual(expect.stringMatching(message));
   });
 
+  it("signs where the batch sits: its previous root, its place and the anchor contract are in the statement", async () => {
+    const wallet = await testWallet("platform-operator");
+
+    const batch = await buildBatch("demo", ITEMS, SECOND, wallet);
+    const statement = JSON.parse(Buffer.from(batch.envelope.payload, "base64").toString("utf8"));
+
+    expect(checkBatch(batch, "demo").problems).toEqual([]);
+    expect([batch.previousRoot, batch.sequence, batch.anchor]).toEqual([sha("9"), 2, LINK.anchor]);
+    expect(statement.predicate).toMatchObject({ previousRoot: sha("9"), sequence: 2, anchor: { chainId: 31337, address: LINK.anchor.address } });
+  });
+
   it("finds a changed proof step of one item, and only of that item", async () => {
-    const batch = await buildBatch("demo", ITEMS, await testWallet("platform-operator"));
+    const batch = await buildBatch("demo", ITEMS, LINK, await testWallet("platform-operator"));
     const proof = [...batch.items[2].proof];
     proof[0] = `${proof[0].slice(0, 63)}${proof[0].endsWith("0") ? "1" : "0"}`;
 
@@ -116,8 +160,8 @@ describe("evidence batches", () => {
 
   it("finds an envelope that does not sign this batch's statement", async () => {
     const wallet = await testWallet("platform-operator");
-    const batch = await buildBatch("demo", ITEMS, wallet);
-    const other = await buildBatch("demo", ITEMS.slice(0, 3), wallet);
+    const batch = await buildBatch("demo", ITEMS, LINK, wallet);
+    const other = await buildBatch("demo", ITEMS.slice(0, 3), LINK, wallet);
 
     const check = checkBatch({ ...batch, envelope: other.envelope }, "demo");
 

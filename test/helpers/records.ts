@@ -6,9 +6,12 @@
 
 import { TypedDataEncoder, getAddress, keccak256, toUtf8Bytes, verifyTypedData, type TypedDataDomain, type TypedDataField } from "ethers";
 import { expect } from "vitest";
+import { loadContract } from "../../generator/contract/load.js";
+import { receiptMessage } from "../../generator/lifecycle/facts.js";
+import { signRecord } from "../../generator/signatures/records.js";
 import { cli, jsonOut } from "./cli.js";
 import { keyForAddress, testWallet } from "./keys.js";
-import { contractJson, readJson } from "./repo.js";
+import { contractJson, readJson, writeJson } from "./repo.js";
 
 export interface TypedData {
   types: Record<string, TypedDataField[]>;
@@ -76,4 +79,26 @@ export async function approveAll(repo: string, id: string): Promise<void> {
     const result = await cli(repo, "approve", id, "--key", keyForAddress(party.address).file);
     expect(result.stderr).toBe("");
   }
+}
+
+/** Commits a receipt the way a runner does: the document and the runner's EIP-712 signature of exactly it. */
+export async function writeSignedReceipt(repo: string, id: string, runId: string, receipt: unknown, runner: string): Promise<void> {
+  const loaded = loadContract(repo, id);
+  writeJson(repo, `contracts/${id}/receipts/${runId}.json`, receipt);
+  writeJson(
+    repo,
+    `contracts/${id}/receipt-signatures/${runId}.json`,
+    await signRecord(await testWallet(runner), "receipt", id, loaded.contract.chainId, receiptMessage(loaded, runId, receipt)),
+  );
+}
+
+/** The recipient's signed acknowledgement of a run's receipt, as `datomspod ack` writes it. */
+export async function writeAck(repo: string, id: string, runId: string, recipient: string): Promise<void> {
+  const loaded = loadContract(repo, id);
+  const receipt = readJson(repo, `contracts/${id}/receipts/${runId}.json`);
+  writeJson(
+    repo,
+    `contracts/${id}/acks/${runId}.json`,
+    await signRecord(await testWallet(recipient), "ack", id, loaded.contract.chainId, receiptMessage(loaded, runId, receipt)),
+  );
 }

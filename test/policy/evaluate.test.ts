@@ -46,16 +46,23 @@ describe("evaluatePolicies", () => {
 
     const result = evaluatePolicies(input, scenario);
 
-    expect({ scores: result.scores, weighted: result.weighted, inside: result.inside_region, deny: result.deny, warn: result.warn, pass: result.pass }).toEqual(
-      {
-        scores: { openness: 34, privacy: 75, security: 100 },
-        weighted: 76,
-        inside: true,
-        deny: [],
-        warn: [],
-        pass: true,
-      },
-    );
+    expect({
+      scores: result.scores,
+      weighted: result.weighted,
+      inside: result.inside_region,
+      leakage: result.leakage,
+      deny: result.deny,
+      warn: result.warn,
+      pass: result.pass,
+    }).toEqual({
+      scores: { openness: 34, privacy: 95, security: 100 },
+      weighted: 85,
+      inside: true,
+      leakage: { bytesPerRun: 65536, metadataBitsPerRun: 53, runs: 3, boundBytes: 196628, max: null, ok: true },
+      deny: [],
+      warn: [],
+      pass: true,
+    });
   });
 
   it("returns keys in sorted order, so results serialize byte-identically", () => {
@@ -70,6 +77,7 @@ describe("evaluatePolicies", () => {
       "deny",
       "factors",
       "inside_region",
+      "leakage",
       "minimums",
       "pass",
       "region",

@@ -24,12 +24,20 @@ function points(result: PolicyResult): Record<string, Record<string, number>> {
 }
 
 describe("the example contracts, as policies/README.md works them out", () => {
-  it("hospital-stats passes medical-research with openness 34, privacy 60, security 90", () => {
+  it("hospital-stats passes medical-research with openness 34, privacy 80, security 90, leaking at most 196628 bytes", () => {
     const result = judge("hospital-stats");
 
     expect(points(result)).toEqual({
       openness: { "output-kinds": 15, "max-runs": 8, "max-duration": 3, datasets: 5, parameters: 3, "output-size": 0 },
-      privacy: { "no-raw-records": 25, "min-group-size": 15, "differential-privacy": 0, "output-cap": 15, "owner-review": 0, "least-revealing-kinds": 5 },
+      privacy: {
+        "no-raw-records": 25,
+        "min-group-size": 15,
+        "differential-privacy": 0,
+        "output-cap": 15,
+        "leakage-bound": 20,
+        "owner-review": 0,
+        "least-revealing-kinds": 5,
+      },
       security: {
         "images-pinned": 10,
         "code-checksum": 10,
@@ -46,9 +54,10 @@ describe("the example contracts, as policies/README.md works them out", () => {
         witness: 5,
       },
     });
+    expect(result.leakage).toEqual({ bytesPerRun: 65536, metadataBitsPerRun: 53, runs: 3, boundBytes: 196628, max: null, ok: true });
     expect({ scores: result.scores, weighted: result.weighted, region: result.region, pass: result.pass }).toEqual({
-      scores: { openness: 34, privacy: 60, security: 90 },
-      weighted: 65,
+      scores: { openness: 34, privacy: 80, security: 90 },
+      weighted: 74,
       region: { openness: { min: 0, max: 30, ok: true }, privacy: { min: 30, max: 100, ok: true }, security: { min: 30, max: 100, ok: true } },
       pass: true,
     });
@@ -56,12 +65,20 @@ describe("the example contracts, as policies/README.md works them out", () => {
     expect(result.warn.map((w) => w.rule)).toEqual(["owner-review", "runtime-sandbox"]);
   });
 
-  it("bank-credit-model passes credit-scoring with openness 58, privacy 50, security 95", () => {
+  it("bank-credit-model passes credit-scoring with openness 58, privacy 60, security 95, leaking at most 2097166 bytes", () => {
     const result = judge("bank-credit-model");
 
     expect(points(result)).toEqual({
       openness: { "output-kinds": 35, "max-runs": 5, "max-duration": 5, datasets: 5, parameters: 3, "output-size": 5 },
-      privacy: { "no-raw-records": 25, "min-group-size": 0, "differential-privacy": 0, "output-cap": 10, "owner-review": 15, "least-revealing-kinds": 0 },
+      privacy: {
+        "no-raw-records": 25,
+        "min-group-size": 0,
+        "differential-privacy": 0,
+        "output-cap": 10,
+        "leakage-bound": 10,
+        "owner-review": 15,
+        "least-revealing-kinds": 0,
+      },
       security: {
         "images-pinned": 10,
         "code-checksum": 10,
@@ -78,9 +95,10 @@ describe("the example contracts, as policies/README.md works them out", () => {
         witness: 0,
       },
     });
+    expect(result.leakage).toEqual({ bytesPerRun: 1048576, metadataBitsPerRun: 55, runs: 2, boundBytes: 2097166, max: null, ok: true });
     expect({ scores: result.scores, weighted: result.weighted, pass: result.pass }).toEqual({
-      scores: { openness: 58, privacy: 50, security: 95 },
-      weighted: 68,
+      scores: { openness: 58, privacy: 60, security: 95 },
+      weighted: 72,
       pass: true,
     });
     expect(result.deny).toEqual([]);

@@ -5,6 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { leakageBound } from "../../generator/run/seal/public.js";
 import { evaluatePolicies } from "../../generator/policy/evaluate.js";
 import { policyRules } from "../../generator/policy/result.js";
 import { FIXTURE_LIST, readFixture, split } from "./fixtures.js";
@@ -47,5 +48,13 @@ describe("policy fixtures", () => {
       expect(go).toBeDefined();
       expect(sorted(go)).toEqual(sorted(wasm));
     });
+  });
+});
+
+describe("the base fixture's leakage fact", () => {
+  it("is what generator/run/seal/public.ts computes for its contract", () => {
+    const input = readFixture(FIXTURE_LIST[0].file);
+
+    expect(input.facts.leakage).toEqual(leakageBound(input.contract));
   });
 });

@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluatePolicies } from "../../generator/policy/evaluate.js";
+import { leakageBound } from "../../generator/run/seal/public.js";
 import type { PolicyResult } from "../../generator/policy/result.js";
 import { base, split, type FixtureInput } from "./fixtures.js";
 
@@ -43,12 +44,16 @@ function inputOf(k: Knobs): FixtureInput {
   const c = input.contract;
   c.outputs.kinds = [...k.kinds];
   c.outputs.policy = { maxBytes: k.maxBytes, fileTypes: ["csv"], ownerReview: k.ownerReview, noRawRecords: k.noRawRecords };
-  if (k.minGroupSize !== undefined) c.outputs.policy.minGroupSize = k.minGroupSize;
+  if (k.minGroupSize !== undefined) {
+    c.outputs.policy.minGroupSize = k.minGroupSize;
+    c.outputs.policy.countColumn = "n";
+  }
   if (k.epsilon !== undefined) c.outputs.policy.differentialPrivacyEpsilon = k.epsilon;
   c.business.maxRuns = k.maxRuns;
   c.inputs.compute.maxDurationSeconds = k.maxDuration;
   c.inputs.data = Array.from({ length: k.datasets }, (): unknown => c.inputs.data[0]);
   c.inputs.algorithm.parameters = Object.fromEntries(Array.from({ length: k.parameters }, (_, i) => [`p${i}`, i]));
+  input.facts.leakage = leakageBound(c);
   return input as FixtureInput;
 }
 

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, type TestContext } from "vitest";
+import { jobName } from "../../generator/compile/names.js";
 import type { Contract } from "../../generator/contract/types.generated.js";
 import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { execEngine } from "../../generator/run/exec.js";
@@ -84,6 +85,14 @@ export interface RunSpec {
   readonly environment?: string;
   /** The algorithm file's folder (default: test/run/algorithms). */
   readonly algorithms?: string;
+  /** Default: from yesterday to 30 days from now (whole days, UTC). */
+  readonly validity?: { readonly notBefore: string; readonly notAfter: string };
+  /** Default: aggregates. */
+  readonly kinds?: Contract["outputs"]["kinds"];
+  /** Default: credit-scoring. */
+  readonly scenario?: string;
+  /** Whether prepareRun compiles the instance and expects the gate to pass (default true). */
+  readonly compile?: boolean;
 }
 
 export interface PreparedRun {
@@ -288,19 +297,19 @@ function contractFor(
     business: {
       currency: { symbol: "USDC", decimals: 6 },
       pricing: [{ party: PROVIDER.address, kind: "data-fee", amount: "10.00", per: "run" }],
-      validity: { notBefore: day(at, -1), notAfter: day(at, 30) },
+      validity: spec.validity ?? { notBefore: day(at, -1), notAfter: day(at, 30) },
       maxRuns: 3,
       billing: "per-run",
     },
     outputs: {
-      kinds: ["aggregates"],
+      kinds: spec.kinds ?? ["aggregates"],
       recipients: [CONSUMER.address],
       delivery: { kind: "local" },
       policy: { maxBytes: 65536, fileTypes: ["json", "txt"], ownerReview: false, noRawRecords: true, ...spec.policy },
     },
     // The gate judges these contracts like any other: credit-scoring accepts what the runner tests need
     // (free-form outputs up to 64 KiB, no group threshold).
-    opsc: { scenario: "credit-scoring" },
+    opsc: { scenario: spec.scenario ?? "credit-scoring" },
     // The provider runs the pod and signs the receipt; the local chain's anchor contract holds the evidence.
     evidence: { anchor: { address: LOCAL_ANCHOR.address, fromBlock: 0 }, anchorers: [LOCAL_ANCHOR.anchorer], runners: [PROVIDER.address] },
   };
@@ -359,9 +368,9 @@ function writeProfile(repo: string, pod: BuiltImage, allowed: readonly string[])
 /**
  * A fresh repository (removed when the test ends) with a contract for the algorithm, signed by the
  * provider, the consumer and the witness, the algorithm approved by the provider and the witness,
- * run RUN_ID requested by the consumer, and the instance compiled into clusters/local/ID/.
+ * run `runId` (RUN_ID by default) requested by the consumer, and the instance compiled into clusters/local/ID/.
  */
-export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): Promise<PreparedRun> {
+export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e", runId = RUN_ID): Promise<PreparedRun> {
   const built = await runImages();
   const environmentImage = spec.environment !== undefined ? await runEnvironment(spec.environment) : undefined;
   const repo = mkdtempSync(join(tmpdir(), "datomspod-run-e2e-"));
@@ -392,9 +401,9 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   for (const key of [PROVIDER, CONSUMER, WITNESS]) await dpOk(repo, "contract", "sign", id, "--key", key.file);
   for (const key of [PROVIDER, WITNESS]) await dpOk(repo, "approve", id, "--key", key.file);
   const params = Object.entries(spec.request ?? {}).flatMap(([k, v]) => ["--param", `${k}=${v}`]);
-  await dpOk(repo, "request", id, RUN_ID, "--key", CONSUMER.file, ...params);
-  await dpOk(repo, "compile");
-  const prepared = { repo, id, runId: RUN_ID, dataDirs, before: {}, contract };
+  await dpOk(repo, "request", id, runId, "--key", CONSUMER.file, ...params);
+  if (spec.compile ?? true) await dpOk(repo, "compile");
+  const prepared = { repo, id, runId, dataDirs, before: {}, contract };
   return { ...prepared, before: providerFiles(prepared) };
 }
 
@@ -439,7 +448,7 @@ export interface Fetched {
   /** Files of DIR/logs by name. */
   readonly logs: Readonly<Record<string, string>>;
   /** DIR/datomspace-out.json, the sealed policy report, when fetched. */
-  readonly report: unknown;
+  readonly report: any;
 }
 
 function readFolder(dir: string): Record<string, string> {
@@ -453,7 +462,7 @@ function readFolder(dir: string): Record<string, string> {
 
 /** `datomspod fetch ID RUN --key FILE --out DIR` with the given test key. */
 export async function fetchRun(run: PreparedRun, key: { readonly file: string }): Promise<Fetched> {
-  const out = join(run.repo, `fetched-${sha256(key.file).slice(0, 8)}`);
+  const out = mkdtempSync(join(run.repo, `fetched-${sha256(key.file).slice(0, 8)}-`));
   const result = await dp(run.repo, "fetch", run.id, run.runId, "--key", key.file, "--out", out);
   const reportFile = join(out, "datomspace-out.json");
   return {
@@ -462,6 +471,14 @@ export async function fetchRun(run: PreparedRun, key: { readonly file: string })
     logs: readFolder(join(out, "logs")),
     report: existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, "utf8")) : undefined,
   };
+}
+
+/** The report datomspace-out sealed for the data owners (the exact status, usage and violations), fetched with the provider's key. */
+export async function ownerReport(run: PreparedRun): Promise<any> {
+  const fetched = await fetchRun(run, PROVIDER);
+  if (fetched.result.code !== 0 || fetched.report === undefined)
+    throw new Error(`the provider's fetch exited ${fetched.result.code}:\n${fetched.result.stderr}`);
+  return fetched.report;
 }
 
 /** The JSON an algorithm wrote to /data/outputs/<name>, as the consumer fetched it. */
@@ -503,6 +520,8 @@ export async function podLeftovers(pod: string): Promise<string[]> {
 /** The pod of the run is gone, with its containers and volumes, and the receipt says so. */
 export async function expectRemoved(run: RunOutcome): Promise<void> {
   const deletion = run.receipt?.predicate.deletion as { removed?: boolean; leftovers?: string[]; pod?: string } | undefined;
-  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(/^run-run-1-[0-9a-f]{8}$/) });
+  // The pod says which contract and run it is: <contract>-<run>-<spec hash> (the contract id cut when too long).
+  const named = jobName(run.id, run.runId, "00000000").slice(0, -8);
+  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(new RegExp(`^${named}[0-9a-f]{8}$`)) });
   expect(await podLeftovers(deletion!.pod!)).toEqual([]);
 }

@@ -212,7 +212,7 @@ const STATUS_CASES: Case[] = [
           file: approvalFile(WITNESS.address),
           path: "$",
           message: "no approval by witness Data Exchange Notary",
-          fix: `datomspod approve ${ID} --key <their key>`,
+          fix: `datomspod approve ${ID} --key <their key>, or an approving review of the pull request by @exchange-notary`,
         },
       ];
     },

@@ -7,7 +7,7 @@ import { anchorEvidence, type AnchorReport } from "../../anchor/anchor.js";
 import { devWallet } from "../../anchor/anvil.js";
 import { ANCHOR_INTERFACE, decodeRevert, deployAnchor, sendAndConfirm } from "../../anchor/chain.js";
 import { renderingGuard } from "../../anchor/rendering.js";
-import { fundOnLocalChain, openChainSession, type ChainSession } from "../../anchor/session.js";
+import { fundOnLocalChain, openChainSession, parseAddress, type ChainSession } from "../../anchor/session.js";
 import type { Command, Context, Values } from "../command.js";
 import { stringOption } from "../options.js";
 
@@ -50,7 +50,7 @@ async function signingWallet(ctx: Context, values: Values, session: ChainSession
 function reportText(report: AnchorReport): string {
   const lines = report.batches.map(
     (b) =>
-      `${b.contractId}  ${b.action.padEnd(10)}  ${String(b.size).padStart(4)} item${b.size === 1 ? " " : "s"}  ${b.kind.padEnd(10)}  root ${b.root}  tx ${b.txHash}  block ${b.blockNumber}`,
+      `${b.contractId}  ${b.action.padEnd(10)}  ${String(b.size).padStart(4)} item${b.size === 1 ? " " : "s"}  ${b.kind.padEnd(10)}  #${String(b.sequence).padEnd(3)}  root ${b.root}  tx ${b.txHash}  block ${b.blockNumber}`,
   );
   if (report.batches.length === 0) lines.push("nothing to anchor");
   for (const skip of report.skipped) lines.push(`skipped  ${skip.contractId}: ${skip.reason}`);
@@ -69,20 +69,17 @@ export const anchor: Command = {
   usage: "[ID] [--chain local|URL] [--key FILE] [--confirmations N] [--anchor-address ADDRESS]",
   help: [
     CHAIN_HELP,
-    "Without --key the local chain's development account 0 anchors (ad hoc mode only: its key is public). With --chain URL the anchor contract is --anchor-address or chain.anchorAddress of the contract's cluster profile.",
-    "Idempotent: a root already on chain is recorded, not sent again; a lost anchor (reorg) is sent again. Records go to contracts/<id>/evidence/. A draft (not signed by every party) is skipped. Exit 1 when an item is refused: a record changed after it was anchored, or a rendered instance that is not what `datomspod compile` renders now.",
+    "Without --key the local chain's development account 0 anchors (ad hoc mode only: its key is public). Evidence goes only to the chain and anchor contract the contract pins (chainId, evidence.anchor), by a key it names (evidence.anchorers): another --anchor-address, a profile's chain.anchorAddress that differs, or another key is refused.",
+    "Each contract's batches form a chain on the anchor contract; a root there that contracts/<id>/evidence does not account for stops the command (restore the folder from git). Idempotent: a root already on chain is recorded, not sent again; a lost anchor (reorg) is sent again. A draft (not signed by every party) is skipped, and so, without ID, is a contract of another chain or anchorer. Exit 1 when an item is refused (a record changed after it was anchored, a rendered instance that is not what `datomspod compile` renders now) or the repository does not account for the chain's history.",
   ].join("\n"),
   options: { chain: { type: "string" }, key: { type: "string" }, confirmations: { type: "string" }, "anchor-address": { type: "string" } },
   positionals: [0, 1],
   async run(ctx, args, values) {
     const ids = args[0] !== undefined ? [assertContractId(args[0])] : listContractIds(ctx.repo);
     const confirmations = confirmationsOption(values);
-    const session = await openChainSession(ctx.repo, {
-      spec: chainSpec(values),
-      anchorAddress: stringOption(values, "anchor-address"),
-      deployLocal: true,
-      createLocal: true,
-    });
+    const anchorAddressText = stringOption(values, "anchor-address");
+    const anchorAddress = anchorAddressText === undefined ? undefined : parseAddress(anchorAddressText, "--anchor-address");
+    const session = await openChainSession(ctx.repo, { spec: chainSpec(values), deployLocal: true, createLocal: true });
     try {
       const wallet = await signingWallet(ctx, values, session);
       const report = await anchorEvidence({
@@ -90,7 +87,10 @@ export const anchor: Command = {
         chain: session.chain,
         wallet,
         ids,
-        anchorAddress: (cluster) => session.anchorAddress(cluster),
+        named: args[0] !== undefined,
+        anchorAddress,
+        profileAnchorAddress: (cluster) => session.profileAnchorAddress(cluster),
+        chainName: session.local ? "the local chain" : session.chain.url,
         confirmations,
         refuse: renderingGuard(ctx.repo, ctx.now),
         now: ctx.now.getTime(),
@@ -107,7 +107,7 @@ export const anchorDeploy: Command = {
   name: ["anchor", "deploy"],
   summary: "deploy the anchor contract and print its address",
   usage: "[--chain local|URL] [--key FILE] [--owner ADDRESS] [--confirmations N]",
-  help: `${CHAIN_HELP}\nThe owner (default: the key's account) authorises anchorers. On a URL chain, commit the address as chain.anchorAddress in clusters/<cluster>/cluster.yaml. On the local chain the contract is deployed by the first \`datomspod anchor\` anyway.`,
+  help: `${CHAIN_HELP}\nThe owner (default: the key's account) authorises anchorers. On a URL chain, the parties name the address and the deployment block in each contract's evidence.anchor {address, fromBlock} before they sign it. On the local chain the contract is deployed by the first \`datomspod anchor\` anyway, at the address local contracts pin.`,
   options: { chain: { type: "string" }, key: { type: "string" }, owner: { type: "string" }, confirmations: { type: "string" } },
   positionals: [0, 0],
   async run(ctx, _args, values) {
@@ -132,7 +132,7 @@ export const anchorDeploy: Command = {
       const deployed = await deployAnchor(session.chain, wallet, owner, confirmations);
       ctx.emit(
         { chainId: session.chain.chainId, owner, ...deployed },
-        `anchor contract ${deployed.address} on chain ${session.chain.chainId} (owner ${owner}, tx ${deployed.txHash}, block ${deployed.blockNumber})\ncommit it as chain.anchorAddress in clusters/<cluster>/cluster.yaml`,
+        `anchor contract ${deployed.address} on chain ${session.chain.chainId} (owner ${owner}, tx ${deployed.txHash}, block ${deployed.blockNumber})\nname it in the contracts that anchor here: "evidence": {"anchor": {"address": "${deployed.address}", "fromBlock": ${deployed.blockNumber}}, …}`,
       );
       return 0;
     } finally {

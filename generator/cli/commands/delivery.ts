@@ -51,7 +51,7 @@ DIR/datomspace-out.json; DIR defaults to ./ID-RUN; existing files are never over
     const { wallet: w } = await wallet(ctx, values);
     const out = resolve(ctx.cwd, stringOption(values, "out") ?? `${id}-${runId}`);
     const result = await openRun(ctx.repo, loaded, run, w, publisher(ctx, loaded, values), out);
-    result.dataKey.fill(0);
+    result.dataKey?.fill(0);
     const status = run.receipt.predicate.status;
     const files = result.files.map((f) => ({
       subject: f.subject,
@@ -62,11 +62,21 @@ DIR/datomspace-out.json; DIR defaults to ./ID-RUN; existing files are never over
       path: f.path === undefined ? undefined : display(ctx.cwd, f.path),
     }));
     ctx.emit(
-      { contract: id, run: runId, phase: status.phase, reason: status.reason, keyFrom: result.keyFrom, out: display(ctx.cwd, out), files },
+      {
+        contract: id,
+        run: runId,
+        phase: status.phase,
+        reason: status.reason,
+        keyFrom: result.keyFrom,
+        out: display(ctx.cwd, out),
+        files,
+        skipped: result.skipped,
+      },
       [
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
-        `${files.length} file${files.length === 1 ? "" : "s"} checked and decrypted with the key of ${result.address} (wrapped key from the ${result.keyFrom}):`,
+        `${files.length} file${files.length === 1 ? "" : "s"} checked and decrypted with the key of ${result.address}${result.keyFrom === null ? " (the data owners' key)" : ` (wrapped key from the ${result.keyFrom})`}:`,
         ...files.map((f) => `  ${f.path}  ${f.size} bytes  sha256 ${f.sha256}`),
+        ...(result.skipped.length === 0 ? [] : [`  not for this key (sealed for the data owners): ${result.skipped.join(", ")}`]),
       ].join("\n"),
     );
     return 0;
@@ -114,11 +124,21 @@ over the receipt hash. ${STORE_HELP}`,
       });
     }
     const opened = await openRun(ctx.repo, loaded, run, w, publisher(ctx, loaded, values));
+    const dataKey = opened.dataKey;
+    if (dataKey === undefined)
+      throw new VerdictError(`the outputs of run ${runId} of ${id} are not sealed for ${signer}`, [
+        {
+          file: run.file,
+          path: "$.predicate.outputs.wrappedKeys",
+          message: `holds no data key for ${signer}`,
+          fix: "release with the key of a data owner the outputs are sealed for",
+        },
+      ]);
     let record;
     try {
-      record = await signRelease(w, loaded, run, wrapForRecipients(loaded, opened.dataKey));
+      record = await signRelease(w, loaded, run, wrapForRecipients(loaded, dataKey));
     } finally {
-      opened.dataKey.fill(0);
+      dataKey.fill(0);
     }
     writeFileAtomic(path, toJsonText(record));
     ctx.emit(

@@ -7,7 +7,7 @@ export const demo: Command = {
   name: ["demo"],
   summary: "run the end-to-end demo in a fresh workspace (default .datomspod/demo)",
   usage: "[--workspace DIR]",
-  help: "Creates keys, a contract, signatures, approvals, a run request, the compiled instance, the OPS-C check, a local run, delivery, anchoring and the audit, printing every command it runs.",
+  help: "Creates keys, a contract, signatures, approvals, a run request, the compiled instance, the OPS-C check, a local run, delivery, anchoring and the audit, then the settlement paid through the escrow on the local chain, printing every command it runs.",
   options: { workspace: { type: "string" } },
   positionals: [0, 0],
   async run(ctx, _args, values) {

@@ -7,11 +7,14 @@ import { approve, contractHash, contractNew, contractSign, contractStatus, contr
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
 import { demo } from "./demo.js";
 import { envBuild, envList, envLock, envNew, envShow } from "./env.js";
+import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveReceipt, githubRecordReviews } from "./github.js";
+import { escrowDeploy, escrowDeposit, escrowRefund, escrowRelease, escrowStatus, escrowWithdraw } from "./escrow.js";
 import { imagesBuild } from "./images.js";
 import { keysNew, keysShow } from "./keys.js";
 import { request } from "./request.js";
 import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
 import { run } from "./run.js";
+import { settle } from "./settle.js";
 
 /** Every command, in the order `datomspod --help` lists them: the pipeline's order; the in-pod roles last. */
 export const COMMANDS: readonly Command[] = [
@@ -40,7 +43,19 @@ export const COMMANDS: readonly Command[] = [
   anchor,
   anchorDeploy,
   anchorAuthorise,
+  settle,
+  escrowDeploy,
+  escrowDeposit,
+  escrowStatus,
+  escrowRelease,
+  escrowRefund,
+  escrowWithdraw,
   auditVerify,
+  auditReviewsCommand,
+  githubPrStatus,
+  githubRecordReviews,
+  githubReceiveReceipt,
+  githubCodeowners,
   demo,
   roleDatomspaceIn,
   roleDatomspaceOut,

@@ -93,9 +93,9 @@ written, also on a policy violation (then only the logs are sealed, for the data
       sealed: path(ctx, values, "sealed"),
     });
     const state =
-      manifest.error !== null ? manifest.error : manifest.policy.ok ? "output policy holds" : `output policy violated (${manifest.policy.violations.length})`;
+      manifest.error !== null ? manifest.error : manifest.policy.ok ? "output policy holds" : `output policy violated (${manifest.policy.rules.join(", ")})`;
     ctx.emit(
-      { ok: manifest.policy.ok, files: manifest.files.length, sealedFor: manifest.sealedFor, violations: manifest.policy.violations },
+      { ok: manifest.policy.ok, files: manifest.files.length, sealedFor: manifest.sealedFor, rules: manifest.policy.rules },
       `datomspace-out: ${state}; sealed ${manifest.files.length} blob${manifest.files.length === 1 ? "" : "s"} for ${manifest.sealedFor.join(", ") || "nobody"}`,
     );
     return 0;

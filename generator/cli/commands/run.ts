@@ -44,9 +44,9 @@ export const run: Command = {
       },
       [
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
-        usage.durationMs === null
+        usage.durationSeconds === null
           ? ""
-          : `  ${usage.durationMs} ms, ${usage.cpuSeconds ?? 0} cpu-s, peak ${Math.round((usage.maxRssBytes ?? 0) / 1024 / 1024)} MiB`,
+          : `  at most ${usage.durationSeconds} s, ${usage.cpuSeconds ?? "unmetered"} cpu-s (every process), peak ${usage.peakMemoryMiB ?? "unmetered"} MiB (rounded up to powers of two; exact values are sealed for the data owners)`,
         ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
         `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
       ]

@@ -42,7 +42,7 @@ export type FindingLevel = "error" | "warning";
 
 /** One thing a report shows: a failed stage's issue, a policy deny, a missed minimum or region, a warning. */
 export interface ReportFinding {
-  /** "datomspod/<stage>" for stage issues, "opsc/<rule>" for policy rules, "opsc/minimum", "opsc/region". */
+  /** "datomspod/<stage>" for stage issues, "opsc/<rule>" for policy rules, "opsc/minimum", "opsc/region", "opsc/leakage". */
   readonly ruleId: string;
   readonly level: FindingLevel;
   readonly stage: Stage;
@@ -78,6 +78,21 @@ export function reportPassed(report: CheckReport): boolean {
 }
 
 /** A score's share of the three scores' sum, in percent with one decimal ("33.3"). */
+/** A byte count for people: 196625 → "192.0 KiB". */
+export function bytesText(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+/** The leakage bound in one line: "≤ 192.0 KiB (196625 bytes): 3 runs × (65536 bytes + 44 bits of public metadata)". */
+export function leakageText(result: PolicyResult): string {
+  const { boundBytes, runs, bytesPerRun, metadataBitsPerRun, max } = result.leakage;
+  if (boundBytes === null) return "unknown (unbounded)";
+  const ceiling = max === null ? "" : `; the scenario accepts at most ${max} bytes`;
+  return `≤ ${bytesText(boundBytes)} (${boundBytes} bytes): ${runs} run${runs === 1 ? "" : "s"} × (${bytesPerRun} bytes + ${metadataBitsPerRun} bits of public metadata)${ceiling}`;
+}
+
 export function sharePercent(result: PolicyResult, axis: (typeof AXES)[number]): string | undefined {
   const total = AXES.reduce((sum, a) => sum + result.scores[a], 0);
   return total === 0 ? undefined : ((100 * result.scores[axis]) / total).toFixed(1);
@@ -129,6 +144,21 @@ function scoreFindings(check: ContractCheck, result: PolicyResult): ReportFindin
       file: check.file,
       path: "$.opsc.scenario",
       fix: "rebalance the contract's openness, privacy and security (see the factors) or choose a fitting scenario",
+    });
+  }
+  const leakage = result.leakage;
+  if (!leakage.ok) {
+    findings.push({
+      ruleId: "opsc/leakage",
+      level: "error",
+      stage: "policy",
+      message:
+        leakage.boundBytes === null
+          ? "the leakage bound is unknown, so the contract is taken as unbounded"
+          : `the leakage bound of ${leakage.boundBytes} bytes is more than the ${leakage.max ?? 0} bytes scenario ${scenario} accepts`,
+      file: check.file,
+      path: "$.outputs.policy.maxBytes",
+      fix: "lower outputs.policy.maxBytes or business.maxRuns, or choose a fitting scenario",
     });
   }
   return findings;

@@ -6,11 +6,13 @@
  */
 
 import { AXES } from "../scenarios.js";
-import { STAGES, contractPassed, findingsOf, sharePercent, type CheckReport, type ContractCheck } from "./check-report.js";
+import { STAGES, bytesText, contractPassed, findingsOf, leakageText, sharePercent, type CheckReport, type ContractCheck } from "./check-report.js";
 
 export interface MarkdownOptions {
   /** Relative path of a contract's SVG from where the Markdown is shown; default `opsc/<id>.svg`. */
   readonly svgHref?: (id: string) => string;
+  /** Lines shown in place of the SVG image (e.g. a text rendering of the triangle where no image can be linked). */
+  readonly figure?: (check: ContractCheck) => readonly string[];
 }
 
 const STATUS: Record<string, string> = { ok: "✅ ok", failed: "❌ failed", skipped: "➖ skipped" };
@@ -32,7 +34,8 @@ function contractSection(check: ContractCheck, options: MarkdownOptions): string
   const out = [`### ${check.id}`, ""];
   const passed = contractPassed(check);
   const result = check.policy;
-  if (result !== undefined) {
+  if (result !== undefined && options.figure !== undefined) out.push(...options.figure(check));
+  else if (result !== undefined) {
     const href = (options.svgHref ?? ((id: string) => `opsc/${id}.svg`))(check.id);
     out.push(`![OPS-C triangle of ${check.id}](${href})`, "");
   }
@@ -60,6 +63,7 @@ function contractSection(check: ContractCheck, options: MarkdownOptions): string
       );
     }
     out.push(`| weighted | ${result.weighted} | | | |`, "");
+    out.push(`Leakage bound ${result.leakage.ok ? "✅" : "❌"} ${leakageText(result)}`, "");
     out.push("<details><summary>Why these scores</summary>", "", "| score | factor | value | points |", "| --- | --- | --- | ---: |");
     for (const axis of AXES) {
       for (const factor of result.factors[axis])
@@ -86,10 +90,14 @@ export function renderMarkdown(report: CheckReport, options: MarkdownOptions = {
         : `${failed} of ${report.contracts.length} contract${report.contracts.length === 1 ? "" : "s"} fail${failed === 1 ? "s" : ""}`;
   const out = [`## datomspod check: ${title}`, ""];
   if (report.contracts.length > 0) {
-    out.push("| contract | scenario | openness | privacy | security | weighted | verdict |", "| --- | --- | ---: | ---: | ---: | ---: | --- |");
+    out.push(
+      "| contract | scenario | openness | privacy | security | weighted | leakage bound | verdict |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
     for (const check of report.contracts) {
       const r = check.policy;
-      const scores = r === undefined ? "- | - | - | -" : `${r.scores.openness} | ${r.scores.privacy} | ${r.scores.security} | ${r.weighted}`;
+      const bound = r === undefined ? "-" : r.leakage.boundBytes === null ? "unknown" : bytesText(r.leakage.boundBytes);
+      const scores = r === undefined ? "- | - | - | - | -" : `${r.scores.openness} | ${r.scores.privacy} | ${r.scores.security} | ${r.weighted} | ${bound}`;
       out.push(`| [${check.id}](#${check.id}) | ${r === undefined ? "-" : r.scenario} | ${scores} | ${contractPassed(check) ? "✅ pass" : "❌ fail"} |`);
     }
     out.push("");

@@ -83,6 +83,16 @@ export function sarifRules(): SarifRule[] {
       defaultConfiguration: { level: "error" },
       properties: { tags: ["opsc", "scenario"], precision: "very-high" },
     },
+    {
+      id: "opsc/leakage",
+      name: "Leakage",
+      shortDescription: { text: "Leakage bound unknown or above the scenario's ceiling" },
+      fullDescription: {
+        text: "The most a contract can ever let out, maxBytes × maxRuns plus the bits of its runs' public metadata, must be known and within the scenario's maxLeakageBytes.",
+      },
+      defaultConfiguration: { level: "error" },
+      properties: { tags: ["opsc", "scenario", "leakage"], precision: "very-high" },
+    },
   ];
   return [...stageRules, ...policyRules().map(policyRule), ...scenarioRules];
 }
@@ -132,6 +142,10 @@ export function renderSarif(report: CheckReport, options: SarifOptions = {}): st
         tool: { driver: { name: "datomspod", informationUri: INFORMATION_URI, ...(options.version === undefined ? {} : { version: options.version }), rules } },
         results,
         columnKind: "unicodeCodePoints",
+        // The leakage bound of every contract the policy judged, in bytes (null: unknown).
+        properties: {
+          leakageBounds: Object.fromEntries(report.contracts.flatMap((check) => (check.policy === undefined ? [] : [[check.id, check.policy.leakage]]))),
+        },
       },
     ],
   };

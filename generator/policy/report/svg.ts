@@ -8,7 +8,7 @@
 
 import { AXES, type Axis } from "../scenarios.js";
 import { regionPolygon, shares, toPoint, vertices, type Point } from "../triangle.js";
-import { contractPassed, type ContractCheck } from "./check-report.js";
+import { bytesText, contractPassed, leakageText, type ContractCheck } from "./check-report.js";
 
 const WIDTH = 480;
 const HEIGHT = 440;
@@ -42,7 +42,7 @@ export function renderSvg(check: ContractCheck): string | undefined {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="title desc" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
     `  <title id="title">OPS-C triangle of contract ${escapeXml(check.id)} (scenario ${escapeXml(result.scenario)})</title>`,
-    `  <desc id="desc">${escapeXml(summary)}; weighted ${result.weighted}; ${result.inside_region ? "inside" : "outside"} the scenario's region; ${passed ? "passes" : "fails"}.</desc>`,
+    `  <desc id="desc">${escapeXml(summary)}; weighted ${result.weighted}; ${result.inside_region ? "inside" : "outside"} the scenario's region; leakage bound ${escapeXml(leakageText(result))}; ${passed ? "passes" : "fails"}.</desc>`,
     `  <rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `  <text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(check.id)}</text>`,
     `  <text x="${WIDTH / 2}" y="40" text-anchor="middle" fill="#555555">scenario ${escapeXml(result.scenario)}</text>`,
@@ -76,7 +76,7 @@ export function renderSvg(check: ContractCheck): string | undefined {
   }
   const verdict = passed ? "pass" : "fail";
   out.push(
-    `  <text x="${WIDTH / 2}" y="${HEIGHT - 16}" text-anchor="middle"><tspan fill="#555555">weighted ${result.weighted} · ${result.inside_region ? "inside" : "outside"} region ·</tspan> <tspan fill="${colour}" font-weight="bold">${verdict}</tspan></text>`,
+    `  <text x="${WIDTH / 2}" y="${HEIGHT - 16}" text-anchor="middle"><tspan fill="#555555">weighted ${result.weighted} · ${result.inside_region ? "inside" : "outside"} region · leaks ≤ ${result.leakage.boundBytes === null ? "unknown" : bytesText(result.leakage.boundBytes)} ·</tspan> <tspan fill="${colour}" font-weight="bold">${verdict}</tspan></text>`,
     `</svg>`,
   );
   return `${out.join("\n")}\n`;

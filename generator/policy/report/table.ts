@@ -6,7 +6,7 @@
 
 import { formatIssue } from "../../errors.js";
 import { AXES } from "../scenarios.js";
-import { STAGES, contractPassed, findingsOf, type CheckReport, type StageStatus } from "./check-report.js";
+import { STAGES, bytesText, contractPassed, findingsOf, type CheckReport, type StageStatus } from "./check-report.js";
 
 export interface TableOptions {
   readonly color: boolean;
@@ -17,7 +17,7 @@ type Style = keyof typeof CODES;
 
 const STATUS_STYLE: Record<StageStatus, Style> = { ok: "green", failed: "red", skipped: "dim" };
 const STATUS_TEXT: Record<StageStatus, string> = { ok: "ok", failed: "FAILED", skipped: "-" };
-const HEADERS = ["contract", ...STAGES, "O", "P", "S", "W", "verdict"];
+const HEADERS = ["contract", ...STAGES, "O", "P", "S", "W", "leak", "verdict"];
 
 /** A cell: its plain text (which sets the width) and an optional style. */
 interface Cell {
@@ -35,6 +35,7 @@ export function renderTable(report: CheckReport, options: TableOptions): string 
       ...STAGES.map((stage): Cell => ({ text: STATUS_TEXT[check.stages[stage].status], style: STATUS_STYLE[check.stages[stage].status] })),
       ...scores,
       { text: check.policy === undefined ? "-" : String(check.policy.weighted) },
+      { text: check.policy === undefined ? "-" : check.policy.leakage.boundBytes === null ? "unknown" : bytesText(check.policy.leakage.boundBytes) },
       { text: passed ? "pass" : "FAIL", style: passed ? "green" : "red" },
     ];
   });

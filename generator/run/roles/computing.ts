@@ -16,8 +16,14 @@ export interface ComputingStatus {
   readonly startedAt: string | null;
   readonly endedAt: string | null;
   readonly durationMs: number | null;
+  /** CPU seconds of the processes the supervisor reaped (the child and what it waited for). */
   readonly cpuSeconds: number | null;
   readonly maxRssBytes: number | null;
+  /** CPU seconds of every process of the container, from its cgroup; null when not metered (cgroupNote says why). */
+  readonly cgroupCpuSeconds: number | null;
+  /** Peak memory of the whole container, from its cgroup. */
+  readonly cgroupPeakMemoryBytes: number | null;
+  readonly cgroupNote: string | null;
   readonly error: string | null;
 }
 
@@ -48,6 +54,9 @@ export function parseComputingStatus(value: unknown): ComputingStatus {
     durationMs: num(s["durationMs"]),
     cpuSeconds: num(s["cpuSeconds"]),
     maxRssBytes: num(s["maxRssBytes"]),
+    cgroupCpuSeconds: num(s["cgroupCpuSeconds"]),
+    cgroupPeakMemoryBytes: num(s["cgroupPeakMemoryBytes"]),
+    cgroupNote: text(s["cgroupNote"]),
     error: text(s["error"]),
   };
 }

@@ -85,8 +85,13 @@ export interface Verdict {
   readonly parametersHash: string | null;
   readonly supervisor: { readonly sha256: string; readonly size: number } | null;
   readonly rows: {
+    /** Lines of two or more tokens read, and tokens that qualify as values on their own. */
     readonly indexed: number;
+    readonly values: number;
+    /** Rare rows and values written to the index (found fewer than `threshold` times). */
     readonly distinct: number;
+    readonly distinctValues: number;
+    readonly threshold: number;
     readonly fieldCounts: readonly number[];
     readonly binaryFiles: readonly string[];
   } | null;
@@ -203,7 +208,9 @@ function verify(options: DatomspaceInOptions, verifiedDir: string, pod: PodContr
   const { contract } = pod;
   const indexPath = join(verifiedDir, VERIFIED_FILES.rows);
   rmSync(indexPath, { force: true });
-  const rows = contract.outputs.policy.noRawRecords ? new RowIndexBuilder({ spillDir: verifiedDir }) : undefined;
+  const policy = contract.outputs.policy;
+  // A row or value shared by minGroupSize rows or more is a group, which aggregates may show.
+  const rows = policy.noRawRecords ? new RowIndexBuilder({ spillDir: verifiedDir, threshold: policy.minGroupSize ?? 2 }) : undefined;
   try {
     return verifyFiles(options, pod, rows, indexPath);
   } finally {
@@ -237,8 +244,16 @@ function verifyFiles(options: DatomspaceInOptions, pod: PodContract, rows: RowIn
 
   let rowSummary: Verdict["rows"] = null;
   if (rows !== undefined && failures.length === 0) {
-    const distinct = rows.write(indexPath);
-    rowSummary = { indexed: rows.rows, distinct, fieldCounts: [...rows.fieldCounts].sort((a, b) => a - b), binaryFiles: tally.binaryFiles };
+    const written = rows.write(indexPath);
+    rowSummary = {
+      indexed: rows.rows,
+      values: rows.values,
+      distinct: written.rows,
+      distinctValues: written.values,
+      threshold: rows.threshold,
+      fieldCounts: [...rows.fieldCounts].sort((a, b) => a - b),
+      binaryFiles: tally.binaryFiles,
+    };
   }
   return {
     version: 1,

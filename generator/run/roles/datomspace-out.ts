@@ -1,11 +1,15 @@
 /**
  * The datomspace-out role: applies the contract's output policy to what the algorithm left, then
- * seals. Outputs and logs are encrypted with a fresh data key, which is wrapped for the recipients
- * (or, with owner review, for the data owners only, who release later). On a policy violation no
- * output is sealed; the logs and the detailed report are sealed for the data owners only, since a
- * violating run's log may hold exactly what was kept back. Nothing in clear on the sealed volume
- * comes from the algorithm: subjects are numbered, names and plaintext digests are inside the
- * ciphertext. CIDs are computed here (no network in the pod); the runner publishes the blobs.
+ * seals exactly three blobs, each padded to a size bucket (public.ts):
+ * - `outputs/0`: every output, names and all, with the run's data key, wrapped for the recipients
+ *   (or, with owner review, for the data owners, who release later); empty when the policy broke;
+ * - `logs/0`: the supervisor's log, with the data key, or with the owners' key when the contract
+ *   sets minGroupSize (no group size can be checked in free text) or the policy broke (then only
+ *   its head, at most min(maxBytes, 64 KiB));
+ * - `logs/datomspace-out`: the report, with the owners' key, wrapped for the data owners only: the
+ *   violations with the real names, the exact exit status and usage, what each blob holds.
+ * Nothing in clear on the sealed volume comes from the algorithm beyond what public.ts counts.
+ * CIDs are computed here (no network in the pod); the runner publishes the blobs.
  */
 
 import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -16,11 +20,14 @@ import { toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { assertRunId } from "../../repo/layout.js";
 import type { Contract } from "../../contract/types.generated.js";
 import { cidOf } from "../../publish/unixfs.js";
-import { SEAL_FORMAT, newDataKey, sealContext, sealFile, wrapKey, type SealedKind } from "../seal/crypto.js";
-import type { SealedEntry, SealedManifest } from "../seal/manifest.js";
-import { applyOutputPolicy, type Candidate, type PolicyResult } from "../seal/policy.js";
+import { SEAL_FORMAT, newDataKey, sealContext, sealFile, wrapKey, type SealSource, type SealedFile, type SealedKind } from "../seal/crypto.js";
+import type { SealKey, SealedEntry, SealedManifest } from "../seal/manifest.js";
+import { MAX_LISTED_VIOLATIONS, VIOLATION_LOG_BYTES, applyOutputPolicy, type Candidate, type PolicyResult, type Rule } from "../seal/policy.js";
+import { REPORT_MAX_BYTES, paddedSize, type BLOB_SUBJECTS } from "../seal/public.js";
 import { RowIndex } from "../seal/rows.js";
-import { SEALED_FILES, VERIFIED_FILES, isRegularFile, readPodContract, type PodContract } from "./files.js";
+import { parseComputingStatus, type ComputingStatus } from "./computing.js";
+import { algorithmStatus } from "./receipt.js";
+import { SEALED_FILES, STATUS_FILES, VERIFIED_FILES, isRegularFile, readPodContract, readRoleJson, type PodContract } from "./files.js";
 
 export interface DatomspaceOutOptions {
   readonly contract: string;
@@ -44,6 +51,11 @@ export function sealAudience(contract: Contract, policyOk: boolean): string[] {
   return [...new Set(contract.outputs.recipients.map((address) => getAddress(address)))].sort();
 }
 
+/** Which key seals the logs: the owners' when the contract sets minGroupSize (free text cannot be held to k) or the policy broke. */
+export function logsKey(contract: Contract, policyOk: boolean): SealKey {
+  return !policyOk || contract.outputs.policy.minGroupSize !== undefined ? "owners" : "data";
+}
+
 function publicKeyOf(contract: Contract, address: string): string | undefined {
   return contract.parties.find((party) => party.address.toLowerCase() === address.toLowerCase())?.publicKey;
 }
@@ -52,13 +64,18 @@ async function cidOfFile(path: string): Promise<string> {
   return cidOf(createReadStream(path, { highWaterMark: 1 << 18 }) as AsyncIterable<Uint8Array>);
 }
 
-async function digestOf(path: string | Uint8Array): Promise<{ sha256: string; size: number }> {
-  if (typeof path !== "string") return { sha256: createHash("sha256").update(path).digest("hex"), size: path.length };
+async function digestOf(source: SealSource): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  let left = source.limit ?? Number.POSITIVE_INFINITY;
+  const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+    typeof source.path === "string" ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : [source.path];
+  for await (const chunk of chunks) {
+    if (left <= 0) break;
+    const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= part.length;
+    hash.update(part);
+    size += part.length;
   }
   return { sha256: hash.digest("hex"), size };
 }
@@ -74,30 +91,79 @@ function loadRows(contract: Contract, verifiedDir: string): RowIndex | undefined
   }
 }
 
-interface ToSeal {
-  readonly subject: string;
-  readonly kind: SealedKind;
+interface PackedFile extends SealSource {
   readonly name: string;
-  /** A file, or the bytes themselves (the report, never written in clear). */
-  readonly path: string | Uint8Array;
+  /** The file's whole size (more than what is sealed when `limit` cuts it). */
+  readonly size: number;
 }
 
-/** The files that are sealed, in subject order: outputs (only when the policy holds), logs, the report. */
-function plan(policy: PolicyResult): ToSeal[] {
-  const files: ToSeal[] = [];
-  if (policy.ok) policy.outputs.forEach((file: Candidate, i) => files.push({ subject: `outputs/${i}`, kind: "output", name: file.name, path: file.path }));
-  policy.logs.forEach((file: Candidate, i) => files.push({ subject: `logs/${i}`, kind: "log", name: file.name, path: file.path }));
-  return files;
+interface Blob {
+  readonly subject: (typeof BLOB_SUBJECTS)[number];
+  readonly kind: SealedKind;
+  readonly key: SealKey;
+  readonly files: readonly PackedFile[];
+}
+
+/** The outputs and the logs as sealed: the outputs only when the policy holds, the logs' head only when it does not. */
+function plan(contract: Contract, policy: PolicyResult, ok: boolean): Blob[] {
+  const cap = Math.min(contract.outputs.policy.maxBytes, VIOLATION_LOG_BYTES);
+  let left = cap;
+  const logs = policy.logs.map((file: Candidate): PackedFile => {
+    if (ok) return { name: file.name, path: file.path, size: file.size };
+    const limit = Math.min(file.size, left);
+    left -= limit;
+    return { name: file.name, path: file.path, size: file.size, limit };
+  });
+  return [
+    {
+      subject: "outputs/0",
+      kind: "output",
+      key: "data",
+      files: ok ? policy.outputs.map((file) => ({ name: file.name, path: file.path, size: file.size })) : [],
+    },
+    { subject: "logs/0", kind: "log", key: logsKey(contract, ok), files: logs },
+  ];
+}
+
+function readComputing(statusDir: string): ComputingStatus | null {
+  try {
+    const value = readRoleJson(join(statusDir, STATUS_FILES.computing), 64 * 1024);
+    return value === undefined ? null : parseComputingStatus(value);
+  } catch {
+    return null;
+  }
+}
+
+/** The report sealed for the data owners, cut to REPORT_MAX_BYTES. */
+function reportBytes(report: {
+  policy: { ok: boolean; rules: readonly Rule[]; usedBytes: number; maxBytes: number; violations: PolicyResult["detailed"] };
+  /** How the algorithm ended, exactly: what the receipt reduces to the phase. */
+  status: { phase: string; reason: string; exitCode: number | null; signal: string | null; oomKilled: boolean; deadlineExceeded: boolean };
+  computing: ComputingStatus | null;
+  files: readonly { subject: string; kind: SealedKind; name: string; size: number; sealedBytes: number; sha256: string }[];
+}): Uint8Array {
+  const clip = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+  const violations = report.policy.violations
+    .slice(0, MAX_LISTED_VIOLATIONS)
+    .map((v) => ({ ...v, name: v.name === null ? null : clip(v.name), message: clip(v.message) }));
+  const full = {
+    version: 1,
+    policy: { ...report.policy, violations, unlisted: Math.max(0, report.policy.violations.length - MAX_LISTED_VIOLATIONS) },
+    status: report.status,
+    computing: report.computing,
+    files: report.files,
+  };
+  let bytes = Buffer.from(toJsonText(full), "utf8");
+  if (bytes.length > REPORT_MAX_BYTES) bytes = Buffer.from(toJsonText({ ...full, files: { count: report.files.length, listed: false } }), "utf8");
+  return bytes.subarray(0, REPORT_MAX_BYTES);
 }
 
 /**
- * What may be said in clear about an error: its code or class, never its message, which can quote
- * file names the algorithm chose.
+ * What may be said in clear about an error: that sealing failed, nothing more (its code or message
+ * could depend on what the algorithm left: file names, sizes).
  */
-export function publicError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code)) return `sealing failed: ${code}`;
-  return `sealing failed: ${error instanceof Error ? error.name : "error"}`;
+export function publicError(_error: unknown): string {
+  return "sealing failed";
 }
 
 /** Runs the role and returns the manifest it wrote. */
@@ -113,7 +179,7 @@ export async function runDatomspaceOut(options: DatomspaceOutOptions): Promise<S
   mkdirSync(blobsDir, { recursive: true });
 
   const base = {
-    version: 1 as const,
+    version: 2 as const,
     contractId: contract.id,
     contractHash: pod.hash,
     runId: options.run,
@@ -129,55 +195,84 @@ export async function runDatomspaceOut(options: DatomspaceOutOptions): Promise<S
     } finally {
       rows?.close();
     }
+    const owners = dataOwners(contract);
     const audience = sealAudience(contract, policy.ok);
     const keyed = audience.filter((address) => publicKeyOf(contract, address) !== undefined);
-    const violations = [...policy.violations];
-    if (keyed.length < audience.length) {
-      violations.push({
+    const keyedOwners = owners.filter((address) => publicKeyOf(contract, address) !== undefined);
+    const detailed = [...policy.detailed];
+    if (keyed.length < audience.length || keyedOwners.length < owners.length) {
+      detailed.push({
         rule: "sealing",
-        file: null,
-        message: `${audience.length - keyed.length} of the parties the outputs are sealed for have no publicKey in the contract; nothing is sealed for them`,
+        area: "run",
+        name: null,
+        message: "some of the parties the outputs, logs or report are sealed for have no publicKey in the contract; nothing is sealed for them",
       });
     }
-    const ok = policy.ok && keyed.length === audience.length;
-    const dataKey = newDataKey();
+    const ok = policy.ok && detailed.length === policy.detailed.length;
+    const rules = [...new Set(detailed.map((v) => v.rule))].sort();
+    const keys: Record<SealKey, Buffer> = { data: newDataKey(), owners: newDataKey() };
     const files: SealedEntry[] = [];
-    const report: { subject: string; kind: SealedKind; name: string; size: number; sha256: string }[] = [];
-    const seal = async (item: ToSeal): Promise<void> => {
-      const plain = await digestOf(item.path);
-      const blob = `${SEALED_FILES.blobs}/${files.length}`;
-      const target = join(sealedDir, blob);
-      const sealed = await sealFile(item.path, target, dataKey, sealContext(pod.hash, options.run, item.subject), {
-        version: 1,
-        kind: item.kind,
-        name: item.name,
-        size: plain.size,
-        sha256: plain.sha256,
+    const listed: { subject: string; kind: SealedKind; name: string; size: number; sealedBytes: number; sha256: string }[] = [];
+    const seal = async (blob: { subject: string; kind: SealedKind; key: SealKey; files: readonly PackedFile[] }): Promise<void> => {
+      const described: SealedFile[] = [];
+      for (const file of blob.files) {
+        const plain = await digestOf(file);
+        described.push({ name: file.name, size: plain.size, sha256: plain.sha256 });
+        listed.push({ subject: blob.subject, kind: blob.kind, name: file.name, size: file.size, sealedBytes: plain.size, sha256: plain.sha256 });
+      }
+      const path = `${SEALED_FILES.blobs}/${files.length}`;
+      const target = join(sealedDir, path);
+      const sealed = await sealFile(
+        blob.files,
+        target,
+        keys[blob.key],
+        sealContext(pod.hash, options.run, blob.subject),
+        { version: 2, kind: blob.kind, files: described },
+        paddedSize,
+      );
+      files.push({
+        name: blob.subject,
+        kind: blob.kind,
+        key: blob.key,
+        blob: path,
+        size: sealed.size,
+        ciphertextSha256: sealed.sha256,
+        cid: await cidOfFile(target),
       });
-      files.push({ name: item.subject, kind: item.kind, blob, size: sealed.size, ciphertextSha256: sealed.sha256, cid: await cidOfFile(target) });
-      report.push({ subject: item.subject, kind: item.kind, name: item.name, size: plain.size, sha256: plain.sha256 });
     };
-    if (keyed.length > 0) {
-      for (const item of plan(ok ? policy : { ...policy, ok: false })) await seal(item);
-      // The detailed report: real names, the violations with them, what each subject holds.
-      const reportBytes = Buffer.from(toJsonText({ policy: { ok, violations: policy.detailed }, files: report }), "utf8");
-      await seal({ subject: "logs/datomspace-out", kind: "report", name: "datomspace-out.json", path: reportBytes });
+    if (keyed.length > 0 && keyedOwners.length > 0) {
+      for (const blob of plan(contract, policy, ok)) await seal(blob);
+      const computing = readComputing(options.status);
+      const report = reportBytes({
+        policy: { ok, rules, usedBytes: policy.usedBytes, maxBytes: policy.maxBytes, violations: detailed },
+        status: {
+          ...algorithmStatus(contract, computing ?? undefined),
+          exitCode: computing?.exitCode ?? null,
+          signal: computing?.signal ?? null,
+          oomKilled: computing?.oomKilled ?? false,
+          deadlineExceeded: computing?.deadlineExceeded ?? false,
+        },
+        computing,
+        files: [...listed],
+      });
+      await seal({
+        subject: "logs/datomspace-out",
+        kind: "report",
+        key: "owners",
+        files: [{ name: "datomspace-out.json", path: report, size: report.length }],
+      });
     }
-    const wrappedKeys: Record<string, string> = {};
-    for (const address of keyed) wrappedKeys[address] = wrapKey(dataKey, publicKeyOf(contract, address)!);
-    dataKey.fill(0);
-    manifest = { ...base, files, policy: { ok, outputBytes: policy.outputBytes, violations }, sealedFor: keyed, wrappedKeys, error: null };
+    const wrap = (addresses: readonly string[], key: Buffer): Record<string, string> =>
+      Object.fromEntries(addresses.map((address) => [address, wrapKey(key, publicKeyOf(contract, address)!)]));
+    const wrappedKeys = wrap(keyed, keys.data);
+    const ownerKeys = wrap(keyedOwners, keys.owners);
+    keys.data.fill(0);
+    keys.owners.fill(0);
+    manifest = { ...base, files, policy: { ok, rules }, sealedFor: keyed, wrappedKeys, ownerKeys, error: null };
   } catch (error) {
     // Fail closed: nothing sealed, the reason recorded for the receipt.
     for (const name of readdirSync(blobsDir)) rmSync(join(blobsDir, name), { force: true });
-    manifest = {
-      ...base,
-      files: [],
-      policy: { ok: false, outputBytes: 0, violations: [{ rule: "sealing", file: null, message: "sealing failed; nothing was sealed" }] },
-      sealedFor: [],
-      wrappedKeys: {},
-      error: publicError(error),
-    };
+    manifest = { ...base, files: [], policy: { ok: false, rules: ["sealing"] }, sealedFor: [], wrappedKeys: {}, ownerKeys: {}, error: publicError(error) };
   }
   writeFileAtomic(manifestPath, toJsonText(manifest));
   return manifest;

@@ -9,10 +9,11 @@
 import { canonicalize } from "../../contract/canonical.js";
 import { InputError, type Issue } from "../../errors.js";
 import type { Contract } from "../../contract/types.generated.js";
-import type { SealedManifest } from "../seal/manifest.js";
-import type { PublicViolation } from "../seal/policy.js";
+import type { PublicPolicy, SealKey, SealedManifest } from "../seal/manifest.js";
+import { publicUsage, type PublicUsage } from "../seal/public.js";
 import type { ComputingStatus } from "./computing.js";
 import type { CheckedFile, Failure, Verdict } from "./datomspace-in.js";
+import { runUsage } from "./usage.js";
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const RECEIPT_PREDICATE_TYPE = "https://datomspod.io/receipt/v1";
@@ -24,9 +25,10 @@ export interface ReceiptSubject {
   readonly name: string;
   readonly digest: { readonly sha256: string };
   readonly uri: string;
-  readonly annotations: { readonly kind: string; readonly size: number };
+  readonly annotations: { readonly kind: string; readonly key: SealKey; readonly size: number };
 }
 
+/** How a run ended, in full: what the sealed report and the runner know; the receipt shows the phase only. */
 export interface RunStatus {
   readonly phase: Phase;
   readonly exitCode: number | null;
@@ -41,16 +43,19 @@ export interface ReceiptPredicate {
   readonly run: { readonly id: string; readonly parametersHash: string | null };
   readonly algorithm: { readonly did: string; readonly codeSha256: string; readonly image: string; readonly imageDigest: string };
   readonly inputs: { readonly verified: boolean; readonly checked: readonly CheckedFile[]; readonly failures: readonly Failure[] };
-  readonly status: RunStatus;
-  readonly usage: { readonly durationMs: number | null; readonly cpuSeconds: number | null; readonly maxRssBytes: number | null };
+  /** The phase, and a reason that says nothing the algorithm chose (public.ts). */
+  readonly status: PublicStatus;
+  /** Rounded up to powers of two; the exact values are in the report sealed for the data owners. */
+  readonly usage: PublicUsage;
+  /** When the algorithm started (to the second; when it ended is the algorithm's choice, and sealed). */
   readonly startedAt: string | null;
-  readonly endedAt: string | null;
   readonly outputs: {
     readonly delivery: string;
     readonly ownerReview: boolean;
-    readonly policy: { readonly ok: boolean; readonly outputBytes: number; readonly violations: readonly PublicViolation[] };
+    readonly policy: PublicPolicy;
     readonly sealedFor: readonly string[];
     readonly wrappedKeys: Readonly<Record<string, string>>;
+    readonly ownerKeys: Readonly<Record<string, string>>;
     readonly encryption: SealedManifest["encryption"] | null;
   };
   /** The rendered instance the run came from (filled by the runner). */
@@ -79,11 +84,41 @@ export interface ReceiptFacts {
   readonly computingDistrusted?: string;
 }
 
+export interface PublicStatus {
+  readonly phase: Phase;
+  readonly reason: string;
+}
+
+/** The public reason of each phase the algorithm can reach: fixed text. */
+export const PUBLIC_REASONS: Readonly<Record<Exclude<Phase, "rejected">, string>> = {
+  succeeded: "the algorithm exited with code 0 and what it left keeps to the output policy",
+  failed: "the algorithm or the sealing did not complete; how is in the report sealed for the data owners",
+  "policy-violation": "what the algorithm left breaks the output policy; only the data owners can open the sealed report and the log",
+};
+
+/** The status as the receipt shows it: the phase, the verification failure of a rejected run (the algorithm never ran), fixed text otherwise. */
+export function publicStatus(status: RunStatus): PublicStatus {
+  if (status.phase === "rejected") return { phase: "rejected", reason: status.reason };
+  return { phase: status.phase, reason: PUBLIC_REASONS[status.phase] };
+}
+
 function firstFailure(failures: readonly Failure[]): string {
   const first = failures[0];
   if (first === undefined) return "the inputs were not verified";
   const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : "";
   return `${first.file} (${first.path}) ${first.message}${more}`;
+}
+
+/** How the algorithm ended, from the supervisor's status (undefined: none, or not evidence). */
+export function algorithmStatus(contract: Contract, c: ComputingStatus | undefined, distrusted?: string): { phase: Phase; reason: string } {
+  if (c === undefined) return { phase: "failed", reason: distrusted ?? "the computing container left no status" };
+  if (c.state === "not-started") return { phase: "failed", reason: `the algorithm was not started: ${c.error ?? "no reason given"}` };
+  if (c.deadlineExceeded) return { phase: "failed", reason: `stopped at the deadline of ${contract.inputs.compute.maxDurationSeconds} s` };
+  if (c.oomKilled) return { phase: "failed", reason: `killed for running out of memory (limit ${contract.inputs.compute.memory})` };
+  if (c.state === "signaled") return { phase: "failed", reason: `killed by ${c.signal ?? "a signal"}` };
+  if (c.state === "exited" && c.exitCode === 0) return { phase: "succeeded", reason: "the algorithm exited with code 0" };
+  if (c.state === "exited" && c.exitCode !== null) return { phase: "failed", reason: `the algorithm exited with code ${c.exitCode}` };
+  return { phase: "failed", reason: `the supervisor did not finish (state ${c.state ?? "unknown"})` };
 }
 
 /** How the run ended, from the roles' records, most serious first. */
@@ -97,27 +132,15 @@ export function runStatus(facts: ReceiptFacts): RunStatus {
     return { ...base, phase: "rejected", reason: `verification failed before the run: ${firstFailure(verdict.failures)}; the algorithm did not run` };
   if (!facts.gate) return { ...base, phase: "rejected", reason: "the gate file is missing although the verdict is ok; the algorithm did not run" };
 
-  let computed: { phase: Phase; reason: string };
-  if (c === undefined) computed = { phase: "failed", reason: facts.computingDistrusted ?? "the computing container left no status" };
-  else if (c.state === "not-started") computed = { phase: "failed", reason: `the algorithm was not started: ${c.error ?? "no reason given"}` };
-  else if (c.deadlineExceeded) computed = { phase: "failed", reason: `stopped at the deadline of ${facts.contract.inputs.compute.maxDurationSeconds} s` };
-  else if (c.oomKilled) computed = { phase: "failed", reason: `killed for running out of memory (limit ${facts.contract.inputs.compute.memory})` };
-  else if (c.state === "signaled") computed = { phase: "failed", reason: `killed by ${c.signal ?? "a signal"}` };
-  else if (c.state === "exited" && c.exitCode === 0) computed = { phase: "succeeded", reason: "the algorithm exited with code 0" };
-  else if (c.state === "exited" && c.exitCode !== null) computed = { phase: "failed", reason: `the algorithm exited with code ${c.exitCode}` };
-  else computed = { phase: "failed", reason: `the supervisor did not finish (state ${c.state ?? "unknown"})` };
-
+  const computed = algorithmStatus(facts.contract, c, facts.computingDistrusted);
   const m = facts.manifest;
   if (m === undefined) return { ...base, phase: "failed", reason: `${computed.reason}; datomspace-out left no manifest, nothing was sealed` };
   if (m.error !== null) return { ...base, phase: "failed", reason: `${computed.reason}; ${m.error}` };
   if (!m.policy.ok) {
-    const n = m.policy.violations.length;
-    const first = m.policy.violations[0];
-    const what = first === undefined ? "" : `: ${first.file === null ? "" : `${first.file} `}${first.message}`;
     return {
       ...base,
       phase: "policy-violation",
-      reason: `the outputs break the output policy (${n} violation${n === 1 ? "" : "s"}${what}); only the logs are sealed, for the data owners; ${computed.reason}`,
+      reason: `what the algorithm left breaks the output policy (${m.policy.rules.join(", ")}); ${computed.reason}`,
     };
   }
   return { ...base, ...computed };
@@ -132,7 +155,7 @@ export function buildReceipt(facts: ReceiptFacts): Receipt {
     name: file.name,
     digest: { sha256: file.ciphertextSha256 },
     uri: `ipfs://${file.cid}`,
-    annotations: { kind: file.kind, size: file.size },
+    annotations: { kind: file.kind, key: file.key, size: file.size },
   }));
   return {
     _type: STATEMENT_TYPE,
@@ -148,16 +171,16 @@ export function buildReceipt(facts: ReceiptFacts): Receipt {
         imageDigest: algorithm.container.digest,
       },
       inputs: { verified: verdict?.ok === true && facts.gate, checked: verdict?.checked ?? [], failures: verdict?.failures ?? [] },
-      status: runStatus(facts),
-      usage: { durationMs: c?.durationMs ?? null, cpuSeconds: c?.cpuSeconds ?? null, maxRssBytes: c?.maxRssBytes ?? null },
-      startedAt: c?.startedAt ?? null,
-      endedAt: c?.endedAt ?? null,
+      status: publicStatus(runStatus(facts)),
+      usage: publicUsage(c === undefined ? undefined : runUsage(contract, c, manifest)),
+      startedAt: c?.startedAt === null || c?.startedAt === undefined ? null : `${c.startedAt.slice(0, 19)}Z`,
       outputs: {
         delivery: contract.outputs.delivery.kind,
         ownerReview: contract.outputs.policy.ownerReview,
-        policy: manifest?.policy ?? { ok: false, outputBytes: 0, violations: [] },
+        policy: manifest === undefined ? { ok: false, rules: [] } : { ok: manifest.policy.ok, rules: manifest.policy.rules },
         sealedFor: manifest?.sealedFor ?? [],
         wrappedKeys: manifest?.wrappedKeys ?? {},
+        ownerKeys: manifest?.ownerKeys ?? {},
         encryption: manifest === undefined || manifest.files.length === 0 ? null : manifest.encryption,
       },
       instance: null,
@@ -215,6 +238,11 @@ export function receiptIssues(value: unknown, file: string): Issue[] {
     if (outputs["wrappedKeys"] === null || typeof outputs["wrappedKeys"] !== "object" || Array.isArray(outputs["wrappedKeys"]))
       add("$.predicate.outputs.wrappedKeys", "is not an object");
     if (!Array.isArray(outputs["sealedFor"])) add("$.predicate.outputs.sealedFor", "is not a list");
+    if (
+      outputs["ownerKeys"] !== undefined &&
+      (outputs["ownerKeys"] === null || typeof outputs["ownerKeys"] !== "object" || Array.isArray(outputs["ownerKeys"]))
+    )
+      add("$.predicate.outputs.ownerKeys", "is not an object");
   }
   return issues;
 }

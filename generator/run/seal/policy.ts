@@ -3,32 +3,63 @@
  * left in /data/outputs and /data/logs before anything is sealed:
  * - only regular files leave: symbolic links, devices, FIFOs and sockets are violations, and so are
  *   hidden files and names outside `[A-Za-z0-9._-]` (at most 8 folders deep, 100 files);
+ * - logs are only what the supervisor writes (`algorithm.log`), and text: UTF-8 without NUL bytes;
  * - every output's extension is one of `fileTypes` (compared case-insensitively);
- * - the outputs together are at most `maxBytes`;
- * - with `noRawRecords`, no line of an output or a log repeats a row of the inputs (see rows.ts).
+ * - **one budget**: the bytes of every output and every log, plus the bytes of their names, are at
+ *   most `maxBytes` per run;
+ * - with `noRawRecords`, no output and no log holds a record of the inputs (rows.ts, views.ts);
+ * - with `minGroupSize`, every table (csv/tsv output) has the `countColumn` and every data row's
+ *   count is an integer of at least k; an output that is not a table is refused when the contract
+ *   lets only aggregates leave.
  *
- * Violations come in two forms: the public one, which goes into the receipt in clear, names files by
- * number ("output #2") and carries only fixed text and numbers, since file names and contents are
- * chosen by the algorithm and could otherwise carry data out in clear; the detailed one, with real
- * names, is sealed (a report blob) for the parties who may read the outputs or, on a violation, for
- * the data owners.
+ * Violations come in two forms. In public (the manifest and the receipt) only the sorted set of the
+ * rules broken: the algorithm chooses file names, their number and their content, so nothing else
+ * about them may show in clear. In the report sealed for the data owners, every violation with the
+ * file's real name and the details.
  */
 
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Contract } from "../../contract/types.generated.js";
 import { isSafeName } from "./crypto.js";
 import type { RowIndex } from "./rows.js";
+import { scanFile } from "./views.js";
 
 export const MAX_OUTPUT_FILES = 100;
 export const MAX_DEPTH = 8;
-/** Logs above this size are not scanned for raw records and count as a violation (the supervisor caps its log at 16 MiB). */
+/** Logs above this size are not read (the supervisor caps its log at 16 MiB; the logs volume holds 64 MiB). */
 export const MAX_LOG_BYTES = 64 * 1024 * 1024;
-/** Violations listed in the receipt; the rest are counted. */
-export const MAX_LISTED_VIOLATIONS = 20;
+/** The only logs that may leave: what the supervisor writes (the Job's `--log /data/logs/algorithm.log`). */
+export const SUPERVISOR_LOGS: readonly string[] = ["algorithm.log"];
+/** Of a run that broke the policy, the data owners get at most this much of the log (its head), and never more than maxBytes. */
+export const VIOLATION_LOG_BYTES = 64 * 1024;
+/** Violations the sealed report lists with details; the rest are counted. */
+export const MAX_LISTED_VIOLATIONS = 50;
 
-export const RULES = ["file-kind", "file-name", "file-count", "file-type", "max-bytes", "no-raw-records", "raw-record-index", "sealing"] as const;
+export const RULES = [
+  "file-kind",
+  "file-name",
+  "file-count",
+  "file-type",
+  "log-name",
+  "log-text",
+  "max-bytes",
+  "min-group-size",
+  "no-raw-records",
+  "raw-record-index",
+  "sealing",
+] as const;
 export type Rule = (typeof RULES)[number];
+
+/** The rules a contract's policy can break (what the public list of broken rules can say). */
+export function applicableRules(contract: Contract): Rule[] {
+  const policy = contract.outputs.policy;
+  return RULES.filter(
+    (rule) =>
+      !((rule === "no-raw-records" || rule === "raw-record-index") && !policy.noRawRecords) &&
+      !(rule === "min-group-size" && policy.minGroupSize === undefined),
+  );
+}
 
 export type Area = "output" | "log";
 
@@ -48,32 +79,27 @@ export interface DetailedViolation {
   readonly message: string;
 }
 
-/** A violation as the receipt shows it in clear. */
-export interface PublicViolation {
-  readonly rule: Rule;
-  /** "output #N" / "log #N" (1-based, in name order), or null for the run as a whole. */
-  readonly file: string | null;
-  readonly message: string;
-}
-
 export interface PolicyResult {
   readonly ok: boolean;
   readonly outputs: readonly Candidate[];
+  /** The logs that may leave (the supervisor's), whatever else is wrong. */
   readonly logs: readonly Candidate[];
   readonly detailed: readonly DetailedViolation[];
-  readonly violations: readonly PublicViolation[];
-  readonly outputBytes: number;
+  /** The rules broken, sorted, each once: all the public verdict says. */
+  readonly rules: readonly Rule[];
+  /** Bytes the run would let out: outputs, logs and their names. */
+  readonly usedBytes: number;
+  readonly maxBytes: number;
 }
 
 interface Walked {
   files: Candidate[];
   problems: DetailedViolation[];
-  /** Every entry name seen (files and the bad entries), sorted: what "#N" counts. */
-  names: string[];
+  entries: number;
 }
 
 function walk(root: string, area: Area): Walked {
-  const walked: Walked = { files: [], problems: [], names: [] };
+  const walked: Walked = { files: [], problems: [], entries: 0 };
   const visit = (dir: string, prefix: string, depth: number): void => {
     let entries;
     try {
@@ -86,7 +112,7 @@ function walk(root: string, area: Area): Walked {
       const name = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
       const path = join(dir, entry.name);
       const problem = (rule: Rule, message: string): void => {
-        walked.names.push(name);
+        walked.entries += 1;
         walked.problems.push({ rule, area, name, message });
       };
       const stat = lstatSync(path);
@@ -98,13 +124,12 @@ function walk(root: string, area: Area): Walked {
       } else if (!stat.isFile()) problem("file-kind", "is not a regular file (a device, FIFO or socket); only regular files leave the instance");
       else if (!isSafeName(name)) problem("file-name", "has a name with characters other than letters, digits, '.', '_' and '-'");
       else {
-        walked.names.push(name);
+        walked.entries += 1;
         walked.files.push({ area, name, path, size: stat.size });
       }
     }
   };
   visit(root, "", 0);
-  walked.names.sort();
   return walked;
 }
 
@@ -114,8 +139,84 @@ function extensionOf(name: string): string | undefined {
   return dot <= 0 ? undefined : base.slice(dot + 1).toLowerCase();
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
+/** Whether bytes are text as a log must be: valid UTF-8, no NUL. */
+export function isText(bytes: Uint8Array): boolean {
+  if (bytes.includes(0)) return false;
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The records of a CSV (RFC 4180 quoting) or TSV text; CRLF, CR and LF end records. */
+export function parseTable(text: string, separator: "," | "\t"): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = "";
+  let quoted = false;
+  let fieldStarted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && !fieldStarted) {
+      quoted = true;
+      fieldStarted = true;
+    } else if (c === separator) {
+      record.push(field);
+      field = "";
+      fieldStarted = false;
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i += 1;
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = "";
+      fieldStarted = false;
+    } else {
+      field += c;
+      fieldStarted = true;
+    }
+  }
+  if (fieldStarted || record.length > 0) {
+    record.push(field);
+    records.push(record);
+  }
+  return records;
+}
+
+/**
+ * Why a table breaks the minimum group size, or null when every data row's `countColumn` is an
+ * integer of at least `k`. Blank lines are not rows.
+ */
+export function groupSizeProblem(bytes: Uint8Array, separator: "," | "\t", countColumn: string, k: number): string | null {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return "is not UTF-8 text, so the size of its groups cannot be read";
+  }
+  const records = parseTable(text.replace(/^\uFEFF/, ""), separator).filter((record) => !(record.length === 1 && record[0].trim() === ""));
+  const header = records[0];
+  const column = header === undefined ? -1 : header.findIndex((name) => name.trim() === countColumn);
+  if (column < 0) return `has no column ${JSON.stringify(countColumn)} (the contract's countColumn) in its first row, so the size of its groups is unknown`;
+  for (let r = 1; r < records.length; r += 1) {
+    const cell = (records[r][column] ?? "").trim();
+    if (!/^[0-9]{1,15}$/.test(cell)) return `row ${r + 1}: the count ${JSON.stringify(cell.slice(0, 32))} is not a whole number`;
+    if (Number(cell) < k) return `row ${r + 1}: describes a group of ${Number(cell)}, fewer than the contract's minGroupSize of ${k}`;
+  }
+  return null;
+}
+
+function tableSeparator(name: string): "," | "\t" | undefined {
+  const extension = extensionOf(name);
+  return extension === "csv" ? "," : extension === "tsv" ? "\t" : undefined;
 }
 
 /**
@@ -132,10 +233,20 @@ export function applyOutputPolicy(contract: Contract, outputsDir: string, logsDi
     detailed.push({ rule, area, name, message });
   };
 
-  if (outputs.names.length > MAX_OUTPUT_FILES)
-    add("file-count", "output", null, `the outputs hold ${outputs.names.length} files, more than the ${MAX_OUTPUT_FILES} a run may deliver`);
-  if (logs.names.length > MAX_OUTPUT_FILES)
-    add("file-count", "log", null, `the logs hold ${logs.names.length} files, more than the ${MAX_OUTPUT_FILES} a run may deliver`);
+  if (outputs.entries > MAX_OUTPUT_FILES)
+    add("file-count", "output", null, `the outputs hold ${outputs.entries} files, more than the ${MAX_OUTPUT_FILES} a run may deliver`);
+
+  // Logs: only what the supervisor wrote, and only text.
+  const leaving: Candidate[] = [];
+  for (const file of logs.files) {
+    if (!SUPERVISOR_LOGS.includes(file.name)) {
+      add("log-name", "log", file.name, `is not a log the supervisor writes (${SUPERVISOR_LOGS.join(", ")}); the algorithm's own files go to /data/outputs`);
+      continue;
+    }
+    leaving.push(file);
+    if (file.size > MAX_LOG_BYTES) add("log-text", "log", file.name, `is ${file.size} bytes, more than the ${MAX_LOG_BYTES} a log may have`);
+    else if (!isText(readFileSync(file.path))) add("log-text", "log", file.name, "is not text: a log must be UTF-8 without NUL bytes");
+  }
 
   const allowed = new Set(policy.fileTypes.map((type) => type.replace(/^\./, "").toLowerCase()));
   for (const file of outputs.files) {
@@ -144,40 +255,51 @@ export function applyOutputPolicy(contract: Contract, outputsDir: string, logsDi
       add("file-type", "output", file.name, `is not one of the file types the contract allows (${[...allowed].sort().join(", ")})`);
   }
 
-  const outputBytes = outputs.files.reduce((sum, file) => sum + file.size, 0);
-  const overSize = outputBytes > policy.maxBytes;
-  if (overSize) add("max-bytes", "run", null, `the outputs total ${outputBytes} bytes, more than the contract's maxBytes of ${policy.maxBytes}`);
+  // One budget: every byte that leaves, names included.
+  const all = [...outputs.files, ...logs.files];
+  const usedBytes = all.reduce((sum, file) => sum + file.size + Buffer.byteLength(file.name), 0);
+  const overBudget = usedBytes > policy.maxBytes;
+  if (overBudget)
+    add("max-bytes", "run", null, `the outputs and logs total ${usedBytes} bytes (names included), more than the contract's maxBytes of ${policy.maxBytes}`);
+
+  if (policy.minGroupSize !== undefined && !overBudget) {
+    const k = policy.minGroupSize;
+    const countColumn = policy.countColumn ?? "";
+    const onlyAggregates = contract.outputs.kinds.every((kind) => kind === "aggregates");
+    for (const file of outputs.files) {
+      const separator = tableSeparator(file.name);
+      if (separator === undefined) {
+        if (onlyAggregates)
+          add(
+            "min-group-size",
+            "output",
+            file.name,
+            "is not a table (csv or tsv), and the contract lets only aggregates, with the size of their groups, leave",
+          );
+        continue;
+      }
+      const problem = groupSizeProblem(readFileSync(file.path), separator, countColumn, k);
+      if (problem !== null) add("min-group-size", "output", file.name, problem);
+    }
+  }
 
   if (policy.noRawRecords) {
-    const scanned = [...(overSize ? [] : outputs.files), ...logs.files];
+    const scanned = [...(overBudget ? [] : outputs.files), ...leaving.filter((file) => file.size <= MAX_LOG_BYTES)];
     if (rows === undefined) {
       if (scanned.length > 0 || outputs.files.length > 0)
-        add("raw-record-index", "run", null, "the index of the inputs' rows is missing or unreadable, so raw records cannot be ruled out");
+        add("raw-record-index", "run", null, "the index of the inputs' records is missing or unreadable, so raw records cannot be ruled out");
     } else {
       for (const file of scanned) {
-        if (file.area === "log" && file.size > MAX_LOG_BYTES) {
-          add("no-raw-records", "log", file.name, `is ${file.size} bytes, more than the ${MAX_LOG_BYTES} a log may have to be checked for raw records`);
-          continue;
+        const result = scanFile(rows, file.path, file.size);
+        if (result.matches.length > 0) {
+          const where = result.matches.map((match) => `${match.view} line${match.lines.length === 1 ? "" : "s"} ${match.lines.join(", ")}`).join("; ");
+          add("no-raw-records", file.area, file.name, `holds records of the inputs (${where})`);
         }
-        const lines = rows.matchingLines(readFileSync(file.path));
-        if (lines.length > 0)
-          add(
-            "no-raw-records",
-            file.area,
-            file.name,
-            `line${lines.length === 1 ? "" : "s"} ${lines.join(", ")} repeat${lines.length === 1 ? "s" : ""} a row of the inputs`,
-          );
+        if (result.unchecked !== null) add("no-raw-records", file.area, file.name, `cannot be checked for records of the inputs: ${result.unchecked}`);
       }
     }
   }
 
-  const numberOf = (area: Area, name: string): string => {
-    const names = area === "output" ? outputs.names : logs.names;
-    return `${area} #${names.indexOf(name) + 1}`;
-  };
-  const all = detailed.map((v) => ({ rule: v.rule, file: v.name === null || v.area === "run" ? null : numberOf(v.area, v.name), message: v.message }));
-  const violations = all.slice(0, MAX_LISTED_VIOLATIONS);
-  if (all.length > MAX_LISTED_VIOLATIONS)
-    violations.push({ rule: all[MAX_LISTED_VIOLATIONS].rule, file: null, message: `and ${plural(all.length - MAX_LISTED_VIOLATIONS, "more violation")}` });
-  return { ok: detailed.length === 0, outputs: outputs.files, logs: logs.files, detailed, violations, outputBytes };
+  const rules = [...new Set(detailed.map((v) => v.rule))].sort();
+  return { ok: detailed.length === 0, outputs: outputs.files, logs: leaving, detailed, rules, usedBytes, maxBytes: policy.maxBytes };
 }

@@ -1,356 +1,49 @@
 /**
- * Raw-record detection for the output policy's `noRawRecords`: datomspace-in, which reads the inputs,
- * writes an index of 64-bit fingerprints of every input row; datomspace-out, which never sees the
- * inputs, checks each line of each output (and of the algorithm's log) against it.
+ * The raw-record tripwire of the output policy's `noRawRecords`: datomspace-in, which reads the
+ * inputs, writes an index of fingerprints of the inputs' records; datomspace-out, which never sees
+ * the inputs, looks every output and every log up in it (views.ts reads each file in several ways).
  *
- * What counts as the same row (the normalisation, applied to input rows and output lines alike):
- * - a row is a line (split on LF; a CR before it is white space);
- * - fields are separated by any of `,` `;` TAB `|`; a row of one field is not indexed (a lone value
- *   is not a record, and would match every aggregate that happens to equal it);
- * - double quotes are dropped; white space at either end of a field is dropped, inside a field each
- *   run of white space becomes one space; numbers are compared as written (`34` is not `34.0`);
- * - the first line of a `.csv` / `.tsv` input (its header) is not indexed;
- * - an input with a NUL byte is binary: indexing stops for that file (it is named in the status).
- * An output line matches when any run of consecutive fields in it, as many as an input row has,
- * equals an input row: a row copied with an index column in front or extra columns behind is
- * caught.
+ * What is indexed (tokens as tokens.ts reads them, after the fold of fold.ts):
+ * - **rows**: every line of two or more tokens, as a multiset fingerprint (the same in any token
+ *   order), with its number of tokens;
+ * - **values**: every token that qualifies on its own (tokens.ts: a letter and ≥ 6 bytes, or ≥ 9
+ *   digits), so a column of names, e-mails or identifiers copied out (a single-column input, or
+ *   one column of a wider table) is caught;
+ * - only what is **rare** in the inputs: a row or value found in fewer than `threshold` places
+ *   (the contract's minGroupSize, at least 2). A row or value many input rows share describes a
+ *   group, which aggregates legitimately show: `north,F` in a table of regions and sexes, `central`
+ *   in a region column;
+ * - the first line of a `.csv`/`.tsv` input is its header: its tokens are kept apart, and
+ *   datomspace-out drops them from what it reads (so `{"age": 34, "sex": "F"}` reads as `34 f`);
+ * - an input with a NUL byte is binary: indexing stops there for that file (named in the verdict).
  *
- * Limits (documented in docs): rows re-encoded (JSON, reordered or renamed columns, other number
- * formats, partial rows, rows spread over lines, compressed or encrypted outputs) are not detected;
- * fingerprints are 64-bit, so a false match has probability about rows × lines / 2^64.
+ * A scanned file matches when any run of consecutive tokens, across lines, as many as an input row
+ * has, is an indexed row in any order, or any single token is an indexed value. Fingerprints are
+ * 64-bit: a false match by collision has a probability of about (rows + values) × tokens / 2^64;
+ * the false matches that matter are real coincidences of rare values, measured by bench/tripwire.mjs.
+ *
+ * Memory is bounded whatever the inputs' size: fingerprints are collected 4 Mi at a time (32 MiB),
+ * sorted and spilled to disk, then merged; the reader keeps one 4 KiB page and one fence per 512
+ * fingerprints.
  */
 
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { Tokenizer, rowHigh, rowLow } from "./tokens.js";
 
-/** Fingerprint index file: magic, field counts, sorted distinct 64-bit fingerprints (little endian). */
-export const ROW_INDEX_MAGIC = "DPROWS01";
-/**
- * Rows an index may hold (2 GiB of fingerprints on disk); the builder's memory is one chunk of
- * 4 Mi rows (32 MiB) whatever the total, the reader's one page plus a fence per 512 rows.
- */
-export const MAX_INDEXED_ROWS = 256 * 1024 * 1024;
-const CHUNK_ROWS = 4 * 1024 * 1024;
+/** Index file: magic, then the header described in RowIndex.read, then three sorted sections. */
+export const ROW_INDEX_MAGIC = "DPROWS02";
+/** Fingerprints an index may hold per section (2 GiB on disk). */
+export const MAX_INDEXED = 256 * 1024 * 1024;
+/** Header tokens kept (column names). */
+const MAX_HEADER_TOKENS = 4096;
+const CHUNK = 4 * 1024 * 1024;
 
-const LF = 0x0a;
-const QUOTE = 0x22;
-const UNIT_SEPARATOR = 0x1f;
-
-function isSeparator(byte: number): boolean {
-  return byte === 0x2c || byte === 0x3b || byte === 0x09 || byte === 0x7c;
-}
-
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x0d || byte === 0x0b || byte === 0x0c;
-}
-
-/**
- * A 64-bit fingerprint built from two independent 32-bit lanes (FNV-1a and a multiply–xorshift),
- * fed the normalised row byte by byte. Not cryptographic: collisions only cause false alarms, and the
- * algorithm controls the outputs, not the inputs it would need to collide with.
- */
-const A0 = 0x811c9dc5;
-const B0 = 0x9747b28c;
-const PRIME_A = 0x01000193;
-const PRIME_B = 0x5bd1e995;
-
-/** The high 32 bits of a fingerprint from the final state of lane a. */
-function finishA(state: number): number {
-  let a = state ^ (state >>> 16);
-  a = Math.imul(a, 0x85ebca6b);
-  a ^= a >>> 13;
-  a = Math.imul(a, 0xc2b2ae35);
-  return (a ^ (a >>> 16)) >>> 0;
-}
-
-/** The low 32 bits of a fingerprint from the final state of lane b. */
-function finishB(state: number): number {
-  let b = state ^ (state >>> 16);
-  b = Math.imul(b, 0x7feb352d);
-  b ^= b >>> 15;
-  b = Math.imul(b, 0x846ca68b);
-  return (b ^ (b >>> 16)) >>> 0;
-}
-
-class Fingerprint {
-  a = A0;
-  b = B0;
-
-  reset(): void {
-    this.a = A0;
-    this.b = B0;
-  }
-
-  byte(value: number): void {
-    this.a = Math.imul(this.a ^ value, PRIME_A);
-    const b = Math.imul(this.b ^ value, PRIME_B);
-    this.b = b ^ (b >>> 15);
-  }
-
-  value(): bigint {
-    return (BigInt(finishA(this.a)) << 32n) | BigInt(finishB(this.b));
-  }
-}
-
-/** Byte classes of the row scanner. */
-const CONTENT = 0;
-const SEPARATOR = 1;
-const SPACE = 2;
-const IGNORED = 3;
-const NEWLINE = 4;
-const NUL = 5;
-const CLASSES = new Uint8Array(256);
-for (const byte of [0x2c, 0x3b, 0x09, 0x7c]) CLASSES[byte] = SEPARATOR;
-for (const byte of [0x20, 0x0d, 0x0b, 0x0c]) CLASSES[byte] = SPACE;
-CLASSES[QUOTE] = IGNORED;
-CLASSES[0x0a] = NEWLINE;
-CLASSES[0x00] = NUL;
-
-/** Whether this machine stores a 64-bit integer's low half first (then rows are stored without BigInt). */
+/** Whether this machine stores a 64-bit integer's low half first (then values are stored without BigInt). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** The normalised fields of one line (see the module comment). */
-export function normalizeFields(line: Uint8Array): Uint8Array[] {
-  const fields: Uint8Array[] = [];
-  let current: number[] = [];
-  let pendingSpace = false;
-  for (const byte of line) {
-    if (byte === LF) continue;
-    if (isSeparator(byte)) {
-      fields.push(Uint8Array.from(current));
-      current = [];
-      pendingSpace = false;
-    } else if (isSpace(byte)) {
-      if (current.length > 0) pendingSpace = true;
-    } else if (byte !== QUOTE) {
-      if (pendingSpace) current.push(0x20);
-      pendingSpace = false;
-      current.push(byte);
-    }
-  }
-  fields.push(Uint8Array.from(current));
-  return fields;
-}
-
-function fingerprintOf(fields: readonly Uint8Array[], start: number, count: number, fp: Fingerprint): bigint {
-  fp.reset();
-  for (let i = start; i < start + count; i += 1) {
-    if (i > start) fp.byte(UNIT_SEPARATOR);
-    for (const byte of fields[i]) fp.byte(byte);
-  }
-  return fp.value();
-}
-
-function hasContent(fields: readonly Uint8Array[], start: number, count: number): boolean {
-  for (let i = start; i < start + count; i += 1) if (fields[i].length > 0) return true;
-  return false;
-}
-
-/** What indexing one input file found. */
-export interface IndexedFile {
-  readonly rows: number;
-  /** Set when the file is binary (a NUL byte) and its rows after that point were not indexed. */
-  readonly binary: boolean;
-}
-
-/**
- * Collects the fingerprints of input rows, fed the files' bytes in chunks of any size (so it runs
- * in the same pass as the checksum). Memory stays bounded: every 4 Mi rows (32 MiB) are sorted and
- * spilled to a run file beside the index; `write` merges the runs into the index.
- */
-export class RowIndexBuilder {
-  private readonly spillDir: string | undefined;
-  private readonly runs: string[] = [];
-  private current: BigUint64Array;
-  private halves: Uint32Array;
-  private readonly chunkRows: number;
-  private lastFields = 0;
-  private used = 0;
-  private total = 0;
-  readonly fieldCounts = new Set<number>();
-  private readonly fp = new Fingerprint();
-  // State of the file being fed.
-  private skipLine = false;
-  private binary = false;
-  private fileRows = 0;
-  private fields = 1;
-  private fieldHasContent = false;
-  private rowHasContent = false;
-  private pendingSpace = false;
-  private rowLength = 0;
-
-  /** `spillDir`: where sorted runs go when the rows do not fit one chunk (default: kept in memory). */
-  constructor(options: { spillDir?: string; chunkRows?: number } = {}) {
-    this.spillDir = options.spillDir;
-    this.chunkRows = options.chunkRows ?? CHUNK_ROWS;
-    this.current = new BigUint64Array(this.chunkRows);
-    this.halves = new Uint32Array(this.current.buffer);
-  }
-
-  /** Starts a file; `header` skips its first line. */
-  startFile(header: boolean): void {
-    this.skipLine = header;
-    this.binary = false;
-    this.fileRows = 0;
-    this.startRow();
-  }
-
-  private startRow(): void {
-    this.fp.reset();
-    this.fields = 1;
-    this.fieldHasContent = false;
-    this.rowHasContent = false;
-    this.pendingSpace = false;
-    this.rowLength = 0;
-  }
-
-  feed(chunk: Uint8Array): void {
-    if (this.binary) return;
-    // The hot loop: state in locals, one table lookup per byte, the fingerprint lanes inlined (the
-    // same arithmetic as Fingerprint.byte).
-    let a = this.fp.a;
-    let b = this.fp.b;
-    let fields = this.fields;
-    let fieldHasContent = this.fieldHasContent;
-    let rowHasContent = this.rowHasContent;
-    let pendingSpace = this.pendingSpace;
-    let rowLength = this.rowLength;
-    let skipLine = this.skipLine;
-    const n = chunk.length;
-    for (let i = 0; i < n; i += 1) {
-      const byte = chunk[i];
-      const kind = CLASSES[byte];
-      if (kind === CONTENT) {
-        if (skipLine) continue;
-        if (pendingSpace) {
-          a = Math.imul(a ^ 0x20, PRIME_A);
-          b = Math.imul(b ^ 0x20, PRIME_B);
-          b ^= b >>> 15;
-          pendingSpace = false;
-        }
-        a = Math.imul(a ^ byte, PRIME_A);
-        b = Math.imul(b ^ byte, PRIME_B);
-        b ^= b >>> 15;
-        fieldHasContent = true;
-        rowHasContent = true;
-        rowLength += 1;
-      } else if (kind === NEWLINE) {
-        if (skipLine) skipLine = false;
-        else if (fields >= 2 && rowHasContent) this.add(finishA(a), finishB(b), fields);
-        a = A0;
-        b = B0;
-        fields = 1;
-        fieldHasContent = false;
-        rowHasContent = false;
-        pendingSpace = false;
-        rowLength = 0;
-      } else if (skipLine) {
-        continue;
-      } else if (kind === SEPARATOR) {
-        a = Math.imul(a ^ UNIT_SEPARATOR, PRIME_A);
-        b = Math.imul(b ^ UNIT_SEPARATOR, PRIME_B);
-        b ^= b >>> 15;
-        fields += 1;
-        fieldHasContent = false;
-        pendingSpace = false;
-        rowLength += 1;
-      } else if (kind === SPACE) {
-        if (fieldHasContent) pendingSpace = true;
-        rowLength += 1;
-      } else if (kind === NUL) {
-        this.binary = true;
-        break;
-      } else {
-        rowLength += 1;
-      }
-    }
-    this.fp.a = a;
-    this.fp.b = b;
-    this.fields = fields;
-    this.fieldHasContent = fieldHasContent;
-    this.rowHasContent = rowHasContent;
-    this.pendingSpace = pendingSpace;
-    this.rowLength = rowLength;
-    this.skipLine = skipLine;
-  }
-
-  private endRow(): void {
-    if (this.skipLine) {
-      this.skipLine = false;
-    } else if (this.fields >= 2 && this.rowHasContent) {
-      this.add(finishA(this.fp.a), finishB(this.fp.b), this.fields);
-    }
-    this.startRow();
-  }
-
-  private add(high: number, low: number, fields: number): void {
-    if (this.used === this.chunkRows) this.spill();
-    if (LITTLE_ENDIAN) {
-      this.halves[2 * this.used] = low;
-      this.halves[2 * this.used + 1] = high;
-    } else {
-      this.current[this.used] = (BigInt(high) << 32n) | BigInt(low);
-    }
-    this.used += 1;
-    this.total += 1;
-    this.fileRows += 1;
-    if (fields !== this.lastFields) {
-      this.fieldCounts.add(fields);
-      this.lastFields = fields;
-    }
-    if (this.total > MAX_INDEXED_ROWS) {
-      throw new RangeError(`the inputs have more than ${MAX_INDEXED_ROWS} rows, the most the raw-record index holds`);
-    }
-  }
-
-  private spill(): void {
-    if (this.spillDir === undefined) throw new RangeError(`more than ${this.chunkRows} rows and no folder to spill sorted runs to`);
-    const path = join(this.spillDir, `.rows-run-${this.runs.length}.tmp`);
-    const sorted = this.current.sort();
-    writeFileSync(path, new Uint8Array(sorted.buffer, 0, sorted.byteLength), { flag: "wx" });
-    this.runs.push(path);
-    this.used = 0;
-  }
-
-  /** Ends the file being fed (a last line without LF is a row). */
-  endFile(): IndexedFile {
-    if (!this.binary && this.rowLength > 0) this.endRow();
-    return { rows: this.fileRows, binary: this.binary };
-  }
-
-  get rows(): number {
-    return this.total;
-  }
-
-  /** Removes the spilled runs (after `write`, or instead of it). */
-  discard(): void {
-    for (const run of this.runs) rmSync(run, { force: true });
-    this.runs.length = 0;
-  }
-
-  /** Writes the index: sorted, without duplicates; removes the spilled runs. Returns the number of distinct rows. */
-  write(path: string): number {
-    const counts = [...this.fieldCounts].sort((a, b) => a - b);
-    const header = Buffer.alloc(align8(16 + 4 * counts.length));
-    header.write(ROW_INDEX_MAGIC, 0, "latin1");
-    header.writeUInt32LE(counts.length, 8);
-    counts.forEach((count, i) => header.writeUInt32LE(count, 16 + 4 * i));
-    const fd = openSync(path, "wx", 0o444);
-    const sources: RunReader[] = [];
-    try {
-      writeAll(fd, header, 0);
-      sources.push(new MemoryRun(this.current.subarray(0, this.used).sort()), ...this.runs.map((run) => new FileRun(run)));
-      const distinct = mergeDistinct(sources, fd, header.length);
-      const count = Buffer.alloc(4);
-      count.writeUInt32LE(distinct);
-      writeAll(fd, count, 12);
-      return distinct;
-    } finally {
-      for (const source of sources) source.close();
-      closeSync(fd);
-      this.discard();
-    }
-  }
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
 }
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
@@ -358,13 +51,8 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
 }
 
-function align8(n: number): number {
-  return Math.ceil(n / 8) * 8;
-}
-
 /** A sorted run of fingerprints, read in order. */
 interface RunReader {
-  /** The current value, or undefined at the end. */
   peek(): bigint | undefined;
   next(): void;
   close(): void;
@@ -418,16 +106,27 @@ class FileRun implements RunReader {
   }
 }
 
-/** k-way merge of sorted runs into the file at `position`, dropping duplicates; returns how many values were written. */
-function mergeDistinct(runs: readonly RunReader[], fd: number, position: number): number {
+/**
+ * k-way merge of sorted runs into the file at `position`, keeping each value found fewer than
+ * `threshold` times, once; returns how many values were written.
+ */
+function mergeRare(runs: readonly RunReader[], fd: number, position: number, threshold: number): number {
   const out = new BigUint64Array(RUN_BLOCK);
   const outBytes = new Uint8Array(out.buffer);
   let n = 0;
   let total = 0;
-  let last: bigint | undefined;
+  let current: bigint | undefined;
+  let count = 0;
   const flush = (): void => {
-    writeAll(fd, outBytes.subarray(0, n * 8), position + total * 8 - n * 8);
+    writeAll(fd, outBytes.subarray(0, n * 8), position + (total - n) * 8);
     n = 0;
+  };
+  const emit = (): void => {
+    if (current === undefined || count >= threshold) return;
+    out[n] = current;
+    n += 1;
+    total += 1;
+    if (n === RUN_BLOCK) flush();
   };
   for (;;) {
     let best = -1;
@@ -441,71 +140,271 @@ function mergeDistinct(runs: readonly RunReader[], fd: number, position: number)
     }
     if (best === -1 || bestValue === undefined) break;
     runs[best].next();
-    if (last === bestValue) continue;
-    last = bestValue;
-    out[n] = bestValue;
-    n += 1;
-    total += 1;
-    if (n === RUN_BLOCK) flush();
+    if (bestValue === current) {
+      count += 1;
+      continue;
+    }
+    emit();
+    current = bestValue;
+    count = 1;
   }
+  emit();
   flush();
   return total;
 }
 
-/** Entries per page of the index on disk: a lookup reads one page (4 KiB). */
-const PAGE = 512;
+/** Fingerprints collected a chunk at a time; full chunks are sorted and spilled to `spillDir`. */
+class FingerprintRuns {
+  private readonly runs: string[] = [];
+  private readonly current: BigUint64Array;
+  private readonly halves: Uint32Array;
+  private used = 0;
+  total = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly spillDir: string | undefined,
+    private readonly chunk: number,
+  ) {
+    this.current = new BigUint64Array(chunk);
+    this.halves = new Uint32Array(this.current.buffer);
+  }
+
+  /** Adds the fingerprint hash[0]:hash[1] (high:low). */
+  addPair(hash: Uint32Array): void {
+    if (this.used === this.chunk) this.spill();
+    if (LITTLE_ENDIAN) {
+      this.halves[2 * this.used] = hash[1];
+      this.halves[2 * this.used + 1] = hash[0];
+    } else {
+      this.current[this.used] = (BigInt(hash[0]) << 32n) | BigInt(hash[1]);
+    }
+    this.used += 1;
+    this.total += 1;
+    if (this.total > MAX_INDEXED) throw new RangeError(`the inputs hold more than ${MAX_INDEXED} ${this.name}, the most the raw-record index holds`);
+  }
+
+  add(high: number, low: number): void {
+    if (this.used === this.chunk) this.spill();
+    if (LITTLE_ENDIAN) {
+      this.halves[2 * this.used] = low;
+      this.halves[2 * this.used + 1] = high;
+    } else {
+      this.current[this.used] = (BigInt(high) << 32n) | BigInt(low);
+    }
+    this.used += 1;
+    this.total += 1;
+    if (this.total > MAX_INDEXED) throw new RangeError(`the inputs hold more than ${MAX_INDEXED} ${this.name}, the most the raw-record index holds`);
+  }
+
+  private spill(): void {
+    if (this.spillDir === undefined) throw new RangeError(`more than ${this.chunk} ${this.name} and no folder to spill sorted runs to`);
+    const path = join(this.spillDir, `.${this.name}-run-${this.runs.length}.tmp`);
+    const sorted = this.current.sort();
+    writeFileSync(path, new Uint8Array(sorted.buffer, 0, sorted.byteLength), { flag: "wx" });
+    this.runs.push(path);
+    this.used = 0;
+  }
+
+  /** Writes the rare values at `position` of `fd`, removes the spilled runs; returns how many were written. */
+  merge(fd: number, position: number, threshold: number): number {
+    const sources: RunReader[] = [];
+    try {
+      sources.push(new MemoryRun(this.current.subarray(0, this.used).sort()), ...this.runs.map((run) => new FileRun(run)));
+      return mergeRare(sources, fd, position, threshold);
+    } finally {
+      for (const source of sources) source.close();
+      this.discard();
+    }
+  }
+
+  discard(): void {
+    for (const run of this.runs) rmSync(run, { force: true });
+    this.runs.length = 0;
+  }
+}
+
+/** What indexing one input file found. */
+export interface IndexedFile {
+  /** Lines of two or more tokens. */
+  readonly rows: number;
+  /** Tokens that qualify on their own. */
+  readonly values: number;
+  /** Set when the file is binary (a NUL byte) and what follows it was not indexed. */
+  readonly binary: boolean;
+}
+
+export interface IndexCounts {
+  /** Distinct rare rows and values written. */
+  readonly rows: number;
+  readonly values: number;
+}
 
 /**
- * A row index on disk, searched without loading it: the first value of every page stays in memory,
- * a lookup reads the one page that can hold the value.
+ * Collects the fingerprints of input rows and values, fed the files' bytes in chunks of any size
+ * (so it runs in the same pass as the checksum).
  */
-export class RowIndex {
-  readonly fieldCounts: readonly number[];
-  readonly size: number;
-  private readonly fd: number;
-  private readonly offset: number;
+export class RowIndexBuilder {
+  readonly threshold: number;
+  readonly fieldCounts = new Set<number>();
+  private readonly rowRuns: FingerprintRuns;
+  private readonly valueRuns: FingerprintRuns;
+  private readonly header = new Map<string, [number, number]>();
+  private tokenizer: Tokenizer;
+  // The line being read.
+  private inHeader = false;
+  private readonly sums = new Uint32Array(2);
+  private readonly row = new Uint32Array(2);
+  private count = 0;
+  private lastCount = 0;
+  private fileRows = 0;
+  private fileValues = 0;
+
+  /**
+   * `spillDir`: where sorted runs go when the fingerprints do not fit one chunk (default: kept in
+   * memory). `threshold`: a row or value found this many times or more is a group, not a record.
+   */
+  constructor(options: { spillDir?: string; chunkRows?: number; threshold?: number } = {}) {
+    this.threshold = Math.max(2, options.threshold ?? 2);
+    this.rowRuns = new FingerprintRuns("rows", options.spillDir, options.chunkRows ?? CHUNK);
+    this.valueRuns = new FingerprintRuns("values", options.spillDir, options.chunkRows ?? CHUNK);
+    this.tokenizer = this.newTokenizer();
+  }
+
+  private newTokenizer(): Tokenizer {
+    return new Tokenizer(
+      {
+        token: (hash, qualifies) => {
+          if (this.inHeader) {
+            if (this.header.size < MAX_HEADER_TOKENS) this.header.set(`${hash[0]}:${hash[1]}`, [hash[0], hash[1]]);
+            return;
+          }
+          // Sums in a typed array: numbers kept in object fields would be boxed on every write.
+          this.sums[0] = this.sums[0] + hash[0];
+          this.sums[1] = this.sums[1] + hash[1];
+          this.count += 1;
+          if (qualifies) {
+            this.valueRuns.addPair(hash);
+            this.fileValues += 1;
+          }
+        },
+        lineEnd: () => {
+          if (this.inHeader) this.inHeader = false;
+          else if (this.count >= 2) {
+            this.row[0] = rowHigh(this.sums[0], this.count);
+            this.row[1] = rowLow(this.sums[1], this.count);
+            this.rowRuns.addPair(this.row);
+            if (this.count !== this.lastCount) {
+              this.fieldCounts.add(this.count);
+              this.lastCount = this.count;
+            }
+            this.fileRows += 1;
+          }
+          this.sums[0] = 0;
+          this.sums[1] = 0;
+          this.count = 0;
+        },
+      },
+      { stopAtNul: true },
+    );
+  }
+
+  /** Starts a file; `header`: its first line holds column names. */
+  startFile(header: boolean): void {
+    this.tokenizer = this.newTokenizer();
+    this.inHeader = header;
+    this.sums[0] = 0;
+    this.sums[1] = 0;
+    this.count = 0;
+    this.fileRows = 0;
+    this.fileValues = 0;
+  }
+
+  feed(chunk: Uint8Array): void {
+    this.tokenizer.feed(chunk);
+  }
+
+  /** Ends the file being fed (a last line without a break is a row). */
+  endFile(): IndexedFile {
+    const binary = this.tokenizer.binary;
+    if (binary) {
+      // What was read before the NUL still counts, up to the last complete line.
+      this.sums[0] = 0;
+      this.sums[1] = 0;
+      this.count = 0;
+    } else this.tokenizer.end();
+    return { rows: this.fileRows, values: this.fileValues, binary };
+  }
+
+  /** Lines of two or more tokens fed so far. */
+  get rows(): number {
+    return this.rowRuns.total;
+  }
+
+  get values(): number {
+    return this.valueRuns.total;
+  }
+
+  /** Removes the spilled runs (after `write`, or instead of it). */
+  discard(): void {
+    this.rowRuns.discard();
+    this.valueRuns.discard();
+  }
+
+  /**
+   * Writes the index file: header, then the sorted header tokens, rare rows and rare values.
+   * Section sizes are patched in once known. Removes the spilled runs.
+   */
+  write(path: string): IndexCounts {
+    const counts = [...this.fieldCounts].sort((a, b) => a - b);
+    const head = Buffer.alloc(align8(32 + 4 * counts.length));
+    head.write(ROW_INDEX_MAGIC, 0, "latin1");
+    head.writeUInt32LE(this.threshold, 8);
+    head.writeUInt32LE(counts.length, 12);
+    counts.forEach((count, i) => head.writeUInt32LE(count, 32 + 4 * i));
+    const header = [...this.header.values()].map(([high, low]) => (BigInt(high) << 32n) | BigInt(low)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    head.writeUInt32LE(header.length, 16);
+    const fd = openSync(path, "wx", 0o444);
+    try {
+      writeAll(fd, head, 0);
+      const headerBytes = new Uint8Array(BigUint64Array.from(header).buffer);
+      writeAll(fd, headerBytes, head.length);
+      const rowsAt = head.length + headerBytes.length;
+      const rows = this.rowRuns.merge(fd, rowsAt, this.threshold);
+      const values = this.valueRuns.merge(fd, rowsAt + rows * 8, this.threshold);
+      const sizes = Buffer.alloc(8);
+      sizes.writeUInt32LE(rows, 0);
+      sizes.writeUInt32LE(values, 4);
+      writeAll(fd, sizes, 20);
+      return { rows, values };
+    } finally {
+      closeSync(fd);
+      this.discard();
+    }
+  }
+}
+
+/** Entries per page of a section on disk: a lookup reads one page (4 KiB). */
+const PAGE = 512;
+
+/** One sorted section of the index file, searched without loading it. */
+class Section {
   private readonly fences: BigUint64Array;
   private readonly page = new BigUint64Array(PAGE);
   private pageNumber = -1;
   private pageLength = 0;
-  private readonly fp = new Fingerprint();
 
-  private constructor(fd: number, fieldCounts: readonly number[], size: number, offset: number) {
-    this.fd = fd;
-    this.fieldCounts = fieldCounts;
-    this.size = size;
-    this.offset = offset;
+  constructor(
+    private readonly fd: number,
+    private readonly offset: number,
+    readonly size: number,
+  ) {
     this.fences = new BigUint64Array(Math.ceil(size / PAGE));
     const one = new BigUint64Array(1);
     for (let p = 0; p < this.fences.length; p += 1) {
       if (readSync(fd, new Uint8Array(one.buffer), 0, 8, offset + p * PAGE * 8) !== 8) throw new RangeError("the row index is truncated");
       this.fences[p] = one[0]!;
     }
-  }
-
-  /** Opens an index file; throws a RangeError naming what is wrong when it is not one. */
-  static read(path: string): RowIndex {
-    const fd = openSync(path, "r");
-    try {
-      const head = Buffer.alloc(16);
-      if (readSync(fd, head, 0, 16, 0) !== 16 || head.toString("latin1", 0, 8) !== ROW_INDEX_MAGIC) throw new RangeError(`${path} is not a row index`);
-      const nCounts = head.readUInt32LE(8);
-      const nRows = head.readUInt32LE(12);
-      if (nCounts > 4096 || nRows > MAX_INDEXED_ROWS) throw new RangeError(`${path} is not a row index`);
-      const countBytes = Buffer.alloc(4 * nCounts);
-      if (readSync(fd, countBytes, 0, countBytes.length, 16) !== countBytes.length) throw new RangeError(`${path} is truncated`);
-      const fieldCounts = Array.from({ length: nCounts }, (_, i) => countBytes.readUInt32LE(4 * i));
-      const offset = align8(16 + 4 * nCounts);
-      if (fstatSync(fd).size !== offset + nRows * 8) throw new RangeError(`${path} is truncated`);
-      return new RowIndex(fd, fieldCounts, nRows, offset);
-    } catch (error) {
-      closeSync(fd);
-      throw error;
-    }
-  }
-
-  close(): void {
-    closeSync(this.fd);
   }
 
   private load(page: number): void {
@@ -518,7 +417,6 @@ export class RowIndex {
   }
 
   has(value: bigint): boolean {
-    // The last page whose first value is ≤ value.
     let lo = 0;
     let hi = this.fences.length - 1;
     let page = -1;
@@ -542,33 +440,157 @@ export class RowIndex {
     }
     return false;
   }
+}
 
-  /** Whether any window of consecutive fields of `line` is an indexed input row. */
-  matchesLine(line: Uint8Array): boolean {
-    const fields = normalizeFields(line);
-    for (const count of this.fieldCounts) {
-      for (let start = 0; start + count <= fields.length; start += 1) {
-        if (hasContent(fields, start, count) && this.has(fingerprintOf(fields, start, count, this.fp))) return true;
-      }
-    }
-    return false;
+/**
+ * A row index on disk (DPROWS02): `magic(8) threshold(4) nCounts(4) nHeader(4) nRows(4) nValues(4)
+ * reserved(4) counts(4 × nCounts) pad-to-8 header(8 × nHeader) rows(8 × nRows) values(8 × nValues)`,
+ * little endian, every section sorted ascending.
+ */
+export class RowIndex {
+  readonly fieldCounts: readonly number[];
+  readonly threshold: number;
+  readonly rows: number;
+  readonly values: number;
+  /** Column names of the inputs: the high half of each token hash → its low halves. */
+  private readonly header: ReadonlyMap<number, readonly number[]>;
+  private readonly fd: number;
+  private readonly rowSection: Section;
+  private readonly valueSection: Section;
+
+  private constructor(fd: number, fieldCounts: number[], threshold: number, header: Map<number, number[]>, rows: Section, values: Section) {
+    this.fd = fd;
+    this.fieldCounts = fieldCounts;
+    this.threshold = threshold;
+    this.header = header;
+    this.rowSection = rows;
+    this.valueSection = values;
+    this.rows = rows.size;
+    this.values = values.size;
   }
 
-  /** 1-based numbers of the lines of `content` that repeat an input row (at most `limit`). */
-  matchingLines(content: Uint8Array, limit = 10): number[] {
-    const found: number[] = [];
-    let start = 0;
-    let line = 1;
-    for (let i = 0; i <= content.length; i += 1) {
-      if (i === content.length || content[i] === LF) {
-        if (i > start && this.matchesLine(content.subarray(start, i))) {
-          found.push(line);
-          if (found.length >= limit) break;
-        }
-        start = i + 1;
-        line += 1;
+  /** Opens an index file; throws a RangeError naming what is wrong when it is not one. */
+  static read(path: string): RowIndex {
+    const fd = openSync(path, "r");
+    try {
+      const head = Buffer.alloc(32);
+      if (readSync(fd, head, 0, 32, 0) !== 32 || head.toString("latin1", 0, 8) !== ROW_INDEX_MAGIC) throw new RangeError(`${path} is not a row index`);
+      const threshold = head.readUInt32LE(8);
+      const nCounts = head.readUInt32LE(12);
+      const nHeader = head.readUInt32LE(16);
+      const nRows = head.readUInt32LE(20);
+      const nValues = head.readUInt32LE(24);
+      if (nCounts > 4096 || nHeader > MAX_HEADER_TOKENS || nRows > MAX_INDEXED || nValues > MAX_INDEXED || threshold < 2)
+        throw new RangeError(`${path} is not a row index`);
+      const countBytes = Buffer.alloc(4 * nCounts);
+      if (readSync(fd, countBytes, 0, countBytes.length, 32) !== countBytes.length) throw new RangeError(`${path} is truncated`);
+      const fieldCounts = Array.from({ length: nCounts }, (_, i) => countBytes.readUInt32LE(4 * i));
+      if (fieldCounts.some((count) => count < 2)) throw new RangeError(`${path} is not a row index`);
+      const headerAt = align8(32 + 4 * nCounts);
+      const rowsAt = headerAt + 8 * nHeader;
+      const valuesAt = rowsAt + 8 * nRows;
+      if (fstatSync(fd).size !== valuesAt + 8 * nValues) throw new RangeError(`${path} is truncated`);
+      const headerValues = new BigUint64Array(nHeader);
+      if (nHeader > 0 && readSync(fd, new Uint8Array(headerValues.buffer), 0, 8 * nHeader, headerAt) !== 8 * nHeader)
+        throw new RangeError(`${path} is truncated`);
+      const header = new Map<number, number[]>();
+      for (const value of headerValues) {
+        const high = Number(value >> 32n);
+        header.set(high, [...(header.get(high) ?? []), Number(value & 0xffffffffn)]);
+      }
+      return new RowIndex(fd, fieldCounts, threshold, header, new Section(fd, rowsAt, nRows), new Section(fd, valuesAt, nValues));
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  isHeader(high: number, low: number): boolean {
+    return this.header.size > 0 && this.header.get(high)?.includes(low) === true;
+  }
+
+  hasRow(high: number, low: number): boolean {
+    return this.rowSection.size > 0 && this.rowSection.has((BigInt(high) << 32n) | BigInt(low));
+  }
+
+  hasValue(high: number, low: number): boolean {
+    return this.valueSection.size > 0 && this.valueSection.has((BigInt(high) << 32n) | BigInt(low));
+  }
+
+  /** A matcher that reads tokens and remembers the lines where a record of the inputs shows. */
+  matcher(limit = 10): Matcher {
+    return new Matcher(this, limit);
+  }
+}
+
+/**
+ * Reads one stream of tokens (a view of a file) and finds where a window of consecutive tokens is
+ * an indexed row, in any order, or a token is an indexed value. Header tokens are skipped. Memory:
+ * the last max(fieldCounts) tokens.
+ */
+export class Matcher {
+  /** 1-based lines where a record was found, in order, at most `limit`. */
+  readonly lines: number[] = [];
+  private readonly index: RowIndex;
+  private readonly limit: number;
+  private readonly counts: readonly number[];
+  private readonly size: number;
+  private readonly highs: Int32Array;
+  private readonly lows: Int32Array;
+  private readonly at: Int32Array;
+  private readonly sumA: Int32Array;
+  private readonly sumB: Int32Array;
+  private seen = 0;
+  found = false;
+
+  constructor(index: RowIndex, limit: number) {
+    this.index = index;
+    this.limit = limit;
+    this.counts = index.rows > 0 ? index.fieldCounts : [];
+    this.size = Math.max(1, ...this.counts) + 1;
+    this.highs = new Int32Array(this.size);
+    this.lows = new Int32Array(this.size);
+    this.at = new Int32Array(this.size);
+    this.sumA = new Int32Array(this.counts.length);
+    this.sumB = new Int32Array(this.counts.length);
+  }
+
+  private record(line: number): void {
+    this.found = true;
+    if (this.lines.length < this.limit && !this.lines.includes(line)) this.lines.push(line);
+  }
+
+  /** Where the tokenizer sends tokens (bound: pass `matcher.sink` to a Tokenizer). */
+  readonly sink = {
+    token: (hash: Uint32Array, qualifies: boolean, line: number): void => this.token(hash[0], hash[1], qualifies, line),
+    lineEnd: (): void => {},
+  };
+
+  token(high: number, low: number, qualifies: boolean, line: number): void {
+    if (this.index.isHeader(high, low)) return;
+    if (qualifies && this.index.hasValue(high, low)) this.record(line);
+    if (this.counts.length === 0) return;
+    const slot = this.seen % this.size;
+    this.highs[slot] = high;
+    this.lows[slot] = low;
+    this.at[slot] = line;
+    this.seen += 1;
+    for (let c = 0; c < this.counts.length; c += 1) {
+      const k = this.counts[c];
+      this.sumA[c] = (this.sumA[c] + high) | 0;
+      this.sumB[c] = (this.sumB[c] + low) | 0;
+      if (this.seen > k) {
+        const old = (this.seen - 1 - k) % this.size;
+        this.sumA[c] = (this.sumA[c] - this.highs[old]) | 0;
+        this.sumB[c] = (this.sumB[c] - this.lows[old]) | 0;
+      }
+      if (this.seen >= k && this.index.hasRow(rowHigh(this.sumA[c] >>> 0, k), rowLow(this.sumB[c] >>> 0, k))) {
+        this.record(this.at[(this.seen - k) % this.size]);
       }
     }
-    return found;
   }
 }

@@ -25,23 +25,25 @@ const (
 // Status is the JSON document the supervisor writes. Fields are declared in sorted order so
 // the file's keys are sorted; absent values are null, never omitted.
 type Status struct {
-	CgroupPeakMemoryBytes *int64  `json:"cgroupPeakMemoryBytes"`
-	CPUSeconds            float64 `json:"cpuSeconds"`
-	DeadlineExceeded      bool    `json:"deadlineExceeded"`
-	DurationMs            int64   `json:"durationMs"`
-	EndedAt               *string `json:"endedAt"`
-	Error                 *string `json:"error"`
-	ExitCode              *int    `json:"exitCode"`
-	InterruptedBy         *string `json:"interruptedBy"`
-	LogBytes              int64   `json:"logBytes"`
-	LogTruncated          bool    `json:"logTruncated"`
-	MaxRssBytes           int64   `json:"maxRssBytes"`
-	OOMEvidence           *string `json:"oomEvidence"`
-	OOMKilled             bool    `json:"oomKilled"`
-	Signal                *string `json:"signal"`
-	StartedAt             *string `json:"startedAt"`
-	State                 string  `json:"state"`
-	Version               int     `json:"version"`
+	CgroupCPUSeconds      *float64 `json:"cgroupCpuSeconds"`
+	CgroupNote            *string  `json:"cgroupNote"`
+	CgroupPeakMemoryBytes *int64   `json:"cgroupPeakMemoryBytes"`
+	CPUSeconds            float64  `json:"cpuSeconds"`
+	DeadlineExceeded      bool     `json:"deadlineExceeded"`
+	DurationMs            int64    `json:"durationMs"`
+	EndedAt               *string  `json:"endedAt"`
+	Error                 *string  `json:"error"`
+	ExitCode              *int     `json:"exitCode"`
+	InterruptedBy         *string  `json:"interruptedBy"`
+	LogBytes              int64    `json:"logBytes"`
+	LogTruncated          bool     `json:"logTruncated"`
+	MaxRssBytes           int64    `json:"maxRssBytes"`
+	OOMEvidence           *string  `json:"oomEvidence"`
+	OOMKilled             bool     `json:"oomKilled"`
+	Signal                *string  `json:"signal"`
+	StartedAt             *string  `json:"startedAt"`
+	State                 string   `json:"state"`
+	Version               int      `json:"version"`
 }
 
 // StatusVersion changes when a field changes meaning.

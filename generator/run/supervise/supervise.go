@@ -81,6 +81,8 @@ func Supervise(opts Options) (Status, error) {
 	defer signal.Stop(children)
 
 	oomBefore, oomReadable := opts.Cgroup.OOMKills()
+	self := os.Getpid()
+	meter := opts.Cgroup.StartCPU(self)
 	started := opts.Now()
 	if err := cmd.Start(); err != nil {
 		writer.Close()
@@ -150,9 +152,18 @@ loop:
 		message := "writing the log failed: " + logged.err.Error()
 		status.Error = &message
 	}
+	// What the supervisor reaped: the child and the descendants it waited for (not the others).
 	cpu := time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 	status.CPUSeconds = float64(cpu.Milliseconds()) / 1000
 	status.MaxRssBytes = usage.Maxrss * 1024 // Linux reports KiB
+	// What the cgroup counted: every process of the container, waited for or not.
+	if used, ok := meter.Stop(self, drainTimeout); ok {
+		seconds := float64(used.Milliseconds()) / 1000
+		status.CgroupCPUSeconds = &seconds
+	} else {
+		note := meter.Note
+		status.CgroupNote = &note
+	}
 	if peak, ok := opts.Cgroup.PeakMemory(); ok {
 		status.CgroupPeakMemoryBytes = &peak
 	}

@@ -329,7 +329,7 @@ func TestStatusKeysAreSortedAndNullsKept(t *testing.T) {
 			keys = append(keys, strings.SplitN(strings.TrimSpace(line), "\"", 3)[1])
 		}
 	}
-	if !sort.StringsAreSorted(keys) || len(keys) != 17 || !strings.Contains(string(data), "\"exitCode\": null") || !strings.HasSuffix(string(data), "}\n") {
+	if !sort.StringsAreSorted(keys) || len(keys) != 19 || !strings.Contains(string(data), "\"exitCode\": null") || !strings.HasSuffix(string(data), "}\n") {
 		t.Errorf("status file:\n%s", data)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
@@ -411,5 +411,109 @@ func TestNotDumpableKeepsTheSameUserOut(t *testing.T) {
 	dumpable, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_GET_DUMPABLE, 0, 0)
 	if errno != 0 || dumpable != 0 {
 		t.Errorf("PR_GET_DUMPABLE = %d (errno %v), want 0", dumpable, errno)
+	}
+}
+
+// fakeCPUCgroup is a cgroup whose CPU counter and process list are files the test (and the child) write.
+func fakeCPUCgroup(t *testing.T, format string, usage string, pids ...int) (Cgroup, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := cpuFile(dir, format)
+	if err := os.WriteFile(file.Path, []byte(usage), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var procs strings.Builder
+	for _, pid := range pids {
+		procs.WriteString(strconv.Itoa(pid) + "\n")
+	}
+	if err := os.WriteFile(file.Procs, []byte(procs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return Cgroup{CPUFiles: []CPUFile{cpuFile(t.TempDir(), CPUStat), file}}, file.Path, file.Procs
+}
+
+func TestCgroupCPUCountsWhatTheReapedProcessesDoNot(t *testing.T) {
+	// The child plays the kernel: while it runs, the cgroup's counter goes from 1.5 s to 9.75 s
+	// (processes it never waited for), while the child itself uses next to nothing.
+	cg, stat, _ := fakeCPUCgroup(t, CPUStat, "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n", os.Getpid())
+	opts := options(t, "/bin/sh", "-c", "printf 'usage_usec 9750000\\nuser_usec 9000000\\n' > "+stat)
+	opts.Cgroup = cg
+
+	status := mustSupervise(t, opts)
+
+	if status.CgroupCPUSeconds == nil || *status.CgroupCPUSeconds != 8.25 || status.CgroupNote != nil || status.CPUSeconds > 1 {
+		t.Errorf("got cgroup %v (%s), reaped %v", status.CgroupCPUSeconds, stringValue(status.CgroupNote), status.CPUSeconds)
+	}
+}
+
+func TestCgroupV1CPUIsInNanoseconds(t *testing.T) {
+	cg, usage, _ := fakeCPUCgroup(t, CPUAcctUsage, "1000000000\n", os.Getpid())
+	opts := options(t, "/bin/sh", "-c", "echo 4250000000 > "+usage)
+	opts.Cgroup = cg
+
+	status := mustSupervise(t, opts)
+
+	if status.CgroupCPUSeconds == nil || *status.CgroupCPUSeconds != 3.25 {
+		t.Errorf("got %v (%s)", status.CgroupCPUSeconds, stringValue(status.CgroupNote))
+	}
+}
+
+func TestSharedCgroupGivesNoCPUFigure(t *testing.T) {
+	// Outside a container the cgroup holds other processes: their CPU is not the algorithm's.
+	cg, stat, _ := fakeCPUCgroup(t, CPUStat, "usage_usec 0\n", os.Getpid(), os.Getppid())
+	opts := options(t, "/bin/sh", "-c", "echo 'usage_usec 99000000' > "+stat)
+	opts.Cgroup = cg
+
+	status := mustSupervise(t, opts)
+
+	if status.CgroupCPUSeconds != nil || !strings.Contains(stringValue(status.CgroupNote), "shared with 1 other process") {
+		t.Errorf("got %v (%s)", status.CgroupCPUSeconds, stringValue(status.CgroupNote))
+	}
+}
+
+func TestUnreadableCgroupSaysWhy(t *testing.T) {
+	opts := options(t, "/bin/true")
+	opts.Cgroup = Cgroup{CPUFiles: []CPUFile{cpuFile(t.TempDir(), CPUStat)}}
+
+	status := mustSupervise(t, opts)
+
+	if status.CgroupCPUSeconds != nil || !strings.Contains(stringValue(status.CgroupNote), "no cgroup CPU accounting is readable") {
+		t.Errorf("got %v (%s)", status.CgroupCPUSeconds, stringValue(status.CgroupNote))
+	}
+}
+
+func TestProcessesLeftInTheCgroupAreEndedBeforeTheCount(t *testing.T) {
+	// A daemon leaves the child's process group (setsid) and joins the cgroup's list: the group
+	// kill does not reach it, the meter does, so it cannot go on using CPU after the count.
+	cg, _, procs := fakeCPUCgroup(t, CPUStat, "usage_usec 0\n", os.Getpid())
+	pidFile := filepath.Join(t.TempDir(), "daemon.pid")
+	script := "setsid sleep 60 & echo $! > " + pidFile + "; printf '%s\\n%s\\n' " + strconv.Itoa(os.Getpid()) + " $! > " + procs
+	opts := options(t, "/bin/sh", "-c", script)
+	opts.Cgroup = cg
+
+	status := mustSupervise(t, opts)
+
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	var ws syscall.WaitStatus
+	_, _ = syscall.Wait4(daemon, &ws, syscall.WNOHANG, nil)
+	if daemon <= 0 || !isZombie(daemon) || status.CgroupCPUSeconds == nil {
+		t.Errorf("daemon %d still running (zombie or gone: %v); cgroup %v (%s)", daemon, isZombie(daemon), status.CgroupCPUSeconds, stringValue(status.CgroupNote))
+	}
+}
+
+func TestCgroupPathsOfEveryController(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cgroup")
+	if err := os.WriteFile(file, []byte("4:memory:/m\n2:cpu,cpuacct:/c\n0::/u\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	v2, v1 := cgroupPaths(file)
+
+	if v2 != "/u" || v1["memory"] != "/m" || v1["cpuacct"] != "/c" || v1["cpu"] != "/c" {
+		t.Errorf("v2 %q v1 %v", v2, v1)
 	}
 }

@@ -1,6 +1,7 @@
 /** A check report over three contracts that exercises every part of every format: a pass, a policy failure with warnings, a failure before the policy. */
 
 import { evaluatePolicies } from "../../../generator/policy/evaluate.js";
+import { leakageBound } from "../../../generator/run/seal/public.js";
 import { OK, SKIPPED, policyStage, stageOutcome, type CheckReport, type ContractCheck } from "../../../generator/policy/report/check-report.js";
 import { base, split } from "../fixtures.js";
 
@@ -26,6 +27,7 @@ export function failing(): ContractCheck {
   fixture.contract.business.maxRuns = 20;
   fixture.now = "2027-11-01T00:00:00Z";
   fixture.facts.signatures = { ok: false, missing: ["0x678E53b55b5ff8564162cDFa0cB0B9160a0E3287"], invalid: [] };
+  (fixture.facts as { leakage: unknown }).leakage = leakageBound(fixture.contract);
   const [input, scenario] = split(fixture);
   const policy = evaluatePolicies(input, scenario);
   return {

@@ -113,6 +113,8 @@ export interface Computed {
 /** The supervisor's status after the algorithm ran (the Go supervisor's field set, version 1). */
 export function computingStatus(exitCode = 0): object {
   return {
+    cgroupCpuSeconds: 1.25,
+    cgroupNote: null,
     cgroupPeakMemoryBytes: 31457280,
     cpuSeconds: 0.42,
     deadlineExceeded: false,
@@ -154,6 +156,8 @@ export function refuseToStart(pod: Pod): void {
     exitCode: null,
     logBytes: 0,
     maxRssBytes: 0,
+    cgroupCpuSeconds: null,
+    cgroupNote: "no cgroup CPU accounting is readable (cpu.stat, cpuacct.usage)",
     cgroupPeakMemoryBytes: null,
     startedAt: null,
     state: "not-started",

@@ -4,7 +4,8 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync,
 import { join } from "node:path";
 import { cidOf } from "../../../generator/publish/unixfs.js";
 import { openBlob, sealContext, unwrapKey } from "../../../generator/run/seal/crypto.js";
-import { receiptText, type Receipt } from "../../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS, receiptText, runStatus, type Receipt } from "../../../generator/run/roles/receipt.js";
+import { readOracleFacts } from "../../../generator/run/roles/oracle.js";
 import { testKey, testWallet } from "../../helpers/keys.js";
 import { runCli } from "../../helpers/cli.js";
 import { contractHash } from "../../../generator/contract/load.js";
@@ -44,18 +45,31 @@ function sealedFiles(pod: Pod): Map<string, Buffer> {
   return files;
 }
 
-/** Opens every sealed subject of the receipt with a test key: [kind, name, content]. */
+/** Opens every sealed subject of the receipt that a test key holds a key for: [kind, name, content] per packed file. */
 async function openAll(pod: Pod, receipt: Receipt, keyName: string): Promise<[string, string, string][]> {
   const wallet = await testWallet(keyName);
-  const wrapped = receipt.predicate.outputs.wrappedKeys[wallet.address];
-  if (wrapped === undefined) throw new Error(`nothing sealed for ${keyName}`);
-  const key = unwrapKey(wrapped, wallet.privateKey);
-  return receipt.subject.map((subject, i) => {
+  const outputs = receipt.predicate.outputs;
+  const keys: Record<string, Buffer | undefined> = {
+    data: outputs.wrappedKeys[wallet.address] === undefined ? undefined : unwrapKey(outputs.wrappedKeys[wallet.address], wallet.privateKey),
+    owners: outputs.ownerKeys[wallet.address] === undefined ? undefined : unwrapKey(outputs.ownerKeys[wallet.address], wallet.privateKey),
+  };
+  const opened: [string, string, string][] = [];
+  receipt.subject.forEach((subject, i) => {
+    const key = keys[subject.annotations.key];
+    if (key === undefined) return;
     const blob = readFileSync(join(pod.sealed, "blobs", String(i)));
-    const chunks: Uint8Array[] = [];
-    const header = openBlob(blob, key, sealContext(CONTRACT_HASH, RUN_ID, subject.name), (bytes) => chunks.push(Buffer.from(bytes)));
-    return [header.kind, header.name, Buffer.concat(chunks).toString("utf8")];
+    const chunks: Buffer[][] = [];
+    const header = openBlob(blob, key, sealContext(CONTRACT_HASH, RUN_ID, subject.name), (file, bytes) => (chunks[file] ??= []).push(Buffer.from(bytes)));
+    header.files.forEach((file, n) => opened.push([header.kind, file.name, Buffer.concat(chunks[n] ?? []).toString("utf8")]));
   });
+  return opened;
+}
+
+/** The report sealed for the data owners, opened with the provider's key. */
+async function reportOf(pod: Pod, receipt: Receipt): Promise<any> {
+  const report = (await openAll(pod, receipt, "hospital-provider")).find(([kind]) => kind === "report");
+  if (report === undefined) throw new Error("no report sealed");
+  return JSON.parse(report[2]);
 }
 
 describe("a run that keeps to the contract", () => {
@@ -72,32 +86,30 @@ describe("a run that keeps to the contract", () => {
         { file: "patients.csv", path: "$.inputs.data[0].files[0]", size: 6173, sha256: PATIENTS_SHA256 },
       ],
       failures: [],
-      rows: { indexed: 240, distinct: 240, fieldCounts: [6], binaryFiles: [] },
+      rows: { indexed: 240, distinct: 240, distinctValues: 240, threshold: 10, fieldCounts: [6], binaryFiles: [] },
     });
     expect(readFileSync(join(pod.status, "inputs-verified"), "utf8")).toBe(`${CONTRACT_HASH}\n`);
     expect(readFileSync(join(pod.tools, "supervise"), "utf8")).toBe(SUPERVISOR_BYTES);
     expect(statSync(join(pod.tools, "supervise")).mode & 0o777).toBe(0o555);
-    expect(manifest.policy).toEqual({ ok: true, outputBytes: AGGREGATES.length, violations: [] });
+    expect(manifest.policy).toEqual({ ok: true, rules: [] });
     expect(manifest.sealedFor).toEqual([consumer.address]);
-    expect(receipt.predicate.status).toEqual({
-      phase: "succeeded",
-      exitCode: 0,
-      signal: null,
-      oomKilled: false,
-      deadlineExceeded: false,
-      reason: "the algorithm exited with code 0",
-    });
-    expect(receipt.predicate.usage).toEqual({ durationMs: 512, cpuSeconds: 0.42, maxRssBytes: 24117248 });
-    expect(receipt.subject.map((s) => [s.name, s.annotations.kind])).toEqual([
-      ["outputs/0", "output"],
-      ["logs/0", "log"],
-      ["logs/datomspace-out", "report"],
+    expect(receipt.predicate.status).toEqual({ phase: "succeeded", reason: PUBLIC_REASONS.succeeded });
+    // 512 ms; CPU is the container's cgroup (1.25 s, not the 0.42 s the supervisor reaped); peak 30 MiB: rounded up to powers of two.
+    expect(receipt.predicate.usage).toEqual({ durationSeconds: 1, cpuSeconds: 2, peakMemoryMiB: 32, gpuSeconds: 0, notes: [], pod: null });
+    // The contract sets minGroupSize: the log (free text, no group sizes) is for the data owners only.
+    expect(receipt.subject.map((s) => [s.name, s.annotations.kind, s.annotations.key, s.annotations.size])).toEqual([
+      ["outputs/0", "output", "data", 4096],
+      ["logs/0", "log", "owners", 4096],
+      ["logs/datomspace-out", "report", "owners", 4096],
     ]);
-    expect(await openAll(pod, receipt, "health-consumer")).toEqual([
-      ["output", "aggregates.csv", AGGREGATES],
+    expect(await openAll(pod, receipt, "health-consumer")).toEqual([["output", "aggregates.csv", AGGREGATES]]);
+    expect(await openAll(pod, receipt, "hospital-provider")).toEqual([
       ["log", "algorithm.log", ALGORITHM_LOG],
       ["report", "datomspace-out.json", expect.stringContaining('"name": "aggregates.csv"')],
     ]);
+    const report = await reportOf(pod, receipt);
+    expect(report.computing).toMatchObject({ state: "exited", exitCode: 0, durationMs: 512, cpuSeconds: 0.42, maxRssBytes: 24117248 });
+    expect(report.policy).toMatchObject({ ok: true, rules: [], violations: [], maxBytes: 65536 });
   });
 
   it("pins every blob in the receipt by its ciphertext sha256 and the CID `ipfs add --cid-version 1` gives", async () => {
@@ -110,6 +122,7 @@ describe("a run that keeps to the contract", () => {
       expect(subject.digest.sha256).toBe(sha256(blob));
       expect(subject.uri).toBe(`ipfs://${await cidOf(blob)}`);
       expect(subject.annotations.size).toBe(blob.length);
+      expect(Number.isInteger(Math.log2(blob.length)) && blob.length >= 4096).toBe(true);
     }
   });
 
@@ -249,7 +262,7 @@ describe("code or inputs that differ from the contract", () => {
     expect(receipt.predicate.status.phase).toBe("rejected");
     expect(receipt.predicate.status.reason).toContain(`verification failed before the run: ${failure.file}`);
     expect(receipt.predicate.status.reason).toContain("the algorithm did not run");
-    expect(manifest.files.map((f) => f.kind)).toEqual(["report"]);
+    expect(manifest.files.map((f) => f.kind)).toEqual(["output", "log", "report"]);
   });
 
   it("fails closed on a contract it cannot read", () => {
@@ -291,47 +304,61 @@ describe("outputs that break the output policy", () => {
     [
       "outputs over maxBytes",
       { outputs: { "big.csv": "x,1\n".repeat(16385) } },
-      { rule: "max-bytes", file: null, message: "the outputs total 65540 bytes, more than the contract's maxBytes of 65536" },
+      ["max-bytes"],
+      { rule: "max-bytes", area: "run", name: null, message: expect.stringContaining("more than the contract's maxBytes of 65536") },
     ],
     [
-      "a file type the contract does not allow",
+      "a file type the contract does not allow (and not a table, where only aggregates may leave)",
       { outputs: { "aggregates.csv": AGGREGATES, "model.pkl": "\u0080\u0004" } },
-      { rule: "file-type", file: "output #2", message: "is not one of the file types the contract allows (csv)" },
+      ["file-type", "min-group-size"],
+      { rule: "file-type", area: "output", name: "model.pkl", message: "is not one of the file types the contract allows (csv)" },
     ],
     [
       "a raw input row copied into an output",
-      { outputs: { "leak.csv": `patient_id,age\n${ROW}\n` } },
-      { rule: "no-raw-records", file: "output #1", message: "line 2 repeats a row of the inputs" },
+      // Its "patients" cell (21) passes the group size: the tripwire is what catches it.
+      { outputs: { "leak.csv": `patient_id,patients\n${ROW}\n` } },
+      ["no-raw-records"],
+      { rule: "no-raw-records", area: "output", name: "leak.csv", message: expect.stringContaining("holds records of the inputs (text line 2") },
     ],
     [
       "a raw row behind an index column, re-spaced and quoted",
       { outputs: { "leak.csv": `id,row\n7, "P100003", 21 ,M,south,M54,9\n` } },
-      { rule: "no-raw-records", file: "output #1", message: "line 2 repeats a row of the inputs" },
+      ["min-group-size", "no-raw-records"],
+      { rule: "no-raw-records", area: "output", name: "leak.csv", message: expect.stringContaining("text line 2") },
     ],
     [
       "a raw row printed to the log",
       { log: `debug: ${ROW}\n${ROW}\n` },
-      { rule: "no-raw-records", file: "log #1", message: "line 2 repeats a row of the inputs" },
+      ["no-raw-records"],
+      { rule: "no-raw-records", area: "log", name: "algorithm.log", message: expect.stringContaining("text lines 1, 2") },
     ],
     [
       "a hidden file",
       { outputs: { "aggregates.csv": AGGREGATES, ".stash.csv": "a,b\n" } },
-      { rule: "file-name", file: "output #1", message: "is hidden (its name starts with a dot); hidden files do not leave the instance" },
+      ["file-name"],
+      { rule: "file-name", area: "output", name: ".stash.csv", message: "is hidden (its name starts with a dot); hidden files do not leave the instance" },
     ],
-  ])("%s: policy-violation, nothing sealed but the logs, for the data owners", async (_what, computed, violation) => {
+  ])("%s: policy-violation, outputs withheld, the log's head and the report for the data owners", async (_what, computed, rules, violation) => {
     const pod = makePod();
 
     const { manifest, receipt } = await runPod(pod, computed);
 
-    expect(manifest.policy.ok).toBe(false);
-    expect(manifest.policy.violations).toEqual([violation]);
-    expect(manifest.files.map((f) => f.kind)).toEqual(["log", "report"]);
+    expect(manifest.policy).toEqual({ ok: false, rules });
+    expect(receipt.predicate.outputs.policy).toEqual({ ok: false, rules });
+    expect(manifest.files.map((f) => [f.kind, f.key])).toEqual([
+      ["output", "data"],
+      ["log", "owners"],
+      ["report", "owners"],
+    ]);
     expect(manifest.sealedFor).toEqual([provider.address]);
-    expect(receipt.predicate.status.phase).toBe("policy-violation");
-    expect(receipt.predicate.status.reason).toContain("only the logs are sealed, for the data owners");
+    expect(receipt.predicate.status).toEqual({ phase: "policy-violation", reason: PUBLIC_REASONS["policy-violation"] });
     expect(receipt.predicate.outputs.wrappedKeys[consumer.address]).toBeUndefined();
-    const report = (await openAll(pod, receipt, "hospital-provider")).find(([kind]) => kind === "report")!;
-    expect(JSON.parse(report[2]).policy.ok).toBe(false);
+    expect(receipt.predicate.outputs.ownerKeys[consumer.address]).toBeUndefined();
+    const opened = await openAll(pod, receipt, "hospital-provider");
+    expect(opened.filter(([kind]) => kind === "output")).toEqual([]);
+    const report = await reportOf(pod, receipt);
+    expect(report.policy.ok).toBe(false);
+    expect(report.policy.violations).toContainEqual(violation);
   });
 
   it("refuses symbolic links and never reads through them", async () => {
@@ -341,9 +368,11 @@ describe("outputs that break the output policy", () => {
     symlinkSync(join(pod.inputs, "0", "patients.csv"), join(pod.outputs, "copy.csv"));
 
     const manifest = await datomspaceOut(pod);
+    const receipt = oracle(pod);
 
-    expect(manifest.policy.violations).toEqual([
-      { rule: "file-kind", file: "output #2", message: "is a symbolic link; only regular files leave the instance" },
+    expect(manifest.policy).toEqual({ ok: false, rules: ["file-kind"] });
+    expect((await reportOf(pod, receipt)).policy.violations).toEqual([
+      { rule: "file-kind", area: "output", name: "copy.csv", message: "is a symbolic link; only regular files leave the instance" },
     ]);
   });
 
@@ -362,22 +391,29 @@ describe("outputs that break the output policy", () => {
     rmSync(join(pod.status, "input-rows.idx"));
 
     const manifest = await datomspaceOut(pod);
+    const receipt = oracle(pod);
 
-    expect(manifest.policy.violations).toEqual([
-      { rule: "raw-record-index", file: null, message: "the index of the inputs' rows is missing or unreadable, so raw records cannot be ruled out" },
+    expect(manifest.policy).toEqual({ ok: false, rules: ["raw-record-index"] });
+    expect((await reportOf(pod, receipt)).policy.violations).toEqual([
+      {
+        rule: "raw-record-index",
+        area: "run",
+        name: null,
+        message: "the index of the inputs' records is missing or unreadable, so raw records cannot be ruled out",
+      },
     ]);
   });
 });
 
 describe("the oracle's verdict on how the algorithm ended", () => {
-  async function endedWith(status: object | undefined): Promise<Receipt> {
+  async function endedWith(status: object | undefined): Promise<{ pod: Pod; receipt: Receipt }> {
     const pod = makePod();
     datomspaceIn(pod);
     compute(pod);
     if (status === undefined) rmSync(join(pod.status, "computing.json"));
     else writeFileSync(join(pod.status, "computing.json"), JSON.stringify(status));
     await datomspaceOut(pod);
-    return oracle(pod);
+    return { pod, receipt: oracle(pod) };
   }
 
   it.each([
@@ -403,10 +439,13 @@ describe("the oracle's verdict on how the algorithm ended", () => {
       { phase: "failed", reason: "the supervisor did not finish (state running)" },
     ],
     ["no status at all", undefined, { phase: "failed", reason: "the computing container left no status" }],
-  ])("%s", async (_what, status, expected) => {
-    const receipt = await endedWith(status);
+  ])("%s: the receipt says failed, no more; the exact status is sealed for the data owners", async (_what, status, expected) => {
+    const { pod, receipt } = await endedWith(status);
 
-    expect(receipt.predicate.status).toMatchObject(expected);
+    expect(receipt.predicate.status).toEqual({ phase: "failed", reason: PUBLIC_REASONS.failed });
+    expect(runStatus(readOracleFacts({ contract: pod.contract, run: RUN_ID, status: pod.status, sealed: pod.sealed }))).toMatchObject(expected);
+    const { phase: _phase, reason: _reason, ...exact } = expected as Record<string, unknown>;
+    if (status !== undefined) expect((await reportOf(pod, receipt)).computing).toMatchObject(exact);
   });
 
   it("says rejected when datomspace-in left no verdict", async () => {
@@ -427,10 +466,10 @@ describe("the oracle's verdict on how the algorithm ended", () => {
 
     const receipt = oracle(pod);
 
-    expect(receipt.predicate.status).toMatchObject({
-      phase: "failed",
-      reason: "the algorithm exited with code 0; datomspace-out left no manifest, nothing was sealed",
-    });
+    expect(receipt.predicate.status).toEqual({ phase: "failed", reason: PUBLIC_REASONS.failed });
+    expect(runStatus(readOracleFacts({ contract: pod.contract, run: RUN_ID, status: pod.status, sealed: pod.sealed })).reason).toBe(
+      "the algorithm exited with code 0; datomspace-out left no manifest, nothing was sealed",
+    );
     expect(receipt.subject).toEqual([]);
   });
 });
@@ -476,7 +515,7 @@ describe("datomspod role (the pod's command lines)", () => {
 
     expect(inResult).toEqual({ code: 0, stdout: "datomspace-in: 2 files match the contract; gate open\n", stderr: "" });
     expect(outResult).toEqual({ code: 0, stdout: `datomspace-out: output policy holds; sealed 3 blobs for ${consumer.address}\n`, stderr: "" });
-    expect(oracleResult).toEqual({ code: 0, stdout: "oracle: run run-1 succeeded: the algorithm exited with code 0\n", stderr: "" });
+    expect(oracleResult).toEqual({ code: 0, stdout: `oracle: run run-1 succeeded: ${PUBLIC_REASONS.succeeded}\n`, stderr: "" });
   });
 
   it("exits 0 without a gate when verification fails, so the pod goes on to the receipt", async () => {

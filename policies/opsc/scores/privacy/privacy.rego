@@ -1,10 +1,12 @@
 # METADATA
 # title: Privacy score
 # description: >-
-#   How well the data subjects are protected, 0 to 100: no raw records out, the smallest group
-#   an aggregate may describe, differential privacy, a cap on the bytes that leave, the owner's
-#   review before release, and output kinds that reveal the least. Each factor reports its
-#   points and maximum.
+#   How well the data subjects are protected, 0 to 100, crediting only the controls the runner
+#   enforces: no raw records out (datomspace-out's tripwire), the smallest group every output
+#   table must show (datomspace-out checks the count column), the per-run byte budget, the
+#   leakage bound over all runs, the owner's review before release, and output kinds that reveal
+#   the least. Differential privacy is shown but earns nothing: nothing enforces an epsilon.
+#   Each factor reports its points and maximum.
 # custom:
 #   severity: none
 package opsc.scores.privacy
@@ -18,11 +20,13 @@ group_size_tiers := [
 	{"at_least": 25, "points": 20},
 ]
 
-epsilon_tiers := [
-	{"at_most": 10, "points": 5},
-	{"at_most": 3, "points": 10},
-	{"at_most": 1, "points": 15},
-	{"at_most": 0.1, "points": 20},
+# The leakage bound over all runs (input.facts.leakage.boundBytes): at most 100 MiB, 10 MiB,
+# 1 MiB, 256 KiB.
+leakage_tiers := [
+	{"at_most": 104857600, "points": 5},
+	{"at_most": 10485760, "points": 10},
+	{"at_most": 1048576, "points": 15},
+	{"at_most": 262144, "points": 20},
 ]
 
 # At most 100 MiB, 1 MiB, 64 KiB.
@@ -51,12 +55,28 @@ no_raw_records if {
 # No threshold: groups of one, i.e. individuals.
 min_group_size := object.get(policy, "minGroupSize", 1)
 
-# No differential privacy: an unbounded epsilon.
+# datomspace-out holds every output to k only through the count column of its tables, and only
+# when nothing but aggregates may leave (other kinds need not be tables): otherwise no credit.
+default group_size_enforced := false
+
+group_size_enforced if {
+	is_string(policy.countColumn)
+	count(kinds) > 0
+	count(kinds - {"aggregates"}) == 0
+}
+
+group_size_points := tiers.at_least(min_group_size, group_size_tiers) if group_size_enforced
+
+group_size_points := 0 if not group_size_enforced
+
+# Shown for what the contract says; nothing enforces it, so it earns nothing.
 epsilon := object.get(policy, "differentialPrivacyEpsilon", null)
 
-epsilon_points := tiers.at_most(epsilon, epsilon_tiers) if is_number(epsilon)
+leakage_bound := object.get(input, ["facts", "leakage", "boundBytes"], null)
 
-epsilon_points := 0 if not is_number(epsilon)
+leakage_points := tiers.at_most(leakage_bound, leakage_tiers) if is_number(leakage_bound)
+
+leakage_points := 0 if not is_number(leakage_bound)
 
 max_bytes := object.get(policy, "maxBytes", null)
 
@@ -78,24 +98,31 @@ factors := [
 	},
 	{
 		"id": "min-group-size",
-		"title": "smallest group an aggregate may describe (k)",
+		"title": "smallest group every output table must show (k; enforced with countColumn when only aggregates leave)",
 		"value": min_group_size,
-		"points": tiers.at_least(min_group_size, group_size_tiers),
+		"points": group_size_points,
 		"max": tiers.best(group_size_tiers),
 	},
 	{
 		"id": "differential-privacy",
-		"title": "differential privacy budget (epsilon)",
+		"title": "differential privacy budget (epsilon): not enforced by the runner, no credit",
 		"value": epsilon,
-		"points": epsilon_points,
-		"max": tiers.best(epsilon_tiers),
+		"points": 0,
+		"max": 0,
 	},
 	{
 		"id": "output-cap",
-		"title": "cap on the bytes that may leave",
+		"title": "bytes a run may let out (outputs, logs and names)",
 		"value": max_bytes,
 		"points": output_cap_points,
 		"max": tiers.best(output_cap_tiers),
+	},
+	{
+		"id": "leakage-bound",
+		"title": "most the contract can ever let out (bytes, all runs and their public metadata)",
+		"value": leakage_bound,
+		"points": leakage_points,
+		"max": tiers.best(leakage_tiers),
 	},
 	{
 		"id": "owner-review",
