@@ -15,7 +15,7 @@
 //    bench/checksum.mjs for its throughput against sha256sum).
 //
 // Run after `npm run build`, as root with podman (see .ci/setup):
-//   node bench/run.mjs [--rounds N] [--input-mib N] [--reuse-images] [--out FILE]
+//   node bench/run.mjs [--rounds N] [--input-mib N] [--reuse-images] [--only overhead,fixture,zero-copy] [--out FILE]
 // --reuse-images pins the images already tagged here (localhost/datomspod/{python:3.11,pod:VERSION})
 // instead of building them from this tree (which is what `datomspod images build` does).
 import { execFileSync } from "node:child_process";
@@ -40,10 +40,12 @@ const { values: options } = parseArgs({
     rounds: { type: "string", default: "7" },
     "input-mib": { type: "string", default: "1024" },
     "reuse-images": { type: "boolean", default: false },
+    only: { type: "string", default: "overhead,fixture,zero-copy" },
     out: { type: "string", default: join(root, "bench/results/run.json") },
   },
 });
 const rounds = Number(options.rounds);
+const only = new Set(options.only.split(","));
 const inputMiB = Number(options["input-mib"]);
 const ID = "hospital-demo";
 const RUN = "run-1";
@@ -367,6 +369,8 @@ async function zeroCopy(pinned) {
       untilFirstByteMs,
       inAlgorithmMs: Math.round((read.firstByteAt - read.startedAt) * 1000 * 1000) / 1000,
       totalMs,
+      // Preparing includes staging the input (a bind and an overlay of its folder): it must not grow with the size.
+      prepareMs: run.timings.prepareMs,
       playMs: run.timings.playMs,
       startMs: run.timings.startMs,
     };
@@ -394,7 +398,7 @@ async function zeroCopy(pinned) {
   for (const file of Object.values(files)) rmSync(file);
   return {
     inputsMiB: { small: 1, large: inputMiB },
-    how: "a pod whose algorithm stats its read-only input (hostPath File) and reads its first byte; untilFirstByteMs runs from playPod's call to that byte",
+    how: "a pod whose algorithm stats its read-only input (hostPath File, staged by playPod through a read-only bind and overlay of its folder) and reads its first byte; untilFirstByteMs runs from playPod's call to that byte; prepareMs includes the staging",
     rounds,
     medianMs: medians,
     ratio: ratio(medians.large.untilFirstByteMs, medians.small.untilFirstByteMs),
@@ -430,15 +434,15 @@ try {
   const result = {
     benchmark: "run",
     machine: host,
-    overhead: await overhead(pinned),
-    overheadFixturePod: await fixtureOverhead(pinned),
-    zeroCopy: await zeroCopy(pinned),
+    ...(only.has("overhead") ? { overhead: await overhead(pinned) } : {}),
+    ...(only.has("fixture") ? { overheadFixturePod: await fixtureOverhead(pinned) } : {}),
+    ...(only.has("zero-copy") ? { zeroCopy: await zeroCopy(pinned) } : {}),
   };
   result.machine.loadAverage1m.end = loadavg()[0];
   mkdirSync(join(options.out, ".."), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  if (result.overhead.ratio > result.overhead.goalRatio || result.zeroCopy.ratio > result.zeroCopy.goalRatio) process.exitCode = 1;
+  if ((result.overhead?.ratio ?? 0) > (result.overhead?.goalRatio ?? 1) || (result.zeroCopy?.ratio ?? 0) > (result.zeroCopy?.goalRatio ?? 1)) process.exitCode = 1;
 } finally {
   for (const name of keepers) podman(["rm", "--force", name], true);
   rmSync(work, { recursive: true, force: true });

@@ -427,7 +427,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: {
-        name: jobName(run.id, specHash),
+        name: jobName(contract.id, run.id, specHash),
         namespace,
         labels: runLabels,
         annotations: {

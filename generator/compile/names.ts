@@ -46,8 +46,27 @@ export function namespaceName(contractId: string): string {
   return `dp-${contractId}`;
 }
 
-export function jobName(runId: string, specHash: string): string {
-  return `run-${runId}-${specHash}`;
+/**
+ * The longest Job name: the Job controller names its pods `<job>-<5 random characters>` and the API
+ * server cuts the base of a generated name at 58 characters, so at 57 a pod keeps its Job's whole
+ * name within the 63 of a DNS-1123 label (and of the pod's hostname).
+ */
+export const JOB_NAME_MAX = 57;
+
+/**
+ * The Job of run `runId` of contract `contractId`, which is also the name of its pod (podman plays
+ * the Job's pod under the Job's name, and names the containers and volumes after it):
+ * `<contract>-<run>-<spec hash>`, so that every pod, container and volume says which contract and
+ * run it is. When that is longer than JOB_NAME_MAX (contract ids have up to 40 characters, run ids
+ * up to 20), the contract id is cut short, never the run id or the hash; the spec hash covers the
+ * pod template's labels, which carry both ids in full, so two contracts whose ids begin alike still
+ * get different names.
+ */
+export function jobName(contractId: string, runId: string, specHash: string): string {
+  const full = `${contractId}-${runId}-${specHash}`;
+  if (full.length <= JOB_NAME_MAX) return full;
+  const room = JOB_NAME_MAX - runId.length - specHash.length - 2;
+  return `${contractId.slice(0, room).replace(/-+$/, "")}-${runId}-${specHash}`;
 }
 
 export function sealedClaimName(runId: string): string {

@@ -1,6 +1,7 @@
 /**
  * Cluster profiles (clusters/<cluster>/cluster.yaml): where and how instances run. A literal secret
- * anywhere in a profile is refused with the way to reference a Kubernetes Secret instead.
+ * anywhere in a profile (see literal-secrets.ts) is refused with the way to reference a Kubernetes
+ * Secret instead.
  */
 
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -8,10 +9,10 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import type { ValidateFunction } from "ajv";
 import { InputError, type Issue } from "../errors.js";
-import { jsonPath } from "../contract/json.js";
 import { newAjv, validateAgainst } from "../contract/schema.js";
 import { display, readRegularFile } from "../repo/files.js";
 import { packageFile } from "../repo/package-root.js";
+import { findLiteralSecrets } from "./literal-secrets.js";
 
 export const PROFILE_SCHEMA_FILE = "clusters/cluster-profile.schema.json";
 
@@ -44,38 +45,6 @@ export interface ClusterProfile {
   };
   readonly secrets?: readonly SecretRef[];
   readonly argocd: { readonly namespace: string; readonly repoURL: string; readonly targetRevision: string; readonly destinationServer: string };
-}
-
-const SECRET_NAME = /(secret|passw|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth)/i;
-const SECRET_VALUE = /^(sk|pk|ghp|gho|github_pat|xox[abp]|AKIA)[-_A-Za-z0-9]{8,}|^-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-
-/**
- * Finds values that are secrets written in clear: a key named like a secret with a scalar value,
- * a value that looks like a token or private key, or a URL with user information.
- */
-export function findLiteralSecrets(value: unknown, file: string, path = "$"): Issue[] {
-  const fix = "reference a Kubernetes Secret instead, e.g. `credentials: {secretName: ipfs-api, key: token}`, and create the Secret in the cluster";
-  if (Array.isArray(value)) return value.flatMap((item, i) => findLiteralSecrets(item, file, jsonPath(path, i)));
-  if (value !== null && typeof value === "object") {
-    if (isSecretRef(value)) return [];
-    return Object.entries(value).flatMap(([key, child]) => {
-      const childPath = jsonPath(path, key);
-      if (SECRET_NAME.test(key) && (typeof child === "string" || typeof child === "number")) {
-        return [{ file, path: childPath, message: "is a literal secret", fix }];
-      }
-      return findLiteralSecrets(child, file, childPath);
-    });
-  }
-  if (typeof value === "string" && (SECRET_VALUE.test(value) || /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+:[^/@\s]*@/i.test(value))) {
-    return [{ file, path, message: "contains what looks like a credential", fix }];
-  }
-  return [];
-}
-
-/** `{secretName, key}`: a reference to a Secret, the one right way to name a credential. */
-function isSecretRef(value: object): boolean {
-  const keys = Object.keys(value).sort();
-  return keys.length === 2 && keys[0] === "key" && keys[1] === "secretName" && Object.values(value).every((v) => typeof v === "string");
 }
 
 let profileValidator: ValidateFunction | undefined;

@@ -9,13 +9,15 @@
  * with datomspod. Either way the digest is of the folder that was read, and it is evidence.
  */
 
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv";
 import { InputError, type Issue } from "../errors.js";
 import { newAjv, validateAgainst } from "../contract/schema.js";
 import { directoryDigest } from "../evidence/digest.js";
-import { display, readJsonFile } from "../repo/files.js";
+import { display, readJsonFile, readRegularFile } from "../repo/files.js";
+import { parseNpmLock, parsePipLock } from "./lock.js";
 import { packageFile } from "../repo/package-root.js";
 
 export const ENVIRONMENTS_DIR = "environments";
@@ -38,7 +40,14 @@ export interface EnvironmentDefinition {
   readonly base: "python" | "node";
   readonly image: { readonly repository: string; readonly tag: string; readonly digest?: string };
   readonly interpreters: readonly Interpreter[];
-  readonly packages?: { readonly format: "pip" | "npm"; readonly lock: string };
+  readonly packages?: {
+    readonly format: "pip" | "npm";
+    readonly lock: string;
+    readonly requirements?: string;
+    readonly dependencies?: "resolve" | "listed";
+  };
+  /** Debian packages whose shared libraries the image adds to the base. */
+  readonly system?: readonly string[];
   readonly gpu?: boolean;
 }
 
@@ -53,6 +62,16 @@ export interface Environment {
   readonly definition: EnvironmentDefinition;
   /** sha256 of the folder (every file's sha256 by relative path, RFC 8785): what an approval pins. */
   readonly digest: string;
+  /** The locked packages (none for a base environment), sorted by name, as the lock pins them. */
+  readonly packages: readonly EnvironmentPackage[];
+  /** sha256 of the lock file's bytes, when there is one. */
+  readonly lockSha256?: string;
+}
+
+/** A package an environment installs: what approvals and policies see. */
+export interface EnvironmentPackage {
+  readonly name: string;
+  readonly version: string;
 }
 
 let validator: ValidateFunction | undefined;
@@ -85,10 +104,11 @@ export function environmentNames(repo: string): string[] {
 }
 
 /**
- * Loads and validates environment `name`. `source` names where it was asked for (e.g. the
- * contract file and path) so that an unknown name is reported there.
+ * Loads and validates environment `name` and its lock. `source` names where it was asked for (e.g.
+ * the contract file and path) so that an unknown name is reported there. With `lock: false` the
+ * lock is not read (`datomspod env lock`, which writes it).
  */
-export function loadEnvironment(repo: string, name: string, source: { file: string; path: string }): Environment {
+export function loadEnvironment(repo: string, name: string, source: { file: string; path: string }, options: { readonly lock?: boolean } = {}): Environment {
   const found = environmentDir(repo, name);
   if (found === undefined) {
     const known = environmentNames(repo);
@@ -125,16 +145,64 @@ export function loadEnvironment(repo: string, name: string, source: { file: stri
         message: `declares no ${definition.base} interpreter for its ${definition.base} base`,
         fix: "declare the base's interpreter",
       });
-    if (definition.packages !== undefined && !existsSync(join(found.dir, definition.packages.lock)))
-      issues.push({
-        file,
-        path: "$.packages.lock",
-        message: `names ${definition.packages.lock}, which is not in ${subject}`,
-        fix: "commit the lock file beside environment.json",
-      });
   }
+  const lock = issues.length === 0 && options.lock !== false ? readLock(found.dir, subject, definition, file, issues) : undefined;
   if (issues.length > 0) throw InputError.many(`${file}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`, issues);
-  return { name, dir: found.dir, subject, inRepository: found.inRepository, definition, digest: directoryDigest(found.dir, subject) };
+  return {
+    name,
+    dir: found.dir,
+    subject,
+    inRepository: found.inRepository,
+    definition,
+    digest: directoryDigest(found.dir, subject),
+    packages: lock?.packages ?? [],
+    ...(lock !== undefined ? { lockSha256: lock.sha256 } : {}),
+  };
+}
+
+/** Reads and strictly validates the environment's lock (its problems go to `issues`). */
+function readLock(
+  dir: string,
+  subject: string,
+  definition: EnvironmentDefinition,
+  file: string,
+  issues: Issue[],
+): { packages: EnvironmentPackage[]; sha256: string } | undefined {
+  const packages = definition.packages;
+  if (packages === undefined) return undefined;
+  const language = packages.format === "pip" ? "python" : "node";
+  if (definition.base !== language) {
+    issues.push({
+      file,
+      path: "$.packages.format",
+      message: `is ${packages.format}, which a ${definition.base} base cannot install`,
+      fix: `use base ${language}`,
+    });
+    return undefined;
+  }
+  const path = join(dir, packages.lock);
+  if (!existsSync(path)) {
+    issues.push({
+      file,
+      path: "$.packages.lock",
+      message: `names ${packages.lock}, which is not in ${subject}`,
+      fix: "commit the lock file beside environment.json (datomspod env lock writes it)",
+    });
+    return undefined;
+  }
+  if (packages.format === "npm" && !existsSync(join(dir, "package.json")))
+    issues.push({ file, path: "$.packages", message: `an npm lock needs package.json beside it in ${subject}`, fix: "commit package.json" });
+  const bytes = readRegularFile(path, `${subject}${packages.lock}`, 8 * 1024 * 1024);
+  const parsed =
+    packages.format === "pip"
+      ? parsePipLock(bytes.toString("utf8"), `${subject}${packages.lock}`)
+      : parseNpmLock(bytes.toString("utf8"), `${subject}${packages.lock}`);
+  issues.push(...parsed.issues);
+  const unique = new Map(parsed.packages.map((p) => [`${p.name}@${p.version}`, { name: p.name, version: p.version }]));
+  return {
+    packages: [...unique.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0)),
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+  };
 }
 
 /** `repository@digest` of the environment's image, when the definition pins one. */

@@ -39,7 +39,11 @@ export interface PolicyEnvironment {
   readonly digest: string;
   readonly base: string;
   /** How its packages are locked (pip, npm), or null for none beyond the base. */
-  readonly packages: string | null;
+  readonly lock: string | null;
+  /** Every package it installs, as its lock pins them (sorted by name): what the approval shows. */
+  readonly packages: readonly { readonly name: string; readonly version: string }[];
+  /** The image digest environment.json pins, or null when it pins none. */
+  readonly imageDigest: string | null;
   readonly gpu: boolean;
 }
 
@@ -93,7 +97,9 @@ export function policyEnvironment(environment: Environment): PolicyEnvironment {
     name: environment.name,
     digest: environment.digest,
     base: definition.base,
-    packages: definition.packages?.format ?? null,
+    lock: definition.packages?.format ?? null,
+    packages: environment.packages.map(({ name, version }) => ({ name, version })),
+    imageDigest: definition.image.digest ?? null,
     gpu: definition.gpu === true,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The one place of the run stage that starts processes: the container engine (podman, or docker
  * for image builds), the helpers an image build needs (go through the supervisor's build script,
- * npm, the rootfs script), and mount/umount of a run's tmpfs scratch volumes. Always `execFile` with an argument array, never a shell string.
+ * npm, the rootfs script), and mount/umount of a run's scratch volumes (tmpfs, the inputs' bind and overlay mounts). Always `execFile` with an argument array, never a shell string.
  * A failure becomes a ServiceError that carries the command and the end of its stderr.
  */
 
@@ -252,7 +252,8 @@ export async function debianVersions(packages: readonly string[]): Promise<strin
 /**
  * `podman kube play --start=false`: creates the pod and its containers without starting it, so
  * limits that kube play cannot express can be set before it runs. `--network none` leaves the pod
- * with a loopback interface only; `--no-hosts` keeps the host's /etc/hosts out of it. Resolves
+ * with a loopback interface only. (`--no-hosts` is asked for, but podman 4.3 kube play still writes
+ * an /etc/hosts with the host's entries: the runner mounts its own, see pod.ts.) Resolves
  * with the pod's ID (podman prints it after `Pod:`, even with `--quiet`), or undefined when it
  * printed none.
  */
@@ -377,6 +378,28 @@ export async function mountTmpfs(dir: string, options: TmpfsOptions): Promise<vo
   await execTool("mount", ["-t", "tmpfs", "-o", flags, "tmpfs", dir], {
     timeoutMs: 30_000,
     missingFix: "install mount (util-linux) and run datomspod run as root, as rootful podman needs",
+  });
+}
+
+/**
+ * Binds the folder `source` read-only at `target` (which must exist): how the runner stages an
+ * input folder under a neutral path of its own (only root may).
+ */
+export async function bindMount(source: string, target: string): Promise<void> {
+  await execTool("mount", ["--bind", "-o", "ro", source, target], { timeoutMs: 30_000, missingFix: "install mount (util-linux)" });
+}
+
+/**
+ * Mounts a read-only overlay of the folders `lowers` at `target`. The lower folders are given
+ * relative to `cwd`, which the kernel keeps as given: the mount table (which a container can read)
+ * then shows `lowerdir=stage/0:empty`, not where the folders lie on the host. An overlay without an
+ * upper folder needs at least two lower ones.
+ */
+export async function mountOverlay(cwd: string, lowers: readonly string[], target: string): Promise<void> {
+  await execTool("mount", ["-t", "overlay", "-o", `ro,lowerdir=${lowers.join(":")}`, "overlay", target], {
+    cwd,
+    timeoutMs: 30_000,
+    missingFix: "install mount (util-linux); the kernel needs overlayfs, as podman's storage does",
   });
 }
 

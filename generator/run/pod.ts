@@ -13,26 +13,32 @@
  * - init containers are kept after they ran (annotation `io.podman.annotations.init.container.type:
  *   always`), so their exit codes and logs can be read.
  *
- * `playPod` is the edge. It gives podman no volume of its own to manage: each emptyDir is a tmpfs
- * of its sizeLimit that the runner mounts under the run's scratch folder (owned by the pod's user,
- * mode 0700) and each ConfigMap volume a read-only folder of its files, both played as hostPath
- * volumes (`scratchLayout`). Then `kube play --start=false --network none`, the pids limit on the
- * pod's cgroup (kube play sets none), `pod start`, one `podman wait`, one `podman container
- * inspect`, the logs read from podman's k8s-file logs, collect, `kube down`, unmount, and a check
- * that nothing is left (pod, mounts, folder). About ten processes in all.
+ * `playPod` is the edge. It gives podman no volume of its own to manage, and the pod no path of the
+ * host: everything the pod mounts lies in the run's root, a tmpfs of its own (`scratchLayout`):
+ * each emptyDir a tmpfs of its sizeLimit (owned by the pod's user, mode 0700), each ConfigMap
+ * volume a read-only folder of its files, each input's host folder bound under the root and seen
+ * through a read-only overlay (zero copy), and a neutral /etc/hosts, /etc/hostname and
+ * /run/.containerenv in every container, all played as hostPath volumes; so the mount table in the
+ * pod names paths inside the root only (checked before the pod starts: `revealingMounts`). Then
+ * `kube play --start=false --network none`, the pids limit on the pod's cgroup (kube play sets
+ * none), `pod start`, one `podman wait`, one `podman container inspect`, the logs read from
+ * podman's k8s-file logs, collect, `kube down`, unmount, and a check that nothing is left (pod,
+ * mounts, folder). About a dozen processes in all.
  */
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
 import { parseQuantity } from "../compile/quantity.js";
 import type { PodUsage } from "./roles/usage.js";
 import {
+  bindMount,
   containerLogs,
   inspectContainers,
   kubeDown,
   kubePlay,
+  mountOverlay,
   mountTmpfs,
   podCgroupPath,
   podExists,
@@ -48,6 +54,26 @@ import {
 } from "./exec.js";
 
 export const INIT_CONTAINER_TYPE_ANNOTATION = "io.podman.annotations.init.container.type";
+
+/** The volumes the runner adds to the pod are named with this prefix, which a rendered pod may not use. */
+export const RUNNER_VOLUME_PREFIX = "datomspod-";
+
+/**
+ * What the runner mounts (read-only) in every container instead of what podman would: podman 4.3
+ * kube play writes an /etc/hosts with the host's own entries and `host.containers.internal` (its
+ * `--no-hosts` is ignored), and bind-mounts /etc/hostname and /run/.containerenv from its storage on
+ * the host, whose path the mount table shows. The runner's files lie in the run's own tmpfs.
+ */
+export const NEUTRAL_FILES = [
+  { volume: `${RUNNER_VOLUME_PREFIX}etc-hosts`, mountPath: "/etc/hosts", file: "etc/hosts" },
+  { volume: `${RUNNER_VOLUME_PREFIX}etc-hostname`, mountPath: "/etc/hostname", file: "etc/hostname" },
+  { volume: `${RUNNER_VOLUME_PREFIX}containerenv`, mountPath: "/run/.containerenv", file: "etc/containerenv" },
+] as const;
+
+/** The pod's /etc/hosts: localhost, and its own name on the loopback (it has no other address). */
+export function neutralHosts(hostname: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`;
+}
 
 type Json = Record<string, unknown>;
 
@@ -76,6 +102,9 @@ interface Volume {
 export interface PodmanPod {
   /** The documents to give `podman kube play`: the ConfigMaps, then the Pod. */
   readonly documents: readonly Json[];
+  /** The rendered file the pod comes from, and the JSON path of the pod in it (for messages). */
+  readonly file: string;
+  readonly at: string;
   readonly name: string;
   readonly initContainers: readonly string[];
   readonly containers: readonly string[];
@@ -148,6 +177,17 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
   const initContainers = (Array.isArray(spec.initContainers) ? spec.initContainers : []) as Container[];
   const containers = (Array.isArray(spec.containers) ? spec.containers : []) as Container[];
   if (containers.length === 0) issue(`${at}.spec.containers`, "the pod has no containers", "render at least the oracle container");
+  // What would let the host into the pod's view: its namespaces, and host names podman would write into /etc/hosts.
+  for (const field of ["hostNetwork", "hostPID", "hostIPC"] as const) {
+    if (spec[field] === true) issue(`${at}.spec.${field}`, `shares the host's ${field.slice(4)} namespace with the pod`, `remove ${field}`);
+  }
+  if (Array.isArray(spec.hostAliases) && spec.hostAliases.length > 0) {
+    issue(
+      `${at}.spec.hostAliases`,
+      "would name hosts in the pod's /etc/hosts, which the runner writes itself (localhost and the pod only)",
+      "remove hostAliases",
+    );
+  }
 
   const renamed = new Map<string, string>();
   const emptyDirs: { volume: string; bytes: number }[] = [];
@@ -155,6 +195,9 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
   volumes.forEach((volume, i) => {
     const path = `${at}.spec.volumes[${i}]`;
     const podmanName = `${name}-${volume.name}`;
+    if (volume.name.startsWith(RUNNER_VOLUME_PREFIX)) {
+      issue(`${path}.name`, `${JSON.stringify(volume.name)} begins like the volumes the runner adds (${RUNNER_VOLUME_PREFIX}…)`, "name the volume otherwise");
+    }
     if (volume.emptyDir !== undefined) {
       const limit = volume.emptyDir.sizeLimit;
       if (limit === undefined) {
@@ -205,6 +248,13 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
     }
     (container.volumeMounts ?? []).forEach((mount, j) => {
       const where = `${path}.volumeMounts[${j}]`;
+      if (NEUTRAL_FILES.some((neutral) => neutral.mountPath === mount.mountPath.replace(/\/+$/, ""))) {
+        issue(
+          `${where}.mountPath`,
+          `${JSON.stringify(mount.mountPath)} is the runner's: it gives every container a neutral file there, without the host's entries or paths`,
+          "mount the volume elsewhere",
+        );
+      }
       if (mount.mountPath.includes(":")) {
         issue(
           `${where}.mountPath`,
@@ -265,6 +315,8 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
   configMaps.sort((a, b) => (String((a.metadata as Json).name) < String((b.metadata as Json).name) ? -1 : 1));
   return {
     documents: [...configMaps, pod],
+    file,
+    at,
     name,
     initContainers: initContainers.map((c) => c.name),
     containers: containers.map((c) => c.name),
@@ -347,28 +399,60 @@ export interface PlayOptions {
 /** Mode of the tmpfs that backs an emptyDir: its owner only (every container runs as the pod's user). */
 export const SCRATCH_MODE = 0o700;
 
+/** A hostPath volume's source as this machine resolves it: its real path (symbolic links followed), a file or a folder. */
+export interface HostPathSource {
+  readonly real: string;
+  readonly kind: "file" | "directory";
+}
+
+/** One host folder the pod reads, staged under the run's root so that no path of the host shows in the pod. */
+export interface StagedFolder {
+  /** The real host folder. */
+  readonly source: string;
+  /** Where it is bound (read-only) under the root: seen by the host only. */
+  readonly stage: string;
+  /** The read-only overlay of it, whose files the pod mounts: the mount table shows `/<file>` and `lowerdir=stage/<i>:empty`. */
+  readonly overlay: string;
+  /** The overlay's lower folders, relative to the root. */
+  readonly lowers: readonly string[];
+}
+
 export interface ScratchLayout {
   /** The YAML podman plays: the Pod alone, its emptyDirs and ConfigMaps as hostPath volumes. */
   readonly yamlFile: string;
   readonly yaml: string;
-  /** Everything of the run under the scratch folder except the YAML: removed, and checked, at the end. */
+  /**
+   * The run's root: a tmpfs of its own, holding everything the pod mounts (so the mount table in
+   * the pod shows paths inside it, never where it lies on the host); removed, and checked, at the end.
+   */
   readonly root: string;
+  /** The root tmpfs: room for its files, with 1 MiB to spare. */
+  readonly rootFs: { readonly bytes: number; readonly inodes: number };
   /** One tmpfs per emptyDir: the size is its sizeLimit, the inodes one per 4 KiB page (at least 1024). */
   readonly tmpfs: readonly { readonly volume: string; readonly dir: string; readonly bytes: number; readonly inodes: number }[];
-  /** The files of the ConfigMap volumes (folders are created for them), mode 0644 unless the volume says otherwise. */
+  /** The host folders of the hostPath volumes (the inputs), each bound and overlaid under the root. */
+  readonly staged: readonly StagedFolder[];
+  /** The empty folder that is every overlay's second lower folder. */
+  readonly empty: string;
+  /** The files of the ConfigMap volumes and the neutral /etc files (folders are created for them), mode 0644 unless the volume says otherwise. */
   readonly files: readonly { readonly path: string; readonly data: Buffer; readonly mode: number }[];
   /** The folders of the ConfigMap volumes (also the ones without files). */
   readonly folders: readonly string[];
 }
 
+const PAGE = 4096;
+
 /**
- * Where a pod's volumes live on the host when the runner, not podman, provides them (pure): each
- * emptyDir a tmpfs under `<scratch>/<pod>/emptydir/<volume>`, each ConfigMap volume a folder of its
- * files under `<scratch>/<pod>/configmap/<volume>` mounted read-only (as Kubernetes mounts
- * ConfigMaps), both as hostPath volumes of type Directory. podman then owns no volume of the run:
- * nothing global to name, create, mount or remove.
+ * Where a pod's volumes live on the host when the runner, not podman, provides them (pure): under
+ * the run's root, a tmpfs of its own, each emptyDir a tmpfs under `emptydir/<volume>`, each
+ * ConfigMap volume a folder of its files under `configmap/<volume>` mounted read-only (as Kubernetes
+ * mounts ConfigMaps), each host folder of a hostPath volume (as `sources` resolves it) bound at
+ * `stage/<i>` and overlaid read-only at `inputs/<i>`, and the neutral /etc/hosts, /etc/hostname and
+ * /run/.containerenv in `etc/`, all played as hostPath volumes. podman then owns no volume of the
+ * run (nothing global to name, create, mount or remove), and the mount table in the pod names
+ * paths inside the root only. A hostPath volume `sources` does not resolve is refused.
  */
-export function scratchLayout(pod: PodmanPod, scratchDir: string): ScratchLayout {
+export function scratchLayout(pod: PodmanPod, scratchDir: string, sources: ReadonlyMap<string, HostPathSource>): ScratchLayout {
   const root = join(scratchDir, pod.name);
   const podDoc = structuredClone(pod.documents.at(-1) as Json);
   const spec = podDoc.spec as Json;
@@ -377,12 +461,21 @@ export function scratchLayout(pod: PodmanPod, scratchDir: string): ScratchLayout
   const tmpfs: { volume: string; dir: string; bytes: number; inodes: number }[] = [];
   const files: { path: string; data: Buffer; mode: number }[] = [];
   const folders: string[] = [];
+  const staged: StagedFolder[] = [];
   const readOnly = new Set<string>();
+  const stage = (folder: string): StagedFolder => {
+    const found = staged.find((s) => s.source === folder);
+    if (found !== undefined) return found;
+    const i = staged.length;
+    const made = { source: folder, stage: join(root, "stage", String(i)), overlay: join(root, "inputs", String(i)), lowers: [`stage/${i}`, "empty"] };
+    staged.push(made);
+    return made;
+  };
   spec.volumes = ((spec.volumes ?? []) as Volume[]).map((volume): Volume => {
     const bytes = sizes.get(volume.name);
     if (volume.emptyDir !== undefined && bytes !== undefined) {
       const dir = join(root, "emptydir", volume.name);
-      tmpfs.push({ volume: volume.name, dir, bytes, inodes: Math.max(1024, Math.ceil(bytes / 4096)) });
+      tmpfs.push({ volume: volume.name, dir, bytes, inodes: Math.max(1024, Math.ceil(bytes / PAGE)) });
       return { name: volume.name, hostPath: { path: dir, type: "Directory" } };
     }
     if (volume.configMap !== undefined) {
@@ -402,19 +495,75 @@ export function scratchLayout(pod: PodmanPod, scratchDir: string): ScratchLayout
       readOnly.add(volume.name);
       return { name: volume.name, hostPath: { path: dir, type: "Directory" } };
     }
+    if (volume.hostPath !== undefined) {
+      const source = sources.get(volume.name);
+      if (source === undefined) throw new Error(`hostPath volume ${volume.name} of pod ${pod.name} was not resolved`);
+      readOnly.add(volume.name);
+      if (source.kind === "directory") return { name: volume.name, hostPath: { path: stage(source.real).overlay, type: "Directory" } };
+      return { name: volume.name, hostPath: { path: join(stage(dirname(source.real)).overlay, basename(source.real)), type: "File" } };
+    }
     return volume;
   });
+  const hostname = typeof spec.hostname === "string" ? spec.hostname : pod.name;
+  const neutral: Record<(typeof NEUTRAL_FILES)[number]["file"], string> = {
+    "etc/hosts": neutralHosts(hostname),
+    "etc/hostname": `${hostname}\n`,
+    "etc/containerenv": "",
+  };
+  for (const { volume, file } of NEUTRAL_FILES) {
+    files.push({ path: join(root, file), data: Buffer.from(neutral[file], "utf8"), mode: 0o644 });
+    (spec.volumes as Volume[]).push({ name: volume, hostPath: { path: join(root, file), type: "File" } });
+  }
   for (const container of [...((spec.initContainers ?? []) as Container[]), ...((spec.containers ?? []) as Container[])]) {
     for (const mount of container.volumeMounts ?? []) if (readOnly.has(mount.name)) mount.readOnly = true;
+    container.volumeMounts = [
+      ...(container.volumeMounts ?? []),
+      ...NEUTRAL_FILES.map(({ volume, mountPath }) => ({ name: volume, mountPath, readOnly: true })),
+    ];
   }
+  const fileBytes = files.reduce((sum, f) => sum + Math.ceil(f.data.length / PAGE) * PAGE, 0);
+  const entries = files.length + folders.length + tmpfs.length + 2 * staged.length + 16;
   return {
     yamlFile: join(scratchDir, `${pod.name}.podman.yaml`),
     yaml: stringify(podDoc, PODMAN_YAML),
     root,
+    rootFs: { bytes: fileBytes + 1024 * 1024, inodes: Math.max(1024, 2 * entries) },
     tmpfs,
+    staged,
+    empty: join(root, "empty"),
     files,
     folders,
   };
+}
+
+/**
+ * Resolves the hostPath volumes of the pod on this machine (the edge: realpath and stat), so that
+ * the runner can stage their real folders; refuses one that is missing or neither a file nor a
+ * folder, naming the volume.
+ */
+export function resolveHostPaths(pod: PodmanPod): Map<string, HostPathSource> {
+  const spec = (pod.documents.at(-1) as Json).spec as Json;
+  const resolved = new Map<string, HostPathSource>();
+  const issues: Issue[] = [];
+  ((spec.volumes ?? []) as Volume[]).forEach((volume, i) => {
+    if (volume.hostPath === undefined) return;
+    const path = `${pod.at}.spec.volumes[${i}].hostPath.path`;
+    try {
+      const real = realpathSync(volume.hostPath.path);
+      const stats = statSync(real);
+      if (stats.isFile() || stats.isDirectory()) resolved.set(volume.name, { real, kind: stats.isFile() ? "file" : "directory" });
+      else issues.push({ file: pod.file, path, message: `${volume.hostPath.path} is neither a file nor a folder`, fix: "point the input at a regular file" });
+    } catch (error) {
+      issues.push({
+        file: pod.file,
+        path,
+        message: `${volume.hostPath.path} cannot be read on this machine (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+        fix: "put the input where the contract's location says, or correct the location and sign the contract again",
+      });
+    }
+  });
+  if (issues.length > 0) throw InputError.many(`${pod.file}: ${issues.length} input${issues.length === 1 ? "" : "s"} cannot be staged`, issues);
+  return resolved;
 }
 
 /**
@@ -438,6 +587,38 @@ export function mountPointsUnder(mountInfo: string, dir: string): string[] {
     .split("\n")
     .map((line) => (line.split(" ")[4] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))))
     .filter((point) => point === dir || point.startsWith(`${dir}/`));
+}
+
+/** One line of a mountinfo table (pure; octal escapes such as \040 decoded). */
+export function parseMountInfoLine(line: string): { root: string; mountPoint: string; fsType: string; source: string; superOptions: string } | undefined {
+  const fields = line.split(" ");
+  const dash = fields.indexOf("-");
+  if (fields.length < 10 || dash < 6) return undefined;
+  const unescape = (text: string): string => text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  return {
+    root: unescape(fields[3] ?? ""),
+    mountPoint: unescape(fields[4] ?? ""),
+    fsType: fields[dash + 1] ?? "",
+    source: unescape(fields[dash + 2] ?? ""),
+    superOptions: unescape(fields[dash + 3] ?? ""),
+  };
+}
+
+/**
+ * The mounts at or under the run's `root` that would show the pod a path of the host (pure): the
+ * pod sees, for each of its mounts, the mount's root within its file system and the file system's
+ * options. Every mount the runner gives the pod (the root tmpfs, the emptyDirs' tmpfs, the inputs'
+ * overlays) must have its own root `/` and no absolute path in its options; the staging binds under
+ * `root/stage/`, which name the host folders, are the host's only.
+ */
+export function revealingMounts(mountInfo: string, root: string): string[] {
+  return mountInfo
+    .split("\n")
+    .map(parseMountInfoLine)
+    .filter((m) => m !== undefined)
+    .filter((m) => (m.mountPoint === root || m.mountPoint.startsWith(`${root}/`)) && !m.mountPoint.startsWith(`${root}/stage/`))
+    .filter((m) => m.root !== "/" || /(^|[,=:])\//.test(m.superOptions))
+    .map((m) => `${m.mountPoint} (${m.fsType}, root ${m.root}, options ${m.superOptions})`);
 }
 
 /** The pids.max file of a pod's cgroup (cgroup v1 `pids` hierarchy or the v2 unified one). */
@@ -536,8 +717,10 @@ function mountTable(file: string): string {
 export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<PodRun> {
   const now = options.now ?? Date.now;
   const mountInfo = options.mountInfo ?? "/proc/self/mountinfo";
-  const layout = scratchLayout(pod, options.scratchDir);
+  const layout = scratchLayout(pod, options.scratchDir, resolveHostPaths(pod));
   const mounted: Record<string, string> = {};
+  /** Every mount point the runner made (or began to make), in order: unmounted in the reverse order. */
+  const mountPoints: string[] = [];
   const imageVolumes = new Set<string>();
   let timedOut = false;
   let played = false;
@@ -558,7 +741,10 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   try {
     const prepare = async (): Promise<void> => {
       mkdirSync(layout.root, { recursive: true, mode: 0o700 });
+      mountPoints.push(layout.root);
+      await mountTmpfs(layout.root, { ...layout.rootFs, uid: 0, gid: 0, mode: 0o700 });
       writeFileSync(layout.yamlFile, layout.yaml);
+      mkdirSync(layout.empty, { mode: 0o755 });
       for (const folder of layout.folders) mkdirSync(folder, { recursive: true, mode: 0o755 });
       for (const file of layout.files) {
         mkdirSync(dirname(file.path), { recursive: true, mode: 0o755 });
@@ -566,15 +752,35 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
       }
       const owner = pod.scratchOwner ?? { uid: 0, gid: 0 };
       // Settled, not Promise.all: no mount may still be under way when a failure cleans up.
-      const mounts = await Promise.allSettled(
-        layout.tmpfs.map(async ({ volume, dir, bytes, inodes }) => {
+      const mounts = await Promise.allSettled([
+        ...layout.tmpfs.map(async ({ volume, dir, bytes, inodes }) => {
           mkdirSync(dir, { recursive: true, mode: 0o700 });
           mounted[volume] = dir;
+          mountPoints.push(dir);
           await mountTmpfs(dir, { bytes, inodes, uid: owner.uid, gid: owner.gid, mode: SCRATCH_MODE });
         }),
-      );
+        ...layout.staged.map(async (folder) => {
+          mkdirSync(folder.stage, { recursive: true, mode: 0o700 });
+          mkdirSync(folder.overlay, { recursive: true, mode: 0o700 });
+          mountPoints.push(folder.stage);
+          await bindMount(folder.source, folder.stage);
+          mountPoints.push(folder.overlay);
+          await mountOverlay(layout.root, folder.lowers, folder.overlay);
+        }),
+      ]);
       const failed = mounts.find((m) => m.status === "rejected");
       if (failed !== undefined) throw failed.reason;
+      // Fail closed: were the kernel to show a host path in a mount the pod gets, nothing runs.
+      const revealing = revealingMounts(mountTable(mountInfo), layout.root);
+      if (revealing.length > 0) {
+        const issue: Issue = {
+          file: `pod ${pod.name}`,
+          path: "$.spec.volumes",
+          message: `the mount table would show the pod where its volumes lie on this machine (${revealing.join("; ")}); nothing ran`,
+          fix: "report it: the runner stages every volume under a tmpfs of its own so that no host path shows",
+        };
+        throw new ServiceError(formatIssue(issue), [issue]);
+      }
     };
     const [exists, prepared] = await Promise.allSettled([podExists(pod.name), prepare()]);
     if (prepared.status === "rejected") throw prepared.reason;
@@ -650,7 +856,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     timings.collectMs = now() - t4;
   } finally {
     await takeDown();
-    await release(layout, Object.values(mounted), mountInfo);
+    await release(layout, mountPoints, mountInfo);
     timings.downMs = now() - (downStarted || now());
   }
   const t5 = now();
@@ -661,11 +867,14 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, usage, timings, leftovers, check };
 }
 
-/** Unmounts the tmpfs (a busy one lazily) and removes the scratch files, unless a mount is still there. */
-async function release(layout: ScratchLayout, dirs: readonly string[], mountInfo: string): Promise<void> {
-  if (dirs.length > 0 && !(await unmount(dirs))) {
+/**
+ * Unmounts what the runner mounted, the last first (a busy mount lazily), and removes the scratch
+ * files, unless a mount is still there.
+ */
+async function release(layout: ScratchLayout, mountPoints: readonly string[], mountInfo: string): Promise<void> {
+  if (mountPoints.length > 0 && !(await unmount([...mountPoints].reverse()))) {
     const still = mountPointsUnder(mountTable(mountInfo), layout.root);
-    if (still.length > 0) await unmount(still, true);
+    if (still.length > 0) await unmount(still.reverse(), true);
   }
   // Never remove a folder that still has a mount under it: rm would empty the mounted file system and fail.
   if (mountPointsUnder(mountTable(mountInfo), layout.root).length === 0) rmSync(layout.root, { recursive: true, force: true });

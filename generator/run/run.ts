@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { InputError, ServiceError, VerdictError, formatIssue, type Issue } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
-import { planContract } from "../compile/plan.js";
+import { objectFileName, planContract } from "../compile/plan.js";
+import type { K8sObject } from "../compile/instance.js";
 import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
@@ -215,7 +216,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   }
   const instance = committedInstance(repo, profile, id, outcome.files);
   const objects = runObjects(instance.objects, runId, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")), instance.shown);
-  const jobFile = instance.files.find((name) => name.startsWith(`job-run-${runId}-`)) ?? "";
+  const jobFile = objectFileName(objects[0] as unknown as K8sObject);
   const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
 
   const container = loaded.contract.inputs.algorithm.container;

@@ -100,7 +100,7 @@ describe("datomspod compile", () => {
     const files = Object.keys(tree(join(repo, "clusters", "local", "hospital-stats")));
     expect(result.code).toBe(0);
     expect(files.filter((f) => f.startsWith("job-"))).toHaveLength(1);
-    expect(files.find((f) => f.startsWith("job-"))).toMatch(/^job-run-run-2-[0-9a-f]{8}\.yaml$/);
+    expect(files.find((f) => f.startsWith("job-"))).toMatch(/^job-hospital-stats-run-2-[0-9a-f]{8}\.yaml$/);
     expect(parse(readFileSync(join(repo, "clusters", "local", "hospital-stats", "configmap-run-run-2.yaml"), "utf8")).data["algoCustomData.json"]).toBe(
       `${JSON.stringify({ groupBy: "sex", minGroupSize: 10 }, null, 2)}\n`,
     );
@@ -115,8 +115,8 @@ describe("datomspod compile", () => {
     await cli(repo, "compile");
 
     const after = Object.keys(tree(join(repo, "clusters", "local", "hospital-stats"))).find((f) => f.startsWith("job-"));
-    expect(before).toMatch(/^job-run-run-1-[0-9a-f]{8}\.yaml$/);
-    expect(after).toMatch(/^job-run-run-1-[0-9a-f]{8}\.yaml$/);
+    expect(before).toMatch(/^job-hospital-stats-run-1-[0-9a-f]{8}\.yaml$/);
+    expect(after).toMatch(/^job-hospital-stats-run-1-[0-9a-f]{8}\.yaml$/);
     expect(after).not.toBe(before);
   });
 
@@ -392,7 +392,7 @@ describe("compile refuses invalid contracts and bad run requests, contract by co
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("note: contracts/hospital-stats/runs/run-2.json $.signature: recovers to");
     expect(Object.keys(tree(join(repo, "clusters", "local", "hospital-stats"))).filter((f) => f.startsWith("job-"))).toEqual([
-      expect.stringMatching(/^job-run-run-1-/),
+      expect.stringMatching(/^job-hospital-stats-run-1-/),
     ]);
   });
 
@@ -433,7 +433,7 @@ describe("compile refuses invalid contracts and bad run requests, contract by co
       "  token: s3cr3t-value\n",
       "clusters/local/cluster.yaml $.ipfs.token: is a literal secret (fix: reference a Kubernetes Secret instead",
     ],
-    ["credentials in a URL", null, "clusters/local/cluster.yaml $.ipfs.endpoint: contains what looks like a credential"],
+    ["credentials in a URL", null, "clusters/local/cluster.yaml $.ipfs.endpoint: holds what looks like a password in the URL's user information"],
   ])("refuses a cluster profile with %s", async (_, extra, message) => {
     const repo = tempRepo();
     const path = join(repo, "clusters", "local", "cluster.yaml");

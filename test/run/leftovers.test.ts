@@ -42,7 +42,7 @@ function facts(): ReceiptFacts {
 
 function computing(exitCode: number, seconds: number): ContainerResult {
   return {
-    name: "run-run-1-0123abcd-computing",
+    name: "hospital-stats-run-1-0123abcd-computing",
     container: "computing",
     role: "init",
     status: "exited",

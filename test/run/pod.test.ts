@@ -12,6 +12,7 @@ import {
   podFromJob,
   podmanPod,
   podmanYaml,
+  revealingMounts,
   scratchLayout,
 } from "../../generator/run/pod.js";
 
@@ -205,7 +206,7 @@ describe("scratchLayout", () => {
     objects.find((o) => o.kind === "Pod")!.spec.volumes.find((v: Json) => v.name === "ddos").configMap.defaultMode = 0o444;
     const pod = podmanPod(objects, "fixture.yaml");
 
-    const layout = scratchLayout(pod, "/run/s");
+    const layout = scratchLayout(pod, "/run/s", new Map([["input-0-0", { real: "/srv/hospital/admissions/patients.csv", kind: "file" as const }]]));
 
     const podDoc = parseAllDocuments(layout.yaml).map((d) => d.toJS() as Json);
     expect(podDoc).toHaveLength(1);
@@ -213,13 +214,26 @@ describe("scratchLayout", () => {
     expect(layout.yamlFile).toBe("/run/s/hospital-stats-r1.podman.yaml");
     expect(layout.root).toBe("/run/s/hospital-stats-r1");
     expect(podDoc[0].spec.volumes).toEqual([
-      { name: "input-0-0", hostPath: { path: "/x/input_file", type: "File" } },
+      // The input's host folder is staged under the root: the pod never names /srv/hospital.
+      { name: "input-0-0", hostPath: { path: "/run/s/hospital-stats-r1/inputs/0/patients.csv", type: "File" } },
       ...["roles", "algorithm", "ddos", "run"].map((name) => ({ name, hostPath: { path: `/run/s/hospital-stats-r1/configmap/${name}`, type: "Directory" } })),
       ...["layout", "outputs", "logs", "tmp", "tools", "status"].map((name) => ({
         name: `hospital-stats-r1-${name}`,
         hostPath: { path: `/run/s/hospital-stats-r1/emptydir/hospital-stats-r1-${name}`, type: "Directory" },
       })),
+      { name: "datomspod-etc-hosts", hostPath: { path: "/run/s/hospital-stats-r1/etc/hosts", type: "File" } },
+      { name: "datomspod-etc-hostname", hostPath: { path: "/run/s/hospital-stats-r1/etc/hostname", type: "File" } },
+      { name: "datomspod-containerenv", hostPath: { path: "/run/s/hospital-stats-r1/etc/containerenv", type: "File" } },
     ]);
+    expect(layout.staged).toEqual([
+      {
+        source: "/srv/hospital/admissions",
+        stage: "/run/s/hospital-stats-r1/stage/0",
+        overlay: "/run/s/hospital-stats-r1/inputs/0",
+        lowers: ["stage/0", "empty"],
+      },
+    ]);
+    expect(layout.empty).toBe("/run/s/hospital-stats-r1/empty");
     expect(layout.tmpfs.map((t) => [t.volume, t.bytes, t.inodes])).toEqual([
       ["hospital-stats-r1-layout", 1024 ** 2, 1024],
       ["hospital-stats-r1-outputs", 16 * 1024 ** 2, 4096],
@@ -233,13 +247,85 @@ describe("scratchLayout", () => {
       ["/run/s/hospital-stats-r1/configmap/ddos/did:op:7f3c2a5e9b1d4c6f8a0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a", "444", expect.any(Number)],
       ["/run/s/hospital-stats-r1/configmap/ddos/did:op:2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7f3c2a5e9b1d4c6f8a0e", "444", expect.any(Number)],
       ["/run/s/hospital-stats-r1/configmap/run/algoCustomData.json", "644", 42],
+      ["/run/s/hospital-stats-r1/etc/hosts", "644", expect.any(Number)],
+      ["/run/s/hospital-stats-r1/etc/hostname", "644", 18],
+      ["/run/s/hospital-stats-r1/etc/containerenv", "644", 0],
     ]);
+    expect(layout.files[4].data.toString()).toBe("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\thospital-stats-r1\n");
+    expect(layout.rootFs).toEqual({ bytes: 6 * 4096 + 1024 * 1024, inodes: 1024 }); // six files of one page, the empty one none
     expect([...layout.files[0].data]).toEqual([0xff, 0x00, 0x41]);
     expect(layout.files[3].data.toString()).toBe(`{"groupBy": "region", "minGroupSize": 10}\n`);
     expect(layout.folders).toEqual(["roles", "algorithm", "ddos", "run"].map((name) => `/run/s/hospital-stats-r1/configmap/${name}`));
     const mounts = [...podDoc[0].spec.initContainers, ...podDoc[0].spec.containers].flatMap((c: Json) => c.volumeMounts as Json[]);
     expect(mounts.filter((m) => ["roles", "algorithm", "ddos", "run", "input-0-0"].includes(m.name)).every((m) => m.readOnly === true)).toBe(true);
     expect(mounts.find((m) => m.name === "hospital-stats-r1-outputs")).toEqual({ name: "hospital-stats-r1-outputs", mountPath: "/data/outputs" });
+    for (const container of [...podDoc[0].spec.initContainers, ...podDoc[0].spec.containers]) {
+      expect(container.volumeMounts.slice(-3), container.name).toEqual([
+        { name: "datomspod-etc-hosts", mountPath: "/etc/hosts", readOnly: true },
+        { name: "datomspod-etc-hostname", mountPath: "/etc/hostname", readOnly: true },
+        { name: "datomspod-containerenv", mountPath: "/run/.containerenv", readOnly: true },
+      ]);
+    }
+    // Nothing the pod is given names a path outside the run's root.
+    expect(podDoc[0].spec.volumes.every((v: Json) => String(v.hostPath.path).startsWith("/run/s/hospital-stats-r1/"))).toBe(true);
+  });
+
+  it("stages two files of one folder through one overlay, a folder as the overlay itself, and refuses a volume it was not told about", () => {
+    const objects = fixture();
+    const podSpec = objects.find((o) => o.kind === "Pod")!.spec;
+    podSpec.volumes.push(
+      { name: "input-0-1", hostPath: { path: "/x/other", type: "File" } },
+      { name: "input-1", hostPath: { path: "/x/dir", type: "Directory" } },
+    );
+    const pod = podmanPod(objects, "fixture.yaml");
+    const sources = new Map([
+      ["input-0-0", { real: "/srv/a/patients.csv", kind: "file" as const }],
+      ["input-0-1", { real: "/srv/a/wards.csv", kind: "file" as const }],
+      ["input-1", { real: "/srv/b", kind: "directory" as const }],
+    ]);
+
+    const layout = scratchLayout(pod, "/s", sources);
+
+    const volumes = (parseAllDocuments(layout.yaml)[0].toJS() as Json).spec.volumes as Json[];
+    expect(volumes.filter((v) => v.name.startsWith("input-"))).toEqual([
+      { name: "input-0-0", hostPath: { path: "/s/hospital-stats-r1/inputs/0/patients.csv", type: "File" } },
+      { name: "input-0-1", hostPath: { path: "/s/hospital-stats-r1/inputs/0/wards.csv", type: "File" } },
+      { name: "input-1", hostPath: { path: "/s/hospital-stats-r1/inputs/1", type: "Directory" } },
+    ]);
+    expect(layout.staged.map((s) => [s.source, s.overlay])).toEqual([
+      ["/srv/a", "/s/hospital-stats-r1/inputs/0"],
+      ["/srv/b", "/s/hospital-stats-r1/inputs/1"],
+    ]);
+    sources.delete("input-1");
+    expect(() => scratchLayout(pod, "/s", sources)).toThrow("hostPath volume input-1 of pod hospital-stats-r1 was not resolved");
+  });
+});
+
+describe("revealingMounts", () => {
+  const root = "/tmp/datomspod-run-x/hospital-stats-run-1-0123abcd";
+  const line = (id: number, rootField: string, point: string, type: string, source: string, options: string): string =>
+    `${id} 27 0:${id} ${rootField} ${point} rw,relatime - ${type} ${source} ${options}`;
+
+  it("passes the runner's own mounts and finds one that would name a host path", () => {
+    const table = [
+      line(40, "/", root, "tmpfs", "tmpfs", "rw,size=1052672k,nr_inodes=1024,mode=700"),
+      line(41, "/", `${root}/emptydir/x-outputs`, "tmpfs", "tmpfs", "rw,size=65536k,mode=700,uid=65532,gid=65532"),
+      line(42, "/srv/hospital/admissions", `${root}/stage/0`, "ext4", "/dev/vda", "rw"),
+      line(43, "/", `${root}/inputs/0`, "overlay", "overlay", "ro,lowerdir=stage/0:empty,redirect_dir=on"),
+      line(44, "/srv/hospital/other", "/elsewhere", "ext4", "/dev/vda", "rw"),
+    ];
+    const bad = [
+      line(45, "/srv/hospital/admissions", `${root}/inputs/1`, "ext4", "/dev/vda", "rw"),
+      line(46, "/", `${root}/inputs/2`, "overlay", "overlay", "ro,lowerdir=/srv/hospital/admissions:/tmp/e"),
+      line(47, "/", `${root}/inputs/3`, "overlay", "overlay", "ro,lowerdir=stage/3:/tmp/e"),
+    ];
+
+    expect(revealingMounts(table.join("\n"), root)).toEqual([]);
+    expect(revealingMounts([...table, ...bad].join("\n"), root)).toEqual([
+      `${root}/inputs/1 (ext4, root /srv/hospital/admissions, options rw)`,
+      `${root}/inputs/2 (overlay, root /, options ro,lowerdir=/srv/hospital/admissions:/tmp/e)`,
+      `${root}/inputs/3 (overlay, root /, options ro,lowerdir=stage/3:/tmp/e)`,
+    ]);
   });
 });
 

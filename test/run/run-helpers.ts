@@ -7,11 +7,12 @@
  */
 
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, type TestContext } from "vitest";
+import { jobName } from "../../generator/compile/names.js";
 import type { Contract } from "../../generator/contract/types.generated.js";
 import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { execEngine } from "../../generator/run/exec.js";
@@ -77,6 +78,13 @@ export interface RunSpec {
   readonly request?: Readonly<Record<string, string>>;
   /** Repositories the test's cluster profile allows besides localhost/datomspod/. */
   readonly allowedRepositories?: readonly string[];
+  /**
+   * A compute environment shipped with datomspod (environments/NAME/), built here with `datomspod
+   * env build` and pinned to the digest it gave: the contract runs in its image.
+   */
+  readonly environment?: string;
+  /** The algorithm file's folder (default: test/run/algorithms). */
+  readonly algorithms?: string;
   /** Default: from yesterday to 30 days from now (whole days, UTC). */
   readonly validity?: { readonly notBefore: string; readonly notAfter: string };
   /** Default: aggregates. */
@@ -161,6 +169,34 @@ async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 let images: Promise<Record<ImageKey, BuiltImage>> | undefined;
+const environmentImages = new Map<string, Promise<BuiltImage>>();
+
+/**
+ * `datomspod env build NAME --format json`: the environment's image, built when missing or out of
+ * date (once per process; the builds of concurrent test files take turns). A digest other than the
+ * one environment.json pins is reported by the CI check, not here: the test runs what was built.
+ */
+export function runEnvironment(name: string): Promise<BuiltImage> {
+  let built = environmentImages.get(name);
+  if (built === undefined) {
+    built = runImages().then(() =>
+      withLock("datomspod-e2e-env-build", async () => {
+        let result = await runCli(["env", "build", name, "--format", "json"]);
+        // Another test's cleanup may have removed the base image meanwhile: it builds again to the same digest.
+        if (result.code === 3 && result.stderr.includes("is not on this machine")) {
+          await runCli(["images", "build", "--only", "python"]);
+          result = await runCli(["env", "build", name, "--format", "json"]);
+        }
+        if (result.code !== 0 && result.code !== 1) throw new Error(`datomspod env build ${name} exited ${result.code}:\n${result.stderr}`);
+        const [image] = JSON.parse(result.stdout) as { reference: string; digest: string }[];
+        if (image === undefined) throw new Error(`datomspod env build ${name} printed no image:\n${result.stdout}${result.stderr}`);
+        return { key: name, reference: image.reference, pinned: `${image.reference.split(":")[0] ?? ""}@${image.digest}`, digest: image.digest };
+      }),
+    );
+    environmentImages.set(name, built);
+  }
+  return built;
+}
 
 /** `datomspod images build --format json`: the python, node and pod images, built when missing or out of date. */
 export function runImages(): Promise<Record<ImageKey, BuiltImage>> {
@@ -202,12 +238,15 @@ function contractFor(
   datasets: readonly DatasetSpec[],
   dataDirs: readonly string[],
   code: Buffer,
+  environmentImage?: BuiltImage,
 ): Contract {
   const key = spec.image === undefined ? (spec.algorithm.endsWith(".cjs") ? "node" : "python") : spec.image;
   const container =
-    typeof key === "string"
-      ? { image: built[key].reference.split(":")[0], tag: built[key].reference.split(":")[1], digest: built[key].digest }
-      : { image: key.image, tag: key.tag, digest: key.digest };
+    environmentImage !== undefined
+      ? { image: environmentImage.reference.split(":")[0] ?? "", tag: environmentImage.reference.split(":")[1] ?? "", digest: environmentImage.digest }
+      : typeof key === "string"
+        ? { image: built[key].reference.split(":")[0], tag: built[key].reference.split(":")[1], digest: built[key].digest }
+        : { image: key.image, tag: key.tag, digest: key.digest };
   const entrypoint = spec.entrypoint ?? (key === "node" ? "node $ALGO" : "python3 $ALGO");
   const parameters = spec.parameters ?? { groupBy: "region", minGroupSize: 1 };
   // What the consumer may set: the keys the test requests, as free text within the approval.
@@ -246,7 +285,7 @@ function contractFor(
       })),
       algorithm: {
         did: ALGORITHM_DID,
-        environment: typeof key === "string" ? key : CUSTOM_ENVIRONMENT,
+        environment: spec.environment ?? (typeof key === "string" ? key : CUSTOM_ENVIRONMENT),
         container: { ...container, entrypoint },
         code: { path: `algorithm/${spec.algorithm}`, sha256: sha256(code), size: code.length },
         parameters,
@@ -284,7 +323,7 @@ const CUSTOM_ENVIRONMENT = "custom";
  * machine (the builds are reproducible, so these are the shipped digests on a machine of this
  * kind), and, for a test's own image, an environment of that image.
  */
-function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, spec: RunSpec): void {
+function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, spec: RunSpec, environmentImage?: BuiltImage): void {
   const write = (name: string, environment: Record<string, unknown>): void => {
     mkdirSync(join(repo, "environments", name), { recursive: true });
     writeFileSync(join(repo, "environments", name, "environment.json"), `${JSON.stringify(environment, null, 2)}\n`);
@@ -293,6 +332,12 @@ function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, sp
     const environment = JSON.parse(readFileSync(join(ROOT, "environments", name, "environment.json"), "utf8")) as { image: { digest: string } };
     environment.image.digest = built[name].digest;
     write(name, environment);
+  }
+  if (spec.environment !== undefined && environmentImage !== undefined) {
+    cpSync(join(ROOT, "environments", spec.environment), join(repo, "environments", spec.environment), { recursive: true });
+    const environment = JSON.parse(readFileSync(join(ROOT, "environments", spec.environment, "environment.json"), "utf8")) as { image: { digest?: string } };
+    environment.image.digest = environmentImage.digest;
+    write(spec.environment, environment);
   }
   if (typeof spec.image === "object") {
     write(CUSTOM_ENVIRONMENT, {
@@ -323,10 +368,11 @@ function writeProfile(repo: string, pod: BuiltImage, allowed: readonly string[])
 /**
  * A fresh repository (removed when the test ends) with a contract for the algorithm, signed by the
  * provider, the consumer and the witness, the algorithm approved by the provider and the witness,
- * run RUN_ID requested by the consumer, and the instance compiled into clusters/local/ID/.
+ * run `runId` (RUN_ID by default) requested by the consumer, and the instance compiled into clusters/local/ID/.
  */
-export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): Promise<PreparedRun> {
+export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e", runId = RUN_ID): Promise<PreparedRun> {
   const built = await runImages();
+  const environmentImage = spec.environment !== undefined ? await runEnvironment(spec.environment) : undefined;
   const repo = mkdtempSync(join(tmpdir(), "datomspod-run-e2e-"));
   scope.onTestFinished(() => rmSync(repo, { recursive: true, force: true }));
   mkdirSync(join(repo, ".git"));
@@ -335,7 +381,7 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   copyFileSync(join(ROOT, "contracts", "contract.schema.json"), join(repo, "contracts", "contract.schema.json"));
   copyFileSync(join(ROOT, "clusters", "cluster-profile.schema.json"), join(repo, "clusters", "cluster-profile.schema.json"));
   writeProfile(repo, built.pod, spec.allowedRepositories ?? []);
-  writeEnvironments(repo, built, spec);
+  writeEnvironments(repo, built, spec, environmentImage);
 
   const datasets = spec.datasets ?? defaultDatasets();
   const dataDirs = datasets.map((dataset, i) => {
@@ -347,17 +393,17 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
     }
     return dir;
   });
-  const code = readFileSync(join(ALGORITHMS, spec.algorithm));
+  const code = readFileSync(join(spec.algorithms ?? ALGORITHMS, spec.algorithm));
   writeFileSync(join(repo, "contracts", id, "algorithm", spec.algorithm), code);
-  const contract = contractFor(id, spec, built, datasets, dataDirs, code);
+  const contract = contractFor(id, spec, built, datasets, dataDirs, code, environmentImage);
   writeFileSync(join(repo, "contracts", id, "contract.json"), `${JSON.stringify(contract, null, 2)}\n`);
 
   for (const key of [PROVIDER, CONSUMER, WITNESS]) await dpOk(repo, "contract", "sign", id, "--key", key.file);
   for (const key of [PROVIDER, WITNESS]) await dpOk(repo, "approve", id, "--key", key.file);
   const params = Object.entries(spec.request ?? {}).flatMap(([k, v]) => ["--param", `${k}=${v}`]);
-  await dpOk(repo, "request", id, RUN_ID, "--key", CONSUMER.file, ...params);
+  await dpOk(repo, "request", id, runId, "--key", CONSUMER.file, ...params);
   if (spec.compile ?? true) await dpOk(repo, "compile");
-  const prepared = { repo, id, runId: RUN_ID, dataDirs, before: {}, contract };
+  const prepared = { repo, id, runId, dataDirs, before: {}, contract };
   return { ...prepared, before: providerFiles(prepared) };
 }
 
@@ -474,6 +520,8 @@ export async function podLeftovers(pod: string): Promise<string[]> {
 /** The pod of the run is gone, with its containers and volumes, and the receipt says so. */
 export async function expectRemoved(run: RunOutcome): Promise<void> {
   const deletion = run.receipt?.predicate.deletion as { removed?: boolean; leftovers?: string[]; pod?: string } | undefined;
-  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(/^run-run-1-[0-9a-f]{8}$/) });
+  // The pod says which contract and run it is: <contract>-<run>-<spec hash> (the contract id cut when too long).
+  const named = jobName(run.id, run.runId, "00000000").slice(0, -8);
+  expect(deletion).toMatchObject({ removed: true, leftovers: [], pod: expect.stringMatching(new RegExp(`^${named}[0-9a-f]{8}$`)) });
   expect(await podLeftovers(deletion!.pod!)).toEqual([]);
 }

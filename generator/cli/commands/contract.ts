@@ -6,6 +6,7 @@ import { prepareContract, type ApprovalSubject } from "../../compile/prepare.js"
 import { TEMPLATES, templateContract, type TemplateName } from "../../contract/templates.js";
 import { findParty, requiredApprovers } from "../../contract/rules.js";
 import type { Contract } from "../../contract/types.generated.js";
+import { loadEnvironment, type Environment } from "../../environment/environment.js";
 import { gatherFacts } from "../../lifecycle/facts.js";
 import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { assertContractId, contractFile, listContractIds } from "../../repo/layout.js";
@@ -173,6 +174,13 @@ export const contractStatus: Command = {
   },
 };
 
+/** What the approved environment installs: its package count, lock digest and packages (`datomspod env show` lists them). */
+function packagesLine(environment: Environment): string {
+  if (environment.packages.length === 0) return "  packages     none beyond the base image's";
+  const names = environment.packages.map((p) => `${p.name}==${p.version}`);
+  return `  packages     ${names.length} locked (${environment.definition.packages?.lock ?? "lock"} sha256:${environment.lockSha256 ?? ""}): ${names.join(" ")}`;
+}
+
 export const approve: Command = {
   name: ["approve"],
   summary: "approve exactly what will run (code, image, entrypoint, environment, cluster profile, role image, instance) as a data provider or witness",
@@ -199,17 +207,19 @@ export const approve: Command = {
       });
     }
     const subject = approvalSubjectOf(ctx.repo, loaded);
+    const environment = loadEnvironment(ctx.repo, subject.environment, { file: loaded.file, path: "$.inputs.algorithm.environment" });
     const record = await signRecord(wallet, "approval", loaded.id, loaded.contract.chainId, approvalMessage(subject));
     const path = join(loaded.dir, "approvals", `${record.signer}.json`);
     writeFileAtomic(path, toJsonText(record));
     ctx.emit(
-      { file: display(ctx.repo, path), signer: record.signer, role: party.role, approved: subject },
+      { file: display(ctx.repo, path), signer: record.signer, role: party.role, approved: subject, packages: environment.packages },
       [
         `${party.role} ${record.signer} approved what runs for ${id}: ${display(ctx.repo, path)}`,
         `  code         sha256:${subject.codeSha256}`,
         `  image        ${subject.image}`,
         `  entrypoint   ${subject.entrypoint}`,
         `  environment  ${subject.environment} sha256:${subject.environmentDigest}`,
+        packagesLine(environment),
         `  cluster      ${subject.cluster} (profile sha256:${subject.clusterProfileDigest})`,
         `  role image   ${subject.roleImageDigest}`,
         `  instance     sha256:${subject.instanceDigest}`,

@@ -6,6 +6,7 @@ import { compile } from "./compile.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
 import { demo } from "./demo.js";
+import { envBuild, envList, envLock, envNew, envShow } from "./env.js";
 import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveReceipt, githubRecordReviews } from "./github.js";
 import { escrowDeploy, escrowDeposit, escrowRefund, escrowRelease, escrowStatus, escrowWithdraw } from "./escrow.js";
 import { imagesBuild } from "./images.js";
@@ -30,6 +31,11 @@ export const COMMANDS: readonly Command[] = [
   compile,
   check,
   imagesBuild,
+  envList,
+  envShow,
+  envNew,
+  envLock,
+  envBuild,
   run,
   fetchOutputs,
   releaseOutputs,

@@ -1,6 +1,6 @@
 # Hostile: looks for what it was not given: the host's /etc/shadow, the provider's other files in
 # the folder of its input (by name, through the mount's parent, through the host path the mount
-# table reveals), anything on its whole file system holding the provider's secret marker, and ways
+# table shows), anything on its whole file system holding the provider's secret marker, and ways
 # into other roots (/proc/1/root, the podman socket).
 import errno, hashlib, json, os
 
@@ -49,7 +49,7 @@ result = {
     "podman socket": read("/run/podman/podman.sock"),
     "files named like the neighbour": found,
     "files holding the marker": holding,
-    "host input path known": host_input is not None,
+    "host input path": host_input,
 }
 with open("/data/outputs/result.json", "w") as out:
     json.dump(result, out, sort_keys=True)

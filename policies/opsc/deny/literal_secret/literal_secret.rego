@@ -5,7 +5,11 @@
 #   them is published. Secrets reach containers only through valueFrom.secretKeyRef. Denied:
 #   a Secret object with values; an env var whose name says secret, token, password, key or
 #   credential (PUBLIC_KEY excepted) with a literal value; an env value or ConfigMap entry that
-#   looks like a private key, a cloud or GitHub token, a JWT or a password assignment.
+#   looks like a private key, a cloud, GitHub, GitLab, Slack, Stripe, OpenAI or Google token, a
+#   JWT or a password assignment, or holds a URL with a credential in it: a password in its user
+#   information, an API key in its path (Infura/Alchemy-style /v2/ and /v3/ keys, 32 or more hex
+#   digits, a UUID), a query or fragment parameter named key, token, apikey, access_token, secret,
+#   sig, signature, password, auth or credential (a value of 8 characters or more).
 # custom:
 #   rule: literal-secret
 #   severity: critical
@@ -23,13 +27,19 @@ token_patterns := {
 	"an AWS access key id": `\b(AKIA|ASIA)[0-9A-Z]{16}\b`,
 	"a GitHub token": `\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})`,
 	"a Slack token": `\bxox[abprs]-[A-Za-z0-9-]{10,}`,
-	"an API secret key": `\b(sk|rk)_(live|test)_[A-Za-z0-9]{16,}|\bsk-[A-Za-z0-9_-]{20,}`,
+	"an API secret key": `\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{16,}|\bsk-[A-Za-z0-9_-]{20,}`,
 	"a JSON Web Token": `\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+`,
 	"an encrypted key file": `"ciphertext"\s*:`,
 	"a password assignment": `(?i)(passw(or)?d|secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["'][^"'\s$]{8,}["']`,
+	"a GitLab token": `\bglpat-[A-Za-z0-9_-]{20,}`,
+	"a Google API key": `\bAIza[0-9A-Za-z_-]{35}`,
+	"a Google OAuth token": `\bya29\.[0-9A-Za-z_-]{20,}`,
+	"a password in a URL": `\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\s:"'<>]*:[^/?#@\s"'<>]+@`,
+	"an API key in a URL path": `\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s"'<>]+(/[^/?#\s"'<>]*)*/(v[23]/[A-Za-z0-9_-]{32,}|[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})([/?#\s"'<>]|$)`,
+	"a credential in a URL parameter": `\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[?&#;]([A-Za-z0-9]*[-_.])*(?i:key|api[-_]?key|token|access[-_]?token|auth|authorization|secret|client[-_]?secret|sig|signature|password|passwd|pwd|credentials?)=[A-Za-z0-9%+/][^&#;\s"'<>]{7,}`,
 }
 
-# All the shapes in one expression: most values match none, and one regex is cheaper than eight.
+# All the shapes in one expression: most values match none, and one regex is cheaper than many.
 any_token := concat("|", [concat("", ["(?:", pattern, ")"]) | some pattern in token_patterns])
 
 # What a literal looks like, if it looks like a credential.
