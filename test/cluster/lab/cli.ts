@@ -44,9 +44,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     case "down": {
       const report = await labDown({ dir, log });
-      print(
-        `down in ${(report.ms / 1000).toFixed(1)} s: stopped ${report.stopped.join(", ") || "nothing"}; ${report.strays.length} stray process(es); ${report.unmounted} mount(s)`,
-      );
+      // (labDown logged what it stopped)
+      if (report.stopped.length + report.strays.length + report.unmounted === 0) print(`nothing was up in ${dir}; cleaned`);
       return report.cgroupsLeft.length === 0 ? 0 : 1;
     }
     case "status": {

@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "./exec.js";
-import type { GitServer, LabRepo } from "./git-server.js";
+import type { LabRepo } from "./git-server.js";
 import { conditionStatus, type Kube, type KubeObject } from "./kube.js";
 import { ARGOCD_NAMESPACE } from "./lab.js";
 import { restrictedNamespace, restrictedPodSpec } from "./workloads.js";
@@ -84,15 +84,36 @@ export function applicationSet(name: string, repoUrl: string, labels: Record<str
   };
 }
 
-/** Asks the ApplicationSet controller to generate now, bypassing the repo server's revision cache. */
+let refreshes = 0;
+
+/**
+ * Asks the ApplicationSet controller to generate now, bypassing the repo server's revision cache.
+ *
+ * The controller removes the annotation after a generation that worked (by key, whatever its
+ * value) and keeps it after one that failed; it only looks for the annotation's presence. So a
+ * refresh first waits (at most 5 s) for an earlier one to be taken, unless the last generation
+ * failed, and every refresh writes a new value: the same value again would be no change (no
+ * watch event; the controller would wait out its error backoff).
+ */
 export async function refreshApplicationSet(kube: Kube, name: string): Promise<void> {
+  await waitFor(`ApplicationSet ${name}: an earlier refresh taken`, 5_000, async () => {
+    const appset = await findApplicationSet(kube, name);
+    const pending = appset?.metadata?.annotations?.[REFRESH_APPSET] !== undefined;
+    return !pending || conditionStatus(appset, "ErrorOccurred") === "True" ? true : undefined;
+  }).catch(() => undefined);
+  const value = `${Date.now()}-${++refreshes}`;
   await kube.patch(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD_NAMESPACE}/applicationsets/${name}`, {
-    metadata: { annotations: { [REFRESH_APPSET]: "true" } },
+    metadata: { annotations: { [REFRESH_APPSET]: value } },
   });
 }
 
 /** Asks the application controller for a hard refresh (manifests generated again) of an Application. */
 export async function hardRefreshApplication(kube: Kube, name: string): Promise<void> {
+  // The controller removes the annotation once it has refreshed; a refresh asked while an earlier
+  // one is pending would be taken together with it (possibly before what the caller just changed).
+  await waitFor(`Application ${name}: an earlier refresh taken`, 15_000, async () =>
+    (await findApplication(kube, name))?.metadata?.annotations?.[REFRESH_APP] === undefined ? true : undefined,
+  );
   await kube.patch(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD_NAMESPACE}/applications/${name}`, { metadata: { annotations: { [REFRESH_APP]: "hard" } } });
 }
 
@@ -113,21 +134,46 @@ export async function waitInstanceRunning(kube: Kube, folder: string, timeoutMs:
   });
 }
 
-/** Waits until the Application reports Synced and Healthy. */
+/**
+ * Waits until the Application reports Synced, its last sync operation succeeded, and its health is
+ * Healthy or Progressing (a Job whose pod still runs is Progressing).
+ */
 export async function waitApplicationSynced(kube: Kube, folder: string, timeoutMs: number): Promise<any> {
-  return waitFor(`Application ${applicationName(folder)} Synced and Healthy`, timeoutMs, async () => {
+  return waitFor(`Application ${applicationName(folder)} Synced (sync operation Succeeded, health Healthy or Progressing)`, timeoutMs, async () => {
     const app = await findApplication(kube, applicationName(folder));
-    return app?.status?.sync?.status === "Synced" && app.status.health?.status === "Healthy" ? app : undefined;
+    const synced = app?.status?.sync?.status === "Synced" && app.status.operationState?.phase === "Succeeded";
+    return synced && ["Healthy", "Progressing"].includes(app.status.health?.status) ? app : undefined;
   });
 }
 
-/** Waits until the ApplicationSet reports a generator error; resolves with its message. */
-export async function waitApplicationSetError(kube: Kube, name: string, timeoutMs: number): Promise<string> {
-  return waitFor(`ApplicationSet ${name} to report ErrorOccurred`, timeoutMs, async () => {
-    const appset = await findApplicationSet(kube, name);
-    const condition = appset?.status?.conditions?.find((c: { type: string }) => c.type === "ErrorOccurred");
-    return condition?.status === "True" ? String(condition.message) : undefined;
-  });
+/**
+ * Asks for a refresh and waits until the ApplicationSet reports a generator error; resolves with
+ * its message. The refresh is asked again every `refreshEveryMs`: a generation that an event
+ * other than a refresh starts (an Application's status changed) may take the directories from
+ * the repo server's revision cache and report success meanwhile; a refreshed one always asks git.
+ */
+export async function refreshUntilApplicationSetError(kube: Kube, name: string, timeoutMs: number, refreshEveryMs = 10_000): Promise<string> {
+  let last: any;
+  let refreshed = 0;
+  try {
+    return await waitFor(
+      `ApplicationSet ${name} to report ErrorOccurred`,
+      timeoutMs,
+      async () => {
+        if (Date.now() - refreshed > refreshEveryMs) {
+          await refreshApplicationSet(kube, name);
+          refreshed = Date.now();
+        }
+        last = await findApplicationSet(kube, name);
+        const condition = last?.status?.conditions?.find((c: { type: string }) => c.type === "ErrorOccurred");
+        return condition?.status === "True" ? String(condition.message) : undefined;
+      },
+      100,
+    );
+  } catch (error) {
+    const seen = { annotations: last?.metadata?.annotations, conditions: last?.status?.conditions, resourceVersion: last?.metadata?.resourceVersion };
+    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(seen)}`);
+  }
 }
 
 /** Waits until the ApplicationSet reports no error (after a refresh that worked). */
@@ -138,21 +184,26 @@ export async function waitApplicationSetHealthy(kube: Kube, name: string, timeou
   });
 }
 
-/** Waits until an Application reports a ComparisonError (its manifests could not be had); resolves with the message. */
-export async function waitComparisonError(kube: Kube, folder: string, timeoutMs: number): Promise<string> {
-  return waitFor(`Application ${applicationName(folder)} to report ComparisonError`, timeoutMs, async () => {
-    const app = await findApplication(kube, applicationName(folder));
-    const condition = app?.status?.conditions?.find((c: { type: string }) => c.type === "ComparisonError");
-    return condition === undefined ? undefined : String(condition.message);
-  });
+/** Asks for hard refreshes (every `refreshEveryMs`) until the Application reports a ComparisonError (its manifests could not be had); resolves with the message. */
+export async function hardRefreshUntilComparisonError(kube: Kube, folder: string, timeoutMs: number, refreshEveryMs = 10_000): Promise<string> {
+  let refreshed = 0;
+  return waitFor(
+    `Application ${applicationName(folder)} to report ComparisonError`,
+    timeoutMs,
+    async () => {
+      if (Date.now() - refreshed > refreshEveryMs) {
+        await hardRefreshApplication(kube, applicationName(folder));
+        refreshed = Date.now();
+      }
+      const app = await findApplication(kube, applicationName(folder));
+      const condition = app?.status?.conditions?.find((c: { type: string }) => c.type === "ComparisonError");
+      return condition === undefined ? undefined : String(condition.message);
+    },
+    100,
+  );
 }
 
 /** Deletes the ApplicationSet (its Applications and, by their finalizer, what they made follow). */
 export async function deleteApplicationSet(kube: Kube, name: string): Promise<void> {
   await kube.delete(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD_NAMESPACE}/applicationsets/${name}`, "Foreground");
-}
-
-export interface Flow {
-  readonly server: GitServer;
-  readonly repo: LabRepo;
 }

@@ -20,7 +20,7 @@
  * owner's folder is recorded in /run/datomspod-lab.json.
  */
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -217,6 +217,13 @@ interface Context {
   kube?: Kube;
 }
 
+/** Starts a daemon of the lab; HOME is a folder of the lab's (so nothing writes to root's home). */
+function start(ctx: Context, name: string, file: string, args: readonly string[], env?: NodeJS.ProcessEnv): DaemonRecord {
+  const home = join(ctx.state, "home");
+  mkdirSync(home, { recursive: true });
+  return startDaemon(ctx.dir, name, file, args, { env: { ...(env ?? ctx.env), HOME: env?.HOME ?? home } });
+}
+
 async function timed<T>(ctx: Context, step: string, body: () => Promise<T>): Promise<T> {
   const start = Date.now();
   try {
@@ -246,7 +253,7 @@ async function startControlPlane(ctx: Context): Promise<void> {
   const pki = await timed(ctx, "pki", () => makePki(ctx.pkiOptions!));
   ctx.pki = pki;
   await timed(ctx, "etcd", async () => {
-    const etcd = startDaemon(dir, "etcd", tools.etcd, [
+    const etcd = start(ctx, "etcd", tools.etcd, [
       "--name=dplab",
       `--data-dir=${join(state, "etcd")}`,
       `--listen-client-urls=http://127.0.0.1:${p.etcd}`,
@@ -263,7 +270,7 @@ async function startControlPlane(ctx: Context): Promise<void> {
   const kube = new Kube({ server, caCert: pki.caCert, clientCert: join(pki.dir, "admin.crt"), clientKey: join(pki.dir, "admin.key") });
   ctx.kube = kube;
   await timed(ctx, "kube-apiserver", async () => {
-    const apiserver = startDaemon(dir, "kube-apiserver", tools.kubeApiserver, [
+    const apiserver = start(ctx, "kube-apiserver", tools.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${p.etcd}`,
       "--bind-address=127.0.0.1",
       `--secure-port=${p.apiserver}`,
@@ -286,7 +293,7 @@ async function startControlPlane(ctx: Context): Promise<void> {
     await waitDaemon(apiserver, "kube-apiserver /readyz", 90_000, async () => (await kube.request<string>("GET", "/readyz").catch(() => "")) === "ok");
   });
   await timed(ctx, "controller-manager+scheduler", async () => {
-    const kcm = startDaemon(dir, "kube-controller-manager", tools.kubeControllerManager, [
+    const kcm = start(ctx, "kube-controller-manager", tools.kubeControllerManager, [
       `--kubeconfig=${pki.kubeconfigs["controller-manager"]}`,
       `--authentication-kubeconfig=${pki.kubeconfigs["controller-manager"]}`,
       `--authorization-kubeconfig=${pki.kubeconfigs["controller-manager"]}`,
@@ -301,7 +308,7 @@ async function startControlPlane(ctx: Context): Promise<void> {
       `--service-cluster-ip-range=${SERVICE_SUBNET}`,
       "--profiling=false",
     ]);
-    const scheduler = startDaemon(dir, "kube-scheduler", tools.kubeScheduler, [
+    const scheduler = start(ctx, "kube-scheduler", tools.kubeScheduler, [
       `--kubeconfig=${pki.kubeconfigs.scheduler}`,
       `--authentication-kubeconfig=${pki.kubeconfigs.scheduler}`,
       `--authorization-kubeconfig=${pki.kubeconfigs.scheduler}`,
@@ -426,7 +433,7 @@ async function ctr(ctx: Context, args: readonly string[]): Promise<string> {
 }
 
 async function startNode(ctx: Context, images: Promise<{ busybox: LocalImage; pause: LocalImage }>): Promise<void> {
-  const { dir, state, tools } = ctx;
+  const { state, tools } = ctx;
   const clash = await overlappingRoutes(POD_SUBNET, BRIDGE);
   if (clash.length > 0) throw new Error(`routes of this machine overlap the lab's pod subnet ${POD_SUBNET}: ${clash.join("; ")}`);
   await timed(ctx, "bridge+cgroups", async () => {
@@ -439,7 +446,7 @@ async function startNode(ctx: Context, images: Promise<{ busybox: LocalImage; pa
   writeFileSync(join(state, "cni", "net.d", "10-dplab.conflist"), cniConfig(state));
   writeFileSync(join(state, "containerd", "config.toml"), containerdConfig(state, built.pause.pinned));
   await timed(ctx, "containerd", async () => {
-    const containerd = startDaemon(dir, "containerd", tools.containerd, ["--config", join(state, "containerd", "config.toml")]);
+    const containerd = start(ctx, "containerd", tools.containerd, ["--config", join(state, "containerd", "config.toml")]);
     await waitDaemon(containerd, "containerd", 60_000, async () => {
       try {
         await ctr(ctx, ["version"]);
@@ -459,7 +466,7 @@ async function startNode(ctx: Context, images: Promise<{ busybox: LocalImage; pa
   mkdirSync(join(state, "kubelet"), { recursive: true });
   writeFileSync(join(state, "kubelet", "config.json"), kubeletConfig(ctx, podLogsDir));
   await timed(ctx, "kubelet (node Ready)", async () => {
-    const kubelet = startDaemon(dir, "kubelet", tools.kubelet, [
+    const kubelet = start(ctx, "kubelet", tools.kubelet, [
       `--config=${join(state, "kubelet", "config.json")}`,
       `--kubeconfig=${ctx.pki!.kubeconfigs.node}`,
       `--root-dir=${join(state, "kubelet", "root")}`,
@@ -478,9 +485,9 @@ async function startNode(ctx: Context, images: Promise<{ busybox: LocalImage; pa
 }
 
 async function startNetworkPolicy(ctx: Context): Promise<void> {
-  const { dir, tools } = ctx;
+  const { tools } = ctx;
   await timed(ctx, "kube-router (network policy)", async () => {
-    const router = startDaemon(dir, "kube-router", tools.kubeRouter, [
+    const router = start(ctx, "kube-router", tools.kubeRouter, [
       `--kubeconfig=${ctx.pki!.kubeconfigs.admin}`,
       `--hostname-override=${NODE_NAME}`,
       "--run-firewall=true",
@@ -504,11 +511,11 @@ async function startNetworkPolicy(ctx: Context): Promise<void> {
 }
 
 async function startArgoCd(ctx: Context): Promise<void> {
-  const { dir, state, tools, ports: p } = ctx;
+  const { state, tools, ports: p } = ctx;
   const kube = ctx.kube!;
   await timed(ctx, "redis", async () => {
     mkdirSync(join(state, "redis"), { recursive: true });
-    const redis = startDaemon(dir, "redis", tools.redisServer, [
+    const redis = start(ctx, "redis", tools.redisServer, [
       "--bind",
       "127.0.0.1",
       "--port",
@@ -581,8 +588,8 @@ async function startArgoCd(ctx: Context): Promise<void> {
   };
   const repoServer = `127.0.0.1:${p.repoServer}`;
   await timed(ctx, "argocd controllers", async () => {
-    const repo = startDaemon(
-      dir,
+    const repo = start(
+      ctx,
       "argocd-repo-server",
       join(tools.argocdBin, "argocd-repo-server"),
       [
@@ -598,10 +605,10 @@ async function startArgoCd(ctx: Context): Promise<void> {
         "--revision-cache-expiration=10s",
         "--loglevel=info",
       ],
-      { env },
+      env,
     );
-    const controller = startDaemon(
-      dir,
+    const controller = start(
+      ctx,
       "argocd-application-controller",
       join(tools.argocdBin, "argocd-application-controller"),
       [
@@ -615,10 +622,10 @@ async function startArgoCd(ctx: Context): Promise<void> {
         "--operation-processors=4",
         "--loglevel=info",
       ],
-      { env },
+      env,
     );
-    const appset = startDaemon(
-      dir,
+    const appset = start(
+      ctx,
       "argocd-applicationset-controller",
       join(tools.argocdBin, "argocd-applicationset-controller"),
       [
@@ -630,18 +637,24 @@ async function startArgoCd(ctx: Context): Promise<void> {
         "--enable-scm-providers=false",
         "--loglevel=info",
       ],
-      { env },
+      env,
     );
     await waitDaemon(repo, "argocd-repo-server", 60_000, () => tcpOpen(p.repoServer));
     await waitDaemon(controller, "argocd-application-controller /healthz", 60_000, () => httpOk(`http://127.0.0.1:${p.controllerMetrics}/healthz`));
-    await waitDaemon(appset, "argocd-applicationset-controller /readyz", 60_000, () => httpOk(`http://127.0.0.1:${p.appsetProbe}/readyz`));
+    // (its probe server registers no checks: /healthz and /readyz answer 404) its metrics answer, its workers run
+    await waitDaemon(
+      appset,
+      "argocd-applicationset-controller's workers",
+      60_000,
+      async () => (await httpOk(`http://127.0.0.1:${p.appsetMetrics}/metrics`)) && readFileSync(appset.log, "utf8").includes('"msg":"Starting workers"'),
+    );
   });
 }
 
 async function startKwok(ctx: Context): Promise<void> {
-  const { dir, tools, ports: p } = ctx;
+  const { tools, ports: p } = ctx;
   await timed(ctx, "kwok", async () => {
-    const kwok = startDaemon(dir, "kwok", tools.kwok, [
+    const kwok = start(ctx, "kwok", tools.kwok, [
       `--kubeconfig=${ctx.pki!.kubeconfigs.admin}`,
       `--config=${tools.kwokStages}`,
       "--manage-all-nodes=false",
@@ -689,7 +702,12 @@ export async function labUp(options: LabOptions = {}): Promise<LabInfo> {
   if (skipped.node !== undefined && skipped["network-policy"] === undefined) skipped["network-policy"] = `needs the node (${skipped.node})`;
 
   takeMachine(dir);
-  await labDown({ dir, log, keepOwner: true, keepLogs: false });
+  await labDown({ dir, log, keepOwner: true });
+  // the previous run's logs stay one more run, in logs.previous/
+  if (existsSync(join(dir, "logs"))) {
+    rmSync(join(dir, "logs.previous"), { recursive: true, force: true });
+    renameSync(join(dir, "logs"), join(dir, "logs.previous"));
+  }
   const state = join(dir, "state");
   mkdirSync(state, { recursive: true });
   const ctx: Context = {
@@ -845,7 +863,7 @@ export async function labDown(options: DownOptions = {}): Promise<DownReport> {
   await removeLabFirewall(tools.iptables, tools.iptablesSave, tools.ipset).catch((error: Error) => log(`lab: firewall cleanup: ${error.message}`));
   removeHardCodedPaths(dir, CNI_NETWORK);
   for (const entry of existsSync(dir) ? readdirSync(dir) : []) {
-    if (entry === "logs" && options.keepLogs !== false) continue;
+    if ((entry === "logs" || entry === "logs.previous") && options.keepLogs !== false) continue;
     rmSync(join(dir, entry), { recursive: true, force: true });
   }
   if (options.keepOwner !== true) releaseMachine(dir);
