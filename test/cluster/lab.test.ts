@@ -1,5 +1,6 @@
 /**
- * The lab itself: the versions it runs are the pinned ones, and it listens on 127.0.0.1 only.
+ * The lab itself: every piece that is built runs, the versions are the pinned ones, and it listens
+ * on 127.0.0.1 only.
  */
 
 import { describe, expect, it } from "vitest";
@@ -21,6 +22,12 @@ async function listeners(): Promise<{ address: string; pid: number; program: str
 }
 
 describe("the lab", () => {
+  it("runs every piece whose programs are built (one that failed to start fails here; the tests that need it are skipped)", (ctx) => {
+    const info = needs(ctx);
+    const failed = Object.entries(info.skipped).filter(([, reason]) => reason.includes("failed to start"));
+    expect(Object.fromEntries(failed)).toEqual({});
+  });
+
   it("runs the pinned Kubernetes version, and its node reports it", async (ctx) => {
     const info = needs(ctx);
     const version = await kube(info).get("/version");

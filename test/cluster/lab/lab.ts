@@ -191,7 +191,11 @@ async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-/** Waits for `check`, failing early (with the end of its log) when the daemon exits. */
+/**
+ * Waits for `check`, failing early (with the end of its log) when the daemon exits. The time
+ * limits are generous: on a shared 2-core machine under load a start can take minutes; normally
+ * seconds.
+ */
 async function waitDaemon(record: DaemonRecord, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   await waitFor(`${what} (${record.name}, log ${record.log})`, timeoutMs, async () => {
     if (!isRunning(record)) {
@@ -246,7 +250,8 @@ async function ports(names: readonly string[]): Promise<Record<string, number>> 
   return result;
 }
 
-async function startControlPlane(ctx: Context): Promise<void> {
+/** Starts etcd, the API server (then calls `apiserverReady`), the controller manager and the scheduler. */
+async function startControlPlane(ctx: Context, apiserverReady: () => void): Promise<void> {
   const { dir, state, tools, ports: p } = ctx;
   const server = `https://127.0.0.1:${p.apiserver}`;
   ctx.pkiOptions = { dir: join(dir, "pki"), openssl: tools.openssl, apiserverUrl: server, serviceIp: SERVICE_IP, nodeName: NODE_NAME };
@@ -265,7 +270,7 @@ async function startControlPlane(ctx: Context): Promise<void> {
       "--unsafe-no-fsync",
       "--log-level=warn",
     ]);
-    await waitDaemon(etcd, "etcd /health", 30_000, () => httpOk(`http://127.0.0.1:${p.etcd}/health`));
+    await waitDaemon(etcd, "etcd /health", 60_000, () => httpOk(`http://127.0.0.1:${p.etcd}/health`));
   });
   const kube = new Kube({ server, caCert: pki.caCert, clientCert: join(pki.dir, "admin.crt"), clientKey: join(pki.dir, "admin.key") });
   ctx.kube = kube;
@@ -290,8 +295,9 @@ async function startControlPlane(ctx: Context): Promise<void> {
       "--event-ttl=30m",
       "--v=0",
     ]);
-    await waitDaemon(apiserver, "kube-apiserver /readyz", 90_000, async () => (await kube.request<string>("GET", "/readyz").catch(() => "")) === "ok");
+    await waitDaemon(apiserver, "kube-apiserver /readyz", 180_000, async () => (await kube.request<string>("GET", "/readyz").catch(() => "")) === "ok");
   });
+  apiserverReady();
   await timed(ctx, "controller-manager+scheduler", async () => {
     const kcm = start(ctx, "kube-controller-manager", tools.kubeControllerManager, [
       `--kubeconfig=${pki.kubeconfigs["controller-manager"]}`,
@@ -320,10 +326,10 @@ async function startControlPlane(ctx: Context): Promise<void> {
     await waitDaemon(
       kcm,
       "the default ServiceAccount (made by kube-controller-manager)",
-      60_000,
+      120_000,
       async () => (await kube.find("/api/v1/namespaces/default/serviceaccounts/default")) !== undefined,
     );
-    await waitDaemon(scheduler, "kube-scheduler /healthz", 30_000, async () => tcpOpen(p.scheduler));
+    await waitDaemon(scheduler, "kube-scheduler /healthz", 60_000, async () => tcpOpen(p.scheduler));
   });
 }
 
@@ -447,7 +453,7 @@ async function startNode(ctx: Context, images: Promise<{ busybox: LocalImage; pa
   writeFileSync(join(state, "containerd", "config.toml"), containerdConfig(state, built.pause.pinned));
   await timed(ctx, "containerd", async () => {
     const containerd = start(ctx, "containerd", tools.containerd, ["--config", join(state, "containerd", "config.toml")]);
-    await waitDaemon(containerd, "containerd", 60_000, async () => {
+    await waitDaemon(containerd, "containerd", 120_000, async () => {
       try {
         await ctr(ctx, ["version"]);
         return true;
@@ -478,7 +484,7 @@ async function startNode(ctx: Context, images: Promise<{ busybox: LocalImage; pa
     await waitDaemon(
       kubelet,
       `node ${NODE_NAME} Ready`,
-      120_000,
+      180_000,
       async () => conditionStatus(await ctx.kube!.find(`/api/v1/nodes/${NODE_NAME}`), "Ready") === "True",
     );
   });
@@ -503,14 +509,25 @@ async function startNetworkPolicy(ctx: Context): Promise<void> {
       "--iptables-sync-period=1m",
       "--v=1",
     ]);
-    await waitDaemon(router, "kube-router's KUBE-ROUTER-FORWARD chain", 60_000, async () => {
+    await waitDaemon(router, "kube-router's KUBE-ROUTER-FORWARD chain", 120_000, async () => {
       const result = await run(tools.iptables, ["-w", "5", "-t", "filter", "-S", "KUBE-ROUTER-FORWARD"], { allowFailure: true });
       return result.code === 0;
     });
   });
 }
 
-async function startArgoCd(ctx: Context): Promise<void> {
+/**
+ * Creates Argo CD's CRDs; started as soon as the API server is up, so that the seconds it takes
+ * the API server to establish the ApplicationSet CRD (1.5 MB of schema; 3 to 20 s here) pass
+ * while the node starts. Created, not server-side applied: a fresh store, and applying would
+ * compute managed fields over that schema too.
+ */
+async function createArgoCdCrds(ctx: Context): Promise<void> {
+  const crds = ctx.tools.argocdCrds.flatMap((file) => parseAllDocuments(readFileSync(file, "utf8")).map((doc) => doc.toJS() as KubeObject | null));
+  await Promise.all(crds.filter((crd) => crd !== null).map((crd) => ctx.kube!.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)));
+}
+
+async function startArgoCd(ctx: Context, crdsCreated: Promise<void>): Promise<void> {
   const { state, tools, ports: p } = ctx;
   const kube = ctx.kube!;
   await timed(ctx, "redis", async () => {
@@ -529,15 +546,10 @@ async function startArgoCd(ctx: Context): Promise<void> {
       "--protected-mode",
       "yes",
     ]);
-    await waitDaemon(redis, "redis", 30_000, () => tcpOpen(p.redis));
+    await waitDaemon(redis, "redis", 60_000, () => tcpOpen(p.redis));
   });
   await timed(ctx, "argocd CRDs+settings", async () => {
-    for (const file of tools.argocdCrds) {
-      for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-        const crd = doc.toJS() as KubeObject | null;
-        if (crd !== null) await kube.apply(crd);
-      }
-    }
+    await crdsCreated;
     await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: ARGOCD_NAMESPACE } });
     // Argo CD reads its settings only from objects labelled part-of=argocd.
     const labels = { "app.kubernetes.io/part-of": "argocd" };
@@ -554,7 +566,7 @@ async function startArgoCd(ctx: Context): Promise<void> {
       type: "Opaque",
     });
     for (const crd of ["applications", "applicationsets", "appprojects"]) {
-      await waitFor(`CRD ${crd}.argoproj.io Established`, 30_000, async () =>
+      await waitFor(`CRD ${crd}.argoproj.io Established`, 180_000, async () =>
         conditionStatus(await kube.find(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}.argoproj.io`), "Established") === "True"
           ? true
           : undefined,
@@ -639,13 +651,13 @@ async function startArgoCd(ctx: Context): Promise<void> {
       ],
       env,
     );
-    await waitDaemon(repo, "argocd-repo-server", 60_000, () => tcpOpen(p.repoServer));
-    await waitDaemon(controller, "argocd-application-controller /healthz", 60_000, () => httpOk(`http://127.0.0.1:${p.controllerMetrics}/healthz`));
+    await waitDaemon(repo, "argocd-repo-server", 180_000, () => tcpOpen(p.repoServer));
+    await waitDaemon(controller, "argocd-application-controller /healthz", 180_000, () => httpOk(`http://127.0.0.1:${p.controllerMetrics}/healthz`));
     // (its probe server registers no checks: /healthz and /readyz answer 404) its metrics answer, its workers run
     await waitDaemon(
       appset,
       "argocd-applicationset-controller's workers",
-      60_000,
+      180_000,
       async () => (await httpOk(`http://127.0.0.1:${p.appsetMetrics}/metrics`)) && readFileSync(appset.log, "utf8").includes('"msg":"Starting workers"'),
     );
   });
@@ -664,7 +676,7 @@ async function startKwok(ctx: Context): Promise<void> {
       "--node-lease-duration-seconds=40",
       `--server-address=127.0.0.1:${p.kwok}`,
     ]);
-    await waitDaemon(kwok, "kwok /healthz", 60_000, () => httpOk(`http://127.0.0.1:${p.kwok}/healthz`));
+    await waitDaemon(kwok, "kwok /healthz", 120_000, () => httpOk(`http://127.0.0.1:${p.kwok}/healthz`));
   });
 }
 
@@ -741,8 +753,14 @@ export async function labUp(options: LabOptions = {}): Promise<LabInfo> {
     // podman builds while the control plane starts
     const imagesBuilt = skipped.node === undefined ? buildLabImages(tools.podman) : undefined;
     imagesBuilt?.catch(() => undefined);
-    await startControlPlane(ctx);
+    let argoCrds: Promise<void> | undefined;
+    await startControlPlane(ctx, () => {
+      if (skipped.argocd !== undefined) return;
+      argoCrds = createArgoCdCrds(ctx);
+      argoCrds.catch(() => undefined);
+    });
     running.push("control-plane");
+
     const optional = async (piece: Piece, start: () => Promise<void>): Promise<void> => {
       if (skipped[piece] !== undefined) return;
       try {
@@ -760,7 +778,7 @@ export async function labUp(options: LabOptions = {}): Promise<LabInfo> {
     });
     if (skipped.node !== undefined && skipped["network-policy"] === undefined) skipped["network-policy"] = `needs the node (${skipped.node})`;
     await optional("network-policy", () => startNetworkPolicy(ctx));
-    await optional("argocd", () => startArgoCd(ctx));
+    await optional("argocd", () => startArgoCd(ctx, argoCrds!));
     await optional("kwok", () => startKwok(ctx));
   } catch (error) {
     ctx.kube?.close();
