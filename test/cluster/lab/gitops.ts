@@ -172,7 +172,7 @@ export async function refreshUntilApplicationSetError(kube: Kube, name: string, 
     );
   } catch (error) {
     const seen = { annotations: last?.metadata?.annotations, conditions: last?.status?.conditions, resourceVersion: last?.metadata?.resourceVersion };
-    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(seen)}`);
+    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(seen)}`, { cause: error });
   }
 }
 
