@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**/*.ts", "vitest.config.ts", "eslint.config.js"],
+    files: ["test/**/*.ts", "vitest.config.ts", "vitest.cluster.config.ts", "eslint.config.js"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",

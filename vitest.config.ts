@@ -1,40 +1,18 @@
 /**
- * Test configuration: every test file under test/, TZ=UTC, and one final plain line
+ * Test configuration: every test file under test/ except the real-cluster suite (test/cluster/, run
+ * by `npm run test:cluster` with vitest.cluster.config.ts), TZ=UTC, and one final plain line
  * `tests: N passed, N failed, N skipped` after the default report (CI reads that line).
  */
 
 import { defineConfig } from "vitest/config";
-import type { Reporter, TestModule } from "vitest/node";
+import { summaryLine } from "./test/helpers/summary-reporter.js";
 
 process.env["TZ"] = "UTC";
-
-/** Counts test cases by result; a file that failed without a failing test (it did not load) counts as one failure. */
-function countResults(modules: ReadonlyArray<TestModule>): { passed: number; failed: number; skipped: number } {
-  const counts = { passed: 0, failed: 0, skipped: 0 };
-  for (const module of modules) {
-    let failedHere = 0;
-    for (const test of module.children.allTests()) {
-      const state = test.result().state;
-      if (state === "passed") counts.passed++;
-      else if (state === "failed") failedHere++;
-      else counts.skipped++;
-    }
-    if (failedHere === 0 && module.state() === "failed") failedHere = 1;
-    counts.failed += failedHere;
-  }
-  return counts;
-}
-
-const summaryLine: Reporter = {
-  onTestRunEnd(modules, unhandledErrors) {
-    const { passed, failed, skipped } = countResults(modules);
-    process.stdout.write(`tests: ${passed} passed, ${failed + (unhandledErrors.length > 0 && failed === 0 ? 1 : 0)} failed, ${skipped} skipped\n`);
-  },
-};
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    exclude: ["test/cluster/**", "**/node_modules/**"],
     env: { TZ: "UTC" },
     testTimeout: 30_000,
     hookTimeout: 30_000,
