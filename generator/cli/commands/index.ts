@@ -8,6 +8,7 @@ import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
 import { demo } from "./demo.js";
 import { imagesBuild } from "./images.js";
 import { keysNew, keysShow } from "./keys.js";
+import { report, serve } from "./report.js";
 import { request } from "./request.js";
 import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
 import { run } from "./run.js";
@@ -35,6 +36,8 @@ export const COMMANDS: readonly Command[] = [
   anchorDeploy,
   anchorAuthorise,
   auditVerify,
+  report,
+  serve,
   demo,
   roleDatomspaceIn,
   roleDatomspaceOut,
