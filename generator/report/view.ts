@@ -529,7 +529,10 @@ function reachedSteps(state: LifecycleState | undefined, facts: ContractFacts | 
   const reached = new Set<TimelineStep>(["proposed"]);
   if (state === undefined || facts === undefined) return reached;
   const linear = (TIMELINE_STEPS as readonly string[]).indexOf(state);
-  if (linear >= 0) for (const step of TIMELINE_STEPS.slice(0, linear + 1)) reached.add(step);
+  if (linear >= 0) {
+    for (const step of TIMELINE_STEPS.slice(0, linear + 1)) reached.add(step);
+    return reached;
+  }
   // Expired or revoked: what happened before the end.
   if (facts.facts.signed) reached.add("signed");
   if (facts.facts.signed && facts.facts.approved) reached.add("approved");
