@@ -24,7 +24,14 @@ describe("npm run demo (the README's main job)", () => {
       expect(stdout).toMatch(/^region,patients,mean_age,mean_length_of_stay_days\ncentral,23,58.9,12.17\n/m);
       expect(stdout).toContain("hospital-demo: delivered");
       expect(stdout).toMatch(/hospital-demo: \d+ verified, 0 missing, 0 mismatched/);
-      expect(stdout.trimEnd().endsWith(`demo complete: the workspace ${workspace} holds the repository it built`)).toBe(true);
+      expect(
+        stdout
+          .trimEnd()
+          .endsWith(
+            `demo complete: the workspace ${workspace} holds the repository it built (git log shows every step)\nweb view: ${workspace}/site/index.html`,
+          ),
+      ).toBe(true);
+      expect(existsSync(join(workspace, "site", "contracts", "hospital-demo", "index.html"))).toBe(true);
       expect(existsSync(join(workspace, "clusters", "local", "hospital-demo"))).toBe(false);
       expect(JSON.parse(readFileSync(join(workspace, "contracts", "hospital-demo", "receipts", "run-1.json"), "utf8")).predicate.deletion.removed).toBe(true);
     } finally {
