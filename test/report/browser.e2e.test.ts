@@ -23,6 +23,11 @@ import { podmanMissing } from "../run/podman.js";
 import { chromiumMissing, launchChromium, type LaunchedBrowser } from "./browser.js";
 
 const run = promisify(execFile);
+
+// What the functions run inside the page use (the project's TypeScript has no DOM library).
+declare const document: { activeElement: { getAttribute(name: string): string | null } | null; documentElement: { scrollWidth: number }; body: unknown };
+declare const window: { innerWidth: number };
+declare function getComputedStyle(element: unknown): { backgroundColor: string; marginTop: string };
 const MAIN = join(PACKAGE_ROOT, "dist", "generator", "cli", "main.js");
 const ID = "hospital-demo";
 const PHONE = { width: 390, height: 844 };
@@ -132,7 +137,7 @@ describe.skipIf(missing !== undefined)("the web view in Chromium, over a reposit
 
   it("the keyboard reaches every link, the skip link first", async () => {
     const { page } = await open(`contracts/${ID}/index.html`);
-    const links = await page.locator("a[href]").evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute("href")));
+    const links = await page.locator("a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
     const focusable = await page.locator("a[href], [tabindex='0'], input:not([hidden])").count();
 
     const reached: (string | null)[] = [];
