@@ -20,7 +20,8 @@ export function evaluationTime(ctx: Context, values: Values): Date {
   const at = stringOption(values, "at");
   if (at === undefined) return ctx.now;
   const ms = Date.parse(at);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at)) throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at))
+    throw InputError.of({ file: "command line", path: "--at", message: `${JSON.stringify(at)} is not a time`, fix: "use e.g. 2026-12-01T00:00:00Z" });
   return new Date(ms);
 }
 
