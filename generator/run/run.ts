@@ -114,7 +114,7 @@ function runObjects(objects: readonly Json[], runId: string, sealedBytes: string
       message: `holds ${jobs.length} Jobs for run ${runId}`,
       fix: "request the run, compile, and run it before its receipt exists",
     });
-  const job = structuredClone(jobs[0]!);
+  const job = structuredClone(jobs[0]);
   const podSpec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
   // The sealed outputs leave the pod through the runner (publish, then receipt), so locally the claim is a scratch volume.
   podSpec["volumes"] = (podSpec["volumes"] as Json[]).map((volume) =>
