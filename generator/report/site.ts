@@ -48,6 +48,15 @@ export function renderSite(view: SiteView, assets: Assets): Map<string, string> 
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** Removes the folders under `dir` that hold no file (pages of contracts that are gone). */
+function removeEmptyFolders(dir: string): void {
+  const folders = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort((a, b) => b.length - a.length);
+  for (const folder of folders) if (readdirSync(folder).length === 0) rmSync(folder, { recursive: true });
+}
+
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => !entry.isDirectory())
@@ -69,6 +78,7 @@ export function writeSite(dir: string, files: ReadonlyMap<string, string>, shown
         fix: "choose a new or empty folder (or one an earlier `datomspod report --html` wrote)",
       });
     for (const name of present) if (!files.has(name)) rmSync(join(dir, name), { force: true });
+    removeEmptyFolders(dir);
   }
   for (const [name, content] of files) writeFileAtomic(join(dir, ...name.split("/")), content);
 }

@@ -71,6 +71,8 @@ describe("datomspod report --html", () => {
     const site = join(tempDir(), "site");
     await cli(repo, "report", "--html", site, "--chain", "none");
     writeFileSync(join(site, "contracts", "hospital-stats", "old.html"), "stale");
+    mkdirSync(join(site, "contracts", "gone"));
+    writeFileSync(join(site, "contracts", "gone", "index.html"), "a contract no longer in the repository");
     const other = tempDir();
     writeFileSync(join(other, "notes.txt"), "mine");
 
@@ -79,6 +81,7 @@ describe("datomspod report --html", () => {
 
     expect(again.code).toBe(0);
     expect(listTree(site)).not.toContain("contracts/hospital-stats/old.html");
+    expect(readdirSync(join(site, "contracts"))).toEqual(["bank-credit-model", "hospital-stats"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("is a folder that holds other files, not a datomspod site");
     expect(listTree(other)).toEqual(["notes.txt"]);
