@@ -566,7 +566,7 @@ function timeline(source: ContractSource, input: ReportInput, evidence: readonly
           who = [{ name: first.author, role: "commit author" }];
           when = first.date;
           if (!commits.some((c) => c.hash === first.hash)) commits.unshift(commitView(first));
-        }
+        } else note = input.git ? "the contract file has no commit yet" : "no git history: who proposed it, and when, is not recorded";
         break;
       }
       case "signed":
