@@ -77,12 +77,15 @@ describe.skipIf(missing !== undefined)("the web view in Chromium, over a reposit
       cpSync(earlier, workspace, { recursive: true });
       await report();
     } else {
-      const { stdout } = await run(process.execPath, [MAIN, "demo", "--workspace", workspace], {
+      const demo = await run(process.execPath, [MAIN, "demo", "--workspace", workspace], {
         env: { ...process.env, DATOMSPOD_KEY_PASSWORD: "web-view-test-password" },
         maxBuffer: 64 * 1024 * 1024,
         timeout: 600_000,
+      }).catch((error: unknown) => {
+        const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+        throw new Error(`the demo failed:\n${stdout.slice(-3000)}\n${stderr.slice(-2000)}`);
       });
-      expect(stdout.trimEnd().endsWith(`web view: ${join(workspace, "site", "index.html")}`)).toBe(true);
+      expect(demo.stdout.trimEnd().endsWith(`web view: ${join(workspace, "site", "index.html")}`)).toBe(true);
     }
     launched = await launchChromium();
   }, 660_000);
