@@ -15,7 +15,7 @@ import { planCompile } from "../dist/generator/compile/plan.js";
 import { loadPolicyBundle } from "../dist/generator/policy/evaluate.js";
 import { policyInput } from "../dist/generator/policy/input.js";
 import { loadScenarios } from "../dist/generator/policy/scenarios.js";
-import { verifyAgreements, verifyApprovals } from "../dist/generator/signatures/verify.js";
+import { gatherFacts } from "../dist/generator/lifecycle/facts.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const count = Number(process.argv[2] ?? 1000);
@@ -35,12 +35,14 @@ const plan = planCompile(root, NOW);
 const scenarios = loadScenarios();
 const examples = plan.contracts.map((c) => {
   const loaded = loadContract(root, c.id);
+  const facts = gatherFacts(root, loaded, NOW.getTime());
   const input = policyInput({
     loaded,
     profile: plan.profiles.get(c.cluster),
+    environment: facts.prepared.environment,
     manifests: c.objects,
-    agreements: verifyAgreements(root, loaded),
-    approvals: verifyApprovals(root, loaded),
+    agreements: facts.agreements,
+    approvals: facts.approvals,
     codeMatches: checkAlgorithmCode(root, loaded).length === 0,
     now: NOW,
   });

@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../repo/files.js";
 import { packageFile } from "../repo/package-root.js";
 import type { LifecycleState } from "../lifecycle/state.js";
 
-export const CACHE_VERSION = "compile-v1";
+export const CACHE_VERSION = "compile-v2";
 
 export interface CacheEntry {
   readonly key: string;
@@ -51,15 +51,24 @@ export function codeFingerprint(): string {
     hashTree(packageFile("generator", "compile", "schemas"), hash);
     hash.update(readFileSync(packageFile("contracts", "contract.schema.json")));
     hash.update(readFileSync(packageFile("clusters", "cluster-profile.schema.json")));
+    // The gate judges with the policy bundle and scenarios, and environments may come from the package.
+    hashTree(packageFile("policies", "bundle"), hash);
+    hashTree(packageFile("policies", "scenarios"), hash);
+    hashTree(packageFile("environments"), hash);
     fingerprint = hash.digest("hex");
   }
   return fingerprint;
 }
 
-/** The cache key of a contract folder, given its profile's text and the position of `now` in the validity window. */
-export function contractKey(contractDir: string, profileText: string, window: string): string {
+/**
+ * The cache key of a contract folder, given its profile's text, the position of `now` in the
+ * validity window and the repository's own environments folder.
+ */
+export function contractKey(contractDir: string, profileText: string, window: string, environmentsDir: string): string {
   const hash = createHash("sha256").update(codeFingerprint()).update(profileText).update(window);
   hashTree(contractDir, hash);
+  hash.update("\u0000environments\u0000");
+  hashTree(environmentsDir, hash);
   return hash.digest("hex");
 }
 

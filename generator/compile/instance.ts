@@ -5,6 +5,8 @@
 
 import { InputError, type Issue } from "../errors.js";
 import type { Contract, DataAsset } from "../contract/types.generated.js";
+import { ALGO_PATH, parseEntrypoint } from "../environment/entrypoint.js";
+import type { Environment } from "../environment/environment.js";
 import { algorithmDdo, datasetDdo } from "./ddo.js";
 import { ANNOTATIONS, LABELS, assertLabel, inputVolumeName, jobName, namespaceName, runConfigMapName, sealedClaimName, shortHash } from "./names.js";
 import type { ClusterProfile } from "./profile.js";
@@ -29,6 +31,8 @@ export interface InstanceInput {
   readonly contractHash: string;
   readonly file: string;
   readonly profile: ClusterProfile;
+  /** The compute environment the contract names (its interpreters decide what the entrypoint may be). */
+  readonly environment: Pick<Environment, "name" | "definition" | "digest">;
   /** The algorithm code as committed (when the contract names a path). */
   readonly code?: Uint8Array;
   readonly runs: readonly PendingRun[];
@@ -42,7 +46,7 @@ export const CONFIGMAP_MAX_BYTES = 1024 * 1024 - 64 * 1024;
 export const CODE_INLINE_MAX_BYTES = 512 * 1024;
 /** Time the roles around the algorithm may take, added to the contract's duration for the Job deadline. */
 export const ROLE_DEADLINE_SECONDS = 600;
-const ALGO = "/data/transformations/algorithm";
+const ALGO = ALGO_PATH;
 
 function fail(input: InstanceInput, path: string, message: string, fix: string): never {
   throw InputError.of({ file: input.file, path, message, fix });
@@ -63,21 +67,16 @@ const containerSecurity = {
   seccompProfile: { type: "RuntimeDefault" },
 } as const;
 
-/** Splits the entrypoint on spaces and expands $ALGO; there is no shell, so no quoting. */
+/** The entrypoint as argv, `$ALGO` expanded; refused unless the environment's rules allow it (see environment/entrypoint.ts). */
 export function entrypointArgv(input: InstanceInput): string[] {
-  const entrypoint = input.contract.inputs.algorithm.container.entrypoint;
-  if (/["'`\\]/.test(entrypoint)) {
-    fail(
-      input,
-      "$.inputs.algorithm.container.entrypoint",
-      "contains quotes or backslashes; it is split on spaces and run without a shell",
-      "write the command as plain words, e.g. python3 $ALGO",
+  const parsed = parseEntrypoint(input.contract.inputs.algorithm.container.entrypoint, input.environment);
+  if (parsed.argv === undefined) {
+    throw InputError.many(
+      `${input.file}: the entrypoint is refused`,
+      parsed.problems.map((problem) => ({ file: input.file, path: "$.inputs.algorithm.container.entrypoint", message: problem.message, fix: problem.fix })),
     );
   }
-  return entrypoint
-    .split(" ")
-    .filter((word) => word !== "")
-    .map((word) => word.replaceAll("$ALGO", ALGO));
+  return [...parsed.argv];
 }
 
 function imageAllowed(profile: ClusterProfile, image: string): boolean {
@@ -431,7 +430,11 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
         name: jobName(run.id, specHash),
         namespace,
         labels: runLabels,
-        annotations: { [ANNOTATIONS.contractHash]: input.contractHash, [ANNOTATIONS.specHash]: specHash },
+        annotations: {
+          [ANNOTATIONS.contractHash]: input.contractHash,
+          [ANNOTATIONS.environment]: `${input.environment.name}@sha256:${input.environment.digest}`,
+          [ANNOTATIONS.specHash]: specHash,
+        },
       },
       spec: jobSpec,
     },
@@ -455,6 +458,30 @@ function checkAgainstProfile(input: InstanceInput): void {
   const gpu = compute.gpu ?? 0;
   if (gpu > 0 && profile.gpu === undefined)
     fail(input, "$.inputs.compute.gpu", `cluster ${profile.name} has no GPUs`, "set gpu to 0 or choose a cluster with a gpu section");
+  const environment = input.environment.definition;
+  if (algorithm.container.image !== environment.image.repository) {
+    fail(
+      input,
+      "$.inputs.algorithm.container.image",
+      `is ${algorithm.container.image}, but the environment ${input.environment.name} builds ${environment.image.repository}`,
+      `use the environment's image (${environment.image.repository}), or name the environment the image belongs to`,
+    );
+  }
+  if (environment.image.digest !== undefined && algorithm.container.digest !== environment.image.digest) {
+    fail(
+      input,
+      "$.inputs.algorithm.container.digest",
+      `is ${algorithm.container.digest}, but the environment ${input.environment.name} pins ${environment.image.digest}`,
+      "pin the environment's digest (`datomspod env list` shows it)",
+    );
+  }
+  if (gpu > 0 && environment.gpu !== true)
+    fail(
+      input,
+      "$.inputs.compute.gpu",
+      `asks for GPUs, but the environment ${input.environment.name} has no GPU support`,
+      "use a GPU environment or set gpu to 0",
+    );
   if (!imageAllowed(profile, algorithm.container.image)) {
     fail(
       input,

@@ -21,6 +21,7 @@ export const ANNOTATIONS = {
   contractHash: "datomspod.io/contract-hash",
   specHash: "datomspod.io/spec-hash",
   did: "datomspod.io/did",
+  environment: "datomspod.io/environment",
 } as const;
 
 /** First 8 hex digits of the canonical sha256 of `value`. */

@@ -7,13 +7,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, type Issue } from "../errors.js";
-import { checkAlgorithmCode, loadContract, type LoadedContract } from "../contract/load.js";
-import { gatherFacts } from "../lifecycle/facts.js";
+import { gateContract, type GateResult } from "../gate/gate.js";
 import { hasInstance, type LifecycleState } from "../lifecycle/state.js";
-import { readRegularFile } from "../repo/files.js";
+import { findingsOf } from "../policy/report/check-report.js";
 import { listContractIds } from "../repo/layout.js";
 import { renderArgoCd } from "./argocd.js";
-import { renderInstance, type K8sObject, type PendingRun } from "./instance.js";
+import type { K8sObject } from "./instance.js";
 import { contractKey, profileKnown, readCache, writeCache } from "./cache.js";
 import { loadProfiles, profileFile, type ClusterProfile } from "./profile.js";
 import { validateObjects } from "./validate.js";
@@ -21,8 +20,10 @@ import { toYaml } from "./yaml.js";
 
 export interface ContractPlan {
   readonly id: string;
+  /** The contract's cluster ("" when its file cannot be read). */
   readonly cluster: string;
-  readonly state: LifecycleState;
+  /** "invalid" when the contract's file cannot be read or validated. */
+  readonly state: LifecycleState | "invalid";
   /** Runs that get a Job now. */
   readonly runs: readonly string[];
   readonly rendered: boolean;
@@ -36,119 +37,55 @@ export interface CompilePlan {
   readonly dirs: ReadonlySet<string>;
   readonly contracts: readonly ContractPlan[];
   readonly profiles: ReadonlyMap<string, ClusterProfile>;
+  /** Contracts the gate refused: no instance is rendered for them (an existing one is removed), with the reasons. */
+  readonly refused: readonly { readonly id: string; readonly issues: readonly Issue[] }[];
+  /** Records that do not count (stale run requests, unsigned receipts, …), by contract. */
+  readonly notes: readonly Issue[];
 }
 
 export function objectFileName(object: K8sObject): string {
   return object.kind === "Namespace" ? "namespace.yaml" : `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 }
 
-/** The runs that get a Job: valid requests without a receipt, within max runs; parameters merged over the defaults. */
-function pendingRuns(
-  loaded: LoadedContract,
-  requests: readonly { id: string; parameters: Record<string, unknown> }[],
-  produced: number,
-  issues: Issue[],
-): PendingRun[] {
-  const { contract } = loaded;
-  const defaults = contract.inputs.algorithm.parameters ?? {};
-  const runs: PendingRun[] = [];
-  for (const request of requests) {
-    const file = join("contracts", contract.id, "runs", `${request.id}.json`);
-    const unknown = Object.keys(request.parameters).filter((key) => !Object.hasOwn(defaults, key));
-    if (unknown.length > 0) {
-      issues.push({
-        file,
-        path: `$.parameters.${unknown[0]}`,
-        message: `is not a parameter of the contract (allowed: ${Object.keys(defaults).join(", ") || "none"})`,
-        fix: "request only parameters the contract lists in inputs.algorithm.parameters",
-      });
-      continue;
-    }
-    if (produced + runs.length >= contract.business.maxRuns) {
-      issues.push({
-        file,
-        path: "$",
-        message: `run ${request.id} would exceed the contract's maxRuns of ${contract.business.maxRuns}`,
-        fix: "remove the run request; the contract allows no more runs",
-      });
-      continue;
-    }
-    runs.push({ id: request.id, parameters: { ...defaults, ...request.parameters } });
-  }
-  return runs;
-}
-
 export interface ContractOutcome {
   readonly plan: ContractPlan;
   /** File name in the instance folder → content (empty when not rendered). */
   readonly files: Record<string, string>;
+  /** Why the gate refused the contract (then nothing is rendered for it). */
+  readonly refused?: readonly Issue[];
+  readonly notes?: readonly Issue[];
+  /** What a contract without an instance is waiting for: the issues of its signatures (proposed) or approvals (signed). */
+  readonly waiting?: readonly Issue[];
 }
 
-/** Verifies, renders and validates one contract; every problem is added to `issues`. */
-export function planContract(repo: string, id: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>, issues: Issue[]): ContractOutcome | undefined {
-  let loaded: LoadedContract;
-  try {
-    loaded = loadContract(repo, id);
-  } catch (error) {
-    if (error instanceof InputError) {
-      issues.push(...error.issues);
-      return undefined;
-    }
-    throw error;
+/** The errors of a gate result that refused a contract: every failed stage's issues and the policy's failures. */
+export function gateIssues(result: GateResult): Issue[] {
+  const check = { id: result.id, file: result.file, stages: result.stages, ...(result.policy === undefined ? {} : { policy: result.policy }) };
+  return findingsOf(check)
+    .filter((finding) => finding.level === "error")
+    .map((finding) => ({ file: finding.file, path: finding.path, message: finding.message, ...(finding.fix === undefined ? {} : { fix: finding.fix }) }));
+}
+
+/**
+ * Judges and renders one contract through the gate. An outcome without `refused` is what compile
+ * writes; a refused contract gets no instance (an existing one is removed), whatever the reason.
+ */
+export function planContract(repo: string, id: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>): ContractOutcome {
+  const result = gateContract(repo, id, now, profiles, { preview: false });
+  if (result.loaded === undefined || result.state === undefined) {
+    return { plan: { id, cluster: "", state: "invalid", runs: [], rendered: false, objects: [] }, files: {}, refused: result.stages.schema.issues };
   }
-  const { contract } = loaded;
-  const facts = gatherFacts(repo, loaded, now.getTime());
-  if (facts.issues.length > 0) {
-    issues.push(...facts.issues);
-    return undefined;
+  const cluster = result.loaded.contract.cluster;
+  const plan = { id, cluster, state: result.state, runs: result.runs.map((run) => run.id), rendered: false, objects: [] as K8sObject[] };
+  if (!hasInstance(result.state)) {
+    const facts = result.facts;
+    const waiting = result.state === "proposed" ? facts?.agreements.issues : result.state === "signed" ? facts?.approvals.issues : undefined;
+    return { plan, files: {}, notes: result.notes, ...(waiting === undefined ? {} : { waiting }) };
   }
-  if (!hasInstance(facts.state)) return { plan: { id, cluster: contract.cluster, state: facts.state, runs: [], rendered: false, objects: [] }, files: {} };
-  const profile = profiles.get(contract.cluster);
-  if (profile === undefined) {
-    issues.push({
-      file: loaded.file,
-      path: "$.cluster",
-      message: `no cluster profile clusters/${contract.cluster}/cluster.yaml`,
-      fix: `use one of ${[...profiles.keys()].join(", ") || "(none yet)"} or add the profile`,
-    });
-    return undefined;
-  }
-  const codeIssues = checkAlgorithmCode(repo, loaded);
-  if (codeIssues.length > 0) {
-    issues.push(...codeIssues);
-    return undefined;
-  }
-  const produced = facts.facts.runs.filter((run) => run.receipt).length;
-  const pendingRequests = facts.runRequests.filter((request) => !facts.facts.runs.some((run) => run.id === request.id && run.receipt));
-  const before = issues.length;
-  const runs = pendingRuns(loaded, pendingRequests, produced, issues);
-  if (issues.length > before) return undefined;
-  const codePath = contract.inputs.algorithm.code.path;
-  let objects: K8sObject[];
-  try {
-    objects = renderInstance({
-      contract,
-      contractHash: loaded.hash,
-      file: loaded.file,
-      profile,
-      code: codePath === undefined ? undefined : readRegularFile(join(loaded.dir, codePath), join("contracts", id, codePath), 16 * 1024 * 1024),
-      runs,
-    });
-  } catch (error) {
-    if (error instanceof InputError) {
-      issues.push(...error.issues);
-      return undefined;
-    }
-    throw error;
-  }
-  const dir = `clusters/${profile.name}/${id}`;
-  const invalid = validateObjects(objects, dir);
-  if (invalid.length > 0) {
-    issues.push(...invalid);
-    return undefined;
-  }
+  if (!result.passed || result.objects === undefined) return { plan, files: {}, refused: gateIssues(result), notes: result.notes };
+  const objects = [...result.objects];
   const files = Object.fromEntries(objects.map((object) => [objectFileName(object), toYaml(object)]));
-  return { plan: { id, cluster: profile.name, state: facts.state, runs: runs.map((r) => r.id), rendered: true, objects }, files };
+  return { plan: { ...plan, cluster: result.facts?.prepared?.profile.name ?? cluster, rendered: true, objects }, files, notes: result.notes };
 }
 
 /** Where `now` falls in the contract's validity window, or undefined when contract.json does not parse. */
@@ -185,12 +122,11 @@ export type RenderMany = (ids: readonly string[]) => Promise<Rendered>;
 /** Renders `ids` in this thread. */
 export function renderHere(repo: string, now: Date, profiles: ReadonlyMap<string, ClusterProfile>, keepObjects = true): (ids: readonly string[]) => Rendered {
   return (ids) => {
-    const issues: Issue[] = [];
     const outcomes = ids.map((id) => {
-      const outcome = planContract(repo, id, now, profiles, issues);
-      return outcome === undefined || keepObjects ? outcome : { plan: { ...outcome.plan, objects: [] }, files: outcome.files };
+      const outcome = planContract(repo, id, now, profiles);
+      return keepObjects ? outcome : { ...outcome, plan: { ...outcome.plan, objects: [] } };
     });
-    return { outcomes, issues };
+    return { outcomes, issues: [] };
   };
 }
 
@@ -228,7 +164,10 @@ function prepare(repo: string, now: Date, options: PlanOptions): Prepared {
   const outcomes = new Map<string, ContractOutcome | undefined>();
   for (const id of ids) {
     const position = options.cache === true ? windowPosition(repo, id, now) : undefined;
-    const key = position === undefined ? undefined : contractKey(join(repo, "contracts", id), profileTexts.get(position.cluster) ?? "", position.window);
+    const key =
+      position === undefined
+        ? undefined
+        : contractKey(join(repo, "contracts", id), profileTexts.get(position.cluster) ?? "", position.window, join(repo, "environments"));
     const cached = key === undefined ? undefined : readCache(repo, id, key);
     if (key !== undefined) keys.set(id, key);
     if (cached !== undefined) {
@@ -249,23 +188,27 @@ function finish(repo: string, prepared: Prepared, rendered: Rendered): CompilePl
     const outcome = rendered.outcomes[i];
     outcomes.set(id, outcome);
     const key = keys.get(id);
-    if (outcome !== undefined && key !== undefined) {
+    if (outcome !== undefined && outcome.refused === undefined && (outcome.notes ?? []).length === 0 && key !== undefined) {
       const { cluster, state, runs, rendered: isRendered } = outcome.plan;
-      writeCache(repo, id, { key, cluster, state, runs, rendered: isRendered, files: outcome.files });
+      if (state !== "invalid") writeCache(repo, id, { key, cluster, state, runs, rendered: isRendered, files: outcome.files });
     }
   });
   const contracts: ContractPlan[] = [];
+  const refused: { id: string; issues: readonly Issue[] }[] = [];
+  const notes: Issue[] = [];
   for (const id of ids) {
     const outcome = outcomes.get(id);
     if (outcome === undefined) continue;
     contracts.push(outcome.plan);
+    notes.push(...(outcome.notes ?? []));
+    if (outcome.refused !== undefined) refused.push({ id, issues: outcome.refused });
     if (!outcome.plan.rendered) continue;
     const dir = `clusters/${outcome.plan.cluster}/${id}`;
     dirs.add(dir);
     for (const [name, content] of Object.entries(outcome.files)) files.set(`${dir}/${name}`, content);
   }
   if (issues.length > 0) throw InputError.many(`compile refused: ${issues.length} problem${issues.length === 1 ? "" : "s"}; nothing was written`, issues);
-  return { files, dirs, contracts, profiles };
+  return { files, dirs, contracts, profiles, refused, notes };
 }
 
 /** What clusters/ should be, rendering in this thread. */

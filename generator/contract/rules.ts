@@ -7,6 +7,7 @@
 import { computeAddress, getAddress } from "ethers";
 import type { Issue } from "../errors.js";
 import type { Contract, Party } from "./types.generated.js";
+import { consumerParameterRuleProblems } from "./parameters.js";
 
 export function isChecksummedAddress(value: string): boolean {
   try {
@@ -146,6 +147,20 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
   }
   if (contract.outputs.kinds.includes("raw-records") && contract.outputs.policy.noRawRecords) {
     add("$.outputs.kinds", "lists raw-records while the output policy sets noRawRecords", "drop raw-records or set noRawRecords to false");
+  }
+  for (const problem of consumerParameterRuleProblems(contract)) add(problem.path, problem.message, problem.fix);
+
+  const evidence = contract.evidence;
+  if (!isChecksummedAddress(evidence.anchor.address))
+    add("$.evidence.anchor.address", "is not an EIP-55 checksummed address", `write it as ${safeChecksum(evidence.anchor.address)}`);
+  for (const list of ["anchorers", "runners"] as const) {
+    const seenHere = new Set<string>();
+    evidence[list].forEach((address, i) => {
+      const path = `$.evidence.${list}[${i}]`;
+      if (!isChecksummedAddress(address)) add(path, "is not an EIP-55 checksummed address", `write it as ${safeChecksum(address)}`);
+      if (seenHere.has(address.toLowerCase())) add(path, "is listed twice", "list each account once");
+      seenHere.add(address.toLowerCase());
+    });
   }
   return issues;
 }

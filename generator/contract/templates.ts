@@ -17,6 +17,17 @@ const PLACEHOLDER = {
 
 const ZERO_SHA256 = "0".repeat(64);
 
+/**
+ * The local chain (`datomspod anchor --chain local`, anvil): its first deployment, by development
+ * account 0, is the anchor contract at this address in block 1, and that account anchors. Ad hoc
+ * mode only; a contract on a public chain names its own anchor contract and anchorers.
+ */
+export const LOCAL_ANCHOR = {
+  address: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  fromBlock: 0,
+  anchorer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+} as const;
+
 function day(date: Date, plusDays = 0): string {
   const start = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
   return new Date(start + plusDays * 86_400_000).toISOString().replace(".000Z", "Z");
@@ -48,9 +59,13 @@ export function templateContract(name: TemplateName, id: string, today: Date): C
       ],
       algorithm: {
         did: `did:op:${id}-algorithm`,
+        environment: "python",
         container: { image: "localhost/datomspod/python", tag: "3.11", digest: `sha256:${ZERO_SHA256}`, entrypoint: "python3 $ALGO" },
         code: { path: "algorithm/main.py", sha256: ZERO_SHA256, size: 1 },
         parameters: training ? { epochs: 5 } : { groupBy: "region" },
+        consumerParameters: training
+          ? [{ name: "epochs", type: "number", label: "Training epochs", required: false, default: 5, minimum: 1, maximum: 50, integer: true }]
+          : [{ name: "groupBy", type: "select", label: "Group by", required: false, default: "region", options: [{ region: "Region" }] }],
       },
       compute: { cpu: "1", memory: "512Mi", gpu: 0, nodes: 1, cores: 1, maxDurationSeconds: 600, runtimeClass: "runc" },
     },
@@ -68,8 +83,13 @@ export function templateContract(name: TemplateName, id: string, today: Date): C
       delivery: { kind: "local" },
       policy: training
         ? { maxBytes: 50 * 1024 * 1024, fileTypes: ["json", "onnx", "txt"], ownerReview: true, noRawRecords: true }
-        : { maxBytes: 1024 * 1024, fileTypes: ["csv", "json"], ownerReview: false, noRawRecords: true, minGroupSize: 10 },
+        : { maxBytes: 1024 * 1024, fileTypes: ["csv", "json"], ownerReview: false, noRawRecords: true, minGroupSize: 10, countColumn: "n" },
     },
     opsc: { scenario: training ? "model-training" : "public-statistics" },
+    evidence: {
+      anchor: { address: LOCAL_ANCHOR.address, fromBlock: LOCAL_ANCHOR.fromBlock },
+      anchorers: [LOCAL_ANCHOR.anchorer],
+      runners: [PLACEHOLDER.provider],
+    },
   };
 }

@@ -144,6 +144,7 @@ export interface DatomspodDataUsageContract {
      */
     scenario: string;
   };
+  evidence: Evidence;
 }
 export interface Party {
   address: Address;
@@ -183,6 +184,10 @@ export interface DataAsset {
 }
 export interface Algorithm {
   did: Did;
+  /**
+   * A short identifier: lower-case letters, digits, '-', '.', '_'.
+   */
+  environment: string;
   name?: Text;
   /**
    * EIP-55 mixed-case checksummed Ethereum address.
@@ -199,7 +204,7 @@ export interface Algorithm {
      */
     digest: string;
     /**
-     * Command line; must contain $ALGO, replaced by the path of the algorithm code.
+     * Command line, split on spaces and run without a shell: an interpreter the environment declares, the options it allows, $ALGO (the path of the algorithm code), then arguments for the algorithm. Options that run other code (-c, -e, --eval, -p, --require, --import, -m outside the environment's list, ...) are refused.
      */
     entrypoint: string;
   };
@@ -215,11 +220,54 @@ export interface Algorithm {
     size: number;
   };
   /**
-   * Default consumer parameters (algoCustomData.json). A run request may override only these keys.
+   * The algorithm's parameters as approved (algoCustomData.json). A run request may set only those listed in consumerParameters, within their limits; the rest are fixed.
    */
   parameters?: {
     [k: string]: unknown;
   };
+  /**
+   * The parameters the consumer may set in a run request, in Ocean's consumerParameters form (also shown to the algorithm in its DDO), with the limits the data owners approve. Privacy controls named in outputs.policy (minGroupSize, differentialPrivacyEpsilon) can never be listed.
+   *
+   * @maxItems 32
+   */
+  consumerParameters?: ConsumerParameter[];
+}
+export interface ConsumerParameter {
+  name: string;
+  type: "text" | "number" | "boolean" | "select";
+  label: Text;
+  required: boolean;
+  description?: LongText;
+  default: string | number | boolean;
+  /**
+   * For type select: the allowed values, each as {value: label}.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  options?: {
+    [k: string]: Text;
+  }[];
+  /**
+   * For type number: the smallest value a run may ask for.
+   */
+  minimum?: number;
+  /**
+   * For type number: the largest value a run may ask for.
+   */
+  maximum?: number;
+  /**
+   * For type number: only whole numbers.
+   */
+  integer?: boolean;
+  /**
+   * For type text: the longest value (default 200).
+   */
+  maxLength?: number;
+  /**
+   * For type text: an ECMAScript regular expression the whole value must match.
+   */
+  pattern?: string;
 }
 export interface Compute {
   cpu: Quantity;
@@ -296,6 +344,9 @@ export interface Outputs {
         credentialsSecret: string;
       };
   policy: {
+    /**
+     * The per-run budget of bytes that leave the instance: every output and every log together. Over maxRuns it bounds what a contract can ever let out (the leakage bound in the OPS-C report).
+     */
     maxBytes: number;
     /**
      * Allowed output file extensions, without the dot.
@@ -308,15 +359,48 @@ export interface Outputs {
      */
     ownerReview: boolean;
     /**
-     * Outputs must not contain rows of the inputs.
+     * Outputs and logs must not contain rows of the inputs (a tripwire: see docs/sealing-and-delivery.md for what it cannot catch).
      */
     noRawRecords: boolean;
     /**
-     * Smallest group an aggregate may describe (k).
+     * Smallest group an aggregate may describe (k), enforced by datomspace-out on every output table: each row's countColumn must be at least this.
      */
     minGroupSize?: number;
+    /**
+     * The column of every aggregate table (csv/tsv output) that holds the size of the group the row describes; required with minGroupSize.
+     */
+    countColumn?: string;
     differentialPrivacyEpsilon?: number;
   };
+}
+/**
+ * Where the evidence of this contract is anchored and who may write it. Part of what every party signs: an anchor contract, chain or signer not named here does not count, so history cannot be moved to a contract or key of someone's choosing.
+ */
+export interface Evidence {
+  /**
+   * The anchor contract (generator/anchor/Anchor.sol) on chainId that holds every root of this contract's evidence.
+   */
+  anchor: {
+    address: Address;
+    /**
+     * The block the anchor contract was deployed in: the audit reads its events from here on.
+     */
+    fromBlock: number;
+  };
+  /**
+   * Accounts whose anchors of this contract's evidence count (they must also be authorised on the anchor contract).
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  anchorers: Address[];
+  /**
+   * Accounts that run this contract's instance and sign its run receipts: the data owner's runner in ad hoc mode (`datomspod run --key`), the cluster's datomspod-operator.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  runners: Address[];
 }
 
 export type Contract = DatomspodDataUsageContract;

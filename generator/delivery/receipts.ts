@@ -7,8 +7,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, VerdictError } from "../errors.js";
 import type { LoadedContract } from "../contract/load.js";
-import { receiptMessage } from "../lifecycle/facts.js";
-import { display, readJsonFile, writeFileAtomic } from "../repo/files.js";
+import type { Wallet } from "ethers";
+import { receiptMessage, receiptSignatureFile } from "../lifecycle/facts.js";
+import { display, readJsonFile, toJsonText, writeFileAtomic } from "../repo/files.js";
+import { signRecord } from "../signatures/records.js";
 import { assertRunId, recordDir } from "../repo/layout.js";
 import type { RecordMessage } from "../signatures/typed-data.js";
 import { asReceipt, receiptText, type Receipt } from "../run/roles/receipt.js";
@@ -60,11 +62,14 @@ export function readRunReceipt(repo: string, loaded: LoadedContract, runId: stri
 }
 
 /**
- * Writes a run's receipt into the repository (`contracts/<id>/receipts/<run>.json`), byte-stable;
- * an existing receipt is never replaced. For the runner, after `completeReceipt`.
+ * Writes a run's receipt into the repository (`contracts/<id>/receipts/<run>.json`), byte-stable,
+ * and the runner's EIP-712 signature of exactly it (`receipt-signatures/<run>.json`): a receipt
+ * counts only when one of the contract's runners signed it. An existing receipt is never
+ * replaced. For the runner (and the cluster's operator), after `completeReceipt`.
  */
-export function writeRunReceipt(repo: string, contractId: string, runId: string, receipt: Receipt): string {
+export async function writeRunReceipt(repo: string, loaded: LoadedContract, runId: string, receipt: Receipt, runner: Wallet): Promise<string> {
   assertRunId(runId);
+  const contractId = loaded.id;
   const path = join(recordDir(repo, contractId, "receipts"), `${runId}.json`);
   const file = display(repo, path);
   const text = receiptText(receipt);
@@ -76,6 +81,9 @@ export function writeRunReceipt(repo: string, contractId: string, runId: string,
       fix: "report this: receipts list at most 100 outputs",
     });
   if (existsSync(path)) throw InputError.of({ file, path: "$", message: "already exists; a receipt is never replaced", fix: "request a new run" });
+  const signature = await signRecord(runner, "receipt", contractId, loaded.contract.chainId, receiptMessage(loaded, runId, JSON.parse(text) as unknown));
+  // The signature first: a receipt without its signature never counts, a signature without its receipt is inert.
+  writeFileAtomic(receiptSignatureFile(loaded.dir, runId), toJsonText(signature));
   writeFileAtomic(path, text);
   return path;
 }

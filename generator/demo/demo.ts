@@ -8,7 +8,7 @@
  * what, when, in which commit.
  */
 
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes, createHash } from "node:crypto";
 import { InputError } from "../errors.js";
@@ -51,6 +51,8 @@ export function prepareWorkspace(dir: string): DemoWorkspace {
   mkdirSync(join(dir, "clusters", "local"), { recursive: true });
   copyFileSync(packageFile("clusters", "cluster-profile.schema.json"), join(dir, "clusters", "cluster-profile.schema.json"));
   copyFileSync(packageFile("clusters", "local", "cluster.yaml"), join(dir, "clusters", "local", "cluster.yaml"));
+  // The compute environments are reviewed files of the repository, like everything that decides.
+  cpSync(packageFile("environments"), join(dir, "environments"), { recursive: true });
   mkdirSync(join(dir, "keys"), { recursive: true });
   if (process.env["DATOMSPOD_KEY_PASSWORD"] === undefined) process.env["DATOMSPOD_KEY_PASSWORD"] = randomBytes(18).toString("base64url");
   return {
@@ -89,17 +91,35 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
   contract.inputs.algorithm.provider = consumer.address;
   const python = ws.images["python"];
   if (python === undefined) throw new InputError("the python image was not built");
+  // The environment pins the digest its image builds to on this machine (the build is reproducible).
+  const environmentFile = join(ws.dir, "environments", "python", "environment.json");
+  const environment = JSON.parse(readFileSync(environmentFile, "utf8")) as { image: { digest?: string } };
+  environment.image.digest = python.digest;
+  writeFileSync(environmentFile, `${JSON.stringify(environment, null, 2)}\n`);
+  contract.inputs.algorithm.environment = "python";
   contract.inputs.algorithm.container = { image: python.reference.split(":")[0] ?? "", tag: "3.11", digest: python.digest, entrypoint: "python3 $ALGO" };
   contract.inputs.algorithm.code = { path: "algorithm/aggregate.py", sha256: sha256File(code), size: readFileSync(code).length };
   contract.inputs.algorithm.parameters = { groupBy: "region", minGroupSize: 10 };
+  contract.inputs.algorithm.consumerParameters = [
+    {
+      name: "groupBy",
+      type: "select",
+      label: "Group the patients by",
+      required: false,
+      default: "region",
+      options: [{ region: "Region" }, { sex: "Sex" }, { diagnosis: "Diagnosis (ICD-10 chapter)" }],
+    },
+  ];
   contract.business.pricing = [{ party: provider.address, kind: "data-fee", amount: "2000.00", per: "run" }];
   contract.business.validity = {
     notBefore: new Date(Math.floor(now.getTime() / day) * day - day).toISOString().replace(".000Z", "Z"),
     notAfter: new Date(Math.floor(now.getTime() / day) * day + 90 * day).toISOString().replace(".000Z", "Z"),
   };
   contract.outputs.recipients = [consumer.address];
-  contract.outputs.policy = { maxBytes: 65536, fileTypes: ["csv"], ownerReview: false, noRawRecords: true, minGroupSize: 10 };
+  contract.outputs.policy = { maxBytes: 65536, fileTypes: ["csv"], ownerReview: false, noRawRecords: true, minGroupSize: 10, countColumn: "patients" };
   contract.opsc = { scenario: "medical-research" };
+  // The hospital runs the pod on its own machine and signs the receipts; the local chain's anchor contract holds the evidence.
+  contract.evidence = { ...contract.evidence, runners: [provider.address] };
   writeFileSync(path, `${JSON.stringify(contract, null, 2)}\n`);
   const pod = ws.images["pod"];
   if (pod === undefined) throw new InputError("the pod image was not built");
@@ -167,7 +187,7 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     },
     {
       title: "The pod runs on this machine: inputs re-hashed, no network, read-only data, outputs sealed for the consumer, pod deleted",
-      argv: ["run", ID, "run-1"],
+      argv: ["run", ID, "run-1", "--key", keys.provider],
     },
     { title: "The consumer fetches, checks and decrypts the outputs", argv: ["fetch", ID, "run-1", "--key", keys.consumer, "--out", delivered] },
     {

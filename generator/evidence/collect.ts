@@ -9,6 +9,11 @@
  *   approval           contracts/<id>/approvals/*     "
  *   algorithm-code     contracts/<id>/<code.path>     sha256 of the code file (or the contract's sha256 of a CID)
  *   image-digest       <image>:<tag>@sha256:<hex>     the pinned image digest
+ *   entrypoint         contracts/<id>/contract.json#entrypoint   sha256 of the argv JSON that runs ($ALGO expanded)
+ *   environment        environments/<name>/           sha256 of the folder (as directoryDigest), what approvals pin
+ *   cluster-profile    clusters/<cluster>/cluster.yaml   sha256 of the profile's RFC 8785 JSON, what approvals pin
+ *   role-image         <pod image>:<tag>@sha256:<hex> the role image the profile pins
+ *   instance-template  clusters/<cluster>/<id>#template   the digest of the rendered instance template approvals pin
  *   rendered-manifest  clusters/<cluster>/<id>/       sha256 of the RFC 8785 JSON {relative path: sha256 of the file}
  *   run-request        contracts/<id>/runs/*          sha256 of the bytes of each file
  *   receipt            contracts/<id>/receipts/*      "
@@ -22,17 +27,22 @@
 
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { canonicalize, sha256Hex } from "../contract/canonical.js";
+import { sha256Hex } from "../contract/canonical.js";
 import { parseStrictJson } from "../contract/json.js";
-import { contractHash } from "../contract/load.js";
+import { contractHash, loadContract } from "../contract/load.js";
+import { prepareContract } from "../compile/prepare.js";
 import type { Contract } from "../contract/types.generated.js";
 import { InputError, type Issue } from "../errors.js";
 import { readRegularFile } from "../repo/files.js";
 import { contractDir } from "../repo/layout.js";
 import { compareItems, type EvidenceItem, type EvidenceKind } from "./items.js";
+import { directoryDigest } from "./digest.js";
 
-/** Large enough for algorithm code and manifests; records are far smaller. */
-export const MAX_EVIDENCE_FILE_BYTES = 256 * 1024 * 1024;
+export { directoryDigest, filesDigest } from "./digest.js";
+
+import { MAX_EVIDENCE_FILE_BYTES } from "./digest.js";
+
+export { MAX_EVIDENCE_FILE_BYTES };
 
 /** A subject whose value exists but cannot be computed (unreadable file, invalid JSON, a link). */
 export interface Unreadable {
@@ -55,6 +65,7 @@ const RECORD_KINDS = [
   ["approvals", "approval"],
   ["runs", "run-request"],
   ["receipts", "receipt"],
+  ["receipt-signatures", "receipt-signature"],
   ["releases", "release"],
   ["acks", "ack"],
 ] as const;
@@ -75,32 +86,6 @@ export function repoPath(repo: string, path: string): string {
 /** The rendered-instance folder of a contract for a cluster. */
 export function renderedDir(repo: string, cluster: string, id: string): string {
   return join(repo, "clusters", cluster, id);
-}
-
-/**
- * Digest of a folder of rendered manifests: sha256 of the RFC 8785 JSON object mapping each file's
- * path (relative to the folder, forward slashes) to the sha256 of its bytes. Throws InputError when
- * a file cannot be read (a link, not a regular file).
- */
-export function directoryDigest(dir: string, shown: string): string {
-  const files: Record<string, string> = {};
-  const walk = (folder: string): void => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      const rel = relative(dir, path).split(sep).join("/");
-      if (entry.isDirectory()) walk(path);
-      else files[rel] = sha256Hex(readRegularFile(path, `${shown}${rel}`, MAX_EVIDENCE_FILE_BYTES));
-    }
-  };
-  walk(dir);
-  return sha256Hex(canonicalize(files));
-}
-
-/** Digest of a set of files given as {relative path: bytes}; the same as `directoryDigest` of a folder holding them. */
-export function filesDigest(files: ReadonlyMap<string, Uint8Array>): string {
-  const map: Record<string, string> = {};
-  for (const [name, bytes] of files) map[name] = sha256Hex(bytes);
-  return sha256Hex(canonicalize(map));
 }
 
 function isLogName(name: string): boolean {
@@ -219,6 +204,26 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
           fix: "pin the image by its sha256 digest",
         }),
       );
+  }
+
+  // What the approvals cover beyond the contract: environment, profile, role image, entrypoint, instance template.
+  if (contract !== undefined) {
+    try {
+      const loaded = loadContract(repo, id);
+      const { prepared } = prepareContract(repo, loaded);
+      if (prepared !== undefined) {
+        const subject = prepared.subject;
+        add("entrypoint", `${contractSubject}#entrypoint`, sha256Hex(subject.entrypoint));
+        add("environment", prepared.environment.subject, prepared.environment.digest);
+        add("cluster-profile", `clusters/${subject.cluster}/cluster.yaml`, subject.clusterProfileDigest);
+        const pod = prepared.profile.images.pod;
+        add("role-image", `${pod.image}:${pod.tag}@${pod.digest}`, pod.digest.replace(/^sha256:/, ""));
+        add("instance-template", `clusters/${subject.cluster}/${id}#template`, subject.instanceDigest);
+      }
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      // A contract that does not load has no approvals that count; its files are evidence all the same.
+    }
   }
 
   // The rendered instance, while it exists.

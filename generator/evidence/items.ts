@@ -18,9 +18,15 @@ export const EVIDENCE_KINDS = [
   "approval",
   "algorithm-code",
   "image-digest",
+  "entrypoint",
+  "environment",
+  "cluster-profile",
+  "role-image",
+  "instance-template",
   "rendered-manifest",
   "run-request",
   "receipt",
+  "receipt-signature",
   "output",
   "log",
   "release",
@@ -42,9 +48,15 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
   approval: "agreement",
   "algorithm-code": "agreement",
   "image-digest": "agreement",
+  entrypoint: "agreement",
+  environment: "agreement",
+  "cluster-profile": "agreement",
+  "role-image": "agreement",
+  "instance-template": "agreement",
   "rendered-manifest": "instance",
   "run-request": "run",
   receipt: "run",
+  "receipt-signature": "run",
   output: "run",
   log: "run",
   release: "run",
@@ -56,10 +68,12 @@ const STAGE: Record<EvidenceKind, BatchKind> = {
 
 /**
  * Kinds whose subject legitimately takes new values over time: the rendered instance changes when a
- * run is requested or the generator changes, and is removed when the contract ends. Every other
- * subject is written once; a second value for it is tampering.
+ * run is requested or the generator changes, and is removed when the contract ends; the cluster
+ * profile, the environment, the role image and the instance template are shared or versioned
+ * with datomspod (a new value invalidates the approvals, which then have to be given again). Every
+ * other subject is written once; a second value for it is tampering.
  */
-export const MUTABLE_KINDS: readonly EvidenceKind[] = ["rendered-manifest"];
+export const MUTABLE_KINDS: readonly EvidenceKind[] = ["rendered-manifest", "environment", "cluster-profile", "role-image", "instance-template"];
 
 export interface EvidenceItem {
   readonly kind: EvidenceKind;

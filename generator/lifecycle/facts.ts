@@ -15,6 +15,9 @@ import { RUN_ID_MAX, RUN_ID_PATTERN, listRecordFiles } from "../repo/layout.js";
 import { verifyRecord, type SignedRecord } from "../signatures/records.js";
 import { toBytes32, type RecordMessage } from "../signatures/typed-data.js";
 import { verifyAgreements, verifyApprovals, type Verification } from "../signatures/verify.js";
+import { prepareContract, type Prepared } from "../compile/prepare.js";
+import type { ClusterProfile } from "../compile/profile.js";
+import { runParameters } from "../contract/parameters.js";
 import { lifecycleState, type LifecycleFacts, type LifecycleState, type RunFacts } from "./state.js";
 
 export function runMessage(loaded: LoadedContract, runId: string, parameters: Record<string, unknown>): RecordMessage {
@@ -28,17 +31,32 @@ export function receiptMessage(loaded: LoadedContract, runId: string, receipt: u
 export interface RunRequest {
   readonly id: string;
   readonly signer: string;
+  /** The parameters as requested (their hash is what the consumer signed). */
   readonly parameters: Record<string, unknown>;
+  /** What the run gets: the approved parameters with the request's within the consumer parameter rules. */
+  readonly effective: Record<string, unknown>;
 }
 
 export interface ContractFacts {
   readonly agreements: Verification;
   readonly approvals: Verification;
+  /** What the instance is made of and what approvals cover; undefined when it cannot be resolved (see prepareIssues). */
+  readonly prepared: Prepared | undefined;
+  readonly prepareIssues: readonly Issue[];
   readonly runRequests: readonly RunRequest[];
   readonly facts: LifecycleFacts;
   readonly state: LifecycleState;
-  /** Problems with records that therefore do not count (bad run requests, acks, revocation). */
+  /** Problems with records that therefore do not count (bad run requests, receipts, acks, revocation). */
   readonly issues: readonly Issue[];
+  /** Run requests signed over an earlier version of the contract: they do not count, and the consumer may replace them. */
+  readonly staleRequests: readonly string[];
+  /** Runs with a receipt file, valid or not (a run whose receipt exists is never run again). */
+  readonly receiptFiles: readonly string[];
+}
+
+export interface FactsOptions {
+  /** Profiles already loaded (otherwise the contract's own is read). */
+  readonly profiles?: ReadonlyMap<string, ClusterProfile>;
 }
 
 function readRecord(repo: string, path: string, issues: Issue[]): unknown {
@@ -71,16 +89,18 @@ function runIds(repo: string, dir: string, issues: Issue[]): string[] {
   return ids;
 }
 
-export function gatherFacts(repo: string, loaded: LoadedContract, now: number): ContractFacts {
+export function gatherFacts(repo: string, loaded: LoadedContract, now: number, options: FactsOptions = {}): ContractFacts {
   const { contract } = loaded;
   const issues: Issue[] = [];
   const agreements = verifyAgreements(repo, loaded);
-  const approvals = verifyApprovals(repo, loaded);
+  const { prepared, issues: prepareIssues } = prepareContract(repo, loaded, options.profiles);
+  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues);
   // Approvals cover the code sha256 in the contract; committed code that differs was not approved.
   const codeIssues = checkAlgorithmCode(repo, loaded);
   issues.push(...codeIssues);
 
   const runRequests: RunRequest[] = [];
+  const staleRequests: string[] = [];
   const runsDir = join(loaded.dir, "runs");
   for (const id of runIds(repo, runsDir, issues)) {
     const path = join(runsDir, `${id}.json`);
@@ -91,23 +111,41 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
     const found = verifyRecord(value, { kind: "run", contractId: loaded.id, chainId: contract.chainId, message: runMessage(loaded, id, parameters) }, file);
     if (findParty(contract, value.signer)?.role !== "consumer")
       found.push({ file, path: "$.signer", message: "run requests are signed by the consumer", fix: "sign with the consumer's key" });
-    if (found.length > 0) issues.push(...found);
-    else runRequests.push({ id, signer: value.signer, parameters });
+    const checked = runParameters(contract, parameters);
+    for (const problem of checked.problems) found.push({ file, path: problem.path, message: problem.message, fix: problem.fix });
+    if (found.length === 1 && found[0].path === "$.message.contractHash") {
+      staleRequests.push(id);
+      issues.push({
+        file,
+        path: "$.message.contractHash",
+        message: `run ${id} was requested for an earlier version of the contract, so it does not count`,
+        fix: `the consumer requests it again: datomspod request ${loaded.id} ${id} --key FILE (replaces this file)`,
+      });
+    } else if (found.length > 0) issues.push(...found);
+    else runRequests.push({ id, signer: value.signer, parameters, effective: checked.parameters! });
   }
 
   const receiptsDir = join(loaded.dir, "receipts");
   const receipts = new Map<string, unknown>();
+  const receiptFiles: string[] = [];
   for (const id of runIds(repo, receiptsDir, issues)) {
     const path = join(receiptsDir, `${id}.json`);
+    receiptFiles.push(id);
     const value = readRecord(repo, path, issues);
     if (value === undefined) continue;
+    const file = display(repo, path);
     if (!runRequests.some((request) => request.id === id)) {
       issues.push({
-        file: display(repo, path),
+        file,
         path: "$",
         message: `is a receipt for run ${id}, which has no valid run request`,
         fix: "a run happens only on the consumer's signed request: remove the receipt or restore the request",
       });
+      continue;
+    }
+    const signed = verifyReceiptSignature(repo, loaded, id, value);
+    if (signed.length > 0) {
+      issues.push(...signed);
       continue;
     }
     receipts.set(id, value);
@@ -161,5 +199,45 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number): 
     now,
     runs,
   };
-  return { agreements, approvals, runRequests, facts, state: lifecycleState(facts), issues };
+  return { agreements, approvals, prepared, prepareIssues, runRequests, facts, state: lifecycleState(facts), issues, staleRequests, receiptFiles };
+}
+
+/** Where the runner's signature of a run's receipt is kept. */
+export function receiptSignatureFile(dir: string, runId: string): string {
+  return join(dir, "receipt-signatures", `${runId}.json`);
+}
+
+/**
+ * A receipt counts only when one of the contract's runners (evidence.runners) signed exactly it:
+ * the runner or the cluster operator vouches for what the pod reported, and anyone can check it.
+ */
+function verifyReceiptSignature(repo: string, loaded: LoadedContract, runId: string, receipt: unknown): Issue[] {
+  const path = receiptSignatureFile(loaded.dir, runId);
+  const file = display(repo, path);
+  if (!existsSync(path)) {
+    return [
+      {
+        file,
+        path: "$",
+        message: `the receipt of run ${runId} is signed by no runner, so it does not count`,
+        fix: "the runner writes it with the receipt (datomspod run --key FILE); restore it from git",
+      },
+    ];
+  }
+  const issues: Issue[] = [];
+  const value = readRecord(repo, path, issues) as SignedRecord | undefined;
+  if (value === undefined) return issues;
+  const found = verifyRecord(
+    value,
+    { kind: "receipt", contractId: loaded.id, chainId: loaded.contract.chainId, message: receiptMessage(loaded, runId, receipt) },
+    file,
+  );
+  if (!loaded.contract.evidence.runners.some((runner) => runner.toLowerCase() === String(value.signer).toLowerCase()))
+    found.push({
+      file,
+      path: "$.signer",
+      message: `${String(value.signer)} is not one of the contract's runners (evidence.runners)`,
+      fix: "only a runner the parties named signs receipts",
+    });
+  return found;
 }

@@ -8,6 +8,7 @@
 import type { LoadedContract } from "../contract/load.js";
 import type { Contract } from "../contract/types.generated.js";
 import type { ClusterProfile } from "../compile/profile.js";
+import type { Environment } from "../environment/environment.js";
 import type { Verification } from "../signatures/verify.js";
 
 /** A verified set of signed records (agreement signatures or algorithm approvals). */
@@ -24,8 +25,19 @@ export interface PolicyFacts {
   readonly approvals: RecordFacts;
   /** The committed algorithm code hashes to $.inputs.algorithm.code.sha256. */
   readonly codeMatches: boolean;
-  /** The cluster profile anchors evidence on a chain. */
+  /** The contract names the anchor contract and anchorers its evidence goes to (evidence.anchor). */
   readonly anchoring: boolean;
+}
+
+/** The compute environment as the policy sees it. */
+export interface PolicyEnvironment {
+  readonly name: string;
+  /** sha256 of the environment's folder (what approvals pin). */
+  readonly digest: string;
+  readonly base: string;
+  /** How its packages are locked (pip, npm), or null for none beyond the base. */
+  readonly packages: string | null;
+  readonly gpu: boolean;
 }
 
 export interface PolicyProfile {
@@ -39,6 +51,7 @@ export interface PolicyInput {
   readonly contract: Contract;
   readonly contractHash: string;
   readonly profile: PolicyProfile;
+  readonly environment: PolicyEnvironment;
   /** Every Kubernetes object rendered for the instance. */
   readonly manifests: readonly object[];
   readonly facts: PolicyFacts;
@@ -61,6 +74,7 @@ export function policyProfile(profile: ClusterProfile, contract: Contract): Poli
 export interface PolicyInputSources {
   readonly loaded: LoadedContract;
   readonly profile: ClusterProfile;
+  readonly environment: Environment;
   readonly manifests: readonly object[];
   readonly agreements: Verification;
   readonly approvals: Verification;
@@ -69,19 +83,32 @@ export interface PolicyInputSources {
   readonly now: Date;
 }
 
-/** Assembles the input document from what `datomspod check` has loaded and verified; anchoring = the profile names a chain. */
+/** The environment as the policy sees it. */
+export function policyEnvironment(environment: Environment): PolicyEnvironment {
+  const { definition } = environment;
+  return {
+    name: environment.name,
+    digest: environment.digest,
+    base: definition.base,
+    packages: definition.packages?.format ?? null,
+    gpu: definition.gpu === true,
+  };
+}
+
+/** Assembles the input document from what the gate has loaded and verified. */
 export function policyInput(sources: PolicyInputSources): PolicyInput {
   const { loaded, profile } = sources;
   return {
     contract: loaded.contract,
     contractHash: loaded.hash,
     profile: policyProfile(profile, loaded.contract),
+    environment: policyEnvironment(sources.environment),
     manifests: sources.manifests,
     facts: {
       signatures: recordFacts(sources.agreements),
       approvals: recordFacts(sources.approvals),
       codeMatches: sources.codeMatches,
-      anchoring: profile.chain !== undefined,
+      anchoring: loaded.contract.evidence.anchorers.length > 0,
     },
     now: sources.now.toISOString(),
   };

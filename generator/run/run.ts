@@ -7,18 +7,18 @@
  * manifests are exactly what the contract compiles to, and the pinned images are on this machine.
  */
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { getAddress, type Wallet } from "ethers";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
+import { InputError, ServiceError, VerdictError, formatIssue, type Issue } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
 import { planContract } from "../compile/plan.js";
 import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
 import { directoryDigest } from "../evidence/collect.js";
-import { gatherFacts } from "../lifecycle/facts.js";
 import { publishSealed, readSealedReceipt, type PublishedBlob } from "../publish/sealed.js";
 import { publisherFor } from "../publish/select.js";
 import { assertRunId } from "../repo/layout.js";
@@ -34,7 +34,10 @@ export interface RunOptions {
   readonly repo: string;
   readonly id: string;
   readonly runId: string;
+  /** The real clock: a run is judged at the time it starts, never at a time of the caller's choosing. */
   readonly now: Date;
+  /** The runner's key: one of the contract's evidence.runners, which signs the receipt. */
+  readonly runner: Wallet;
   readonly engine?: Engine;
   /** The IPFS API to publish to, instead of the profile's or the local store. */
   readonly ipfsApi?: string;
@@ -69,19 +72,15 @@ function localProfile(repo: string, loaded: LoadedContract): ClusterProfile {
   return profile;
 }
 
-/** The committed instance folder, refused unless it is exactly what the contract compiles to now. */
+/** The committed instance folder, refused unless it is exactly what the gate renders for the contract now. */
 function committedInstance(
   repo: string,
-  loaded: LoadedContract,
   profile: ClusterProfile,
-  now: Date,
+  id: string,
+  expected: Record<string, string>,
 ): { dir: string; shown: string; objects: Json[]; files: string[] } {
-  const shown = `clusters/${profile.name}/${loaded.id}`;
+  const shown = `clusters/${profile.name}/${id}`;
   const dir = join(repo, shown);
-  const issues: Issue[] = [];
-  const outcome = planContract(repo, loaded.id, now, new Map([[profile.name, profile]]), issues);
-  if (issues.length > 0) throw InputError.many(`${shown}: contract ${loaded.id} does not compile, so its instance cannot run`, issues);
-  const expected = outcome?.files ?? {};
   let names: string[];
   try {
     names = readdirSync(dir)
@@ -96,7 +95,7 @@ function committedInstance(
     throw InputError.of({
       file: shown,
       path: "$",
-      message: `is not what contract ${loaded.id} compiles to (${[...stale, ...missing].join(", ")})`,
+      message: `is not what contract ${id} compiles to (${[...stale, ...missing].join(", ")})`,
       fix: "run `datomspod compile`, review and commit clusters/; only the reviewed manifests run",
     });
   }
@@ -178,30 +177,45 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   const engine = options.engine ?? "podman";
   assertRunId(runId);
   const loaded = loadContract(repo, id);
-  const facts = gatherFacts(repo, loaded, now.getTime());
-  if (facts.state !== "active" && facts.state !== "ran") {
-    const state: Issue = {
+  const runner = getAddress(options.runner.address);
+  if (!loaded.contract.evidence.runners.includes(runner)) {
+    throw InputError.of({
+      file: "--key",
+      path: "$",
+      message: `${runner} is not a runner of ${id}: the receipt it signed would not count`,
+      fix: `run with the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
+    });
+  }
+  const profile = localProfile(repo, loaded);
+  // The same gate as `datomspod check` and `compile`, at the real clock: nothing runs that it refuses.
+  const outcome = planContract(repo, id, now, new Map([[profile.name, profile]]));
+  const state = outcome.plan.state;
+  if (state !== "active" && state !== "ran") {
+    const issue: Issue = {
       file: loaded.file,
       path: "$",
-      message: `contract ${id} is ${facts.state}; only an active contract runs`,
+      message: `contract ${id} is ${state}; only an active contract runs`,
       fix: "see `datomspod contract status`",
     };
-    // Say why it is not active when the lifecycle knows (e.g. the committed code is not the approved code).
-    throw facts.issues.length === 0 ? InputError.of(state) : InputError.many(formatIssue(state), [state, ...facts.issues]);
+    const why = [...(outcome.refused ?? []), ...(outcome.waiting ?? []), ...(outcome.notes ?? [])];
+    throw why.length === 0 ? InputError.of(issue) : InputError.many(formatIssue(issue), [issue, ...why]);
   }
-  if (!facts.runRequests.some((request) => request.id === runId)) {
+  if (outcome.refused !== undefined) {
+    throw new VerdictError(`contract ${id} does not pass the gate (what \`datomspod check\` shows), so nothing runs`, outcome.refused);
+  }
+  const receiptPath = join(repo, "contracts", id, "receipts", `${runId}.json`);
+  if (existsSync(receiptPath)) {
+    throw InputError.of({ file: `contracts/${id}/receipts/${runId}.json`, path: "$", message: `run ${runId} already has a receipt`, fix: "request a new run" });
+  }
+  if (!outcome.plan.runs.includes(runId)) {
     throw InputError.of({
       file: `contracts/${id}/runs/${runId}.json`,
       path: "$",
-      message: "no valid run request",
+      message: "no valid run request that is pending",
       fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE`,
     });
   }
-  if (facts.facts.runs.some((run) => run.id === runId && run.receipt)) {
-    throw InputError.of({ file: `contracts/${id}/receipts/${runId}.json`, path: "$", message: `run ${runId} already ran`, fix: "request a new run" });
-  }
-  const profile = localProfile(repo, loaded);
-  const instance = committedInstance(repo, loaded, profile, now);
+  const instance = committedInstance(repo, profile, id, outcome.files);
   const objects = runObjects(instance.objects, runId, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")), instance.shown);
   const jobFile = instance.files.find((name) => name.startsWith(`job-run-${runId}-`)) ?? "";
   const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
@@ -222,7 +236,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       { ...base, predicate: { ...base.predicate, status: { ...base.predicate.status, phase: "rejected", reason: `${refused}; nothing ran` } } },
       { instance: instanceEvidence, deletion: { pod: null, reason: "no pod was created" } },
     );
-    return { receipt, receiptFile: writeRunReceipt(repo, id, runId, receipt), published: [], pod: undefined };
+    return { receipt, receiptFile: await writeRunReceipt(repo, loaded, runId, receipt, options.runner), published: [], pod: undefined };
   }
 
   const publisher = publisherFor(repo, loaded.contract, options.ipfsApi);
@@ -269,7 +283,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
     pidsLimit: "value" in podRun.pidsLimit ? podRun.pidsLimit.value : null,
   };
   const complete = completeReceipt(receipt, { instance: instanceEvidence, deletion });
-  const receiptFile = writeRunReceipt(repo, id, runId, complete);
+  const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, options.runner);
   if (podRun.leftovers.length > 0) {
     throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);
   }

@@ -71,6 +71,23 @@ const FIELD_MISMATCH: Record<string, { message: string; fix: string }> = {
   contractHash: { message: "was signed over another version of the contract", fix: "sign the current contract again" },
   codeSha256: { message: "approves other algorithm code", fix: "review and approve the current code" },
   imageDigest: { message: "approves another image digest", fix: "review and approve the current image" },
+  image: { message: "approves another image", fix: "review and approve the current image" },
+  entrypoint: { message: "approves another entrypoint (the command that runs)", fix: "review and approve the current entrypoint" },
+  environment: { message: "approves another compute environment", fix: "review and approve the current environment" },
+  environmentDigest: {
+    message: "approves another version of the compute environment (its packages changed)",
+    fix: "review the environment's lock and approve again",
+  },
+  cluster: { message: "approves running on another cluster", fix: "review and approve the current cluster" },
+  clusterProfileDigest: { message: "approves another version of the cluster profile", fix: "review the profile's change and approve again" },
+  roleImageDigest: {
+    message: "approves another role image (the datomspod pod image that verifies, seals and reports)",
+    fix: "review the role image and approve again",
+  },
+  instanceDigest: {
+    message: "approves another rendered instance (what runs in the cluster changed: generator, profile or contract)",
+    fix: "review the rendered instance (`datomspod compile`, clusters/) and approve again",
+  },
   receiptHash: { message: "refers to another receipt", fix: "sign the current receipt" },
 };
 

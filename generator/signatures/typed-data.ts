@@ -26,7 +26,15 @@ export const RECORD_TYPES = {
       { name: "contractHash", type: "bytes32" },
       { name: "algorithmDid", type: "string" },
       { name: "codeSha256", type: "bytes32" },
+      { name: "image", type: "string" },
       { name: "imageDigest", type: "bytes32" },
+      { name: "entrypoint", type: "string" },
+      { name: "environment", type: "string" },
+      { name: "environmentDigest", type: "bytes32" },
+      { name: "cluster", type: "string" },
+      { name: "clusterProfileDigest", type: "bytes32" },
+      { name: "roleImageDigest", type: "bytes32" },
+      { name: "instanceDigest", type: "bytes32" },
     ],
   },
   run: {
@@ -36,6 +44,14 @@ export const RECORD_TYPES = {
       { name: "contractHash", type: "bytes32" },
       { name: "runId", type: "string" },
       { name: "parametersHash", type: "bytes32" },
+    ],
+  },
+  receipt: {
+    primaryType: "RunReceipt",
+    fields: [
+      { name: "contractId", type: "string" },
+      { name: "runId", type: "string" },
+      { name: "receiptHash", type: "bytes32" },
     ],
   },
   release: {

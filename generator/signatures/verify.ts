@@ -10,6 +10,7 @@ import { listRecordFiles } from "../repo/layout.js";
 import type { LoadedContract } from "../contract/load.js";
 import { findParty, requiredApprovers } from "../contract/rules.js";
 import type { Contract, Party } from "../contract/types.generated.js";
+import type { ApprovalSubject } from "../compile/prepare.js";
 import { verifyRecord, type SignedRecord } from "./records.js";
 import { toBytes32, type RecordKind, type RecordMessage } from "./typed-data.js";
 
@@ -32,14 +33,22 @@ export function agreementMessage(contract: Contract, hash: string): RecordMessag
   return { contractId: contract.id, title: contract.title, contractHash: toBytes32(hash) };
 }
 
-export function approvalMessage(contract: Contract, hash: string): RecordMessage {
-  const { did, code, container } = contract.inputs.algorithm;
+/** The approval message: everything that executes or decides in the pod (see compile/prepare.ts). */
+export function approvalMessage(subject: ApprovalSubject): RecordMessage {
   return {
-    contractId: contract.id,
-    contractHash: toBytes32(hash),
-    algorithmDid: did,
-    codeSha256: toBytes32(code.sha256),
-    imageDigest: toBytes32(container.digest),
+    contractId: subject.contractId,
+    contractHash: toBytes32(subject.contractHash),
+    algorithmDid: subject.algorithmDid,
+    codeSha256: toBytes32(subject.codeSha256),
+    image: subject.image,
+    imageDigest: toBytes32(subject.imageDigest),
+    entrypoint: subject.entrypoint,
+    environment: subject.environment,
+    environmentDigest: toBytes32(subject.environmentDigest),
+    cluster: subject.cluster,
+    clusterProfileDigest: toBytes32(subject.clusterProfileDigest),
+    roleImageDigest: toBytes32(subject.roleImageDigest),
+    instanceDigest: toBytes32(subject.instanceDigest),
   };
 }
 
@@ -123,6 +132,26 @@ export function verifyAgreements(repo: string, loaded: LoadedContract): Verifica
   return verifyParties(repo, loaded, "agreement", loaded.contract.parties, agreementMessage(loaded.contract, loaded.hash));
 }
 
-export function verifyApprovals(repo: string, loaded: LoadedContract): Verification {
-  return verifyParties(repo, loaded, "approval", requiredApprovers(loaded.contract), approvalMessage(loaded.contract, loaded.hash));
+/**
+ * Verifies the approvals against `subject`, what they must cover now. Without a subject (the
+ * instance cannot be prepared: `problems` say why) no approval can count: every approver is
+ * reported missing or invalid, with the problems.
+ */
+export function verifyApprovals(repo: string, loaded: LoadedContract, subject: ApprovalSubject | undefined, problems: readonly Issue[] = []): Verification {
+  const approvers = requiredApprovers(loaded.contract);
+  if (subject !== undefined) return verifyParties(repo, loaded, "approval", approvers, approvalMessage(subject));
+  const present = new Set(listRecordFiles(join(loaded.dir, FOLDERS.approval)).json.map((name) => basename(name, ".json").toLowerCase()));
+  const parties = approvers.map((party) => ({
+    address: party.address,
+    role: party.role,
+    name: party.name,
+    status: present.has(party.address.toLowerCase()) ? ("invalid" as const) : ("missing" as const),
+  }));
+  const why: Issue = {
+    file: loaded.file,
+    path: "$",
+    message: "what the approvals must cover (the instance, its environment, profile and images) cannot be determined, so no approval counts",
+    fix: "fix the problems listed with it",
+  };
+  return { ok: false, parties, issues: [why, ...problems] };
 }

@@ -86,6 +86,8 @@ describe("datomspod audit verify", () => {
       [
         ["mismatched", "contract-hash", `contracts/${ID}/contract.json`],
         ["mismatched", "contract-file", `contracts/${ID}/contract.json`],
+        // The instance carries the contract, so its template (what approvals pin) changed with it.
+        ["mismatched", "instance-template", `clusters/local/${ID}#template`],
       ],
     ],
     [
@@ -119,7 +121,10 @@ describe("datomspod audit verify", () => {
     [
       "a byte of the algorithm code",
       (repo) => changeOneByte(repo, `contracts/${ID}/algorithm/aggregate.py`, "import"),
-      [["mismatched", "algorithm-code", `contracts/${ID}/algorithm/aggregate.py`]],
+      [
+        ["mismatched", "algorithm-code", `contracts/${ID}/algorithm/aggregate.py`],
+        ["mismatched", "instance-template", `clusters/local/${ID}#template`],
+      ],
     ],
   ];
   it.each(cases)("catches %s as mismatched, and nothing else", async (_what, change, expected) => {

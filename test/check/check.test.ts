@@ -78,14 +78,15 @@ describe("datomspod check", () => {
     expect(check.policy.deny.map((d: any) => d.rule)).toContain("raw-records");
   });
 
-  it("reports a contract on an unknown cluster at the compile stage", async () => {
+  it("reports a contract on an unknown cluster: no approval can count, and it does not compile", async () => {
     const repo = tempRepo();
-    await editContract(repo, BANK.id, (c) => (c.cluster = "elsewhere"), BANK.signers, BANK.approvers);
+    await editContract(repo, BANK.id, (c) => (c.cluster = "elsewhere"), BANK.signers, []);
 
     const result = await cli(repo, "check", "bank-credit-model", "--at", AT, "--format", "json");
 
     const [check] = JSON.parse(result.stdout).contracts;
     expect(result.code).toBe(1);
+    expect(check.stages.approvals.status).toBe("failed");
     expect(check.stages.compile.issues[0].message).toBe("no cluster profile clusters/elsewhere/cluster.yaml");
     expect(check.stages.policy.status).toBe("skipped");
   });

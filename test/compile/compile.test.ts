@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { planCompile } from "../../generator/compile/plan.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
-import { AT, BANK, HOSPITAL, KEYS, cli, editContract, readJson, tempRepo, tree, writeJson } from "./repo.js";
+import { AT, BANK, HOSPITAL, KEYS, cli, cliAt, editContract, editEnvironment, readJson, tempRepo, tree, writeJson } from "./repo.js";
 
 describe("datomspod compile", () => {
   it("renders exactly the committed clusters/ (the golden test)", () => {
@@ -23,9 +23,9 @@ describe("datomspod compile", () => {
     const b = tempRepo();
     rmSync(join(b, "clusters", "local", "hospital-stats"), { recursive: true });
 
-    const first = await cli(a, "compile", "--at", AT);
-    const second = await cli(b, "compile", "--at", AT);
-    const again = await cli(a, "compile", "--at", AT);
+    const first = await cli(a, "compile");
+    const second = await cli(b, "compile");
+    const again = await cli(a, "compile");
 
     expect([first.code, second.code, again.code]).toEqual([0, 0, 0]);
     expect(tree(join(a, "clusters"))).toEqual(tree(join(b, "clusters")));
@@ -57,7 +57,7 @@ describe("datomspod compile", () => {
   ])("removes the instance of a contract that is %s, which deletes its pod", async (_, at, state) => {
     const repo = tempRepo();
 
-    const result = await cli(repo, "compile", "--at", at);
+    const result = await cliAt(at, repo, "compile");
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`skipped  hospital-stats`);
@@ -66,11 +66,22 @@ describe("datomspod compile", () => {
     expect(existsSync(join(repo, "clusters", "local", "argocd", "applicationset.yaml"))).toBe(true);
   });
 
+  it("--at only previews: it writes nothing, so what runs is never rendered at a time of someone's choosing", async () => {
+    const repo = tempRepo();
+    const before = tree(join(repo, "clusters"));
+
+    const result = await cli(repo, "compile", "--at", "2028-11-01T00:00:00Z");
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("stale     clusters/local/hospital-stats/namespace.yaml");
+    expect(tree(join(repo, "clusters"))).toEqual(before);
+  });
+
   it("removes the instance of a contract that is no longer fully signed", async () => {
     const repo = tempRepo();
     rmSync(join(repo, "contracts", "hospital-stats", "approvals"), { recursive: true });
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/skipped {2}hospital-stats +signed/);
@@ -80,18 +91,18 @@ describe("datomspod compile", () => {
   it("renders one Job per requested run without a receipt, and none for a run with a receipt", async () => {
     const repo = tempRepo();
     const consumer = join(KEYS, "health-consumer.json");
-    await cli(repo, "request", "hospital-stats", "run-2", "--key", consumer, "--param", "groupBy=sex", "--param", "minGroupSize=20");
+    await cli(repo, "request", "hospital-stats", "run-2", "--key", consumer, "--param", "groupBy=sex");
     mkdirSync(join(repo, "contracts", "hospital-stats", "receipts"), { recursive: true });
     writeJson(join(repo, "contracts", "hospital-stats", "receipts", "run-1.json"), { _type: "https://in-toto.io/Statement/v1" });
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     const files = Object.keys(tree(join(repo, "clusters", "local", "hospital-stats")));
     expect(result.code).toBe(0);
     expect(files.filter((f) => f.startsWith("job-"))).toHaveLength(1);
     expect(files.find((f) => f.startsWith("job-"))).toMatch(/^job-run-run-2-[0-9a-f]{8}\.yaml$/);
     expect(parse(readFileSync(join(repo, "clusters", "local", "hospital-stats", "configmap-run-run-2.yaml"), "utf8")).data["algoCustomData.json"]).toBe(
-      `${JSON.stringify({ groupBy: "sex", minGroupSize: 20 }, null, 2)}\n`,
+      `${JSON.stringify({ groupBy: "sex", minGroupSize: 10 }, null, 2)}\n`,
     );
   });
 
@@ -101,7 +112,7 @@ describe("datomspod compile", () => {
     await editContract(repo, HOSPITAL.id, (c) => (c.inputs.compute.maxDurationSeconds = 120), HOSPITAL.signers, HOSPITAL.approvers);
     await cli(repo, "request", "hospital-stats", "run-1", "--key", join(KEYS, "health-consumer.json"));
 
-    await cli(repo, "compile", "--at", AT);
+    await cli(repo, "compile");
 
     const after = Object.keys(tree(join(repo, "clusters", "local", "hospital-stats"))).find((f) => f.startsWith("job-"));
     expect(before).toMatch(/^job-run-run-1-[0-9a-f]{8}\.yaml$/);
@@ -111,10 +122,11 @@ describe("datomspod compile", () => {
 
   it("turns GPUs into limits, node selector and tolerations from the profile", async () => {
     const repo = tempRepo();
+    editEnvironment(repo, "node", (environment) => (environment.gpu = true));
     await editContract(repo, BANK.id, (c) => (c.inputs.compute.gpu = 2), BANK.signers, BANK.approvers);
     await cli(repo, "request", "bank-credit-model", "run-1", "--key", join(KEYS, "fintech-consumer.json"));
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     const dir = join(repo, "clusters", "self-built-example", "bank-credit-model");
     const job = parse(
@@ -135,19 +147,33 @@ describe("datomspod compile", () => {
     expect(pod.runtimeClassName).toBe("gvisor");
   });
 
-  it("leaves clusters/ exactly as it was when any contract fails", async () => {
+  it("drops the instance of a contract whose code changed after approval, says why, and renders the others", async () => {
     const repo = tempRepo();
     writeFileSync(join(repo, "contracts", "hospital-stats", "algorithm", "aggregate.py"), "print('changed after approval')\n");
     rmSync(join(repo, "clusters", "self-built-example", "bank-credit-model"), { recursive: true });
+
+    const result = await cli(repo, "compile");
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/skipped {2}hospital-stats +signed/);
+    expect(result.stdout).toContain(
+      "note: contracts/hospital-stats/contract.json $.inputs.algorithm.code.sha256: does not match contracts/hospital-stats/algorithm/aggregate.py",
+    );
+    expect(existsSync(join(repo, "clusters", "local", "hospital-stats"))).toBe(false);
+    expect(existsSync(join(repo, "clusters", "self-built-example", "bank-credit-model", "namespace.yaml"))).toBe(true);
+  });
+
+  it("leaves clusters/ exactly as it was when a cluster profile is broken", async () => {
+    const repo = tempRepo();
+    const profile = join(repo, "clusters", "local", "cluster.yaml");
+    writeFileSync(profile, readFileSync(profile, "utf8").replace("mode: local", "mode: nowhere"));
+    rmSync(join(repo, "clusters", "self-built-example", "bank-credit-model"), { recursive: true });
     const before = tree(join(repo, "clusters"));
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("nothing was written");
-    expect(result.stderr).toContain(
-      "contracts/hospital-stats/contract.json $.inputs.algorithm.code.sha256: does not match contracts/hospital-stats/algorithm/aggregate.py",
-    );
+    expect(result.stderr).toContain("clusters/local/cluster.yaml $.mode");
     expect(tree(join(repo, "clusters"))).toEqual(before);
   });
 
@@ -155,7 +181,7 @@ describe("datomspod compile", () => {
     const repo = tempRepo();
     writeFileSync(join(repo, "clusters", "local", "hospital-stats", "notes.txt"), "mine\n");
 
-    const result = await cli(repo, "compile", "--at", "2028-11-01T00:00:00Z");
+    const result = await cliAt("2028-11-01T00:00:00Z", repo, "compile");
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("clusters/local/hospital-stats/notes.txt: is not a generated manifest, but sits in a generated folder");
@@ -171,13 +197,14 @@ describe("datomspod compile", () => {
       (c) => {
         c.title = tricky.slice(0, 200);
         c.inputs.algorithm.parameters = { groupBy: "region\n- injected: true", minGroupSize: 10 };
+        delete c.inputs.algorithm.consumerParameters;
       },
       HOSPITAL.signers,
       HOSPITAL.approvers,
     );
     await cli(repo, "request", "hospital-stats", "run-1", "--key", join(KEYS, "health-consumer.json"));
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     const dir = join(repo, "clusters", "local", "hospital-stats");
     const contract = parse(readFileSync(join(dir, "configmap-contract.yaml"), "utf8"));
@@ -188,7 +215,7 @@ describe("datomspod compile", () => {
   });
 });
 
-describe("compile refuses unsafe or invalid instances before writing anything", () => {
+describe("an unsafe or impossible instance can never be approved, so it never runs", () => {
   it.each([
     [
       "hostPath outside the local profile",
@@ -197,10 +224,16 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
       "contracts/bank-credit-model/contract.json $.inputs.data[0].location.kind: hostPath is only allowed in the local profile, and cluster self-built-example is self-built (fix: use a pvc, csi or nfs location on a real cluster)",
     ],
     [
-      "an image from a repository the cluster does not allow",
+      "an image that is not the environment's",
       HOSPITAL,
-      (c: any) => (c.inputs.algorithm.container.image = "docker.io/library/python"),
-      "contracts/hospital-stats/contract.json $.inputs.algorithm.container.image: docker.io/library/python is not an allowed algorithm repository of cluster local (fix: use one of localhost/datomspod/)",
+      (c: any) => (c.inputs.algorithm.container.image = "localhost/datomspod/other"),
+      "contracts/hospital-stats/contract.json $.inputs.algorithm.container.image: is localhost/datomspod/other, but the environment python builds localhost/datomspod/python",
+    ],
+    [
+      "a digest that is not the one the environment pins",
+      HOSPITAL,
+      (c: any) => (c.inputs.algorithm.container.digest = `sha256:${"1".repeat(64)}`),
+      "contracts/hospital-stats/contract.json $.inputs.algorithm.container.digest: is sha256:1111111111111111111111111111111111111111111111111111111111111111, but the environment python pins",
     ],
     [
       "a runtime the cluster does not offer",
@@ -221,6 +254,12 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
       "contracts/hospital-stats/contract.json $.inputs.algorithm.container.entrypoint: contains quotes or backslashes; it is split on spaces and run without a shell (fix: write the command as plain words, e.g. python3 $ALGO)",
     ],
     [
+      "an entrypoint that runs a program of its own",
+      HOSPITAL,
+      (c: any) => (c.inputs.algorithm.container.entrypoint = "python3 -c exec(open('/data/inputs/x').read()) $ALGO"),
+      "contracts/hospital-stats/contract.json $.inputs.algorithm.container.entrypoint: contains quotes or backslashes",
+    ],
+    [
       "an input on IPFS, which cannot be mounted",
       HOSPITAL,
       (c: any) => (c.inputs.data[0].location = { kind: "ipfs", cid: "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi" }),
@@ -230,20 +269,61 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
       "a contract on a cluster without a profile",
       HOSPITAL,
       (c: any) => (c.cluster = "nowhere"),
-      "contracts/hospital-stats/contract.json $.cluster: no cluster profile clusters/nowhere/cluster.yaml (fix: use one of local, self-built-example or add the profile)",
+      "contracts/hospital-stats/contract.json $.cluster: no cluster profile clusters/nowhere/cluster.yaml",
     ],
-  ])("%s", async (_, target, edit, message) => {
+  ])("%s: approve refuses naming the field, compile renders nothing, check fails at approvals", async (_, target, edit, message) => {
     const repo = tempRepo();
-    await editContract(repo, target.id, edit, target.signers, target.approvers);
-    const before = tree(join(repo, "clusters"));
+    await editContract(repo, target.id, edit, target.signers, []);
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const approved = await cli(repo, "approve", target.id, "--key", join(KEYS, `${target.approvers[0]}.json`));
+    const compiled = await cli(repo, "compile");
+    const checked = await cli(repo, "check", target.id, "--format", "json");
 
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(message);
-    expect(tree(join(repo, "clusters"))).toEqual(before);
+    expect(approved.code).toBe(2);
+    expect(approved.stderr).toContain(message);
+    expect(existsSync(join(repo, "contracts", target.id, "approvals", `${target.approvers[0]}.json`))).toBe(false);
+    expect(compiled.code).toBe(0);
+    expect(compiled.stdout).toMatch(new RegExp(`skipped {2}${target.id} +signed`));
+    expect(Object.keys(tree(join(repo, "clusters")))).not.toContainEqual(expect.stringContaining(`${target.id}/namespace.yaml`));
+    expect(checked.code).toBe(1);
+    expect(JSON.stringify(JSON.parse(checked.stdout).contracts[0].stages.approvals)).toContain(
+      message
+        .replace(/^\S+ \$\S+: /, "")
+        .split(" (fix:")[0]
+        .slice(0, 60),
+    );
   });
 
+  it("an image from a repository the cluster does not allow", async () => {
+    const repo = tempRepo();
+    editEnvironment(repo, "python", (environment) => (environment.image.repository = "docker.io/library/python"));
+    await editContract(repo, HOSPITAL.id, (c) => (c.inputs.algorithm.container.image = "docker.io/library/python"), HOSPITAL.signers, []);
+
+    const approved = await cli(repo, "approve", HOSPITAL.id, "--key", join(KEYS, "hospital-provider.json"));
+
+    expect(approved.code).toBe(2);
+    expect(approved.stderr).toContain(
+      "contracts/hospital-stats/contract.json $.inputs.algorithm.container.image: docker.io/library/python is not an allowed algorithm repository of cluster local (fix: use one of localhost/datomspod/)",
+    );
+  });
+
+  it("a profile changed after approval voids the approvals: compile drops the instance and says why", async () => {
+    const repo = tempRepo();
+    const profile = join(repo, "clusters", "local", "cluster.yaml");
+    writeFileSync(profile, readFileSync(profile, "utf8").replace("  gvisor: null\n", "  gvisor: runsc\n"));
+
+    const compiled = await cli(repo, "compile");
+    const status = await cli(repo, "contract", "status", HOSPITAL.id);
+
+    expect(compiled.code).toBe(0);
+    expect(compiled.stdout).toMatch(/skipped {2}hospital-stats +signed/);
+    expect(existsSync(join(repo, "clusters", "local", "hospital-stats"))).toBe(false);
+    expect(status.stdout).toContain("hospital-stats: signed");
+    expect(status.stdout).toContain("$.message.clusterProfileDigest: approves another version of the cluster profile");
+  });
+});
+
+describe("compile refuses invalid contracts and bad run requests, contract by contract", () => {
   it.each([
     [
       "an image without a digest",
@@ -265,10 +345,13 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
     edit(contract);
     writeJson(path, contract);
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`contracts/hospital-stats/contract.json ${message}`);
+    expect(result.stdout).toContain("REFUSED  hospital-stats");
+    expect(result.stdout).toContain(`contracts/hospital-stats/contract.json ${message}`);
+    expect(existsSync(join(repo, "clusters", "local", "hospital-stats"))).toBe(false);
+    expect(existsSync(join(repo, "clusters", "self-built-example", "bank-credit-model", "namespace.yaml"))).toBe(true);
   });
 
   it("refuses a run request beyond the contract's max runs", async () => {
@@ -277,29 +360,71 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
     await cli(repo, "request", "bank-credit-model", "run-2", "--key", consumer);
     await cli(repo, "request", "bank-credit-model", "run-3", "--key", consumer);
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain(
       "contracts/bank-credit-model/runs/run-3.json: run run-3 would exceed the contract's maxRuns of 2 (fix: remove the run request; the contract allows no more runs)",
     );
   });
 
-  it("refuses a run request with a parameter the contract does not list, and one not signed by the consumer", async () => {
+  it("refuses run requests outside the approved parameters or not by the consumer; a forged one does not count", async () => {
     const repo = tempRepo();
     const run = readJson(join(repo, "contracts", "hospital-stats", "runs", "run-1.json"));
     writeJson(join(repo, "contracts", "hospital-stats", "runs", "run-2.json"), { ...run, message: { ...(run.message as object), runId: "run-2" } });
-    const request = await cli(repo, "request", "hospital-stats", "run-3", "--key", join(KEYS, "health-consumer.json"), "--param", "exportRows=true");
+    const consumer = join(KEYS, "health-consumer.json");
+    const unknown = await cli(repo, "request", "hospital-stats", "run-3", "--key", consumer, "--param", "exportRows=true");
+    const privacy = await cli(repo, "request", "hospital-stats", "run-3", "--key", consumer, "--param", "minGroupSize=1");
+    const outside = await cli(repo, "request", "hospital-stats", "run-3", "--key", consumer, "--param", "groupBy=patient_id");
     const byProvider = await cli(repo, "request", "hospital-stats", "run-4", "--key", join(KEYS, "hospital-provider.json"));
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
-    expect(request.code).toBe(2);
-    expect(request.stderr).toContain("command line --param exportRows: is not a parameter of contract hospital-stats (fix: use one of groupBy, minGroupSize)");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('command line --param exportRows: "exportRows" is not a parameter the consumer may set (fix: set only groupBy)');
+    expect(privacy.code).toBe(2);
+    expect(privacy.stderr).toContain('command line --param minGroupSize: "minGroupSize" is fixed by the approval; the consumer may not set it');
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain('command line --param groupBy: "patient_id" must be one of "region", "sex", "diagnosis"');
+    expect(existsSync(join(repo, "contracts", "hospital-stats", "runs", "run-3.json"))).toBe(false);
     expect(byProvider.code).toBe(2);
     expect(byProvider.stderr).toContain("is not the consumer of hospital-stats");
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain("contracts/hospital-stats/runs/run-2.json $.signature: recovers to");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("note: contracts/hospital-stats/runs/run-2.json $.signature: recovers to");
+    expect(Object.keys(tree(join(repo, "clusters", "local", "hospital-stats"))).filter((f) => f.startsWith("job-"))).toEqual([
+      expect.stringMatching(/^job-run-run-1-/),
+    ]);
+  });
+
+  it("does not count a run request that sets a privacy control by hand, and never renders it", async () => {
+    const repo = tempRepo();
+    const path = join(repo, "contracts", "hospital-stats", "runs", "run-1.json");
+    const run = readJson(path) as { parameters: Record<string, unknown> };
+    run.parameters = { groupBy: "region", minGroupSize: 1 };
+    writeJson(path, run);
+
+    const result = await cli(repo, "compile");
+
+    expect(result.stdout).toContain('note: contracts/hospital-stats/runs/run-1.json $.parameters.minGroupSize: "minGroupSize" is fixed by the approval');
+    expect(existsSync(join(repo, "clusters", "local", "hospital-stats", "configmap-run-run-1.yaml"))).toBe(false);
+  });
+
+  it("reports a run request signed over an earlier version as stale, on its contract only, and lets the consumer replace it", async () => {
+    const repo = tempRepo();
+    await editContract(repo, HOSPITAL.id, (c) => (c.inputs.compute.maxDurationSeconds = 200), HOSPITAL.signers, HOSPITAL.approvers);
+    const stale = readJson(join(PACKAGE_ROOT, "contracts", "hospital-stats", "runs", "run-1.json"));
+    mkdirSync(join(repo, "contracts", "hospital-stats", "runs"), { recursive: true });
+    writeJson(join(repo, "contracts", "hospital-stats", "runs", "run-1.json"), stale);
+
+    const before = await cli(repo, "compile");
+    const replaced = await cli(repo, "request", "hospital-stats", "run-1", "--key", join(KEYS, "health-consumer.json"));
+    const after = await cli(repo, "compile");
+
+    expect(before.code).toBe(0);
+    expect(before.stdout).toContain("run run-1 was requested for an earlier version of the contract, so it does not count");
+    expect(before.stdout).toMatch(/rendered bank-credit-model/);
+    expect(replaced.code).toBe(0);
+    expect(after.stdout).toContain("clusters/local/hospital-stats/ (1 run: run-1)");
   });
 
   it.each([
@@ -320,7 +445,7 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
         : text.replace("  endpoint: http://127.0.0.1:5001\n", `  endpoint: http://127.0.0.1:5001\n${extra}`),
     );
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
@@ -330,10 +455,10 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
     const repo = tempRepo();
     const path = join(repo, "clusters", "local", "cluster.yaml");
     writeFileSync(path, readFileSync(path, "utf8").replace("name: local", "name: other"));
-    const renamed = await cli(repo, "compile", "--at", AT);
+    const renamed = await cli(repo, "compile");
     writeFileSync(path, readFileSync(path, "utf8").replace("name: other", "name: local\nmode: local"));
 
-    const duplicated = await cli(repo, "compile", "--at", AT);
+    const duplicated = await cli(repo, "compile");
 
     expect(renamed.stderr).toContain('clusters/local/cluster.yaml $.name: is "other" but the folder is "local" (fix: set name: local)');
     expect(duplicated.code).toBe(2);
@@ -347,9 +472,9 @@ describe("compile refuses unsafe or invalid instances before writing anything", 
     rmSync(code);
     symlinkSync(join(repo, "elsewhere.py"), code);
 
-    const result = await cli(repo, "compile", "--at", AT);
+    const result = await cli(repo, "compile");
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("contracts/hospital-stats/algorithm/aggregate.py: is a symbolic link");
+    expect(result.stdout).toContain("contracts/hospital-stats/algorithm/aggregate.py: is a symbolic link");
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { contractHash } from "../../generator/contract/load.js";
 import { PARALLEL_THRESHOLD } from "../../generator/compile/parallel.js";
 import { planCompile } from "../../generator/compile/plan.js";
+import { prepareContract } from "../../generator/compile/prepare.js";
 import { runMessage } from "../../generator/lifecycle/facts.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 import { signRecord } from "../../generator/signatures/records.js";
@@ -36,9 +37,10 @@ describe("compiling many contracts in worker threads", () => {
       cpSync(join(repo, "contracts/hospital-stats/algorithm"), join(dir, "algorithm"), { recursive: true });
       for (const w of [provider, consumer, witness])
         write(join(dir, "signatures", `${w.address}.json`), await signRecord(w, "agreement", id, contract.chainId, agreementMessage(contract, hash)));
+      const loaded = { id, hash, contract, dir, file: `contracts/${id}/contract.json` };
+      const subject = prepareContract(repo, loaded).prepared!.subject;
       for (const w of [provider, witness])
-        write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(contract, hash)));
-      const loaded = { id, hash, contract, dir, file: "" };
+        write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(subject)));
       write(
         join(dir, "runs", "run-1.json"),
         await signRecord(consumer, "run", id, contract.chainId, runMessage(loaded, "run-1", { groupBy: "sex" }), { parameters: { groupBy: "sex" } }),
@@ -47,9 +49,9 @@ describe("compiling many contracts in worker threads", () => {
     const expected = planCompile(repo, new Date(AT));
     const cli = join(PACKAGE_ROOT, "dist/generator/cli/main.js");
 
-    const first = execFileSync(process.execPath, [cli, "compile", "--repo", repo, "--at", AT], { encoding: "utf8" });
+    const first = execFileSync(process.execPath, [cli, "compile", "--repo", repo], { encoding: "utf8" });
     const written = tree(join(repo, "clusters"));
-    const second = execFileSync(process.execPath, [cli, "compile", "--repo", repo, "--at", AT], { encoding: "utf8" });
+    const second = execFileSync(process.execPath, [cli, "compile", "--repo", repo], { encoding: "utf8" });
 
     expect(first).toContain(`rendered many-${PARALLEL_THRESHOLD + 5}`);
     for (const [path, content] of expected.files) expect(written[path.replace(/^clusters\//, "")], path).toBe(content);

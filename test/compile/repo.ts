@@ -1,6 +1,6 @@
 /** A temporary copy of this repository's contracts and cluster profiles, and the CLI run in-process against it. */
 
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { onTestFinished } from "vitest";
@@ -26,15 +26,28 @@ export interface CliResult {
 }
 
 export async function cli(repo: string, ...argv: string[]): Promise<CliResult> {
+  return cliAt(AT, repo, ...argv);
+}
+
+/** The CLI with its clock at `at` (the real clock of a command run then). */
+export async function cliAt(at: string, repo: string, ...argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const code = await main([...argv, "--repo", repo], {
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     cwd: repo,
-    now: new Date(AT),
+    now: new Date(at),
   });
   return { code, stdout, stderr };
+}
+
+/** Overrides environment `name` in the repository (environments/<name>/environment.json) with `edit` applied to the shipped one. */
+export function editEnvironment(repo: string, name: string, edit: (environment: Record<string, any>) => void): void {
+  const environment = readJson(join(PACKAGE_ROOT, "environments", name, "environment.json"));
+  edit(environment);
+  mkdirSync(join(repo, "environments", name), { recursive: true });
+  writeJson(join(repo, "environments", name, "environment.json"), environment);
 }
 
 /** Every file under `dir` (relative path → content), sorted. */

@@ -27,13 +27,29 @@ export function tempDir(prefix = "datomspod-test-"): string {
   return dir;
 }
 
-/** A temporary repository with contracts/contract.schema.json and copies of the given example contracts (all by default). */
+/**
+ * A temporary repository with contracts/contract.schema.json, copies of the given example contracts
+ * (all by default) and the cluster profiles (clusters/<cluster>/cluster.yaml, no rendered
+ * instances): what the contracts' approvals cover.
+ */
 export function tempRepo(ids: readonly string[] = exampleIds()): string {
   const repo = tempDir("datomspod-repo-");
   mkdirSync(join(repo, "contracts"));
   cpSync(join(ROOT, "contracts", "contract.schema.json"), join(repo, "contracts", "contract.schema.json"));
   for (const id of ids) cpSync(join(ROOT, "contracts", id), join(repo, "contracts", id), { recursive: true });
+  copyProfiles(repo);
   return repo;
+}
+
+/** Copies the committed cluster profiles (not their rendered instances) into `repo`. */
+export function copyProfiles(repo: string): void {
+  mkdirSync(join(repo, "clusters"), { recursive: true });
+  cpSync(join(ROOT, "clusters", "cluster-profile.schema.json"), join(repo, "clusters", "cluster-profile.schema.json"));
+  for (const entry of readdirSync(join(ROOT, "clusters"), { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    mkdirSync(join(repo, "clusters", entry.name), { recursive: true });
+    cpSync(join(ROOT, "clusters", entry.name, "cluster.yaml"), join(repo, "clusters", entry.name, "cluster.yaml"));
+  }
 }
 
 export function readText(repo: string, file: string): string {

@@ -66,6 +66,17 @@ async function requestRun(repo: string, runId: string, key = "health-consumer", 
   );
 }
 
+/** Commits a receipt the way a runner does: the document and the runner's signature of it. */
+async function writeReceipt(repo: string, runId: string, receipt: unknown, runner = "hospital-provider"): Promise<void> {
+  const loaded = loadContract(repo, ID);
+  writeJson(repo, `contracts/${ID}/receipts/${runId}.json`, receipt);
+  writeJson(
+    repo,
+    `contracts/${ID}/receipt-signatures/${runId}.json`,
+    await signRecord(await testWallet(runner), "receipt", ID, loaded.contract.chainId, receiptMessage(loaded, runId, receipt)),
+  );
+}
+
 async function acknowledge(repo: string, runId: string, key = "health-consumer"): Promise<void> {
   const loaded = loadContract(repo, ID);
   const receipt = readJson(repo, `contracts/${ID}/receipts/${runId}.json`);
@@ -89,7 +100,7 @@ describe("the lifecycle of hospital-stats, driven by committed files", () => {
 
     await requestRun(repo, "run-1");
     states.push((await state(repo)).state);
-    writeJson(repo, `contracts/${ID}/receipts/run-1.json`, { run: "run-1", outputs: [], exitCode: 0 });
+    await writeReceipt(repo, "run-1", { run: "run-1", outputs: [], exitCode: 0 });
     states.push((await state(repo)).state);
     await acknowledge(repo, "run-1");
     states.push((await state(repo)).state);
@@ -114,7 +125,7 @@ describe("the lifecycle of hospital-stats, driven by committed files", () => {
   it("does not count a run request by the provider", async () => {
     const repo = freshRepo();
     await requestRun(repo, "run-1", "hospital-provider");
-    writeJson(repo, `contracts/${ID}/receipts/run-1.json`, { run: "run-1" });
+    await writeReceipt(repo, "run-1", { run: "run-1" });
     await acknowledge(repo, "run-1");
 
     await expectIssues(repo, ["contract", "status", ID], 0, [
@@ -142,13 +153,52 @@ describe("the lifecycle of hospital-stats, driven by committed files", () => {
     expect(result.state).toBe("active");
     expect(result.issues).toEqual([
       { file, path: "$.message.parametersHash", message: expect.stringMatching(/^differs from the expected "0x[0-9a-f]{64}"$/), fix: "sign the record again" },
+      {
+        file,
+        path: "$.parameters.groupBy",
+        message: '"patientId" must be one of "region", "sex", "diagnosis"',
+        fix: "request a value within the approved limits",
+      },
     ]);
+  });
+
+  it("does not count a receipt that no runner signed, or that a party who is not a runner signed", async () => {
+    const repo = freshRepo();
+    await requestRun(repo, "run-1");
+    await writeReceipt(repo, "run-1", { run: "run-1" }, "health-consumer");
+    const byConsumer = await state(repo);
+    rmSync(join(repo, `contracts/${ID}/receipt-signatures/run-1.json`));
+
+    const unsigned = await state(repo);
+
+    expect(byConsumer).toEqual({
+      state: "active",
+      issues: [
+        {
+          file: `contracts/${ID}/receipt-signatures/run-1.json`,
+          path: "$.signer",
+          message: `${testKey("health-consumer").address} is not one of the contract's runners (evidence.runners)`,
+          fix: "only a runner the parties named signs receipts",
+        },
+      ],
+    });
+    expect(unsigned).toEqual({
+      state: "active",
+      issues: [
+        {
+          file: `contracts/${ID}/receipt-signatures/run-1.json`,
+          path: "$",
+          message: "the receipt of run run-1 is signed by no runner, so it does not count",
+          fix: "the runner writes it with the receipt (datomspod run --key FILE); restore it from git",
+        },
+      ],
+    });
   });
 
   it("does not count an acknowledgement by someone who is not a recipient", async () => {
     const repo = freshRepo();
     await requestRun(repo, "run-1");
-    writeJson(repo, `contracts/${ID}/receipts/run-1.json`, { run: "run-1" });
+    await writeReceipt(repo, "run-1", { run: "run-1" });
     await acknowledge(repo, "run-1", "notary-witness");
 
     const result = await state(repo);
@@ -169,7 +219,7 @@ describe("the lifecycle of hospital-stats, driven by committed files", () => {
   it("does not count an acknowledgement of a run without receipt", async () => {
     const repo = freshRepo();
     await requestRun(repo, "run-1");
-    writeJson(repo, `contracts/${ID}/receipts/run-1.json`, { run: "run-1" });
+    await writeReceipt(repo, "run-1", { run: "run-1" });
     await acknowledge(repo, "run-1");
     rmSync(join(repo, `contracts/${ID}/receipts/run-1.json`));
 
@@ -184,9 +234,9 @@ describe("the lifecycle of hospital-stats, driven by committed files", () => {
   it("does not count an acknowledgement of another receipt", async () => {
     const repo = freshRepo();
     await requestRun(repo, "run-1");
-    writeJson(repo, `contracts/${ID}/receipts/run-1.json`, { run: "run-1", outputs: ["a"] });
+    await writeReceipt(repo, "run-1", { run: "run-1", outputs: ["a"] });
     await acknowledge(repo, "run-1");
-    writeJson(repo, `contracts/${ID}/receipts/run-1.json`, { run: "run-1", outputs: ["b"] });
+    await writeReceipt(repo, "run-1", { run: "run-1", outputs: ["b"] });
 
     const result = await state(repo);
 

@@ -5,31 +5,18 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { checkAlgorithmCode, loadContract } from "../../generator/contract/load.js";
-import { planCompile } from "../../generator/compile/plan.js";
-import { evaluatePolicies } from "../../generator/policy/evaluate.js";
-import { policyInput } from "../../generator/policy/input.js";
+import { loadProfiles } from "../../generator/compile/profile.js";
+import { gateContract } from "../../generator/gate/gate.js";
 import type { PolicyResult } from "../../generator/policy/result.js";
-import { loadScenarios, scenarioFor } from "../../generator/policy/scenarios.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
-import { verifyAgreements, verifyApprovals } from "../../generator/signatures/verify.js";
 
 const NOW = new Date("2026-11-24T00:00:00Z");
 
+/** The policy's verdict as the gate (check, compile, run) gets it. */
 function judge(id: string): PolicyResult {
-  const plan = planCompile(PACKAGE_ROOT, NOW);
-  const contract = plan.contracts.find((c) => c.id === id)!;
-  const loaded = loadContract(PACKAGE_ROOT, id);
-  const input = policyInput({
-    loaded,
-    profile: plan.profiles.get(contract.cluster)!,
-    manifests: contract.objects,
-    agreements: verifyAgreements(PACKAGE_ROOT, loaded),
-    approvals: verifyApprovals(PACKAGE_ROOT, loaded),
-    codeMatches: checkAlgorithmCode(PACKAGE_ROOT, loaded).length === 0,
-    now: NOW,
-  });
-  return evaluatePolicies(input, scenarioFor(loaded.contract.opsc.scenario, loaded.file, loadScenarios()));
+  const result = gateContract(PACKAGE_ROOT, id, NOW, loadProfiles(PACKAGE_ROOT), { preview: false });
+  expect(result.passed).toBe(true);
+  return result.policy!;
 }
 
 function points(result: PolicyResult): Record<string, Record<string, number>> {

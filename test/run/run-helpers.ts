@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, type TestContext } from "vitest";
 import type { Contract } from "../../generator/contract/types.generated.js";
+import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { execEngine } from "../../generator/run/exec.js";
 import { PASSWORD_ENV } from "../../generator/signatures/keys.js";
 import type { Receipt } from "../../generator/run/roles/receipt.js";
@@ -76,6 +77,14 @@ export interface RunSpec {
   readonly request?: Readonly<Record<string, string>>;
   /** Repositories the test's cluster profile allows besides localhost/datomspod/. */
   readonly allowedRepositories?: readonly string[];
+  /** Default: from yesterday to 30 days from now (whole days, UTC). */
+  readonly validity?: { readonly notBefore: string; readonly notAfter: string };
+  /** Default: aggregates. */
+  readonly kinds?: Contract["outputs"]["kinds"];
+  /** Default: credit-scoring. */
+  readonly scenario?: string;
+  /** Whether prepareRun compiles the instance and expects the gate to pass (default true). */
+  readonly compile?: boolean;
 }
 
 export interface PreparedRun {
@@ -200,6 +209,15 @@ function contractFor(
       ? { image: built[key].reference.split(":")[0], tag: built[key].reference.split(":")[1], digest: built[key].digest }
       : { image: key.image, tag: key.tag, digest: key.digest };
   const entrypoint = spec.entrypoint ?? (key === "node" ? "node $ALGO" : "python3 $ALGO");
+  const parameters = spec.parameters ?? { groupBy: "region", minGroupSize: 1 };
+  // What the consumer may set: the keys the test requests, as free text within the approval.
+  const consumerParameters = Object.keys(spec.request ?? {}).map((name) => ({
+    name,
+    type: "text" as const,
+    label: name,
+    required: false,
+    default: JSON.stringify(parameters[name] ?? "").replace(/^"|"$/g, ""),
+  }));
   const at = Date.now();
   return {
     $schema: "../contract.schema.json",
@@ -228,9 +246,11 @@ function contractFor(
       })),
       algorithm: {
         did: ALGORITHM_DID,
+        environment: typeof key === "string" ? key : CUSTOM_ENVIRONMENT,
         container: { ...container, entrypoint },
         code: { path: `algorithm/${spec.algorithm}`, sha256: sha256(code), size: code.length },
-        parameters: spec.parameters ?? { groupBy: "region", minGroupSize: 1 },
+        parameters,
+        ...(consumerParameters.length > 0 ? { consumerParameters } : {}),
         provider: CONSUMER.address,
       },
       compute: { cpu: "1", memory: "256Mi", gpu: 0, nodes: 1, cores: 1, maxDurationSeconds: 60, runtimeClass: "runc", ...spec.compute },
@@ -238,18 +258,54 @@ function contractFor(
     business: {
       currency: { symbol: "USDC", decimals: 6 },
       pricing: [{ party: PROVIDER.address, kind: "data-fee", amount: "10.00", per: "run" }],
-      validity: { notBefore: day(at, -1), notAfter: day(at, 30) },
+      validity: spec.validity ?? { notBefore: day(at, -1), notAfter: day(at, 30) },
       maxRuns: 3,
       billing: "per-run",
     },
     outputs: {
-      kinds: ["aggregates"],
+      kinds: spec.kinds ?? ["aggregates"],
       recipients: [CONSUMER.address],
       delivery: { kind: "local" },
       policy: { maxBytes: 65536, fileTypes: ["json", "txt"], ownerReview: false, noRawRecords: true, ...spec.policy },
     },
-    opsc: { scenario: "medical-research" },
+    // The gate judges these contracts like any other: credit-scoring accepts what the runner tests need
+    // (free-form outputs up to 64 KiB, no group threshold).
+    opsc: { scenario: spec.scenario ?? "credit-scoring" },
+    // The provider runs the pod and signs the receipt; the local chain's anchor contract holds the evidence.
+    evidence: { anchor: { address: LOCAL_ANCHOR.address, fromBlock: 0 }, anchorers: [LOCAL_ANCHOR.anchorer], runners: [PROVIDER.address] },
   };
+}
+
+/** The environment of a test that pins an image of its own. */
+const CUSTOM_ENVIRONMENT = "custom";
+
+/**
+ * The repository's environments: python and node as shipped, pinned to the digests built on this
+ * machine (the builds are reproducible, so these are the shipped digests on a machine of this
+ * kind), and, for a test's own image, an environment of that image.
+ */
+function writeEnvironments(repo: string, built: Record<ImageKey, BuiltImage>, spec: RunSpec): void {
+  const write = (name: string, environment: Record<string, unknown>): void => {
+    mkdirSync(join(repo, "environments", name), { recursive: true });
+    writeFileSync(join(repo, "environments", name, "environment.json"), `${JSON.stringify(environment, null, 2)}\n`);
+  };
+  for (const name of ["python", "node"] as const) {
+    const environment = JSON.parse(readFileSync(join(ROOT, "environments", name, "environment.json"), "utf8")) as { image: { digest: string } };
+    environment.image.digest = built[name].digest;
+    write(name, environment);
+  }
+  if (typeof spec.image === "object") {
+    write(CUSTOM_ENVIRONMENT, {
+      name: CUSTOM_ENVIRONMENT,
+      description: "The test's own image.",
+      base: "python",
+      image: { repository: spec.image.image, tag: spec.image.tag, digest: spec.image.digest },
+      interpreters: [
+        { command: "python3", language: "python" },
+        { command: "node", language: "node" },
+      ],
+    });
+  }
 }
 
 /** The local cluster profile with the pod image built here pinned, and the test's extra algorithm repositories allowed. */
@@ -279,6 +335,7 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   copyFileSync(join(ROOT, "contracts", "contract.schema.json"), join(repo, "contracts", "contract.schema.json"));
   copyFileSync(join(ROOT, "clusters", "cluster-profile.schema.json"), join(repo, "clusters", "cluster-profile.schema.json"));
   writeProfile(repo, built.pod, spec.allowedRepositories ?? []);
+  writeEnvironments(repo, built, spec);
 
   const datasets = spec.datasets ?? defaultDatasets();
   const dataDirs = datasets.map((dataset, i) => {
@@ -299,7 +356,7 @@ export async function prepareRun(scope: Scope, spec: RunSpec, id = "run-e2e"): P
   for (const key of [PROVIDER, WITNESS]) await dpOk(repo, "approve", id, "--key", key.file);
   const params = Object.entries(spec.request ?? {}).flatMap(([k, v]) => ["--param", `${k}=${v}`]);
   await dpOk(repo, "request", id, RUN_ID, "--key", CONSUMER.file, ...params);
-  await dpOk(repo, "compile");
+  if (spec.compile ?? true) await dpOk(repo, "compile");
   const prepared = { repo, id, runId: RUN_ID, dataDirs, before: {}, contract };
   return { ...prepared, before: providerFiles(prepared) };
 }
@@ -327,7 +384,7 @@ async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
 
 /** `datomspod run ID RUN --format json` on a prepared repository; at most RUN_SLOTS at once in this process. */
 export async function runPrepared(prepared: PreparedRun): Promise<RunOutcome> {
-  const result = await inSlot(() => dp(prepared.repo, "run", prepared.id, prepared.runId, "--format", "json"));
+  const result = await inSlot(() => dp(prepared.repo, "run", prepared.id, prepared.runId, "--key", PROVIDER.file, "--format", "json"));
   const receipt = readReceipt(prepared.repo, prepared.id, prepared.runId);
   const deletion = receipt?.predicate.deletion as { pod?: string | null } | null | undefined;
   return { ...prepared, result, receipt, pod: deletion?.pod ?? null };

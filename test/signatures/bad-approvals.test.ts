@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { cli, expectIssues, jsonOut, runCli, type ExpectedIssue } from "../helpers/cli.js";
 import { testKey } from "../helpers/keys.js";
 import { approveAll, signAll, typedData, walletRecord } from "../helpers/records.js";
-import { contractJson, editJson, readJson, tempRepo, writeJson, writeText } from "../helpers/repo.js";
+import { ROOT, contractJson, editJson, readJson, tempRepo, writeJson, writeText } from "../helpers/repo.js";
 
 const ID = "hospital-stats";
 const FILE = contractJson(ID);
@@ -58,6 +58,46 @@ async function adoptCode(repo: string): Promise<void> {
   await signAll(repo, ID);
 }
 
+/** The issue of an approval whose `field` differs from what the repository now renders. */
+const differs =
+  (field: string, message: string, fix: string) =>
+  (address: string): ExpectedIssue => ({ file: approvalFile(address), path: `$.message.${field}`, message, fix });
+const otherInstance = differs(
+  "instanceDigest",
+  "approves another rendered instance (what runs in the cluster changed: generator, profile or contract)",
+  "review the rendered instance (`datomspod compile`, clusters/) and approve again",
+);
+const otherProfile = differs("clusterProfileDigest", "approves another version of the cluster profile", "review the profile's change and approve again");
+const otherRoleImage = differs(
+  "roleImageDigest",
+  "approves another role image (the datomspod pod image that verifies, seals and reports)",
+  "review the role image and approve again",
+);
+const otherEnvironment = differs(
+  "environmentDigest",
+  "approves another version of the compute environment (its packages changed)",
+  "review the environment's lock and approve again",
+);
+const otherImage = differs("image", "approves another image", "review and approve the current image");
+const otherDigest = differs("imageDigest", "approves another image digest", "review and approve the current image");
+const otherEntrypoint = differs("entrypoint", "approves another entrypoint (the command that runs)", "review and approve the current entrypoint");
+
+/** Replaces text in the local cluster profile of the repository. */
+function editProfile(repo: string, from: string, to: string): void {
+  const path = join(repo, "clusters", "local", "cluster.yaml");
+  const text = readFileSync(path, "utf8");
+  if (!text.includes(from)) throw new Error(`the profile has no ${from}`);
+  writeText(repo, "clusters/local/cluster.yaml", text.replace(from, to));
+}
+
+/** Overrides the python environment in the repository (environments/python/), edited. */
+function editEnvironment(repo: string, edit: (environment: any) => void, extraFiles: Record<string, string> = {}): void {
+  const environment = JSON.parse(readFileSync(join(ROOT, "environments", "python", "environment.json"), "utf8"));
+  edit(environment);
+  writeJson(repo, "environments/python/environment.json", environment);
+  for (const [name, text] of Object.entries(extraFiles)) writeText(repo, `environments/python/${name}`, text);
+}
+
 const otherVersion = (address: string): ExpectedIssue => ({
   file: approvalFile(address),
   path: "$.message.contractHash",
@@ -84,7 +124,11 @@ const STATUS_CASES: Case[] = [
     },
     "signed",
   ],
-  ["committed code that differs from the approved code", (repo) => changeCode(repo), "signed"],
+  [
+    "committed code that differs from the approved code (the instance carries the code too)",
+    (repo) => [otherInstance(WITNESS.address), otherInstance(PROVIDER.address), ...changeCode(repo)],
+    "signed",
+  ],
   [
     "approvals of the old code after the contract adopted new code",
     async (repo) => {
@@ -96,22 +140,66 @@ const STATUS_CASES: Case[] = [
         message: "approves other algorithm code",
         fix: "review and approve the current code",
       });
-      return [otherVersion(WITNESS.address), otherCode(WITNESS.address), otherVersion(PROVIDER.address), otherCode(PROVIDER.address)];
+      return [
+        otherVersion(WITNESS.address),
+        otherCode(WITNESS.address),
+        otherInstance(WITNESS.address),
+        otherVersion(PROVIDER.address),
+        otherCode(PROVIDER.address),
+        otherInstance(PROVIDER.address),
+      ];
     },
     "signed",
   ],
   [
-    "approvals of the old image after the contract changed its digest",
+    "approvals of the old image after the environment and the contract moved to another digest",
     async (repo) => {
-      editJson(repo, FILE, (c) => (c.inputs.algorithm.container.digest = `sha256:${"1".repeat(64)}`));
+      const digest = `sha256:${"1".repeat(64)}`;
+      editEnvironment(repo, (environment) => (environment.image.digest = digest));
+      editJson(repo, FILE, (c) => (c.inputs.algorithm.container.digest = digest));
       await signAll(repo, ID);
-      const otherImage = (address: string): ExpectedIssue => ({
-        file: approvalFile(address),
-        path: "$.message.imageDigest",
-        message: "approves another image digest",
-        fix: "review and approve the current image",
+      return [WITNESS, PROVIDER].flatMap(({ address }) => [
+        otherVersion(address),
+        otherImage(address),
+        otherDigest(address),
+        otherEnvironment(address),
+        otherInstance(address),
+      ]);
+    },
+    "signed",
+  ],
+  [
+    "approvals of another entrypoint (an option that only tunes the interpreter)",
+    async (repo) => {
+      editJson(repo, FILE, (c) => (c.inputs.algorithm.container.entrypoint = "python3 -u $ALGO"));
+      await signAll(repo, ID);
+      return [WITNESS, PROVIDER].flatMap(({ address }) => [otherVersion(address), otherEntrypoint(address), otherInstance(address)]);
+    },
+    "signed",
+  ],
+  [
+    "approvals given before the environment's lock changed",
+    (repo) => {
+      editEnvironment(repo, (environment) => (environment.packages = { format: "pip", lock: "requirements.lock" }), {
+        "requirements.lock": "leak==1.0 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
       });
-      return [otherVersion(WITNESS.address), otherImage(WITNESS.address), otherVersion(PROVIDER.address), otherImage(PROVIDER.address)];
+      return [WITNESS, PROVIDER].flatMap(({ address }) => [otherEnvironment(address), otherInstance(address)]);
+    },
+    "signed",
+  ],
+  [
+    "approvals given before the cluster profile changed what runs (another role image)",
+    (repo) => {
+      editProfile(repo, "sha256:0000000000000000000000000000000000000000000000000000000000000000", `sha256:${"2".repeat(64)}`);
+      return [WITNESS, PROVIDER].flatMap(({ address }) => [otherProfile(address), otherRoleImage(address), otherInstance(address)]);
+    },
+    "signed",
+  ],
+  [
+    "approvals given before the cluster profile changed anything at all (a new allowed repository)",
+    (repo) => {
+      editProfile(repo, "    - localhost/datomspod/\n", "    - localhost/datomspod/\n    - registry.example.org/\n");
+      return [WITNESS, PROVIDER].flatMap(({ address }) => [otherProfile(address)]);
     },
     "signed",
   ],
@@ -140,7 +228,17 @@ const STATUS_CASES: Case[] = [
         { file, path: "$.message.title", message: "is not a field of this record", fix: "remove it" },
         { file, path: "$.message.algorithmDid", message: "is missing", fix: "sign the record again with datomspod" },
         { file, path: "$.message.codeSha256", message: "is missing", fix: "sign the record again with datomspod" },
-        { file, path: "$.message.imageDigest", message: "is missing", fix: "sign the record again with datomspod" },
+        ...[
+          "image",
+          "imageDigest",
+          "entrypoint",
+          "environment",
+          "environmentDigest",
+          "cluster",
+          "clusterProfileDigest",
+          "roleImageDigest",
+          "instanceDigest",
+        ].map((field) => ({ file, path: `$.message.${field}`, message: "is missing", fix: "sign the record again with datomspod" })),
       ];
     },
     "signed",
@@ -217,11 +315,11 @@ describe("approve", () => {
 
     const result = await cli(repo, "approve", ID, "--key", PROVIDER.file);
 
-    expect(result).toEqual({
-      code: 0,
-      stdout: `provider ${PROVIDER.address} approved the algorithm of ${ID}: ${approvalFile(PROVIDER.address)}\n`,
-      stderr: "",
-    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain(`provider ${PROVIDER.address} approved what runs for ${ID}: ${approvalFile(PROVIDER.address)}\n`);
+    expect(result.stdout).toContain('  entrypoint   ["python3","/data/transformations/algorithm"]\n');
+    expect(result.stdout).toMatch(/ {2}environment {2}python sha256:[0-9a-f]{64}\n/);
     expect(readFileSync(join(repo, approvalFile(PROVIDER.address)), "utf8")).toBe(committed);
   });
 });

@@ -275,9 +275,19 @@ const CASES: Case[] = [
       const file = sigFile(PROVIDER.address);
       return [
         issue(file, "$.kind", 'is "approval", expected "agreement"', "put the record in the right folder"),
-        issue(file, "$.message.algorithmDid", "is not a field of this record", "remove it"),
-        issue(file, "$.message.codeSha256", "is not a field of this record", "remove it"),
-        issue(file, "$.message.imageDigest", "is not a field of this record", "remove it"),
+        ...[
+          "algorithmDid",
+          "codeSha256",
+          "image",
+          "imageDigest",
+          "entrypoint",
+          "environment",
+          "environmentDigest",
+          "cluster",
+          "clusterProfileDigest",
+          "roleImageDigest",
+          "instanceDigest",
+        ].map((field) => issue(file, `$.message.${field}`, "is not a field of this record", "remove it")),
         issue(file, "$.message.title", "is missing", "sign the record again with datomspod"),
       ];
     },

@@ -70,12 +70,21 @@ describe("contract typed-data", () => {
     const data = await typedData(repo, ID, true);
 
     expect(data.primaryType).toBe("AlgorithmApproval");
+    const container = contract.inputs.algorithm.container;
     expect(data.message).toEqual({
       contractId: ID,
       contractHash: (await typedData(repo, ID)).message["contractHash"],
       algorithmDid: contract.inputs.algorithm.did,
       codeSha256: `0x${contract.inputs.algorithm.code.sha256}`,
-      imageDigest: `0x${contract.inputs.algorithm.container.digest.slice("sha256:".length)}`,
+      image: `${container.image}:${container.tag}@${container.digest}`,
+      imageDigest: `0x${container.digest.slice("sha256:".length)}`,
+      entrypoint: '["python3","/data/transformations/algorithm"]',
+      environment: "python",
+      environmentDigest: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+      cluster: "local",
+      clusterProfileDigest: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+      roleImageDigest: `0x${"0".repeat(64)}`,
+      instanceDigest: expect.stringMatching(/^0x[0-9a-f]{64}$/),
     });
     expect(v4Digest(data)).toBe(digestOf(data));
   });

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, InputError, VerdictError, formatIssue } from "../../errors.js";
-import { loadContract, checkAlgorithmCode } from "../../contract/load.js";
+import { loadContract, checkAlgorithmCode, type LoadedContract } from "../../contract/load.js";
+import { prepareContract, type ApprovalSubject } from "../../compile/prepare.js";
 import { TEMPLATES, templateContract, type TemplateName } from "../../contract/templates.js";
 import { findParty, requiredApprovers } from "../../contract/rules.js";
 import type { Contract } from "../../contract/types.generated.js";
@@ -13,6 +14,13 @@ import { typedDataDigest, typedDataJson } from "../../signatures/typed-data.js";
 import { agreementMessage, approvalMessage, verifyAgreements, type Verification } from "../../signatures/verify.js";
 import type { Command, Context } from "../command.js";
 import { evaluationTime, keyOption, stringOption } from "../options.js";
+
+/** What an approval of the contract covers now; refused with the reasons when it cannot be determined. */
+function approvalSubjectOf(repo: string, loaded: LoadedContract): ApprovalSubject {
+  const { prepared, issues } = prepareContract(repo, loaded);
+  if (prepared === undefined) throw InputError.many(`what an approval of ${loaded.id} would cover cannot be determined`, issues);
+  return prepared.subject;
+}
 
 export const contractNew: Command = {
   name: ["contract", "new"],
@@ -75,7 +83,7 @@ export const contractTypedData: Command = {
   run(ctx, [id = ""], values) {
     const loaded = loadContract(ctx.repo, id);
     const kind = values["approval"] === true ? "approval" : "agreement";
-    const message = kind === "approval" ? approvalMessage(loaded.contract, loaded.hash) : agreementMessage(loaded.contract, loaded.hash);
+    const message = kind === "approval" ? approvalMessage(approvalSubjectOf(ctx.repo, loaded)) : agreementMessage(loaded.contract, loaded.hash);
     ctx.out(`${JSON.stringify(typedDataJson(kind, loaded.id, loaded.contract.chainId, message), null, 2)}\n`);
     return 0;
   },
@@ -167,9 +175,13 @@ export const contractStatus: Command = {
 
 export const approve: Command = {
   name: ["approve"],
-  summary: "approve the exact algorithm (code sha256 + image digest) as a data provider or witness",
+  summary: "approve exactly what will run (code, image, entrypoint, environment, cluster profile, role image, instance) as a data provider or witness",
   usage: "ID --key FILE",
-  help: "Writes contracts/ID/approvals/ADDRESS.json. The committed code must match the contract's sha256.",
+  help: [
+    "Writes contracts/ID/approvals/ADDRESS.json: an EIP-712 signature over the code's sha256, the image and its digest, the",
+    "entrypoint as it runs, the environment and its digest (its locked packages), the cluster profile's digest, the role image",
+    "and the digest of the rendered instance. It prints each of them first. A change to any of them afterwards voids the approval.",
+  ].join("\n"),
   options: { key: { type: "string" } },
   positionals: [1, 1],
   async run(ctx, [id = ""], values) {
@@ -186,12 +198,22 @@ export const approve: Command = {
         fix: "approve with the key of a provider or the witness",
       });
     }
-    const record = await signRecord(wallet, "approval", loaded.id, loaded.contract.chainId, approvalMessage(loaded.contract, loaded.hash));
+    const subject = approvalSubjectOf(ctx.repo, loaded);
+    const record = await signRecord(wallet, "approval", loaded.id, loaded.contract.chainId, approvalMessage(subject));
     const path = join(loaded.dir, "approvals", `${record.signer}.json`);
     writeFileAtomic(path, toJsonText(record));
     ctx.emit(
-      { file: display(ctx.repo, path), signer: record.signer, role: party.role },
-      `${party.role} ${record.signer} approved the algorithm of ${id}: ${display(ctx.repo, path)}`,
+      { file: display(ctx.repo, path), signer: record.signer, role: party.role, approved: subject },
+      [
+        `${party.role} ${record.signer} approved what runs for ${id}: ${display(ctx.repo, path)}`,
+        `  code         sha256:${subject.codeSha256}`,
+        `  image        ${subject.image}`,
+        `  entrypoint   ${subject.entrypoint}`,
+        `  environment  ${subject.environment} sha256:${subject.environmentDigest}`,
+        `  cluster      ${subject.cluster} (profile sha256:${subject.clusterProfileDigest})`,
+        `  role image   ${subject.roleImageDigest}`,
+        `  instance     sha256:${subject.instanceDigest}`,
+      ].join("\n"),
     );
     return 0;
   },

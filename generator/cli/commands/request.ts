@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { InputError } from "../../errors.js";
 import { loadContract } from "../../contract/load.js";
 import { findParty } from "../../contract/rules.js";
-import { runMessage } from "../../lifecycle/facts.js";
+import { gatherFacts, runMessage } from "../../lifecycle/facts.js";
+import { runParameters } from "../../contract/parameters.js";
 import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { assertRunId } from "../../repo/layout.js";
 import { signRecord } from "../../signatures/records.js";
@@ -42,24 +43,30 @@ export const request: Command = {
   name: ["request"],
   summary: "request a run as the consumer; writes contracts/ID/runs/RUN.json",
   usage: "ID RUN --key FILE [--param KEY=VALUE ...]",
-  help: "Parameters override the contract's defaults (only keys the contract lists); values are JSON when they parse as JSON.",
+  help: [
+    "Only the parameters the contract lists in inputs.algorithm.consumerParameters may be set, within their approved limits;",
+    "values are JSON when they parse as JSON. A request signed over an earlier version of the contract (stale) is replaced.",
+  ].join("\n"),
   options: { key: { type: "string" }, param: { type: "string", multiple: true } },
   positionals: [2, 2],
   async run(ctx, [id = "", runId = ""], values) {
     assertRunId(runId);
     const loaded = loadContract(ctx.repo, id);
     const path = join(loaded.dir, "runs", `${runId}.json`);
-    if (existsSync(path)) throw InputError.of({ file: display(ctx.repo, path), path: "$", message: "already exists", fix: "choose another run id" });
+    if (existsSync(path) && !gatherFacts(ctx.repo, loaded, ctx.now.getTime()).staleRequests.includes(runId))
+      throw InputError.of({ file: display(ctx.repo, path), path: "$", message: "already exists", fix: "choose another run id" });
     const parameters = parseParams((values["param"] as string[] | undefined) ?? []);
-    const defaults = loaded.contract.inputs.algorithm.parameters ?? {};
-    for (const key of Object.keys(parameters)) {
-      if (!Object.hasOwn(defaults, key))
-        throw InputError.of({
+    const checked = runParameters(loaded.contract, parameters);
+    if (checked.problems.length > 0) {
+      throw InputError.many(
+        `the parameters are not allowed by contract ${id}`,
+        checked.problems.map((problem) => ({
           file: "command line",
-          path: `--param ${key}`,
-          message: `is not a parameter of contract ${id}`,
-          fix: `use one of ${Object.keys(defaults).join(", ") || "(none)"}`,
-        });
+          path: `--param ${problem.path.replace(/^\$\.parameters\./, "")}`,
+          message: problem.message,
+          fix: problem.fix,
+        })),
+      );
     }
     const { file: keyFile, wallet } = await keyOption(ctx, values);
     if (findParty(loaded.contract, wallet.address)?.role !== "consumer") {

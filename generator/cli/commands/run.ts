@@ -3,20 +3,21 @@ import { runLocally } from "../../run/run.js";
 import { InputError } from "../../errors.js";
 import { display } from "../../repo/files.js";
 import type { Command } from "../command.js";
-import { evaluationTime, stringOption } from "../options.js";
+import { keyOption, stringOption } from "../options.js";
 
 export const run: Command = {
   name: ["run"],
   summary: "run a requested run of an active contract on this machine (podman), publish its sealed outputs, write its receipt",
-  usage: "ID RUN [--engine podman] [--ipfs URL] [--at TIME]",
+  usage: "ID RUN --key FILE [--engine podman] [--ipfs URL]",
   help: [
     "Plays the Job's pod from clusters/<local cluster>/ID/ exactly as rendered (it must be what the contract compiles to),",
     "with no network, read-only inputs, the contract's limits and deadline, and a pids limit; then publishes the encrypted",
     "outputs (local content-addressed store, or the IPFS API of --ipfs / the profile) and writes contracts/ID/receipts/RUN.json",
-    "with the evidence that the pod and its volumes were removed. Exit 0 when the receipt was written, whatever the algorithm did:",
-    "the receipt's status says how the run ended.",
+    "with the evidence that the pod and its volumes were removed, signed with --key (one of the contract's evidence.runners).",
+    "The contract must pass the same gate as `datomspod check` at the real clock (there is no --at: a run is never judged at",
+    "another time). Exit 0 when the receipt was written, whatever the algorithm did: the receipt's status says how the run ended.",
   ].join("\n"),
-  options: { engine: { type: "string" }, ipfs: { type: "string" }, at: { type: "string" } },
+  options: { engine: { type: "string" }, ipfs: { type: "string" }, key: { type: "string" } },
   positionals: [2, 2],
   async run(ctx, [id = "", runId = ""], values) {
     const engine = stringOption(values, "engine") ?? "podman";
@@ -28,7 +29,8 @@ export const run: Command = {
         fix: `use podman (${ENGINES.join(" and ")} build images; only podman plays kube pods)`,
       });
     }
-    const result = await runLocally({ repo: ctx.repo, id, runId, now: evaluationTime(ctx, values), engine: engine, ipfsApi: stringOption(values, "ipfs") });
+    const { wallet } = await keyOption(ctx, values);
+    const result = await runLocally({ repo: ctx.repo, id, runId, now: ctx.now, runner: wallet, engine: engine, ipfsApi: stringOption(values, "ipfs") });
     const status = result.receipt.predicate.status;
     const usage = result.receipt.predicate.usage;
     ctx.emit(

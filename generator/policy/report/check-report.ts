@@ -26,6 +26,8 @@ export interface ContractCheck {
   /** The contract file as shown to users, e.g. contracts/hospital-stats/contract.json. */
   readonly file: string;
   readonly stages: Readonly<Record<Stage, StageOutcome>>;
+  /** Records that do not count (stale run requests, unsigned receipts, …): reported as warnings, never failing the contract. */
+  readonly notes?: readonly Issue[];
   /** The policy's verdict, when the policy stage ran. */
   readonly policy?: PolicyResult;
   /** The scenario the policy judged by (draws the region in the SVG). */
@@ -147,6 +149,19 @@ export function findingsOf(check: ContractCheck): ReportFinding[] {
         path: issue.path || "$",
         ...(issue.fix === undefined ? {} : { fix: issue.fix }),
       });
+    }
+    if (stage === "compile") {
+      for (const issue of check.notes ?? []) {
+        findings.push({
+          ruleId: "datomspod/records",
+          level: "warning",
+          stage,
+          message: issue.message,
+          file: issue.file,
+          path: issue.path || "$",
+          ...(issue.fix === undefined ? {} : { fix: issue.fix }),
+        });
+      }
     }
     if (stage === "policy" && check.policy !== undefined) {
       const result = check.policy;
