@@ -16,11 +16,11 @@ import { readRunReceipt } from "../delivery/receipts.js";
 import { DatomspodError, InputError, type Issue } from "../errors.js";
 import { collectEvidence } from "../evidence/collect.js";
 import { readStoredEvidence } from "../evidence/store.js";
-import { gatherFacts, type ContractFacts } from "../lifecycle/facts.js";
+import { gatherFacts, receiptSignatureFile, type ContractFacts } from "../lifecycle/facts.js";
 import { display, readJsonFile } from "../repo/files.js";
 import { recordDir } from "../repo/layout.js";
 import { readHistory } from "./history.js";
-import type { ChainSource, ContractSource, ReceiptSource, ReportInput } from "./view.js";
+import type { ChainSource, ContractSource, ReceiptSignature, ReceiptSource, ReportInput } from "./view.js";
 
 /** The chain to audit against, or why there is none. */
 export type ChainInput = { readonly chain: Chain; readonly label: string } | { readonly unavailable: string };
@@ -41,12 +41,26 @@ function receiptsOf(repo: string, loaded: LoadedContract, facts: ContractFacts):
       const file = display(repo, join(recordDir(repo, loaded.id, "receipts"), `${run.id}.json`));
       try {
         const read = readRunReceipt(repo, loaded, run.id);
-        return { runId: run.id, file: read.file, receipt: read.receipt, issues: [] };
+        const signature = runnerSignature(repo, loaded, run.id);
+        return { runId: run.id, file: read.file, receipt: read.receipt, issues: [], ...(signature === undefined ? {} : { signature }) };
       } catch (error) {
         if (error instanceof DatomspodError) return { runId: run.id, file, issues: error.issues.length > 0 ? error.issues : [issueOf(file, error)] };
         throw error;
       }
     });
+}
+
+/**
+ * The runner's signature of a run's receipt: gatherFacts counts a receipt only when one of the
+ * contract's runners signed exactly it, so a receipt that counts has a valid signature; its signer is
+ * the record's.
+ */
+function runnerSignature(repo: string, loaded: LoadedContract, runId: string): ReceiptSignature | undefined {
+  const path = receiptSignatureFile(loaded.dir, runId);
+  if (!existsSync(path)) return undefined;
+  const file = display(repo, path);
+  const value = readJsonFile(path, file, 64 * 1024) as { signer?: unknown };
+  return typeof value.signer === "string" ? { signer: value.signer, valid: true, file } : undefined;
 }
 
 function issueOf(file: string, error: Error): Issue {

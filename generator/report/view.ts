@@ -288,6 +288,13 @@ export interface ContractView {
   readonly mode?: string;
   readonly validity?: { readonly notBefore: string; readonly notAfter: string };
   readonly parties: readonly ActorView[];
+  /** Where the evidence is anchored and who may anchor it and sign receipts (the contract's `evidence`). */
+  readonly evidenceSetup?: {
+    readonly anchor: string;
+    readonly fromBlock: number;
+    readonly anchorers: readonly ActorView[];
+    readonly runners: readonly ActorView[];
+  };
   readonly checkPassed: boolean;
   readonly stages: readonly StageView[];
   readonly findings: readonly FindingView[];
@@ -763,6 +770,16 @@ function contractView(source: ContractSource, input: ReportInput): ContractView 
         }),
     ...(source.mode === undefined ? {} : { mode: source.mode }),
     parties: (contract?.parties ?? []).map((p) => ({ name: p.name ?? p.address, address: p.address, role: p.role })),
+    ...(contract?.evidence === undefined
+      ? {}
+      : {
+          evidenceSetup: {
+            anchor: contract.evidence.anchor.address,
+            fromBlock: contract.evidence.anchor.fromBlock,
+            anchorers: contract.evidence.anchorers.map((a) => lookup.actor(a) ?? { name: a, address: a }),
+            runners: contract.evidence.runners.map((a) => lookup.actor(a) ?? { name: a, address: a }),
+          },
+        }),
     checkPassed: contractPassed(check),
     stages: STAGES.map((stage) => ({ stage, status: check.stages[stage].status, issues: check.stages[stage].issues.length })),
     findings: findingsOf(check).map(findingView),

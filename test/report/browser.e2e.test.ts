@@ -175,7 +175,7 @@ describe.skipIf(missing !== undefined)("the web view in Chromium, over a reposit
   it("serve: the same pages on 127.0.0.1, re-verified per request", async () => {
     let child: ChildProcess | undefined;
     try {
-      child = spawn(process.execPath, [MAIN, "serve", "--repo", workspace, "--port", "0", "--chain", "none"], { stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn(process.execPath, [MAIN, "serve", "--repo", workspace, "--port", "0", "--chain", "local"], { stdio: ["ignore", "pipe", "pipe"] });
       const served = await new Promise<string>((resolve, reject) => {
         let out = "";
         child!.stdout!.on("data", (chunk: Buffer) => {

@@ -11,7 +11,7 @@ import { actors, commit, hash, mode, notYet, page, stateBadge, status, table, ti
 const STEP_TEXT: Record<string, string> = {
   proposed: "The contract is written and proposed in a pull request.",
   signed: "Every party signs the contract's canonical hash (EIP-712).",
-  approved: "Each data owner and the witness approve the exact algorithm: code sha256 and image digest.",
+  approved: "Each data owner and the witness approve exactly what will execute: the code, the images, the entrypoint, the environment and the instance.",
   active: "Within its validity window; the consumer requests runs; the instance is rendered.",
   ran: "A run played the pod: inputs re-hashed, no network, outputs sealed; the receipt says what it produced.",
   delivered: "Every run's outputs were fetched and acknowledged by a recipient.",
@@ -101,6 +101,19 @@ export function timelinePage(view: SiteView, c: ContractView): string {
         <span class="muted">(${c.stages.map((s) => `${s.stage} ${s.status}`).join(", ")})</span>
       </dd>
     </dl>
+    ${
+      c.evidenceSetup === undefined
+        ? ""
+        : html`<h2>Evidence</h2>
+            <dl class="facts">
+              <dt>Anchor contract</dt>
+              <dd>${hash(c.evidenceSetup.anchor, 14)} from block ${c.evidenceSetup.fromBlock}</dd>
+              <dt>Anchorers</dt>
+              <dd>${actors(c.evidenceSetup.anchorers)}</dd>
+              <dt>Runners</dt>
+              <dd>${actors(c.evidenceSetup.runners)}</dd>
+            </dl>`
+    }
     <h2>Parties</h2>
     ${actors(c.parties)}
     ${
