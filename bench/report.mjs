@@ -12,6 +12,7 @@ import { Wallet, decryptKeystoreJson } from "ethers";
 import { signRecord } from "../dist/generator/signatures/records.js";
 import { contractHash } from "../dist/generator/contract/load.js";
 import { agreementMessage, approvalMessage } from "../dist/generator/signatures/verify.js";
+import { prepareContract } from "../dist/generator/compile/prepare.js";
 import { runMessage } from "../dist/generator/lifecycle/facts.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -48,7 +49,8 @@ for (let i = 0; i < count; i++) {
   const hash = contractHash(contract);
   const loaded = { id, hash, contract, dir, file: `contracts/${id}/contract.json` };
   for (const w of [provider, consumer, witness]) write(join(dir, "signatures", `${w.address}.json`), await signRecord(w, "agreement", id, contract.chainId, agreementMessage(contract, hash)));
-  for (const w of [provider, witness]) write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(contract, hash)));
+  const subject = prepareContract(repo, loaded).prepared.subject;
+  for (const w of [provider, witness]) write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(subject)));
   write(join(dir, "runs", "run-1.json"), await signRecord(consumer, "run", id, contract.chainId, runMessage(loaded, "run-1", {}), { parameters: {} }));
   git("add", ".");
   git("commit", "-qm", `Propose ${id} (#${i + 1})`);
