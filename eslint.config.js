@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "generator/contract/types.generated.ts", "**/*.mjs", "**/*.cjs", "generator/compile/schemas/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "coverage/",
+      "generator/contract/types.generated.ts",
+      "**/*.mjs",
+      "**/*.cjs",
+      "generator/compile/schemas/",
+      "generator/report/assets/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

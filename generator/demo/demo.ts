@@ -3,8 +3,10 @@
  * agree a contract, sign it, approve the algorithm, request a run, compile the instance, check it
  * against the OPS-C policies, run it on this machine, deliver the outputs, anchor the evidence on a
  * local chain and audit it, then settle: the consumer deposits into the escrow, every party signs the
- * settlement, the escrow pays, and the payment is anchored and audited too. Every step is the real `datomspod` command, printed as a user would type
- * it, run against a fresh workspace repository.
+ * settlement, the escrow pays, and the payment is anchored and audited too; it ends with the web view.
+ * Every step is the real `datomspod` command, printed as a user would type it, run against a fresh
+ * workspace repository: a real git repository, with a commit after every step that changed a file
+ * (the step's title is the message), so the web view shows who did what, when, in which commit.
  */
 
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +16,7 @@ import { InputError } from "../errors.js";
 import { packageFile } from "../repo/package-root.js";
 import type { Contract } from "../contract/types.generated.js";
 import { ESCROW, LOCAL_CURRENCY } from "../escrow/artifact.js";
+import { commitAll, initRepository } from "./git.js";
 
 export type Cli = (argv: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 
@@ -46,7 +49,6 @@ function sha256File(path: string): string {
 export function prepareWorkspace(dir: string): DemoWorkspace {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "contracts"), { recursive: true });
-  mkdirSync(join(dir, ".git"), { recursive: true });
   copyFileSync(packageFile("contracts", "contract.schema.json"), join(dir, "contracts", "contract.schema.json"));
   mkdirSync(join(dir, "clusters", "local"), { recursive: true });
   copyFileSync(packageFile("clusters", "cluster-profile.schema.json"), join(dir, "clusters", "cluster-profile.schema.json"));
@@ -174,6 +176,11 @@ function settlementSteps(ws: DemoWorkspace): DemoStep[] {
   ];
 }
 
+/** The web view the demo ends with: `datomspod report --html` writes it here. */
+export function siteDir(ws: DemoWorkspace): string {
+  return join(ws.dir, "site");
+}
+
 /** The demo's steps, in order. */
 export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
   const { keys } = ws;
@@ -236,6 +243,10 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     { title: "Every fact is anchored on a local EVM chain (anvil) in one transaction", argv: ["anchor"] },
     { title: "Anyone holding the repository and the chain re-verifies the whole history", argv: ["audit", "verify", ID] },
     ...settlementSteps(ws),
+    {
+      title: "Anyone renders the web view of every contract's life, evidence and OPS-C standing (a static site, re-verified against the chain)",
+      argv: ["report", "--html", siteDir(ws), "--chain", "local"],
+    },
   ];
 }
 
@@ -246,12 +257,20 @@ function address(value: unknown): string {
 /** Runs the demo; returns the exit code. `print` receives everything a user would see. */
 export async function runDemo(dir: string, now: Date, cli: Cli, print: (text: string) => void): Promise<number> {
   const ws = prepareWorkspace(dir);
+  await initRepository(dir);
+  await commitAll(dir, "Workspace: the contract schema and the local cluster profile");
   print(`datomspod demo: workspace ${dir}\n`);
+  let title = "";
   for (const step of demoSteps(ws, now)) {
     if (step.title) print(`\n# ${step.title}\n`);
+    title = step.title || title;
     step.action?.(print);
-    if (step.argv === undefined) continue;
-    print(`$ datomspod ${step.argv.map((a) => a.replace(`${dir}/`, "")).join(" ")}\n`);
+    if (step.argv === undefined) {
+      await commitAll(dir, title);
+      continue;
+    }
+    const typed = `datomspod ${step.argv.map((a) => a.replace(`${dir}/`, "")).join(" ")}`;
+    print(`$ ${typed}\n`);
     const result = await cli(step.json === undefined ? step.argv : [...step.argv, "--format", "json"]);
     if (step.json !== undefined && result.code === 0) {
       const text = step.json(JSON.parse(result.stdout));
@@ -263,7 +282,9 @@ export async function runDemo(dir: string, now: Date, cli: Cli, print: (text: st
       print(`\ndemo stopped: the step above exited ${result.code}\n`);
       return result.code;
     }
+    await commitAll(dir, `${title}\n\n$ ${typed}\n`);
   }
-  print(`\ndemo complete: the workspace ${dir} holds the repository it built\n`);
+  print(`\ndemo complete: the workspace ${dir} holds the repository it built (git log shows every step)\n`);
+  print(`web view: ${join(siteDir(ws), "index.html")}\n`);
   return 0;
 }

@@ -31,7 +31,14 @@ describe("npm run demo (the README's main job)", () => {
       expect(stdout).toMatch(/verified\s+settlement\s+contracts\/hospital-demo\/settlement\.json/);
       expect(stdout).toMatch(/verified\s+payment\s+contracts\/hospital-demo\/payments\/release-0x[0-9a-f]{64}\.json#transaction\s+release of settlement/);
       expect(stdout.match(/hospital-demo: \d+ verified, 0 missing, 0 mismatched/g)).toHaveLength(2);
-      expect(stdout.trimEnd().endsWith(`demo complete: the workspace ${workspace} holds the repository it built`)).toBe(true);
+      expect(
+        stdout
+          .trimEnd()
+          .endsWith(
+            `demo complete: the workspace ${workspace} holds the repository it built (git log shows every step)\nweb view: ${workspace}/site/index.html`,
+          ),
+      ).toBe(true);
+      expect(existsSync(join(workspace, "site", "contracts", "hospital-demo", "index.html"))).toBe(true);
       expect(existsSync(join(workspace, "clusters", "local", "hospital-demo"))).toBe(false);
       expect(JSON.parse(readFileSync(join(workspace, "contracts", "hospital-demo", "receipts", "run-1.json"), "utf8")).predicate.deletion.removed).toBe(true);
     } finally {

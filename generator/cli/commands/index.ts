@@ -11,6 +11,7 @@ import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveRec
 import { escrowDeploy, escrowDeposit, escrowRefund, escrowRelease, escrowStatus, escrowWithdraw } from "./escrow.js";
 import { imagesBuild } from "./images.js";
 import { keysNew, keysShow } from "./keys.js";
+import { report, serve } from "./report.js";
 import { request } from "./request.js";
 import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
 import { run } from "./run.js";
@@ -56,6 +57,8 @@ export const COMMANDS: readonly Command[] = [
   githubRecordReviews,
   githubReceiveReceipt,
   githubCodeowners,
+  report,
+  serve,
   demo,
   roleDatomspaceIn,
   roleDatomspaceOut,
