@@ -22,8 +22,8 @@ const triggers = (wf: any): string[] => Object.keys(wf.on ?? {});
 const steps = (wf: any): any[] => Object.values<any>(wf.jobs).flatMap((job) => job.steps ?? []);
 
 describe("workflows", () => {
-  it("are the six of the flow", () => {
-    expect(FILES).toEqual(["expire.yml", "main.yml", "pr-check.yml", "pr-review.yml", "pr-status.yml", "receipt.yml"]);
+  it("are the six of the flow and the web view's pages", () => {
+    expect(FILES).toEqual(["expire.yml", "main.yml", "pages.yml", "pr-check.yml", "pr-review.yml", "pr-status.yml", "receipt.yml"]);
   });
 
   it.each(FILES)("%s grants nothing by default and each job only what it needs", (name) => {
