@@ -47,7 +47,9 @@ describe("a consumer moving a privacy control with a request it signs itself", (
     expect(compiled.stdout + compiled.stderr).toContain(message);
     expect(jobs(repo).some((f) => f.includes("run-2"))).toBe(false);
     expect(run.code).not.toBe(0);
+    // Refused by the gate, naming the request, before any image or pod is looked at.
     expect(run.stderr).toMatch(/run-2/);
+    expect(run.stderr).not.toMatch(/podman|image/);
     expect(existsSync(join(repo, "contracts", ID, "receipts", "run-2.json"))).toBe(false);
   });
 });
