@@ -104,7 +104,11 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
   const issues: Issue[] = [];
   const agreements = verifyAgreements(repo, loaded);
   const { prepared, issues: prepareIssues } = prepareContract(repo, loaded, options.profiles);
-  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues, { agreements, reviews: options.reviews ?? [] });
+  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues, {
+    agreements,
+    reviews: options.reviews ?? [],
+    ...(prepared?.package === undefined ? {} : { market: { package: prepared.package, now } }),
+  });
   // Approvals cover the code sha256 in the contract; committed code that differs was not approved.
   const codeIssues = checkAlgorithmCode(repo, loaded);
   issues.push(...codeIssues);
