@@ -12,7 +12,7 @@
  *   validity   notBefore / notAfter: outside it the approval counts for nothing
  *
  * A contract that uses the package within these limits inherits the approval: the owner does not
- * approve it again. A revocation (`revocations/<address>.json`, signed by the same owner) voids
+ * approve it again. A revocation (`revocations/<address>.<time>.json`, signed by the same owner) voids
  * every approval the owner gave the package at or before it, for every future check, compile and
  * run; a replayed copy of an old approval is still older than the revocation. The files stay in
  * git and in the evidence, so past runs stay verifiable.
@@ -205,12 +205,26 @@ export function readMarketRecords(repo: string, pkg: AlgorithmPackage, chainId?:
     );
     if (found.length === 0 && parseTimestamp(revokedAt) === undefined)
       found.push({ file, path: "$.message.revokedAt", message: "is not a time", fix: "revoke again" });
-    if (found.length === 0 && basename(name, ".json") !== value.signer)
-      found.push({ file, path: "$.signer", message: `file name ${name} does not match the signer ${value.signer}`, fix: `name the file ${value.signer}.json` });
+    if (found.length === 0 && name !== revocationFileName(value.signer, revokedAt))
+      found.push({
+        file,
+        path: "$.signer",
+        message: `file name ${name} does not match the signer and time ${value.signer} ${revokedAt}`,
+        fix: `name the file ${revocationFileName(value.signer, revokedAt)}`,
+      });
     if (found.length > 0) issues.push(...found);
-    else revocations.set(value.signer, { signer: value.signer, file, revokedAt, reason });
+    else if ((parseTimestamp(revocations.get(value.signer)?.revokedAt ?? "") ?? Number.NEGATIVE_INFINITY) < parseTimestamp(revokedAt)!)
+      revocations.set(value.signer, { signer: value.signer, file, revokedAt, reason });
   }
   return { approvals, revocations, issues };
+}
+
+/**
+ * A revocation's file: `<address>.<time>.json` (the time as YYYYMMDDTHHMMSSZ). Each revocation is
+ * a file of its own, written once, so every one stays evidence; the latest of an owner counts.
+ */
+export function revocationFileName(signer: string, revokedAt: string): string {
+  return `${signer}.${revokedAt.replace(/[-:]/g, "")}.json`;
 }
 
 /** Whether `revocation` voids an approval given at `approvedAt` (it does for every approval at or before it). */

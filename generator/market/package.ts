@@ -7,7 +7,7 @@
  *   algorithms/<name>/<version>/README.md                 what it does, for the data owners who review it
  *   algorithms/<name>/<version>/author.json               the author's EIP-712 signature over the package digest
  *   algorithms/<name>/<version>/approvals/<address>.json  a data owner's approval for their datasets, with limits
- *   algorithms/<name>/<version>/revocations/<address>.json  a data owner's revocation of their approval
+ *   algorithms/<name>/<version>/revocations/<address>.<time>.json  a data owner's revocation of their approval
  *
  * A package is content-addressed: its digest is sha256 over the RFC 8785 JSON of {path: sha256}
  * of every file in the folder except the signature, approvals and revocations (which sign the

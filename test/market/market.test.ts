@@ -6,9 +6,11 @@
  * extended package, a forged author, an approval for another dataset or chain, edited limits.
  */
 
+import { createHash } from "node:crypto";
 import { appendFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { collectEvidence } from "../../generator/evidence/collect.js";
 import { signRecord } from "../../generator/signatures/records.js";
 import { algorithmDomainId } from "../../generator/signatures/typed-data.js";
 import { TEST_NOW, runCli, type CliResult } from "../helpers/cli.js";
@@ -128,6 +130,28 @@ describe("a contract that uses a package inherits the owners' approvals", () => 
   });
 });
 
+describe("evidence", () => {
+  it("pins the package's code, its author's signature and the parties' approvals and revocations of it", async () => {
+    const repo = await marketRepo();
+    await dp(repo, ["algorithm", "revoke", REF, "--key", PROVIDER.file], at(1));
+    const sha = (file: string): string =>
+      createHash("sha256")
+        .update(readFileSync(join(repo, file)))
+        .digest("hex");
+    const revocation = `${PACKAGE}/revocations/${PROVIDER.address}.${at(1).replace(/[-:]/g, "")}.json`;
+
+    const items = collectEvidence(repo, ID).items.filter((item) => item.subject.startsWith("algorithms/"));
+
+    expect(items.map(({ kind, subject, digest }) => ({ kind, subject, digest }))).toEqual([
+      { kind: "signature", subject: `${PACKAGE}/author.json`, digest: sha(`${PACKAGE}/author.json`) },
+      { kind: "approval", subject: `${PACKAGE}/approvals/${WITNESS.address}.json`, digest: sha(`${PACKAGE}/approvals/${WITNESS.address}.json`) },
+      { kind: "approval", subject: `${PACKAGE}/approvals/${PROVIDER.address}.json`, digest: sha(`${PACKAGE}/approvals/${PROVIDER.address}.json`) },
+      { kind: "algorithm-code", subject: `${PACKAGE}/aggregate.py`, digest: sha(`${PACKAGE}/aggregate.py`) },
+      { kind: "revocation", subject: revocation, digest: sha(revocation) },
+    ]);
+  });
+});
+
 describe("outside the approved limits a contract is refused, naming the field", () => {
   it.each([
     [
@@ -190,6 +214,8 @@ describe("a revocation stops every future check, compile and run", () => {
     const forgedTime = await check(repo, at(4));
     const renewed = await dp(repo, ["algorithm", "approve", REF, "--key", PROVIDER.file, "--limits", LIMITS], at(5));
     const again = await check(repo, at(6));
+    await dp(repo, ["algorithm", "revoke", REF, "--key", PROVIDER.file], at(7));
+    const revokedAgain = await check(repo, at(8));
 
     expect(revoked.code).toBe(0);
     expect(checked.code).toBe(1);
@@ -197,7 +223,7 @@ describe("a revocation stops every future check, compile and run", () => {
       expect.objectContaining({
         file: `${PACKAGE}/approvals/${PROVIDER.address}.json`,
         message: expect.stringContaining(
-          `was revoked by provider ${PROVIDER.address} at ${at(1)} (${PACKAGE}/revocations/${PROVIDER.address}.json: the review found a leak)`,
+          `was revoked by provider ${PROVIDER.address} at ${at(1)} (${PACKAGE}/revocations/${PROVIDER.address}.${at(1).replace(/[-:]/g, "")}.json: the review found a leak)`,
         ),
       }),
     );
@@ -210,6 +236,8 @@ describe("a revocation stops every future check, compile and run", () => {
     expect(forgedTime.issues).toContainEqual(expect.objectContaining({ path: "$.signature", message: expect.stringContaining("recovers to") }));
     expect(renewed.code).toBe(0);
     expect(again).toEqual({ code: 0, issues: [] });
+    expect(readdirSync(join(repo, PACKAGE, "revocations"))).toHaveLength(2);
+    expect(revokedAgain.code).toBe(1);
   });
 });
 

@@ -38,6 +38,7 @@ import {
 import {
   approvalMessageOf,
   readMarketRecords,
+  revocationFileName,
   revocationMessageOf,
   revokes,
   validateLimits,
@@ -406,7 +407,7 @@ export const algorithmRevoke: Command = {
   name: ["algorithm", "revoke"],
   summary: "revoke your approval of a package: every future check, compile and run of a contract that relied on it is refused",
   usage: "NAME@VERSION --key FILE [--reason TEXT]",
-  help: "Writes algorithms/NAME/VERSION/revocations/ADDRESS.json. It voids each approval you gave the package at or before now; past runs stay verifiable.",
+  help: "Writes algorithms/NAME/VERSION/revocations/ADDRESS.TIME.json. It voids each approval you gave the package at or before now; past runs stay verifiable.",
   options: { key: { type: "string" }, reason: { type: "string" }, "chain-id": { type: "string" } },
   positionals: [1, 1],
   async run(ctx, [ref = ""], values) {
@@ -421,7 +422,7 @@ export const algorithmRevoke: Command = {
       chainIdOption(values),
       revocationMessageOf(pkg, revokedAt, reason),
     );
-    const path = join(pkg.dir, REVOCATIONS_FOLDER, `${record.signer}.json`);
+    const path = join(pkg.dir, REVOCATIONS_FOLDER, revocationFileName(record.signer, revokedAt));
     writeFileAtomic(path, toJsonText(record));
     ctx.emit(
       { file: display(ctx.repo, path), package: pkg.ref, signer: record.signer, revokedAt },
