@@ -304,6 +304,8 @@ export function limitProblems(
   };
   const notBefore = parseTimestamp(limits.validity.notBefore)!;
   const notAfter = parseTimestamp(limits.validity.notAfter)!;
+  if (parseTimestamp(approval.approvedAt)! > now)
+    add("$.inputs.algorithm.package", `${by} is dated ${approval.approvedAt}, after the time it is judged at`, "the owner approves again with a correct clock");
   if (now < notBefore)
     add("$.inputs.algorithm.package", `${by} is valid only from ${limits.validity.notBefore}`, "wait until then, or ask the owner for an approval valid now");
   if (now > notAfter)

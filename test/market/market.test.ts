@@ -130,6 +130,54 @@ describe("a contract that uses a package inherits the owners' approvals", () => 
   });
 });
 
+describe("a contract names a package wholly or not at all", () => {
+  it.each([
+    [
+      "a package without its code entry",
+      (c: any) => (c.inputs.algorithm.code = { path: "algorithm/aggregate.py", sha256: c.inputs.algorithm.code.sha256, size: c.inputs.algorithm.code.size }),
+      "$.inputs.algorithm.code",
+    ],
+    ["a package file without a package", (c: any) => delete c.inputs.algorithm.package, "$.inputs.algorithm.code.packageFile"],
+  ])("%s is refused", async (_name, edit, path) => {
+    const repo = await marketRepo();
+    editJson(repo, contractJson(ID), edit);
+
+    const checked = await check(repo);
+
+    expect(checked.code).toBe(1);
+    expect(checked.issues).toContainEqual(expect.objectContaining({ file: `contracts/${ID}/contract.json`, path }));
+  });
+
+  it("a run request with parameters the package's schema does not take does not count", async () => {
+    const repo = await marketRepo();
+    editJson(repo, contractJson(ID), (c) =>
+      c.inputs.algorithm.consumerParameters.push({ name: "label", type: "text", label: "Label", required: false, default: "x" }),
+    );
+    await signAndRequest(repo);
+
+    const status = JSON.parse((await dp(repo, ["contract", "status", ID, "--format", "json"])).stdout);
+
+    expect(status.issues).toContainEqual(
+      expect.objectContaining({
+        file: `contracts/${ID}/runs/run-1.json`,
+        message: expect.stringContaining(`(the parameters ${PACKAGE}/parameters.schema.json allows)`),
+      }),
+    );
+    expect(status.runs).toEqual([]);
+  });
+
+  it("an approval dated after the time it is judged at does not count yet", async () => {
+    const repo = await marketRepo();
+    await dp(repo, ["algorithm", "approve", REF, "--key", PROVIDER.file, "--limits", LIMITS], at(48));
+
+    const checked = await check(repo, at(1));
+
+    expect(checked.issues.map((i) => i.message)).toContain(
+      `the approval of provider ${PROVIDER.address} (${PACKAGE}/approvals/${PROVIDER.address}.json) is dated ${at(48)}, after the time it is judged at`,
+    );
+  });
+});
+
 describe("evidence", () => {
   it("pins the package's code, its author's signature and the parties' approvals and revocations of it", async () => {
     const repo = await marketRepo();
