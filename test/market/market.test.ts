@@ -178,6 +178,16 @@ describe("a contract names a package wholly or not at all", () => {
   });
 });
 
+describe("pull requests", () => {
+  it("the package's folder is owned by the owners of the contracts that use it (a removed revocation needs their review)", async () => {
+    const repo = await marketRepo();
+
+    await ok(repo, "github", "codeowners");
+
+    expect(readFileSync(join(repo, ".github", "CODEOWNERS"), "utf8")).toContain(`\n/algorithms/hospital-stats/1.0.0/ @exchange-notary @riverside-data\n`);
+  });
+});
+
 describe("evidence", () => {
   it("pins the package's code, its author's signature and the parties' approvals and revocations of it", async () => {
     const repo = await marketRepo();
