@@ -291,11 +291,15 @@ export function parameterSchema(pkg: AlgorithmPackage): unknown {
   return readJsonFile(join(pkg.dir, PARAMETERS_FILE), `${pkg.subject}${PARAMETERS_FILE}`, 256 * 1024);
 }
 
+const parameterValidators = new Map<string, ValidateFunction>();
+
 /** Validates parameters against the package's parameter schema; issues are reported at `where`. */
 export function checkParameters(pkg: AlgorithmPackage, parameters: Record<string, unknown>, where: { file: string; path: string }): Issue[] {
-  let validate: ValidateFunction;
+  let validate = parameterValidators.get(pkg.digest);
   try {
-    validate = newAjv().compile(parameterSchema(pkg) as object);
+    // Keyed by the package digest, which covers the schema file: a changed schema is another key.
+    validate ??= newAjv().compile(parameterSchema(pkg) as object);
+    parameterValidators.set(pkg.digest, validate);
   } catch (error) {
     if (error instanceof InputError) return [...error.issues];
     return [
