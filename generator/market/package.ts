@@ -14,9 +14,8 @@
  * digest). Any file changed, added or removed is another digest, which no signature covers.
  */
 
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { readFileSync } from "node:fs";
 import type { ValidateFunction } from "ajv";
 import { getAddress } from "ethers";
 import { InputError, type Issue } from "../errors.js";
