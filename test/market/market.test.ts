@@ -346,6 +346,25 @@ describe("attacks on the package and its approvals", () => {
     expect(publish.stderr).toContain(`is not the author ${CONSUMER.address} of ${REF}`);
   });
 
+  it("an approval of one version, copied into another, counts for nothing there", async () => {
+    const repo = await marketRepo();
+    const next = "algorithms/hospital-stats/1.0.1";
+    cpSync(join(repo, PACKAGE), join(repo, next), { recursive: true });
+    rmSync(join(repo, next, "author.json"));
+    editJson(repo, `${next}/algorithm.json`, (m) => (m.version = "1.0.1"));
+    await ok(repo, "algorithm", "publish", "hospital-stats@1.0.1", "--key", CONSUMER.file);
+    await ok(repo, "algorithm", "use", "hospital-stats@1.0.1", ID);
+    await signAndRequest(repo);
+
+    const shown = JSON.parse((await dp(repo, ["algorithm", "show", "hospital-stats@1.0.1", "--format", "json"])).stdout);
+    const checked = await check(repo);
+
+    expect(shown.approvals).toEqual([]);
+    expect(shown.notCounted).toContainEqual(expect.objectContaining({ path: "$.message.package", message: "was signed for another algorithm package" }));
+    expect(checked.code).toBe(1);
+    expect(checked.issues).toContainEqual(expect.objectContaining({ file: `${next}/approvals/${PROVIDER.address}.json`, path: "$.message.package" }));
+  });
+
   it("an approval for another dataset does not cover this contract's", async () => {
     const repo = await marketRepo();
     const limits = JSON.parse(readFileSync(LIMITS, "utf8"));
