@@ -1,5 +1,14 @@
-// Benchmark of the local runner (issue 5, "Performance"). Results: bench/results/run.json.
+// Benchmark of the local runner (issue 5, "Performance"; issue 10, "Speed of a run"). Results:
+// bench/results/run.json.
 //
+// 0. Speed (issue 10): a trivial algorithm end to end through `datomspod run` (the CLI, a new
+//    process, as a user types it: the demo contract, its aggregate.py on 30 rows) against the floor
+//    of podman on this machine, side by side in one run, rounds alternating: a one-container pod
+//    (python `print('hi')`, `kube play --network none --no-hosts`, `podman wait`, `kube down`) and
+//    the same pod shape with tiny roles (test/run/fixtures/pod.yaml, 3 init containers + 1). Medians
+//    and p90 of each, the load average at every round. Then a few runs in process (runLocally)
+//    break the time down: outside playPod, playPod's phases, and each container's own time
+//    (podman's StartedAt → FinishedAt). Goal: `datomspod run` ≤ 2 s.
 // 1. Overhead: `datomspod run` of the demo contract (its algorithm aggregates a 30-row CSV in ~50 ms)
 //    against raw podman on the same pod: `podman kube play --network none --no-hosts` of the very
 //    pod `datomspod run` plays (the Job's template with its ConfigMaps, the sealed claim as an
@@ -15,7 +24,8 @@
 //    bench/checksum.mjs for its throughput against sha256sum).
 //
 // Run after `npm run build`, as root with podman (see .ci/setup):
-//   node bench/run.mjs [--rounds N] [--input-mib N] [--reuse-images] [--only overhead,fixture,zero-copy] [--out FILE]
+//   node bench/run.mjs [--rounds N] [--input-mib N] [--reuse-images] [--only trivial,overhead,fixture,zero-copy] [--out FILE]
+// (default --only trivial; the issue 5 sections take about 4 minutes more)
 // --reuse-images pins the images already tagged here (localhost/datomspod/{python:3.11,pod:VERSION})
 // instead of building them from this tree (which is what `datomspod images build` does).
 import { execFileSync } from "node:child_process";
@@ -25,7 +35,7 @@ import { cpus, homedir, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { parse, parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { main } from "../dist/generator/cli/main.js";
 import { demoSteps, prepareWorkspace } from "../dist/generator/demo/demo.js";
 import { parseQuantity } from "../dist/generator/compile/quantity.js";
@@ -33,6 +43,7 @@ import { buildImages, cacheDirectory } from "../dist/generator/run/build-images.
 import { hashFile } from "../dist/generator/run/roles/checksum.js";
 import { playPod, podmanPod, podmanYaml } from "../dist/generator/run/pod.js";
 import { runLocally, POD_PIDS_LIMIT } from "../dist/generator/run/run.js";
+import { PASSWORD_ENV, loadKeystore } from "../dist/generator/signatures/keys.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const { values: options } = parseArgs({
@@ -40,7 +51,8 @@ const { values: options } = parseArgs({
     rounds: { type: "string", default: "7" },
     "input-mib": { type: "string", default: "1024" },
     "reuse-images": { type: "boolean", default: false },
-    only: { type: "string", default: "overhead,fixture,zero-copy" },
+    only: { type: "string", default: "trivial" },
+    breakdown: { type: "string", default: "3" },
     out: { type: "string", default: join(root, "bench/results/run.json") },
   },
 });
@@ -56,6 +68,12 @@ const keepers = [];
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** The nearest-rank 90th percentile. */
+function p90(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(sorted.length * 0.9) - 1)];
 }
 
 function podman(args, allowFailure = false) {
@@ -177,7 +195,7 @@ function receiptOf(dir) {
 
 function runCli(dir) {
   const t0 = performance.now();
-  execFileSync(process.execPath, [join(root, "dist/generator/cli/main.js"), "run", ID, RUN, "--repo", dir, "--format", "json"], {
+  execFileSync(process.execPath, [join(root, "dist/generator/cli/main.js"), "run", ID, RUN, "--repo", dir, "--key", runnerKey(dir), "--format", "json"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -186,11 +204,20 @@ function runCli(dir) {
   return { totalMs };
 }
 
+/** The key `datomspod run` signs the receipt with: the provider's, one of the demo contract's runners. */
+function runnerKey(dir) {
+  return join(dir, "keys", "hospital.json");
+}
+
+let runnerWallet;
+let lastRun;
 async function runInProcess(dir) {
+  runnerWallet ??= await loadKeystore(runnerKey(dir), process.env[PASSWORD_ENV]);
   const t0 = performance.now();
-  const result = await runLocally({ repo: dir, id: ID, runId: RUN, now: new Date() });
+  const result = await runLocally({ repo: dir, id: ID, runId: RUN, now: new Date(), runner: runnerWallet });
   const totalMs = ms(t0);
   receiptOf(dir);
+  lastRun = result.pod;
   const play = result.pod.timings;
   const playPodMs = play.totalMs ?? play.playMs + play.startMs + play.waitMs + play.downMs;
   return { totalMs, outsidePlayPodMs: totalMs - playPodMs, ...Object.fromEntries(Object.entries(play).map(([k, v]) => [`playPod.${k}`, v])) };
@@ -226,6 +253,96 @@ async function overhead(pinned) {
     overheadMs: medians.datomspodRun.totalMs - medians.raw.totalMs,
     goalRatio: 1.25,
     samplesMs: { raw: raw.map((s) => s.totalMs), datomspodRun: cli.map((s) => s.totalMs), runLocally: inProcess.map((s) => s.totalMs) },
+  };
+}
+
+/** The floor: one container (python, `print('hi')`) in a pod, as podman plays it. */
+function floorYaml(pinned, name) {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: {
+      restartPolicy: "Never",
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+      containers: [
+        {
+          name: "computing",
+          image: `${pinned.python.reference.split(":")[0]}@${pinned.python.digest}`,
+          command: ["python3", "-c", "print('hi')"],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          resources: { limits: { cpu: "500m", memory: "256Mi" } },
+        },
+      ],
+    },
+  };
+  return { name, containers: ["computing"], emptyDirs: [], configMapVolumes: [], yaml: stringify(pod) };
+}
+
+function stats(samples) {
+  return { median: median(samples), p90: p90(samples), min: Math.min(...samples), max: Math.max(...samples) };
+}
+
+/** Each container's own time (podman's StartedAt → FinishedAt) and the gaps between them. */
+function containerTimes(run) {
+  return Object.fromEntries(run.containers.map((c) => [c.container, c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : null]));
+}
+
+async function trivial(pinned) {
+  const dir = join(work, "workspace");
+  await workspace(dir, pinned);
+  const floor = floorYaml(pinned, `dp-bench-floor-${randomBytes(3).toString("hex")}`);
+  const floorFile = join(work, "floor.yaml");
+  writeFileSync(floorFile, floor.yaml);
+  const input = join(work, "patients.csv");
+  writeFileSync(input, "age,sex,region\n34,F,north\n51,M,south\n");
+  const shape = fixturePod(pinned, `dp-bench-shape-${randomBytes(3).toString("hex")}`, input);
+  const shapeFile = join(work, "shape.podman.yaml");
+  writeFileSync(shapeFile, podmanYaml(shape));
+  // Warm-up: page cache, image layers, node's compile cache.
+  playRaw(floor, floorFile);
+  playRaw(shape, shapeFile);
+  runCli(dir);
+  const samples = { datomspodRun: [], onePod: [], podShape: [] };
+  const load = [];
+  for (let r = 0; r < rounds; r += 1) {
+    load.push(loadavg()[0]);
+    const order = [
+      () => samples.onePod.push(playRaw(floor, floorFile).totalMs),
+      () => samples.podShape.push(playRaw(shape, shapeFile).totalMs),
+      () => samples.datomspodRun.push(runCli(dir).totalMs),
+    ];
+    for (const step of r % 2 === 0 ? order : [...order].reverse()) step();
+    process.stderr.write(
+      `trivial round ${r + 1}/${rounds} (load ${load.at(-1).toFixed(2)}): datomspod run ${samples.datomspodRun.at(-1)} ms, one-container pod ${samples.onePod.at(-1)} ms, pod shape with tiny roles ${samples.podShape.at(-1)} ms\n`,
+    );
+  }
+  const breakdown = [];
+  for (let r = 0; r < Number(options.breakdown); r += 1) {
+    const { totalMs, ...rest } = await runInProcess(dir);
+    breakdown.push({ totalMs, ...rest, ...Object.fromEntries(Object.entries(containerTimes(lastRun)).map(([k, v]) => [`container.${k}`, v])) });
+  }
+  const medians = {
+    datomspodRun: stats(samples.datomspodRun),
+    onePod: stats(samples.onePod),
+    podShape: stats(samples.podShape),
+  };
+  return {
+    how: "rounds alternate the order of: `datomspod run hospital-demo run-1` (the CLI, a new process, key decrypted, the demo's aggregate.py on 30 rows; every check: gate, committed manifests, images, inputs re-hashed, output policy, sealing, receipt signed, pod and volumes removed and checked), raw podman on a one-container pod (python print('hi')), raw podman on the same pod shape with tiny roles (test/run/fixtures/pod.yaml); play + wait + down each",
+    rounds,
+    loadAverage1m: stats(load),
+    ms: medians,
+    ratio: {
+      toOnePod: ratio(medians.datomspodRun.median, medians.onePod.median),
+      toPodShape: ratio(medians.datomspodRun.median, medians.podShape.median),
+    },
+    goalMs: 2000,
+    samplesMs: samples,
+    breakdown: {
+      how: "runLocally in process (no CLI start, no key decryption): outside playPod, playPod's phases, and each container's StartedAt → FinishedAt (podman's clock); medians",
+      rounds: breakdown.length,
+      medianMs: summary(breakdown),
+    },
   };
 }
 
@@ -434,6 +551,7 @@ try {
   const result = {
     benchmark: "run",
     machine: host,
+    ...(only.has("trivial") ? { trivial: await trivial(pinned) } : {}),
     ...(only.has("overhead") ? { overhead: await overhead(pinned) } : {}),
     ...(only.has("fixture") ? { overheadFixturePod: await fixtureOverhead(pinned) } : {}),
     ...(only.has("zero-copy") ? { zeroCopy: await zeroCopy(pinned) } : {}),
@@ -442,7 +560,12 @@ try {
   mkdirSync(join(options.out, ".."), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  if ((result.overhead?.ratio ?? 0) > (result.overhead?.goalRatio ?? 1) || (result.zeroCopy?.ratio ?? 0) > (result.zeroCopy?.goalRatio ?? 1)) process.exitCode = 1;
+  if (
+    (result.trivial?.ms.datomspodRun.median ?? 0) > (result.trivial?.goalMs ?? 0) ||
+    (result.overhead?.ratio ?? 0) > (result.overhead?.goalRatio ?? 1) ||
+    (result.zeroCopy?.ratio ?? 0) > (result.zeroCopy?.goalRatio ?? 1)
+  )
+    process.exitCode = 1;
 } finally {
   for (const name of keepers) podman(["rm", "--force", name], true);
   rmSync(work, { recursive: true, force: true });

@@ -3,7 +3,6 @@
 import { resolve } from "node:path";
 import type { Wallet } from "ethers";
 import { InputError } from "../errors.js";
-import { loadKeystore, readPassword } from "../signatures/keys.js";
 import type { Context, Values } from "./command.js";
 
 export function stringOption(values: Values, name: string, required: true): string;
@@ -28,5 +27,7 @@ export function evaluationTime(ctx: Context, values: Values): Date {
 /** The wallet of --key FILE (an encrypted keystore; the password from the environment or a prompt). */
 export async function keyOption(ctx: Context, values: Values): Promise<{ file: string; wallet: Wallet }> {
   const file = resolve(ctx.cwd, stringOption(values, "key", true));
+  // Loaded here, not with the module: the pod's roles read their options through this module and need no keys.
+  const { loadKeystore, readPassword } = await import("../signatures/keys.js");
   return { file, wallet: await loadKeystore(file, await readPassword("Keystore password: ")) };
 }

@@ -4,7 +4,7 @@
  * Ocean layouts the instance will expose have no collisions. Pure: contract in, issues out.
  */
 
-import { computeAddress, getAddress } from "ethers";
+import { computeAddress, getAddress } from "./address.js";
 import type { Issue } from "../errors.js";
 import type { Contract, Party } from "./types.generated.js";
 import { consumerParameterRuleProblems } from "./parameters.js";

@@ -1,25 +1,51 @@
 /**
  * Validation against the published JSON Schema (contracts/contract.schema.json, 2020-12, ajv strict).
  * Every violation is collected with its JSON path; validation never stops at the first.
+ *
+ * The contract's validator is compiled from the schema by `npm run build` (build-validator.ts,
+ * ajv's standalone code, same options) and used when it was compiled from this very schema (its
+ * sha256 matches); otherwise the schema is compiled here. Compiling it costs ~0.3 s of CPU, which
+ * each of the pod's roles paid under a quarter of a CPU. ajv itself is loaded only to compile.
  */
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { Ajv2020, ErrorObject, Options, ValidateFunction } from "ajv/dist/2020.js";
 import type { Issue } from "../errors.js";
 import { packageFile } from "../repo/package-root.js";
 import { jsonPath } from "./json.js";
 
 export const CONTRACT_SCHEMA_FILE = "contracts/contract.schema.json";
-export const contractSchema = JSON.parse(readFileSync(packageFile(CONTRACT_SCHEMA_FILE), "utf8")) as Record<string, unknown>;
+const contractSchemaText = readFileSync(packageFile(CONTRACT_SCHEMA_FILE), "utf8");
+export const contractSchema = JSON.parse(contractSchemaText) as Record<string, unknown>;
+/** sha256 of the schema file: the precompiled validator carries the one it was compiled from. */
+export const contractSchemaSha256 = createHash("sha256").update(contractSchemaText).digest("hex");
+/** The precompiled validator, beside this module in dist/ (CommonJS, as ajv's standalone code is). */
+export const CONTRACT_VALIDATOR_FILE = "contract-validator.cjs";
 
-export function newAjv(): Ajv2020 {
-  return new Ajv2020({ strict: true, allErrors: true, strictRequired: false, verbose: true });
+const load = createRequire(import.meta.url);
+
+export function newAjv(options: Options = {}): Ajv2020 {
+  const { Ajv2020 } = load("ajv/dist/2020.js") as { Ajv2020: new (options: Options) => Ajv2020 };
+  return new Ajv2020({ strict: true, allErrors: true, strictRequired: false, verbose: true, ...options });
+}
+
+/** The validator `npm run build` compiled, when it was compiled from this very schema; undefined otherwise. */
+export function precompiledContractValidator(file = `./${CONTRACT_VALIDATOR_FILE}`): ValidateFunction | undefined {
+  let compiled: (ValidateFunction & { schemaSha256?: unknown }) | undefined;
+  try {
+    compiled = load(file) as ValidateFunction & { schemaSha256?: unknown };
+  } catch {
+    return undefined;
+  }
+  return typeof compiled === "function" && compiled.schemaSha256 === contractSchemaSha256 ? compiled : undefined;
 }
 
 let contractValidator: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  contractValidator ??= newAjv().compile(contractSchema);
+  contractValidator ??= precompiledContractValidator() ?? newAjv().compile(contractSchema);
   return contractValidator;
 }
 

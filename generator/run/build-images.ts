@@ -233,13 +233,15 @@ async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>)
     mkdirSync(app, { recursive: true });
     for (const entry of packaged) cpSync(join(options.root, entry), join(app, entry), { recursive: true });
     chmodSync(join(app, "dist", "generator", "cli", "main.js"), 0o755);
+    chmodSync(join(app, "dist", "generator", "cli", "role-main.js"), 0o755);
     cpSync(join(options.root, "package.json"), join(app, "package.json"));
     cpSync(join(options.root, "package-lock.json"), join(app, "package-lock.json"));
     cpSync(modules, join(app, "node_modules"), { recursive: true, verbatimSymlinks: true });
     mkdirSync(join(work, "bin"));
     cpSync(supervise, join(work, "bin", "supervise"));
     chmodSync(join(work, "bin", "supervise"), 0o755);
-    symlinkSync("../app/dist/generator/cli/main.js", join(work, "bin", "datomspod"));
+    // The roles' entry: `datomspod role …` loads the roles only, any other command the whole CLI.
+    symlinkSync("../app/dist/generator/cli/role-main.js", join(work, "bin", "datomspod"));
     cpSync(containerfile, join(work, "Containerfile"));
     await buildImage(options.engine, {
       context: work,

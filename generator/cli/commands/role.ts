@@ -1,12 +1,10 @@
 /**
  * `datomspod role <name>`: the pod's own containers (internal: the rendered Job runs them; nobody
- * types them). Paths are the pod's mount points, passed as the Job's args.
+ * types them). Paths are the pod's mount points, passed as the Job's args. Each role loads its own
+ * modules when it runs, not its siblings': a role container starts under a quarter of a CPU.
  */
 
 import { resolve } from "node:path";
-import { runDatomspaceIn } from "../../run/roles/datomspace-in.js";
-import { runDatomspaceOut } from "../../run/roles/datomspace-out.js";
-import { runOracle } from "../../run/roles/oracle.js";
 import type { Command, Context, Values } from "../command.js";
 import { stringOption } from "../options.js";
 
@@ -43,7 +41,8 @@ or any error leaves no gate and still exits 0, so the pod goes on to a receipt t
     supervisor: { type: "string" },
   },
   positionals: [0, 0],
-  run(ctx, _args, values) {
+  async run(ctx, _args, values) {
+    const { runDatomspaceIn } = await import("../../run/roles/datomspace-in.js");
     const verdict = runDatomspaceIn({
       contract: path(ctx, values, "contract"),
       inputs: path(ctx, values, "inputs"),
@@ -83,6 +82,7 @@ written, also on a policy violation (then only the logs are sealed, for the data
   },
   positionals: [0, 0],
   async run(ctx, _args, values) {
+    const { runDatomspaceOut } = await import("../../run/roles/datomspace-out.js");
     const manifest = await runDatomspaceOut({
       contract: path(ctx, values, "contract"),
       run: stringOption(values, "run", true),
@@ -117,7 +117,8 @@ Reads datomspace-in's verdict, the supervisor's computing.json and datomspace-ou
     sealed: { type: "string" },
   },
   positionals: [0, 0],
-  run(ctx, _args, values) {
+  async run(ctx, _args, values) {
+    const { runOracle } = await import("../../run/roles/oracle.js");
     const receipt = runOracle({
       contract: path(ctx, values, "contract"),
       run: stringOption(values, "run", true),
@@ -130,3 +131,6 @@ Reads datomspace-in's verdict, the supervisor's computing.json and datomspace-ou
     return 0;
   },
 };
+
+/** The commands the pod's containers run: all the pod image's `datomspod role` loads. */
+export const ROLE_COMMANDS: readonly Command[] = [roleDatomspaceIn, roleDatomspaceOut, roleOracle];

@@ -15,7 +15,7 @@
 import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { getAddress } from "ethers";
+import { getAddress } from "../../contract/address.js";
 import { toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { assertRunId } from "../../repo/layout.js";
 import type { Contract } from "../../contract/types.generated.js";

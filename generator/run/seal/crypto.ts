@@ -19,21 +19,9 @@ import { closeSync, createReadStream, openSync, renameSync, rmSync, writeSync } 
 import { decrypt, encrypt } from "eciesjs";
 import { Config } from "eciesjs/config";
 
-export const SEAL_MAGIC = "DPSEAL02";
-export const SEAL_FORMAT = {
-  magic: SEAL_MAGIC,
-  aead: "aes-256-gcm",
-  nonceBytes: 12,
-  tagBytes: 16,
-  keyWrap: "ecies-secp256k1-hkdf-sha256-aes-256-gcm",
-  padding: "zeros inside the ciphertext to the next power of two, at least 4096 bytes",
-} as const;
+import { MAX_HEADER_BYTES, SEALED_KINDS, SEAL_FORMAT, SEAL_MAGIC, isSafeName, type SealedKind } from "./format.js";
 
-/** The encrypted header (file names, sizes, digests) is at most this long. */
-export const MAX_HEADER_BYTES = 256 * 1024;
-
-export const SEALED_KINDS = ["output", "log", "report"] as const;
-export type SealedKind = (typeof SEALED_KINDS)[number];
+export { MAX_HEADER_BYTES, SEALED_KINDS, SEAL_FORMAT, SEAL_MAGIC, isSafeName, type SealedKind } from "./format.js";
 
 /** A file packed in a blob. */
 export interface SealedFile {
@@ -262,13 +250,6 @@ export function openBlob(blob: Uint8Array, dataKey: Uint8Array, context: Uint8Ar
   if (file < header.files.length) throw new OpenError(`ends inside ${header.files[file].name}: it holds fewer bytes than its header says`);
   if (nonZero) throw new OpenError("has padding that is not zeros");
   return header;
-}
-
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9_][A-Za-z0-9._-]{0,127}){0,7}$/;
-
-/** A file name as outputs may have it: relative, '/'-separated, no '..' or hidden segments, at most 8 deep. */
-export function isSafeName(name: string): boolean {
-  return SAFE_NAME.test(name) && !name.split("/").some((segment) => segment === "." || segment === "..");
 }
 
 function parseHeader(bytes: Uint8Array): SealedHeader {

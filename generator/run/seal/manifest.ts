@@ -7,7 +7,7 @@
 
 import { InputError, type Issue } from "../../errors.js";
 import type { Rule } from "./policy.js";
-import { SEALED_KINDS, type SEAL_FORMAT, type SealedKind } from "./crypto.js";
+import { SEALED_KINDS, type SEAL_FORMAT, type SealedKind } from "./format.js";
 
 /** Which key a blob is sealed with: the run's data key (recipients, or the owners reviewing) or the owners' key. */
 export const SEAL_KEYS = ["data", "owners"] as const;

@@ -21,7 +21,7 @@
 import { lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Contract } from "../../contract/types.generated.js";
-import { isSafeName } from "./crypto.js";
+import { isSafeName } from "./format.js";
 import type { RowIndex } from "./rows.js";
 import { scanFile } from "./views.js";
 

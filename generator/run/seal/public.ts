@@ -24,7 +24,7 @@ import type { Contract } from "../../contract/types.generated.js";
 import { parseQuantity } from "../../compile/quantity.js";
 import { ROLE_DEADLINE_SECONDS, ROLE_RESOURCES } from "../../compile/instance.js";
 import type { PodUsage, RunUsage } from "../roles/usage.js";
-import { MAX_HEADER_BYTES } from "./crypto.js";
+import { MAX_HEADER_BYTES } from "./format.js";
 import { applicableRules } from "./policy.js";
 
 /** The smallest padded blob. */
