@@ -78,6 +78,18 @@ export const RECORD_TYPES = {
       { name: "reason", type: "string" },
     ],
   },
+  deletion: {
+    primaryType: "InstanceDeletion",
+    fields: [
+      { name: "contractId", type: "string" },
+      { name: "contractHash", type: "bytes32" },
+      { name: "cluster", type: "string" },
+      { name: "namespace", type: "string" },
+      { name: "namespaceUid", type: "string" },
+      { name: "deletionRequestedAt", type: "string" },
+      { name: "goneAt", type: "string" },
+    ],
+  },
 } as const satisfies Record<string, { primaryType: string; fields: readonly TypedDataField[] }>;
 
 export type RecordKind = keyof typeof RECORD_TYPES;
