@@ -68,6 +68,8 @@ export class GitSink {
     await git(this.dir, ["fetch", "--quiet", this.remote, this.branch]);
     await git(this.dir, ["checkout", "--quiet", "-B", this.branch, `${this.remote}/${this.branch}`]);
     await git(this.dir, ["reset", "--quiet", "--hard", `${this.remote}/${this.branch}`]);
+    // A record written before a crash but never committed must not pass for one that was: untracked files go too.
+    await git(this.dir, ["clean", "--quiet", "-d", "--force"]);
   }
 
   /** Commits the files (paths relative to the work tree, already written) and pushes; returns the commit. */
