@@ -135,6 +135,18 @@ async function clusterReceipt(
   });
 }
 
+/** The client payload of the `datomspod-receipt` repository_dispatch: what `datomspod github receive-receipt` takes. */
+export async function receiptDispatch(
+  loaded: LoadedContract,
+  runId: string,
+  receipt: Receipt,
+  runner: Wallet,
+): Promise<{ contract: string; run: string; receipt: unknown; signature: unknown }> {
+  const document = JSON.parse(receiptText(receipt)) as unknown;
+  const signature = await signRecord(runner, "receipt", loaded.id, loaded.contract.chainId, receiptMessage(loaded, runId, document));
+  return { contract: loaded.id, run: runId, receipt: document, signature };
+}
+
 export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob): Promise<Handled> {
   const name = `receipt-${job.contract}-${job.run}`;
   if (setup.dispatch?.exists(name) === true) return { kind: "already", where: setup.dispatch.path(name) };
@@ -146,16 +158,7 @@ export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob):
   const receipt = await clusterReceipt(setup, job, loaded, sealed, folder, jobFile);
 
   if (setup.dispatch !== undefined) {
-    const text = receiptText(receipt);
-    const signature = await signRecord(
-      setup.runner,
-      "receipt",
-      loaded.id,
-      loaded.contract.chainId,
-      receiptMessage(loaded, job.run, JSON.parse(text) as unknown),
-    );
-    const payload = { contract: job.contract, run: job.run, receipt: JSON.parse(text) as unknown, signature };
-    const where = setup.dispatch.render(name, RECEIPT_EVENT_TYPE, payload);
+    const where = setup.dispatch.render(name, RECEIPT_EVENT_TYPE, await receiptDispatch(loaded, job.run, receipt, setup.runner));
     return { kind: "recorded", files: [where], where, receipt };
   }
   const written = await writeRunReceipt(setup.repo, loaded, job.run, receipt, setup.runner);
