@@ -48,7 +48,8 @@ export function renderOperator(profile: ClusterProfile): K8sObject[] {
       kind: "Namespace",
       metadata: {
         name: OPERATOR_NAMESPACE,
-        labels: { ...labels, "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" },
+        // Pod Security baseline forbids the read-only hostPath of the sealed volumes; restricted is warned about, so anything else shows.
+        labels: { ...labels, "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "restricted" },
       },
     },
     { apiVersion: "v1", kind: "ServiceAccount", metadata, automountServiceAccountToken: true },
