@@ -173,8 +173,13 @@ function configMap(contract: Contract, namespace: string, name: string, data: Re
 
 function algorithmConfigMap(input: InstanceInput, namespace: string): K8sObject {
   const code = input.contract.inputs.algorithm.code;
-  if (code.path === undefined || input.code === undefined) {
-    return fail(input, "$.inputs.algorithm.code", "code by CID cannot be mounted by this version", "commit the code under algorithm/ and name it in code.path");
+  if ((code.path === undefined && code.packageFile === undefined) || input.code === undefined) {
+    return fail(
+      input,
+      "$.inputs.algorithm.code",
+      "code by CID cannot be mounted by this version",
+      "commit the code under algorithm/ and name it in code.path, or use an algorithm package (code.packageFile)",
+    );
   }
   if (input.code.length > CODE_INLINE_MAX_BYTES) {
     fail(

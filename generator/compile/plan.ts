@@ -110,7 +110,11 @@ function windowPosition(repo: string, id: string, now: Date): { cluster: string;
     const contract = JSON.parse(readFileSync(join(repo, "contracts", id, "contract.json"), "utf8")) as {
       cluster?: unknown;
       business?: { validity?: { notBefore?: string; notAfter?: string } };
+      inputs?: { algorithm?: { package?: unknown } };
     };
+    // A contract that uses an algorithm package depends on files outside its folder (the package,
+    // its approvals and revocations) and on the approvals' own validity: it is judged every time.
+    if (contract.inputs?.algorithm?.package !== undefined) return undefined;
     const from = Date.parse(contract.business?.validity?.notBefore ?? "");
     const until = Date.parse(contract.business?.validity?.notAfter ?? "");
     if (typeof contract.cluster !== "string" || Number.isNaN(from) || Number.isNaN(until)) return undefined;

@@ -24,6 +24,8 @@ import type { LoadedContract } from "../contract/load.js";
 import { parseEntrypoint } from "../environment/entrypoint.js";
 import { loadEnvironment, type Environment } from "../environment/environment.js";
 import { display, readRegularFile } from "../repo/files.js";
+import { resolvePackage } from "../market/resolve.js";
+import type { AlgorithmPackage } from "../market/package.js";
 import { renderInstance, type InstanceInput } from "./instance.js";
 import { parseProfile, profileFile, type ClusterProfile } from "./profile.js";
 
@@ -56,6 +58,8 @@ export interface Prepared {
   readonly code: Uint8Array | undefined;
   readonly argv: readonly string[];
   readonly subject: ApprovalSubject;
+  /** The algorithm package the contract names (verified: digest, author, environment, code), if any. */
+  readonly package?: AlgorithmPackage;
 }
 
 /** The profile's digest: sha256 of its RFC 8785 JSON form. */
@@ -132,7 +136,13 @@ export function prepareContract(
     issues.push(...issuesOf(error));
   }
   let code: Uint8Array | undefined;
-  if (algorithm.code.path !== undefined) {
+  let pkg: AlgorithmPackage | undefined;
+  if (algorithm.package !== undefined) {
+    const resolved = resolvePackage(repo, loaded);
+    issues.push(...resolved.issues);
+    pkg = resolved.package;
+    code = resolved.code;
+  } else if (algorithm.code.path !== undefined) {
     try {
       code = readRegularFile(join(loaded.dir, algorithm.code.path), join("contracts", loaded.id, algorithm.code.path), 16 * 1024 * 1024);
     } catch (error) {
@@ -171,5 +181,8 @@ export function prepareContract(
     roleImageDigest: profile.images.pod.digest,
     instanceDigest,
   };
-  return { prepared: { profile, profileDigest: digest, environment, code, argv: parsed.argv, subject }, issues: [] };
+  return {
+    prepared: { profile, profileDigest: digest, environment, code, argv: parsed.argv, subject, ...(pkg === undefined ? {} : { package: pkg }) },
+    issues: [],
+  };
 }

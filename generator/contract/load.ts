@@ -74,9 +74,11 @@ export function loadContract(repo: string, id: string): LoadedContract {
 
 /** The algorithm code as committed, or an issue when it is missing or differs from the contract. */
 export function checkAlgorithmCode(repo: string, loaded: LoadedContract): Issue[] {
-  const code = loaded.contract.inputs.algorithm.code;
-  if (code.path === undefined) return [];
-  const path = join(loaded.dir, code.path);
+  const { code, package: pkg } = loaded.contract.inputs.algorithm;
+  let path: string;
+  if (code.path !== undefined) path = join(loaded.dir, code.path);
+  else if (code.packageFile !== undefined && pkg !== undefined) path = join(repo, "algorithms", pkg.name, pkg.version, code.packageFile);
+  else return [];
   const shown = display(repo, path);
   let bytes: Buffer;
   try {

@@ -95,6 +95,18 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
 
   const algorithm = contract.inputs.algorithm;
   if (dids.has(algorithm.did)) add("$.inputs.algorithm.did", "is also the DID of an input dataset", "give the algorithm its own DID");
+  if (algorithm.code.packageFile !== undefined && algorithm.package === undefined)
+    add(
+      "$.inputs.algorithm.code.packageFile",
+      "names a file of an algorithm package, but no package is named",
+      "name the package in $.inputs.algorithm.package",
+    );
+  if (algorithm.package !== undefined && algorithm.code.packageFile === undefined)
+    add(
+      "$.inputs.algorithm.code",
+      `the algorithm is the package ${algorithm.package.name}@${algorithm.package.version}, so its code is the package's`,
+      "set code.packageFile to the package's code file (datomspod algorithm use writes it) instead of a path or CID",
+    );
   if (algorithm.provider !== undefined) {
     if (!isChecksummedAddress(algorithm.provider)) {
       add("$.inputs.algorithm.provider", "is not an EIP-55 checksummed address", `write it as ${safeChecksum(algorithm.provider)}`);

@@ -189,6 +189,14 @@ export interface Algorithm {
    * EIP-55 mixed-case checksummed Ethereum address.
    */
   provider?: string;
+  /**
+   * The reusable algorithm package this algorithm is (algorithms/<name>/<version>/, signed by its author), pinned by its digest: sha256 over every file of the package. The environment, container and code above must be the package's; data owners may approve the package once for their datasets (algorithms/<name>/<version>/approvals/) instead of this contract.
+   */
+  package?: {
+    name: Name;
+    version: Name;
+    digest: string;
+  };
   container: {
     /**
      * Image repository, e.g. docker.io/library/python or localhost/datomspod/python.
@@ -205,13 +213,17 @@ export interface Algorithm {
     entrypoint: string;
   };
   /**
-   * The algorithm's code: one file under algorithm/ in the contract folder (reviewed in the PR), or a CID. sha256 is re-checked right before the run.
+   * The algorithm's code: one file under algorithm/ in the contract folder (reviewed in the PR), a CID, or a file of the algorithm package named in package (algorithms/<name>/<version>/). sha256 is re-checked right before the run.
    */
   code: {
     [k: string]: unknown;
   } & {
     path?: RelativePath;
     cid?: Cid;
+    /**
+     * A plain file name: no directory separators, not '.' or '..', no control characters.
+     */
+    packageFile?: string;
     sha256: Sha256;
     size: number;
   };

@@ -9,6 +9,10 @@
  *   approval           contracts/<id>/approvals/*     "
  *   review             contracts/<id>/reviews/*       " (approving pull-request reviews recorded on merge)
  *   algorithm-code     contracts/<id>/<code.path>     sha256 of the code file (or the contract's sha256 of a CID)
+ *                      algorithms/<name>/<version>/<code.packageFile>   the code of an algorithm package
+ *   signature          algorithms/<name>/<version>/author.json          the package author's signature
+ *   approval           algorithms/<name>/<version>/approvals/<party>.json   the parties' approvals of the package
+ *   revocation         algorithms/<name>/<version>/revocations/<party>.*.json   and their revocations
  *   image-digest       <image>:<tag>@sha256:<hex>     the pinned image digest
  *   entrypoint         contracts/<id>/contract.json#entrypoint   sha256 of the argv JSON that runs ($ALGO expanded)
  *   environment        environments/<name>/           sha256 of the folder (as directoryDigest), what approvals pin
@@ -40,6 +44,7 @@ import { readRegularFile } from "../repo/files.js";
 import { contractDir } from "../repo/layout.js";
 import { compareItems, type EvidenceItem, type EvidenceKind } from "./items.js";
 import { directoryDigest } from "./digest.js";
+import { ALGORITHMS_DIR, APPROVALS_FOLDER, AUTHOR_FILE, REVOCATIONS_FOLDER } from "../market/package.js";
 
 export { directoryDigest, filesDigest } from "./digest.js";
 
@@ -87,6 +92,8 @@ const SINGLE_RECORDS = [
 ] as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL_OR_VERSION = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
+const DNS_FILE = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
 
 /** A repository path as it appears in subjects: relative, with forward slashes. */
 export function repoPath(repo: string, path: string): string {
@@ -198,6 +205,18 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
       add("algorithm-code", `ipfs://${code.cid}`, code.sha256);
     }
   }
+  // An algorithm package: its code, its author's signature, and the approvals and revocations of
+  // the contract's parties (what the contract's approvals are inherited from).
+  const pkg = algorithm?.package;
+  if (pkg !== undefined && typeof pkg === "object" && DNS_LABEL_OR_VERSION.test(String(pkg.name)) && DNS_LABEL_OR_VERSION.test(String(pkg.version))) {
+    const packageDir = join(repo, ALGORITHMS_DIR, pkg.name, pkg.version);
+    if (typeof code?.packageFile === "string" && DNS_FILE.test(code.packageFile)) hashFile("algorithm-code", join(packageDir, code.packageFile));
+    if (existsSync(join(packageDir, AUTHOR_FILE))) hashFile("signature", join(packageDir, AUTHOR_FILE));
+    const parties = new Set((Array.isArray(contract?.parties) ? contract.parties : []).map((party) => String(party?.address)));
+    const ofParty = (name: string): boolean => parties.has(name.split(".")[0] ?? "");
+    collectFolder(join(packageDir, APPROVALS_FOLDER), "approval", ofParty);
+    collectFolder(join(packageDir, REVOCATIONS_FOLDER), "revocation", ofParty);
+  }
   const container = algorithm?.container;
   if (container !== undefined && typeof container.digest === "string") {
     const match = /^sha256:([0-9a-f]{64})$/.exec(container.digest);
@@ -260,10 +279,10 @@ export function collectEvidence(repo: string, id: string): CollectedEvidence {
   items.sort(compareItems);
   return { contractId: id, items, unreadable };
 
-  function collectFolder(folder: string, kind: EvidenceKind): void {
+  function collectFolder(folder: string, kind: EvidenceKind, include: (name: string) => boolean = () => true): void {
     if (!existsSync(folder)) return;
     const names = readdirSync(folder)
-      .filter((name) => !name.startsWith("."))
+      .filter((name) => !name.startsWith(".") && include(name))
       .sort();
     for (const name of names) {
       const path = join(folder, name);

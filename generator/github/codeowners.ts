@@ -6,6 +6,9 @@
  * reads CODEOWNERS from the pull request's base branch, so a pull request cannot name its own
  * owners.
  *
+ * The folder of an algorithm package a contract uses is owned by the owners of every contract
+ * that uses it: its approvals and revocations decide for them all.
+ *
  * Lines above the marker are kept as written (e.g. `/generator/ @org/maintainers`); the rest is
  * generated from the contracts, sorted, byte-stable. Pure.
  */
@@ -23,7 +26,7 @@ const DEFAULT_HEAD = [
 
 export interface OwnedContract {
   readonly id: string;
-  readonly contract?: Pick<Contract, "parties" | "cluster">;
+  readonly contract?: Pick<Contract, "parties" | "cluster"> & { readonly inputs?: { readonly algorithm?: Pick<Contract["inputs"]["algorithm"], "package"> } };
 }
 
 /** The file's text: the kept head, the marker, one rule per contract folder and per instance folder. */
@@ -33,6 +36,8 @@ export function renderCodeowners(contracts: readonly OwnedContract[], existing?:
       ? DEFAULT_HEAD
       : existing.slice(0, existing.indexOf(GENERATED_MARKER)).replace(/\n+$/, "\n").split("\n").slice(0, -1).concat([""]);
   const lines = [...head, GENERATED_MARKER];
+  /** Algorithm packages the contracts use → the logins of those contracts' approvers. */
+  const packages = new Map<string, Set<string>>();
   for (const { id, contract } of [...contracts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     if (contract === undefined) {
       lines.push(`# ${id}: the contract does not load; no owners until it does`);
@@ -46,6 +51,14 @@ export function renderCodeowners(contracts: readonly OwnedContract[], existing?:
     if (owners.length === 0) continue;
     lines.push(`/contracts/${id}/ ${owners.join(" ")}`);
     if (typeof contract.cluster === "string") lines.push(`/clusters/${contract.cluster}/${id}/ ${owners.join(" ")}`);
+    const pkg = contract.inputs?.algorithm?.package;
+    if (pkg !== undefined) {
+      const folder = `/algorithms/${pkg.name}/${pkg.version}/`;
+      packages.set(folder, new Set([...(packages.get(folder) ?? []), ...owners]));
+    }
   }
+  // A package's approvals and revocations decide for every contract that uses it: a pull request
+  // that touches them (removing a revocation, say) needs a review by those contracts' owners.
+  for (const [folder, owners] of [...packages].sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`${folder} ${[...owners].sort().join(" ")}`);
   return `${lines.join("\n")}\n`;
 }

@@ -234,6 +234,7 @@ function approvalCell(party: Verification["parties"][number], decision: ReviewDe
   if (party.status === "valid") {
     const ways = [
       ...(party.via?.includes("signature") ? ["signed approval"] : []),
+      ...(party.via?.includes("package") ? ["approval of the algorithm package"] : []),
       ...(party.reviews ?? []).map((r) => `review ${r.id} of ${code(short(r.commit))}${r.commit === head ? "" : ` (#${r.pullRequest})`}`),
     ];
     return `✅ ${ways.join(", ") || "approved"}`;

@@ -18,6 +18,7 @@ import { verifyAgreements, verifyApprovals, type PendingReview, type Verificatio
 import { prepareContract, type Prepared } from "../compile/prepare.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import { runParameters } from "../contract/parameters.js";
+import { checkParameters } from "../market/package.js";
 import type { SettlementInput } from "../settle/price.js";
 import { verifySettlement, type SettlementVerdict } from "../settle/verify.js";
 import { lifecycleState, type LifecycleFacts, type LifecycleState, type RunFacts } from "./state.js";
@@ -104,7 +105,11 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
   const issues: Issue[] = [];
   const agreements = verifyAgreements(repo, loaded);
   const { prepared, issues: prepareIssues } = prepareContract(repo, loaded, options.profiles);
-  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues, { agreements, reviews: options.reviews ?? [] });
+  const approvals = verifyApprovals(repo, loaded, prepared?.subject, prepareIssues, {
+    agreements,
+    reviews: options.reviews ?? [],
+    ...(prepared?.package === undefined ? {} : { market: { package: prepared.package, now } }),
+  });
   // Approvals cover the code sha256 in the contract; committed code that differs was not approved.
   const codeIssues = checkAlgorithmCode(repo, loaded);
   issues.push(...codeIssues);
@@ -123,6 +128,9 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
       found.push({ file, path: "$.signer", message: "run requests are signed by the consumer", fix: "sign with the consumer's key" });
     const checked = runParameters(contract, parameters);
     for (const problem of checked.problems) found.push({ file, path: problem.path, message: problem.message, fix: problem.fix });
+    // An algorithm package says what parameters it takes: the run gets only what its schema allows.
+    if (prepared?.package !== undefined && checked.parameters !== undefined)
+      found.push(...checkParameters(prepared.package, checked.parameters, { file, path: "$.parameters" }));
     if (found.length === 1 && found[0].path === "$.message.contractHash") {
       staleRequests.push(id);
       issues.push({

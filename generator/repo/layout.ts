@@ -9,6 +9,7 @@
  *   contracts/<id>/receipts/<run>.json     what a run produced
  *   contracts/<id>/acks/<run>.json         the recipient's acknowledgement
  *   contracts/<id>/revocation.json         a party's signed revocation
+ *   algorithms/<name>/<version>/...        algorithm packages, their approvals and revocations (market/package.ts)
  *   clusters/<cluster>/...                 rendered instances and Argo CD wiring
  */
 

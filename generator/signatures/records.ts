@@ -23,6 +23,8 @@ export interface SignedRecord {
   readonly signature: string;
   /** Run requests carry the parameters whose hash is signed. */
   readonly parameters?: Record<string, unknown>;
+  /** Package approvals carry the limits whose hash is signed. */
+  readonly limits?: Record<string, unknown>;
 }
 
 const recordSchema = {
@@ -36,6 +38,7 @@ const recordSchema = {
     message: { type: "object", maxProperties: 16, additionalProperties: { type: "string", maxLength: 4000 } },
     signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
     parameters: { type: "object" },
+    limits: { type: "object" },
   },
 } as const;
 
@@ -52,7 +55,7 @@ export async function signRecord(
   contractId: string,
   chainId: number,
   message: RecordMessage,
-  extra: { parameters?: Record<string, unknown> } = {},
+  extra: { parameters?: Record<string, unknown>; limits?: Record<string, unknown> } = {},
 ): Promise<SignedRecord> {
   const signature = await wallet.signTypedData(domainFor(contractId, chainId), typesFor(kind), message);
   return { kind, chainId, signer: getAddress(wallet.address), message, signature, ...extra };
@@ -89,6 +92,12 @@ export const FIELD_MISMATCH: Readonly<Record<string, { readonly message: string;
     fix: "review the rendered instance (`datomspod compile`, clusters/) and approve again",
   },
   receiptHash: { message: "refers to another receipt", fix: "sign the current receipt" },
+  package: { message: "was signed for another algorithm package", fix: "sign this package itself" },
+  packageDigest: {
+    message: "was signed over other contents of the package (a file was changed, added or removed)",
+    fix: "restore the package's files, or publish a new version and have it approved",
+  },
+  limitsHash: { message: "does not match the limits in the file (they were edited after signing)", fix: "approve again with datomspod algorithm approve" },
 };
 
 /** Verifies one record against what it must say; returns every problem (empty means valid). */

@@ -90,6 +90,32 @@ export const RECORD_TYPES = {
       { name: "goneAt", type: "string" },
     ],
   },
+  // The algorithm market (generator/market/): signed over a package, in the domain of the package
+  // (`algorithmDomainId`), not of a contract.
+  package: {
+    primaryType: "AlgorithmPackage",
+    fields: [
+      { name: "package", type: "string" },
+      { name: "packageDigest", type: "bytes32" },
+    ],
+  },
+  packageApproval: {
+    primaryType: "AlgorithmPackageApproval",
+    fields: [
+      { name: "package", type: "string" },
+      { name: "packageDigest", type: "bytes32" },
+      { name: "limitsHash", type: "bytes32" },
+      { name: "approvedAt", type: "string" },
+    ],
+  },
+  packageRevocation: {
+    primaryType: "AlgorithmPackageRevocation",
+    fields: [
+      { name: "package", type: "string" },
+      { name: "revokedAt", type: "string" },
+      { name: "reason", type: "string" },
+    ],
+  },
 } as const satisfies Record<string, { primaryType: string; fields: readonly TypedDataField[] }>;
 
 export type RecordKind = keyof typeof RECORD_TYPES;
@@ -109,6 +135,14 @@ export function domainFor(contractId: string, chainId: number): TypedDataDomain 
 export function typesFor(kind: RecordKind): Record<string, TypedDataField[]> {
   const { primaryType, fields } = RECORD_TYPES[kind];
   return { [primaryType]: fields.map((field) => ({ ...field })) };
+}
+
+/**
+ * The id whose keccak256 is the domain salt of records over an algorithm package: contract ids
+ * cannot contain ':' or '@', so a package's domain is never a contract's.
+ */
+export function algorithmDomainId(name: string, version: string): string {
+  return `algorithm:${name}@${version}`;
 }
 
 /** 0x-prefixed bytes32 of a hex sha256 (with or without "0x" / "sha256:"). */

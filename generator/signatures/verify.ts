@@ -16,6 +16,8 @@ import type { ApprovalSubject } from "../compile/prepare.js";
 import { verifyRecord, type SignedRecord } from "./records.js";
 import { REVIEW_FOLDER, verifyReviewRecord, type ReviewRecord } from "./reviews.js";
 import { toBytes32, type RecordKind, type RecordMessage } from "./typed-data.js";
+import { inheritedApprovals } from "../market/approvals.js";
+import type { AlgorithmPackage } from "../market/package.js";
 
 export type PartyStatus = "valid" | "missing" | "invalid";
 
@@ -25,7 +27,7 @@ export interface PartyVerdict {
   readonly name: string;
   readonly status: PartyStatus;
   /** Approvals: what made the party valid, a signed file and/or approving reviews. */
-  readonly via?: readonly ("signature" | "review")[];
+  readonly via?: readonly ("signature" | "review" | "package")[];
   /** Approvals: the reviews that count for the party. */
   readonly reviews?: readonly { readonly id: number; readonly login: string; readonly commit: string; readonly pullRequest: number }[];
 }
@@ -155,6 +157,11 @@ export interface ApprovalOptions {
   readonly agreements?: Verification;
   /** Approving reviews of the open pull request, counted as if their records were committed. */
   readonly reviews?: readonly PendingReview[];
+  /**
+   * The algorithm package the contract uses (verified by prepareContract) and the time to judge
+   * its approvals at: an owner's package approval within its limits counts as their approval.
+   */
+  readonly market?: { readonly package: AlgorithmPackage; readonly now: number };
 }
 
 /**
@@ -172,7 +179,8 @@ export function verifyApprovals(
   const approvers = requiredApprovers(loaded.contract);
   if (subject !== undefined) {
     const message = approvalMessage(subject);
-    return withReviews(repo, loaded, verifyParties(repo, loaded, "approval", approvers, message), message, options);
+    const verified = withReviews(repo, loaded, verifyParties(repo, loaded, "approval", approvers, message), message, options);
+    return options.market === undefined ? verified : withPackageApprovals(repo, loaded, verified, subject, options.market);
   }
   const present = new Set(listRecordFiles(join(loaded.dir, FOLDERS.approval)).json.map((name) => basename(name, ".json").toLowerCase()));
   const parties = approvers.map((party) => ({
@@ -272,4 +280,34 @@ function withReviews(repo: string, loaded: LoadedContract, signed: Verification,
   });
   const all = [...signedIssues, ...issues];
   return { ok: all.length === 0 && parties.every((p) => p.status === "valid"), parties, issues: all };
+}
+
+/**
+ * Adds the approvals a contract inherits from its algorithm package (generator/market/): a party
+ * without an approval of this contract is valid when their approval of the package covers the
+ * contract (datasets, scenario, cluster profile, parameters, validity) and is not revoked. A
+ * missing or outdated approval file of such a party is then no problem, as with reviews.
+ */
+function withPackageApprovals(
+  repo: string,
+  loaded: LoadedContract,
+  verified: Verification,
+  subject: ApprovalSubject,
+  market: { readonly package: AlgorithmPackage; readonly now: number },
+): Verification {
+  const pending = requiredApprovers(loaded.contract).filter((party) => verified.parties.find((p) => p.address === party.address)?.status !== "valid");
+  if (pending.length === 0) return verified;
+  const cluster = { name: subject.cluster, profileDigest: subject.clusterProfileDigest };
+  const inherited = inheritedApprovals(repo, loaded.contract, loaded.file, pending, market.package, cluster, market.now);
+  const kept = verified.issues.filter((issue) => {
+    const address = [...inherited.valid].find((a) => issue.file.endsWith(`/${FOLDERS.approval}/${a}.json`));
+    return address === undefined || !(issue.path === "$" || issue.path.startsWith("$.message."));
+  });
+  const parties = verified.parties.map((party): PartyVerdict => {
+    if (inherited.valid.has(party.address)) return { ...party, status: "valid", via: [...(party.via ?? []), "package"] };
+    if (inherited.invalid.has(party.address)) return { ...party, status: "invalid" };
+    return party;
+  });
+  const issues = [...kept, ...inherited.issues];
+  return { ok: issues.length === 0 && parties.every((p) => p.status === "valid"), parties, issues };
 }

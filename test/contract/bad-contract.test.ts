@@ -159,14 +159,14 @@ const SCHEMA: [string, Arrange, ExpectedIssue[]][] = [
   ],
   ["a missing validity window", edit((c) => delete c.business.validity), [issue("$.business.validity", 'missing required field "validity"', "add it")]],
   [
-    "code with neither path nor cid",
+    "code with neither path, cid nor packageFile",
     edit((c) => delete c.inputs.algorithm.code.path),
-    [issue("$.inputs.algorithm.code", 'needs exactly one of "path", "cid"', "keep exactly one of them")],
+    [issue("$.inputs.algorithm.code", 'needs exactly one of "path", "cid", "packageFile"', "keep exactly one of them")],
   ],
   [
     "code with both path and cid",
     edit((c) => (c.inputs.algorithm.code.cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi")),
-    [issue("$.inputs.algorithm.code", 'needs exactly one of "path", "cid"', "keep exactly one of them")],
+    [issue("$.inputs.algorithm.code", 'needs exactly one of "path", "cid", "packageFile"', "keep exactly one of them")],
   ],
   [
     "a location without kind",

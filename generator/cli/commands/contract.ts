@@ -168,8 +168,18 @@ export const contractStatus: Command = {
       runs: facts.runs,
       issues: [...agreements.issues, ...approvals.issues, ...issues],
     };
-    const text = [`${id}: ${state}`, ...summary.issues.map((issue) => `  - ${formatIssue(issue)}`)].join("\n");
-    ctx.emit(summary, text);
+    // Approvals a contract inherits from its algorithm package (the market), said where they come from.
+    const pkg = loaded.contract.inputs.algorithm.package;
+    const inherited = approvals.parties
+      .filter((party) => party.via?.includes("package") === true)
+      .map((party) => ({ address: party.address, role: party.role, file: `algorithms/${pkg?.name}/${pkg?.version}/approvals/${party.address}.json` }));
+    const shown = inherited.length === 0 ? summary : { ...summary, inherited };
+    const text = [
+      `${id}: ${state}`,
+      ...inherited.map((party) => `  approval of ${party.role} ${party.address} inherited from ${party.file}`),
+      ...summary.issues.map((issue) => `  - ${formatIssue(issue)}`),
+    ].join("\n");
+    ctx.emit(shown, text);
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { algorithmApprove, algorithmList, algorithmNew, algorithmPublish, algorithmRevoke, algorithmShow, algorithmUse } from "./algorithm.js";
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
 import { check } from "./check.js";
@@ -28,6 +29,13 @@ export const COMMANDS: readonly Command[] = [
   contractSign,
   contractVerify,
   contractStatus,
+  algorithmList,
+  algorithmShow,
+  algorithmNew,
+  algorithmPublish,
+  algorithmApprove,
+  algorithmRevoke,
+  algorithmUse,
   approve,
   request,
   compile,

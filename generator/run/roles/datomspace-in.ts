@@ -181,7 +181,14 @@ function check(expected: Expected, tally: Tally, rows?: RowIndexBuilder): void {
 function expectedFiles(contract: Contract, options: DatomspaceInOptions): Expected[] {
   const code = contract.inputs.algorithm.code;
   const files: Expected[] = [
-    { file: code.path ?? "algorithm", path: "$.inputs.algorithm.code", location: options.algorithm, size: code.size, sha256: code.sha256, configMapLink: true },
+    {
+      file: code.path ?? code.packageFile ?? "algorithm",
+      path: "$.inputs.algorithm.code",
+      location: options.algorithm,
+      size: code.size,
+      sha256: code.sha256,
+      configMapLink: true,
+    },
   ];
   contract.inputs.data.forEach((asset, i) => {
     asset.files.forEach((file, j) => {
