@@ -47,6 +47,9 @@ const K8S_KINDS = [
   ['', 'v1', 'ServiceAccount'],
   ['networking.k8s.io', 'v1', 'NetworkPolicy'],
   ['batch', 'v1', 'Job'],
+  ['apps', 'v1', 'Deployment'],
+  ['rbac.authorization.k8s.io', 'v1', 'ClusterRole'],
+  ['rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding'],
 ];
 
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';

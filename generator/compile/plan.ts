@@ -11,7 +11,8 @@ import { gateContract, type GateResult } from "../gate/gate.js";
 import { hasInstance, type LifecycleState } from "../lifecycle/state.js";
 import { findingsOf } from "../policy/report/check-report.js";
 import { listContractIds } from "../repo/layout.js";
-import { renderArgoCd } from "./argocd.js";
+import { DASHBOARD_ANNOTATIONS, renderArgoCd } from "./argocd.js";
+import { operatorRendered, renderOperator } from "./operator.js";
 import type { K8sObject } from "./instance.js";
 import { contractKey, profileKnown, readCache, writeCache } from "./cache.js";
 import { loadProfiles, profileFile, type ClusterProfile } from "./profile.js";
@@ -66,6 +67,21 @@ export function gateIssues(result: GateResult): Issue[] {
     .map((finding) => ({ file: finding.file, path: finding.path, message: finding.message, ...(finding.fix === undefined ? {} : { fix: finding.fix }) }));
 }
 
+/** What Argo CD's dashboard shows of the contract (spec.info of its Application), as the Namespace's annotations. */
+export function dashboardAnnotations(result: Pick<GateResult, "state" | "policy">): Record<string, string> {
+  const policy = result.policy;
+  const verdict =
+    policy === undefined
+      ? "not evaluated"
+      : `${policy.pass ? "pass" : "fail"}: openness ${policy.scores.openness}, privacy ${policy.scores.privacy}, security ${policy.scores.security} (scenario ${policy.scenario})`;
+  return { [DASHBOARD_ANNOTATIONS.state]: result.state ?? "invalid", [DASHBOARD_ANNOTATIONS.opsc]: verdict };
+}
+
+function withDashboard(namespace: K8sObject, result: GateResult): K8sObject {
+  const metadata = namespace.metadata as K8sObject["metadata"] & { annotations?: Record<string, string> };
+  return { ...namespace, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), ...dashboardAnnotations(result) } } };
+}
+
 /**
  * Judges and renders one contract through the gate. An outcome without `refused` is what compile
  * writes; a refused contract gets no instance (an existing one is removed), whatever the reason.
@@ -83,7 +99,7 @@ export function planContract(repo: string, id: string, now: Date, profiles: Read
     return { plan, files: {}, notes: result.notes, ...(waiting === undefined ? {} : { waiting }) };
   }
   if (!result.passed || result.objects === undefined) return { plan, files: {}, refused: gateIssues(result), notes: result.notes };
-  const objects = [...result.objects];
+  const objects = result.objects.map((object) => (object.kind === "Namespace" ? withDashboard(object, result) : object));
   const files = Object.fromEntries(objects.map((object) => [objectFileName(object), toYaml(object)]));
   return { plan: { ...plan, cluster: result.facts?.prepared?.profile.name ?? cluster, rendered: true, objects }, files, notes: result.notes };
 }
@@ -161,6 +177,13 @@ function prepare(repo: string, now: Date, options: PlanOptions): Prepared {
     issues.push(...validateObjects(objects, dir));
     dirs.add(dir);
     for (const object of objects) files.set(`${dir}/${object.kind.toLowerCase()}.yaml`, toYaml(object));
+    if (operatorRendered(profile)) {
+      const operatorDir = `clusters/${profile.name}/operator`;
+      const operatorObjects = renderOperator(profile);
+      issues.push(...validateObjects(operatorObjects, operatorDir));
+      dirs.add(operatorDir);
+      for (const object of operatorObjects) files.set(`${operatorDir}/${object.kind.toLowerCase()}.yaml`, toYaml(object));
+    }
   }
 
   const ids = listContractIds(repo);

@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { InputError } from "../errors.js";
+import { InputError, VerdictError } from "../errors.js";
+import { RESERVED_FOLDERS } from "./argocd.js";
 import type { CompilePlan } from "./plan.js";
 
 export interface Drift {
@@ -109,4 +110,31 @@ export function applyPlan(repo: string, plan: CompilePlan): Drift {
     }
   }
   return drift;
+}
+
+/** The most instance folders one compile removes without being told to (`--allow-removals N`). */
+export const MAX_REMOVALS = 10;
+
+/** Instance folders the plan would remove (each one deletes a namespace when Argo CD prunes). */
+export function removedInstances(repo: string, plan: CompilePlan): string[] {
+  return existingGeneratedDirs(repo).filter((dir) => !plan.dirs.has(dir) && !(RESERVED_FOLDERS as readonly string[]).includes(dir.split("/")[2] ?? ""));
+}
+
+/**
+ * The mass-deletion guard: a generator or repository that misbehaves (a wrong clock, contracts/
+ * missing from a checkout, a bad merge) would make compile drop many folders at once, and Argo CD
+ * would prune every one of those instances. More than `allowed` removals are refused, nothing is
+ * written, and the command says how to allow them when they are meant.
+ */
+export function guardRemovals(removed: readonly string[], allowed = MAX_REMOVALS): void {
+  if (removed.length <= allowed) return;
+  throw new VerdictError(
+    `compile would remove ${removed.length} instance folders at once (more than ${allowed}): nothing was written`,
+    removed.map((dir) => ({
+      file: dir,
+      path: "$",
+      message: "would be removed, and Argo CD would delete its namespace",
+      fix: `check the contracts' states (datomspod contract status) and the clock; when these removals are meant, run compile --allow-removals ${removed.length}`,
+    })),
+  );
 }

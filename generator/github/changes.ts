@@ -63,7 +63,8 @@ export function pullChanges(files: readonly ChangedFile[], uses: readonly Contra
     }
     const [top, second, third] = path.split("/");
     if (top === "contracts" && isId(second) && third !== undefined) contracts.add(second);
-    else if (top === "clusters" && second !== undefined && third !== "argocd" && isId(third) && path.split("/").length > 3) contracts.add(third);
+    else if (top === "clusters" && second !== undefined && third !== "argocd" && third !== "operator" && isId(third) && path.split("/").length > 3)
+      contracts.add(third);
     else if (top === "clusters" && second !== undefined && third === "cluster.yaml") {
       for (const use of uses) if (use.cluster === second) contracts.add(use.id);
     } else if (top === "environments" && second !== undefined) {

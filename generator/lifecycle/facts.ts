@@ -231,7 +231,7 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
     approved: approvals.ok && codeIssues.length === 0,
     revoked,
     settled: agreements.ok && settlement.settled,
-    deletionRecorded: existsSync(join(loaded.dir, "deletion.json")),
+    deletionRecorded: deletionRecorded(repo, loaded, issues),
     notBefore: parseTimestamp(contract.business.validity.notBefore) ?? Number.POSITIVE_INFINITY,
     notAfter: parseTimestamp(contract.business.validity.notAfter) ?? Number.NEGATIVE_INFINITY,
     now,
@@ -252,6 +252,34 @@ export function gatherFacts(repo: string, loaded: LoadedContract, now: number, o
     settlementInput,
     settlement,
   };
+}
+
+/**
+ * Whether the contract's deletion is recorded: contracts/<id>/deletion.json is a deletion record
+ * (what `datomspod operator` writes) of this contract version, signed by one of its runners. One
+ * that is not counts for nothing, and says why.
+ */
+function deletionRecorded(repo: string, loaded: LoadedContract, issues: Issue[]): boolean {
+  const path = join(loaded.dir, "deletion.json");
+  if (!existsSync(path)) return false;
+  const file = display(repo, path);
+  const found: Issue[] = [];
+  const value = readRecord(repo, path, found) as SignedRecord | undefined;
+  if (value !== undefined) {
+    // The namespace, its uid and the times are the cluster's facts, not rebuildable here: the signature covers them as written.
+    const written = typeof value.message === "object" && value.message !== null ? value.message : {};
+    const message: RecordMessage = { ...written, contractId: loaded.id, contractHash: toBytes32(loaded.hash) };
+    found.push(...verifyRecord(value, { kind: "deletion", contractId: loaded.id, chainId: loaded.contract.chainId, message }, file));
+    if (!loaded.contract.evidence.runners.some((runner) => runner.toLowerCase() === String(value.signer).toLowerCase()))
+      found.push({
+        file,
+        path: "$.signer",
+        message: `${String(value.signer)} is not one of the contract's runners (evidence.runners)`,
+        fix: "only the cluster's operator (a runner the parties named) records a deletion",
+      });
+  }
+  issues.push(...found);
+  return found.length === 0;
 }
 
 /** Where the runner's signature of a run's receipt is kept. */

@@ -20,12 +20,12 @@ import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
 import { directoryDigest } from "../evidence/collect.js";
-import { publishSealed, readSealedReceipt, type PublishedBlob } from "../publish/sealed.js";
+import type { PublishedBlob } from "../publish/sealed.js";
 import { publisherFor } from "../publish/select.js";
 import { assertRunId } from "../repo/layout.js";
 import { inspectImage, type Engine } from "./exec.js";
 import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
-import { readOracleFacts } from "./roles/oracle.js";
+import { collectSealed } from "./collect.js";
 import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "./roles/receipt.js";
 import { publicPodUsage, toSecond } from "./seal/public.js";
 
@@ -256,14 +256,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
         const status = volumes[`${pod.name}-status`];
         const verified = volumes[`${pod.name}-verified`];
         if (sealed === undefined || status === undefined) throw new ServiceError("the pod's sealed and status volumes were not collected");
-        try {
-          receipt = readSealedReceipt(sealed);
-        } catch {
-          // The oracle did not finish (the pod was stopped or a role failed): the receipt comes from what the roles left.
-          leftFacts = readOracleFacts({ contract: join(repo, "contracts", id, "contract.json"), run: runId, status, verified, sealed });
-        }
-        const sealedFiles = receipt?.subject.length ?? leftFacts?.manifest?.files.length ?? 0;
-        published = sealedFiles > 0 ? await publishSealed(sealed, publisher) : [];
+        ({ receipt, leftFacts, published } = await collectSealed(repo, id, runId, { sealed, status, verified }, publisher));
       },
     });
   } finally {

@@ -78,6 +78,18 @@ export const RECORD_TYPES = {
       { name: "reason", type: "string" },
     ],
   },
+  deletion: {
+    primaryType: "InstanceDeletion",
+    fields: [
+      { name: "contractId", type: "string" },
+      { name: "contractHash", type: "bytes32" },
+      { name: "cluster", type: "string" },
+      { name: "namespace", type: "string" },
+      { name: "namespaceUid", type: "string" },
+      { name: "deletionRequestedAt", type: "string" },
+      { name: "goneAt", type: "string" },
+    ],
+  },
   // The algorithm market (generator/market/): signed over a package, in the domain of the package
   // (`algorithmDomainId`), not of a contract.
   package: {

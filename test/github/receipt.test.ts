@@ -15,6 +15,7 @@ import { readJson, tempRepo } from "../helpers/repo.js";
 import { testWallet } from "../helpers/keys.js";
 import { signRecord } from "../../generator/signatures/records.js";
 import { receiptMessage } from "../../generator/lifecycle/facts.js";
+import { receiptDispatch } from "../../generator/operator/receipt.js";
 import { CONTRACT_ID, RUN_ID, makePod, runPod } from "../run/roles/pod.js";
 import { fixture, merge, setEvent, useRecordedGitHub } from "./recorded.js";
 
@@ -58,6 +59,19 @@ describe("receive-receipt", () => {
     expect(readFileSync(join(repo, SIGNATURE), "utf8")).toBe(bytes.signature);
     const status = await runCli(["contract", "status", CONTRACT_ID, "--format", "json"], { repo });
     expect(jsonOut(status).runs).toEqual([{ id: RUN_ID, requested: true, receipt: true, acknowledged: false }]);
+  });
+
+  it("takes the payload the cluster's operator renders (datomspod operator --dispatch-dir) and writes what the operator would have committed", async () => {
+    const { repo, payload } = await dispatched();
+    const receipt = completeReceipt(payload.receipt, {});
+    const rendered = await receiptDispatch(loadContract(repo, CONTRACT_ID), RUN_ID, receipt, await testWallet("hospital-provider"));
+    dispatch(rendered);
+
+    const result = await runCli(["github", "receive-receipt", "--format", "json"], { repo });
+
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(repo, RECEIPT), "utf8")).toBe(payload.bytes.receipt);
+    expect(readFileSync(join(repo, SIGNATURE), "utf8")).toBe(payload.bytes.signature);
   });
 
   it("writes nothing for a receipt signed by someone who is not a runner (the consumer)", async () => {

@@ -9,12 +9,26 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadContract } from "../../generator/contract/load.js";
 import { receiptMessage, runMessage } from "../../generator/lifecycle/facts.js";
+import { deletionMessage } from "../../generator/operator/deletion.js";
 import { signRecord } from "../../generator/signatures/records.js";
 import { cli, expectIssues, jsonOut, runCli, type ExpectedIssue } from "../helpers/cli.js";
 import { testKey, testWallet } from "../helpers/keys.js";
 import { contractJson, exampleIds, readJson, tempRepo, writeJson, writeText } from "../helpers/repo.js";
 
 const ID = "hospital-stats";
+
+/** The deletion record the cluster's operator writes, signed by `signer`. */
+async function deletionRecord(repo: string, signer: string): Promise<unknown> {
+  const loaded = loadContract(repo, ID);
+  const observed = {
+    contract: ID,
+    namespace: `dp-${ID}`,
+    uid: "6f1e0c2d-0000-4000-8000-00000000000a",
+    deletionRequestedAt: "2026-12-02T00:00:00Z",
+    goneAt: "2026-12-02T00:00:03Z",
+  };
+  return signRecord(await testWallet(signer), "deletion", ID, loaded.contract.chainId, deletionMessage(ID, loaded.hash, "local", observed));
+}
 const shift = (time: string, ms: number): string => new Date(Date.parse(time) + ms).toISOString();
 
 describe.each(exampleIds().map((id) => [id]))("contract status of %s", (id) => {
@@ -105,11 +119,19 @@ describe("the lifecycle of hospital-stats, driven by committed files", () => {
     await acknowledge(repo, "run-1");
     states.push((await state(repo)).state);
     writeJson(repo, `contracts/${ID}/deletion.json`, { deleted: "2026-12-02T00:00:00Z" });
+    // an unsigned record of a deletion counts for nothing
+    states.push((await state(repo)).state);
+    // nor does one signed by a party that is not a runner
+    writeJson(repo, `contracts/${ID}/deletion.json`, await deletionRecord(repo, "health-consumer"));
+    const byConsumer = await state(repo);
+    states.push(byConsumer.state);
+    writeJson(repo, `contracts/${ID}/deletion.json`, await deletionRecord(repo, "hospital-provider"));
     states.push((await state(repo)).state);
     await revoke(repo, "hospital-provider");
     states.push((await state(repo)).state);
 
-    expect(states).toEqual(["active", "active", "ran", "delivered", "deleted", "revoked"]);
+    expect(states).toEqual(["active", "active", "ran", "delivered", "delivered", "delivered", "deleted", "revoked"]);
+    expect(byConsumer.issues.map((issue) => `${issue.file} ${issue.path}`)).toContain(`contracts/${ID}/deletion.json $.signer`);
   });
 
   it("is proposed while a party has not signed and signed while an approval is missing", async () => {

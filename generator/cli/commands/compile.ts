@@ -1,14 +1,26 @@
 import { InputError, VerdictError, formatIssue } from "../../errors.js";
-import { applyPlan, computeDrift, hasDrift } from "../../compile/write.js";
+import { applyPlan, computeDrift, guardRemovals, hasDrift, MAX_REMOVALS, removedInstances } from "../../compile/write.js";
 import { defaultWorkers, renderInWorkers } from "../../compile/parallel.js";
 import { planCompileWith, renderHere } from "../../compile/plan.js";
 import type { Command } from "../command.js";
-import { evaluationTime } from "../options.js";
+import { evaluationTime, stringOption } from "../options.js";
+
+function allowedRemovals(value: string | undefined): number {
+  if (value === undefined) return MAX_REMOVALS;
+  if (!/^\d{1,6}$/.test(value))
+    throw InputError.of({
+      file: "command line",
+      path: "--allow-removals",
+      message: `${JSON.stringify(value)} is not a number`,
+      fix: "pass how many instance folders may be removed, e.g. --allow-removals 25",
+    });
+  return Number(value);
+}
 
 export const compile: Command = {
   name: ["compile"],
   summary: "render every active contract into clusters/<cluster>/<id>/ and each cluster's Argo CD wiring",
-  usage: "[--check] [--at TIME] [--no-cache]",
+  usage: "[--check] [--at TIME] [--no-cache] [--allow-removals N]",
   help: [
     "Only contracts that are active (or ran, awaiting delivery) and pass the same gate as `datomspod check`",
     "(signatures, approvals, OPS-C policies, Kubernetes validation) get an instance; the folders of delivered,",
@@ -16,9 +28,11 @@ export const compile: Command = {
     "a contract was refused (the others are rendered).",
     "--check writes nothing and exits 1 listing the differences when clusters/ is not what the contracts render to.",
     "--at previews the contracts at an RFC 3339 time instead of now: it writes nothing (like --check).",
+    `Mass-deletion guard: more than ${MAX_REMOVALS} instance folders removed by one compile are refused (exit 1, nothing written);`,
+    "--allow-removals N allows up to N when they are meant.",
     "Unchanged contracts are taken from .datomspod/cache/ (keyed by every byte they depend on); --no-cache renders all again. --check never uses the cache.",
   ].join("\n"),
-  options: { check: { type: "boolean" }, at: { type: "string" }, "no-cache": { type: "boolean" } },
+  options: { check: { type: "boolean" }, at: { type: "string" }, "no-cache": { type: "boolean" }, "allow-removals": { type: "string" } },
   positionals: [0, 0],
   async run(ctx, _args, values) {
     // A preview at another time executes nothing: what Argo CD syncs is only ever rendered at the real clock.
@@ -28,6 +42,7 @@ export const compile: Command = {
     const plan = await planCompileWith(ctx.repo, now, options, (profiles) =>
       renderInWorkers(ctx.repo, now, defaultWorkers(), renderHere(ctx.repo, now, profiles, false)),
     );
+    if (!check) guardRemovals(removedInstances(ctx.repo, plan), allowedRemovals(stringOption(values, "allow-removals")));
     const drift = check ? computeDrift(ctx.repo, plan) : applyPlan(ctx.repo, plan);
     const refused = new Map(plan.refused.map((r) => [r.id, r.issues]));
     const summary = {

@@ -15,6 +15,7 @@ import { keysNew, keysShow } from "./keys.js";
 import { report, serve } from "./report.js";
 import { request } from "./request.js";
 import { roleDatomspaceIn, roleDatomspaceOut, roleOracle } from "./role.js";
+import { operator } from "./operator.js";
 import { run } from "./run.js";
 import { settle } from "./settle.js";
 
@@ -46,6 +47,7 @@ export const COMMANDS: readonly Command[] = [
   envLock,
   envBuild,
   run,
+  operator,
   fetchOutputs,
   releaseOutputs,
   ackDelivery,

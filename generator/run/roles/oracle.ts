@@ -16,7 +16,8 @@ import { buildReceipt, receiptText, type Receipt, type ReceiptFacts } from "./re
 export interface OracleOptions {
   readonly contract: string;
   readonly run: string;
-  readonly status: string;
+  /** The status volume; undefined when it is gone (a cluster's operator reads only the sealed claim). */
+  readonly status: string | undefined;
   /** Where datomspace-in wrote its verdict and gate; default: the status folder. */
   readonly verified?: string;
   readonly sealed: string;
@@ -48,10 +49,11 @@ export function readOracleFacts(options: OracleOptions): ReceiptFacts {
   assertRunId(options.run, "--run");
   const pod = readPodContract(options.contract);
   const verifiedDir = options.verified ?? options.status;
-  const verdict = tryRead(() => readVerdict(join(verifiedDir, VERIFIED_FILES.verdict)));
+  const verdict = verifiedDir === undefined ? undefined : tryRead(() => readVerdict(join(verifiedDir, VERIFIED_FILES.verdict)));
   // A verdict about another contract is no verdict about this one.
   const ownVerdict = verdict !== undefined && verdict.contract?.hash === pod.hash ? verdict : verdict?.ok === false ? verdict : undefined;
-  const computingValue = tryRead(() => readRoleJson(join(options.status, STATUS_FILES.computing), 64 * 1024));
+  const statusDir = options.status;
+  const computingValue = statusDir === undefined ? undefined : tryRead(() => readRoleJson(join(statusDir, STATUS_FILES.computing), 64 * 1024));
   const computing: ComputingStatus | undefined = computingValue === undefined ? undefined : parseComputingStatus(computingValue);
   const manifestPath = join(options.sealed, SEALED_FILES.manifest);
   let manifest: SealedManifest | undefined = tryRead(() => {
@@ -65,7 +67,7 @@ export function readOracleFacts(options: OracleOptions): ReceiptFacts {
     contractHash: pod.hash,
     runId: options.run,
     verdict: ownVerdict,
-    gate: isRegularFile(join(verifiedDir, VERIFIED_FILES.gate)),
+    gate: verifiedDir !== undefined && isRegularFile(join(verifiedDir, VERIFIED_FILES.gate)),
     computing,
     manifest,
   };

@@ -1,0 +1,131 @@
+/**
+ * The `datomspod-operator` of a cluster (the seed's Server and Oracle pods), rendered into
+ * clusters/<cluster>/operator/ for every profile whose pods Argo CD runs: its namespace, a
+ * ServiceAccount, a ClusterRole with only what the operator calls (list/watch Jobs and namespaces,
+ * get claims and volumes) and its binding, and a Deployment of one replica. Its keystore and git
+ * credentials come from Secrets that are only referenced, never rendered.
+ */
+
+import type { ClusterProfile } from "./profile.js";
+import type { K8sObject } from "./instance.js";
+
+export const OPERATOR_NAME = "datomspod-operator";
+export const OPERATOR_NAMESPACE = "datomspod-system";
+/** The Secret (made by the cluster's admin) holding the runner keystore: keys `keystore.json` and `password`. */
+export const OPERATOR_KEY_SECRET = "datomspod-operator-key";
+/** Where the node keeps the volumes of the sealed-output claims (hostPath/local PersistentVolumes). */
+export const SEALED_ROOT = "/var/lib/datomspod/sealed";
+
+/** What the operator calls, and nothing else (generator/operator/). */
+export const OPERATOR_RULES = [
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["get"] },
+  { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
+] as const;
+
+export function operatorRendered(profile: ClusterProfile): boolean {
+  return profile.mode !== "local";
+}
+
+export function renderOperator(profile: ClusterProfile): K8sObject[] {
+  const labels = { "app.kubernetes.io/managed-by": "datomspod", "app.kubernetes.io/part-of": "datomspod", "app.kubernetes.io/name": OPERATOR_NAME };
+  const metadata = { name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE, labels };
+  const image = `${profile.images.pod.image}@${profile.images.pod.digest}`;
+  const securityContext = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+  return [
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: OPERATOR_NAMESPACE,
+        // Pod Security baseline forbids the read-only hostPath of the sealed volumes; restricted is warned about, so anything else shows.
+        labels: { ...labels, "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "restricted" },
+      },
+    },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata, automountServiceAccountToken: true },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: OPERATOR_NAME, labels },
+      rules: OPERATOR_RULES.map((rule) => ({ apiGroups: [...rule.apiGroups], resources: [...rule.resources], verbs: [...rule.verbs] })),
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: OPERATOR_NAME, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: OPERATOR_NAME },
+      subjects: [{ kind: "ServiceAccount", name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }],
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata,
+      spec: {
+        // One writer: two operators would race for the same records (git would refuse the second push, but why try).
+        replicas: 1,
+        strategy: { type: "Recreate" },
+        selector: { matchLabels: { "app.kubernetes.io/name": OPERATOR_NAME } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: OPERATOR_NAME,
+            enableServiceLinks: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+              {
+                name: "operator",
+                image,
+                imagePullPolicy: "IfNotPresent",
+                command: ["/opt/datomspod/bin/datomspod"],
+                args: [
+                  "--repo",
+                  "/repo",
+                  "operator",
+                  "--cluster",
+                  profile.name,
+                  "--key",
+                  "/keys/keystore.json",
+                  "--sealed-root",
+                  SEALED_ROOT,
+                  "--branch",
+                  profile.argocd.targetRevision,
+                  "--clone",
+                  profile.argocd.repoURL,
+                  ...(profile.ipfs === undefined ? [] : ["--ipfs", profile.ipfs.endpoint]),
+                ],
+                env: [
+                  { name: "DATOMSPOD_KEY_PASSWORD", valueFrom: { secretKeyRef: { name: OPERATOR_KEY_SECRET, key: "password" } } },
+                  { name: "HOME", value: "/tmp" },
+                ],
+                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+                securityContext,
+                volumeMounts: [
+                  { name: "keys", mountPath: "/keys", readOnly: true },
+                  { name: "repo", mountPath: "/repo" },
+                  { name: "sealed", mountPath: SEALED_ROOT, readOnly: true },
+                  { name: "tmp", mountPath: "/tmp" },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "keys", secret: { secretName: OPERATOR_KEY_SECRET, items: [{ key: "keystore.json", path: "keystore.json" }], defaultMode: 0o400 } },
+              { name: "repo", emptyDir: { sizeLimit: "1Gi" } },
+              { name: "sealed", hostPath: { path: SEALED_ROOT, type: "Directory" } },
+              { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+            ],
+          },
+        },
+      },
+    },
+  ];
+}

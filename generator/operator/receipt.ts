@@ -1,0 +1,171 @@
+/**
+ * A finished Job's receipt, as `datomspod run` makes it: the sealed claim is read on the node
+ * (the operator runs there, out of cluster, as Argo CD does in the lab), every blob is checked and
+ * published, and the receipt — the oracle's, or one built from what the roles left — is completed
+ * with the rendered instance and the Job, signed with the runner key and committed (or rendered as
+ * a repository_dispatch). Nothing is recorded unless the Job is the committed, reviewed one of a
+ * requested run of the contract version it names, and its receipt does not exist yet.
+ */
+
+import { existsSync, realpathSync } from "node:fs";
+import { join, sep } from "node:path";
+import { getAddress, type Wallet } from "ethers";
+import { InputError, VerdictError } from "../errors.js";
+import { loadContract, type LoadedContract } from "../contract/load.js";
+import { writeRunReceipt } from "../delivery/receipts.js";
+import { directoryDigest } from "../evidence/collect.js";
+import { gatherFacts, receiptMessage, receiptSignatureFile } from "../lifecycle/facts.js";
+import { publisherFor } from "../publish/select.js";
+import { display } from "../repo/files.js";
+import { recordDir } from "../repo/layout.js";
+import { collectSealed } from "../run/collect.js";
+import { buildReceipt, completeReceipt, receiptText, type Receipt } from "../run/roles/receipt.js";
+import { signRecord } from "../signatures/records.js";
+import { RECEIPT_EVENT_TYPE } from "../github/receipt.js";
+import { volumePath, type FinishedJob } from "./jobs.js";
+import type { ClaimObject, KubeClient, VolumeObject } from "./kube.js";
+import type { DispatchRenderer, GitSink } from "./sink.js";
+
+export interface OperatorSetup {
+  /** The operator's clone of the repository. */
+  readonly repo: string;
+  /** The cluster profile it serves (clusters/<cluster>/). */
+  readonly cluster: string;
+  readonly runner: Wallet;
+  readonly kube: KubeClient;
+  /** Only PersistentVolumes whose node path lies under this folder are read (the sealed claims' storage). */
+  readonly sealedRoot: string;
+  readonly git: GitSink;
+  /** With GitHub: render repository_dispatch events instead of pushing commits. */
+  readonly dispatch?: DispatchRenderer;
+  readonly ipfsApi?: string;
+  readonly now: () => Date;
+}
+
+export type Handled =
+  | { readonly kind: "recorded"; readonly files: readonly string[]; readonly where: string; readonly receipt: Receipt }
+  | { readonly kind: "already"; readonly where: string };
+
+function refuse(job: FinishedJob, message: string, fix: string, file = `job ${job.namespace}/${job.name}`): never {
+  throw new VerdictError(`${job.namespace}/${job.name}: ${message}; no receipt recorded`, [{ file, path: "$", message, fix }]);
+}
+
+/** The checks before anything is read from the cluster: whose Job this is, and whether it may get a receipt. */
+function checkJob(setup: OperatorSetup, job: FinishedJob): { loaded: LoadedContract; folder: string; jobFile: string } {
+  const { repo, cluster } = setup;
+  const loaded = loadContract(repo, job.contract);
+  if (loaded.contract.cluster !== cluster)
+    refuse(job, `contract ${job.contract} runs on cluster ${loaded.contract.cluster}, not ${cluster}`, "run the operator of that cluster", loaded.file);
+  const runner = getAddress(setup.runner.address);
+  if (!loaded.contract.evidence.runners.includes(runner))
+    throw InputError.of({
+      file: "--key",
+      path: "$",
+      message: `${runner} is not a runner of ${job.contract}: the receipt it signed would not count`,
+      fix: `give the operator the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
+    });
+  if (job.contractHash !== loaded.hash)
+    refuse(
+      job,
+      `ran contract version ${job.contractHash ?? "(none)"}, the repository holds ${loaded.hash}`,
+      "only the Job of the committed contract version gets a receipt",
+    );
+  const facts = gatherFacts(repo, loaded, setup.now().getTime());
+  if (!facts.runRequests.some((request) => request.id === job.run))
+    refuse(job, `run ${job.run} of ${job.contract} has no valid run request`, "a run happens only on the consumer's signed request");
+  const folder = `clusters/${cluster}/${job.contract}`;
+  const jobFile = `job-${job.name}.yaml`;
+  if (!existsSync(join(repo, folder, jobFile)))
+    refuse(
+      job,
+      `is not a Job of the committed instance (${folder}/${jobFile} does not exist)`,
+      "only the reviewed, committed Job gets a receipt: compile and commit clusters/",
+    );
+  return { loaded, folder, jobFile };
+}
+
+/** The sealed claim's folder on this node, refused unless it is a bound hostPath/local volume under the sealed root. */
+async function sealedFolder(setup: OperatorSetup, job: FinishedJob): Promise<string> {
+  const fix = "the profile's sealed-output claims must bind hostPath or local PersistentVolumes under --sealed-root";
+  if (job.sealedClaim === undefined) refuse(job, "mounts no claim as its sealed volume", fix);
+  const claim = (await setup.kube.get<ClaimObject>(`/api/v1/namespaces/${job.namespace}/persistentvolumeclaims/${job.sealedClaim}`)).body;
+  const volumeName = claim?.spec?.volumeName;
+  if (claim === undefined || volumeName === undefined || claim.status?.phase !== "Bound") refuse(job, `its claim ${job.sealedClaim} is not bound`, fix);
+  const pv = (await setup.kube.get<VolumeObject>(`/api/v1/persistentvolumes/${volumeName}`)).body;
+  const path = pv === undefined ? undefined : volumePath(pv);
+  if (pv === undefined || path === undefined) refuse(job, `the volume ${volumeName} of claim ${job.sealedClaim} is not a hostPath or local volume`, fix);
+  if (pv.spec?.claimRef?.uid !== claim.metadata.uid) refuse(job, `the volume ${volumeName} is bound to another claim`, fix);
+  const root = realpathSync(setup.sealedRoot);
+  if (!existsSync(path)) refuse(job, `the volume's folder ${path} is not on this node`, "run the operator on the node that holds the volumes");
+  const real = realpathSync(path);
+  if (real !== root && !real.startsWith(root + sep)) refuse(job, `the volume's folder ${real} is outside the sealed root ${root}`, fix);
+  return real;
+}
+
+/** What a cluster's Job left, made into the receipt `datomspod run` would have made. */
+async function clusterReceipt(
+  setup: OperatorSetup,
+  job: FinishedJob,
+  loaded: LoadedContract,
+  sealed: string,
+  folder: string,
+  jobFile: string,
+): Promise<Receipt> {
+  const publisher = publisherFor(setup.repo, loaded.contract, setup.ipfsApi);
+  const collected = await collectSealed(setup.repo, job.contract, job.run, { sealed, status: undefined, verified: undefined }, publisher);
+  // Without the oracle's receipt, the status and verified volumes went with the pod: the receipt says the run failed.
+  const receipt = collected.receipt ?? buildReceipt(collected.leftFacts!);
+  const namespace = (await setup.kube.get(`/api/v1/namespaces/${job.namespace}`)).body;
+  return completeReceipt(receipt, {
+    instance: {
+      cluster: setup.cluster,
+      folder,
+      manifestDigest: directoryDigest(join(setup.repo, folder), folder),
+      job: jobFile,
+      jobUid: job.uid,
+      jobOutcome: job.outcome,
+      namespace: job.namespace,
+      namespaceUid: namespace?.metadata.uid ?? null,
+    },
+    deletion: {
+      pod: null,
+      reason: `the Job's pod and its volumes go with namespace ${job.namespace} when Argo CD prunes the instance; the operator records it in contracts/${job.contract}/deletion.json`,
+      checkedAt: job.finishedAt ?? null,
+    },
+  });
+}
+
+/** The client payload of the `datomspod-receipt` repository_dispatch: what `datomspod github receive-receipt` takes. */
+export async function receiptDispatch(
+  loaded: LoadedContract,
+  runId: string,
+  receipt: Receipt,
+  runner: Wallet,
+): Promise<{ contract: string; run: string; receipt: unknown; signature: unknown }> {
+  const document = JSON.parse(receiptText(receipt)) as unknown;
+  const signature = await signRecord(runner, "receipt", loaded.id, loaded.contract.chainId, receiptMessage(loaded, runId, document));
+  return { contract: loaded.id, run: runId, receipt: document, signature };
+}
+
+export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob): Promise<Handled> {
+  const name = `receipt-${job.contract}-${job.run}`;
+  if (setup.dispatch?.exists(name) === true) return { kind: "already", where: setup.dispatch.path(name) };
+  await setup.git.sync();
+  const receiptPath = join(recordDir(setup.repo, job.contract, "receipts"), `${job.run}.json`);
+  if (existsSync(receiptPath)) return { kind: "already", where: display(setup.repo, receiptPath) };
+  const { loaded, folder, jobFile } = checkJob(setup, job);
+  const sealed = await sealedFolder(setup, job);
+  const receipt = await clusterReceipt(setup, job, loaded, sealed, folder, jobFile);
+
+  if (setup.dispatch !== undefined) {
+    const where = setup.dispatch.render(name, RECEIPT_EVENT_TYPE, await receiptDispatch(loaded, job.run, receipt, setup.runner));
+    return { kind: "recorded", files: [where], where, receipt };
+  }
+  const written = await writeRunReceipt(setup.repo, loaded, job.run, receipt, setup.runner);
+  const files = [display(setup.repo, receiptSignatureFile(loaded.dir, job.run)), display(setup.repo, written)];
+  const commit = await setup.git.record(
+    files,
+    `Receipt of ${job.contract} ${job.run}: ${receipt.predicate.status.phase} (datomspod operator, cluster ${setup.cluster})`,
+  );
+  return { kind: "recorded", files, where: commit, receipt };
+}

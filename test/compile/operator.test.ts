@@ -1,0 +1,139 @@
+/**
+ * What compile renders for a cluster's operator and its Argo CD dashboard, and the mass-deletion
+ * guard: least-privilege RBAC, secrets only referenced, one Application per instance folder with the
+ * contract's state and OPS-C verdict, and no compile that removes more instances than allowed.
+ */
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { renderArgoCd } from "../../generator/compile/argocd.js";
+import { OPERATOR_RULES, renderOperator } from "../../generator/compile/operator.js";
+import { loadProfiles } from "../../generator/compile/profile.js";
+import { MAX_REMOVALS } from "../../generator/compile/write.js";
+import { cli } from "../helpers/cli.js";
+import { ROOT, tempRepo } from "../helpers/repo.js";
+
+const profiles = loadProfiles(ROOT);
+
+describe("the operator's manifests", () => {
+  it("are rendered for clusters whose pods Argo CD runs, not for the local one", () => {
+    expect(readdirSync(join(ROOT, "clusters", "self-built-example", "operator")).sort()).toEqual([
+      "clusterrole.yaml",
+      "clusterrolebinding.yaml",
+      "deployment.yaml",
+      "namespace.yaml",
+      "serviceaccount.yaml",
+    ]);
+    expect(existsSync(join(ROOT, "clusters", "local", "operator"))).toBe(false);
+  });
+
+  it("grant only what the operator calls: read Jobs and namespaces, get claims and volumes; nothing that writes or reads secrets or pods", () => {
+    const role = renderOperator(profiles.get("self-built-example")!).find((o) => o.kind === "ClusterRole") as unknown as {
+      rules: { resources: string[]; verbs: string[] }[];
+    };
+
+    const granted = role.rules.flatMap((rule) => rule.resources.map((resource) => `${resource}:${rule.verbs.join(",")}`));
+
+    expect(granted).toEqual(["jobs:get,list,watch", "namespaces:get,list,watch", "persistentvolumeclaims:get", "persistentvolumes:get"]);
+    expect(OPERATOR_RULES.flatMap((rule) => rule.verbs).filter((verb) => !["get", "list", "watch"].includes(verb))).toEqual([]);
+  });
+
+  it("take the keystore from a Secret by reference: no Secret object and no key material is rendered", () => {
+    const objects = renderOperator(profiles.get("self-built-example")!);
+    const text = JSON.stringify(objects);
+
+    expect(objects.map((o) => o.kind)).not.toContain("Secret");
+    expect(text).toContain('"secretName":"datomspod-operator-key"');
+    expect(text).toContain('"secretKeyRef":{"name":"datomspod-operator-key","key":"password"}');
+    expect(text).not.toMatch(/"(ciphertext|crypto|privateKey|mnemonic)"/);
+  });
+
+  it("run one replica, replaced (never two writers), from the profile's pod image by digest", () => {
+    const profile = profiles.get("self-built-example")!;
+    const deployment = parse(readFileSync(join(ROOT, "clusters", "self-built-example", "operator", "deployment.yaml"), "utf8")) as {
+      spec: { replicas: number; strategy: { type: string }; template: { spec: { containers: { image: string; args: string[] }[] } } };
+    };
+
+    expect([deployment.spec.replicas, deployment.spec.strategy.type]).toEqual([1, "Recreate"]);
+    expect(deployment.spec.template.spec.containers[0].image).toBe(`${profile.images.pod.image}@${profile.images.pod.digest}`);
+    expect(deployment.spec.template.spec.containers[0].args).toEqual(
+      expect.arrayContaining(["operator", "--cluster", "self-built-example", "--clone", profile.argocd.repoURL]),
+    );
+  });
+});
+
+describe("the Argo CD dashboard", () => {
+  it("makes one Application per instance folder (its namespace.yaml), never of argocd/ or operator/", () => {
+    const appset = renderArgoCd(profiles.get("self-built-example")!)[1] as unknown as { spec: { generators: { git: { files: unknown[] } }[] } };
+
+    expect(appset.spec.generators[0].git.files).toEqual([
+      { path: "clusters/self-built-example/*/namespace.yaml" },
+      { path: "clusters/self-built-example/argocd/namespace.yaml", exclude: true },
+      { path: "clusters/self-built-example/operator/namespace.yaml", exclude: true },
+    ]);
+  });
+
+  it("shows the contract's state and OPS-C verdict (the instance Namespace's annotations) and links to the contract, its pull requests and anchors", () => {
+    const appset = parse(readFileSync(join(ROOT, "clusters", "local", "argocd", "applicationset.yaml"), "utf8")) as {
+      spec: { template: { metadata: { annotations: Record<string, string> }; spec: { info: { name: string; value: string }[] } } };
+    };
+    const namespace = parse(readFileSync(join(ROOT, "clusters", "local", "hospital-stats", "namespace.yaml"), "utf8")) as {
+      metadata: { annotations: Record<string, string> };
+    };
+
+    expect(appset.spec.template.spec.info.map((entry) => entry.name)).toEqual(["contract", "contract state", "OPS-C verdict"]);
+    expect(Object.keys(appset.spec.template.metadata.annotations).sort()).toEqual([
+      "link.argocd.argoproj.io/anchors",
+      "link.argocd.argoproj.io/contract",
+      "link.argocd.argoproj.io/pull-requests",
+    ]);
+    expect(namespace.metadata.annotations["datomspod.io/state"]).toBe("active");
+    expect(namespace.metadata.annotations["datomspod.io/opsc-verdict"]).toMatch(/^pass: openness \d+, privacy \d+, security \d+ \(scenario [-a-z]+\)$/);
+  });
+});
+
+describe("the mass-deletion guard", () => {
+  function staleFolders(repo: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => {
+      const dir = join(repo, "clusters", "local", `gone-${i}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "namespace.yaml"), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dp-gone-${i}\n`);
+      return dir;
+    });
+  }
+
+  it(`refuses a compile that would remove more than ${MAX_REMOVALS} instance folders, writing nothing`, async () => {
+    const repo = tempRepo();
+    const dirs = staleFolders(repo, MAX_REMOVALS + 1);
+
+    const result = await cli(repo, "compile");
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`compile would remove ${MAX_REMOVALS + 1} instance folders at once (more than ${MAX_REMOVALS}): nothing was written`);
+    expect(result.stderr).toContain(`compile --allow-removals ${MAX_REMOVALS + 1}`);
+    expect(dirs.filter((dir) => existsSync(dir))).toHaveLength(MAX_REMOVALS + 1);
+    expect(existsSync(join(repo, "clusters", "local", "hospital-stats"))).toBe(false);
+  });
+
+  it("removes them when told how many may go, and removes up to the limit without being told", async () => {
+    const repo = tempRepo();
+    const many = staleFolders(repo, MAX_REMOVALS + 1);
+
+    const allowed = await cli(repo, "compile", "--allow-removals", String(MAX_REMOVALS + 1));
+    const few = staleFolders(repo, MAX_REMOVALS);
+    const unasked = await cli(repo, "compile");
+
+    expect([allowed.code, unasked.code]).toEqual([0, 0]);
+    expect([...many, ...few].filter((dir) => existsSync(dir))).toEqual([]);
+    expect(existsSync(join(repo, "clusters", "local", "hospital-stats", "namespace.yaml"))).toBe(true);
+  });
+
+  it("refuses an --allow-removals that is not a number (exit 2)", async () => {
+    const result = await cli(tempRepo(), "compile", "--allow-removals", "all");
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--allow-removals");
+  });
+});
