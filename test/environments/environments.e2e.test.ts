@@ -48,7 +48,9 @@ const torchWanted =
     TORCH_IMAGE.digest !== undefined &&
     (await inspectImage("podman", `${TORCH_IMAGE.repository}@${TORCH_IMAGE.digest}`)) !== undefined);
 if (missing === undefined && !torchWanted)
-  console.warn("SKIPPED the python-torch run: its image (several GB) is built on demand; set DATOMSPOD_TEST_TORCH=1 or run datomspod env build python-torch");
+  console.warn(
+    "NOT RUN: the python-torch training on CPU. Its image (6.6 GB) is built on demand: datomspod env build python-torch (or DATOMSPOD_TEST_TORCH=1 builds it here)",
+  );
 
 /** The run succeeded and its outputs passed the policy and were sealed for the consumer. */
 async function expectDelivered(run: RunOutcome): Promise<void> {
@@ -82,39 +84,43 @@ describe.skipIf(missing !== undefined)("algorithms run in the compute environmen
     await Promise.all([runEnvironment("python-data"), runEnvironment("python-privacy")]);
   }, 3_600_000);
 
-  it("python-data: an Ocean-style algorithm with pandas, scikit-learn, matplotlib and Pillow delivers a CSV, a PNG chart and a model", slow, async (t) => {
-    const run = await runAlgorithm(t, {
-      algorithm: "ocean-data-report.py",
-      algorithms: ALGORITHMS,
-      environment: "python-data",
-      datasets: DATASETS,
-      compute: { memory: "1Gi", maxDurationSeconds: 300 },
-      parameters: { groupBy: "region", minGroupSize: 1 },
-      policy: { maxBytes: 64 * 1024, fileTypes: ["csv", "png", "json", "txt"], extensionless: { types: ["txt"], names: ["result"] } },
-    });
+  it(
+    "python-data: an Ocean-style algorithm with pandas, scikit-learn, matplotlib and Pillow keeps its scratch files and delivers a CSV, a PNG chart, a model and its extension-less result",
+    slow,
+    async (t) => {
+      const run = await runAlgorithm(t, {
+        algorithm: "ocean-data-report.py",
+        algorithms: ALGORITHMS,
+        environment: "python-data",
+        datasets: DATASETS,
+        compute: { memory: "1Gi", maxDurationSeconds: 300 },
+        parameters: { groupBy: "region", minGroupSize: 1 },
+        policy: { maxBytes: 64 * 1024, fileTypes: ["csv", "png", "json", "txt"], extensionless: { types: ["txt"], names: ["result"] } },
+      });
 
-    await expectDelivered(run);
-    const files = await fetchedFiles(run);
-    expect(Object.keys(files).sort()).toEqual(["chart.png", "model.json", "result", "summary.csv"]);
-    expect(files["result"].toString("utf8")).toBe("80 rows in 4 groups; scratch: chart-full.png, data, model.pkl");
-    const [header, ...rows] = files["summary.csv"].toString("utf8").trim().split("\n");
-    expect(header).toBe("region,patients,mean_age,mean_stay");
-    for (const region of REGIONS) {
-      const group = PATIENTS.filter((p) => p.region === region);
-      const row = rows.find((line) => line.startsWith(`${region},`))!.split(",");
-      expect(Number(row[1])).toBe(group.length);
-      expect(Number(row[2])).toBeCloseTo(group.reduce((s, p) => s + p.age, 0) / group.length, 3);
-      expect(Number(row[3])).toBeCloseTo(group.reduce((s, p) => s + p.stay, 0) / group.length, 3);
-    }
-    expect(pngSize(files["chart.png"])).toEqual({ width: 320, height: 240 });
-    const model = JSON.parse(files["model.json"].toString("utf8")) as Record<string, any>;
-    expect(model).toMatchObject({ features: ["age", "stay"], rows: 80, chart: { width: 320, height: 240 }, font: "DejaVuSans.ttf" });
-    expect(String(model.backend).toLowerCase()).toBe("agg");
-    expect(model.coefficients).toHaveLength(2);
-    expect(model.coefficients[0]).toBeGreaterThan(0);
-    expect(model.coefficients[1]).toBeGreaterThan(0);
-    expect(model.trainingAccuracy).toBeGreaterThanOrEqual(0.9);
-  });
+      await expectDelivered(run);
+      const files = await fetchedFiles(run);
+      expect(Object.keys(files).sort()).toEqual(["chart.png", "model.json", "result", "summary.csv"]);
+      expect(files["result"].toString("utf8")).toBe("80 rows in 4 groups; scratch: chart-full.png, data, model.pkl");
+      const [header, ...rows] = files["summary.csv"].toString("utf8").trim().split("\n");
+      expect(header).toBe("region,patients,mean_age,mean_stay");
+      for (const region of REGIONS) {
+        const group = PATIENTS.filter((p) => p.region === region);
+        const row = rows.find((line) => line.startsWith(`${region},`))!.split(",");
+        expect(Number(row[1])).toBe(group.length);
+        expect(Number(row[2])).toBeCloseTo(group.reduce((s, p) => s + p.age, 0) / group.length, 3);
+        expect(Number(row[3])).toBeCloseTo(group.reduce((s, p) => s + p.stay, 0) / group.length, 3);
+      }
+      expect(pngSize(files["chart.png"])).toEqual({ width: 320, height: 240 });
+      const model = JSON.parse(files["model.json"].toString("utf8")) as Record<string, any>;
+      expect(model).toMatchObject({ features: ["age", "stay"], rows: 80, chart: { width: 320, height: 240 }, font: "DejaVuSans.ttf" });
+      expect(String(model.backend).toLowerCase()).toBe("agg");
+      expect(model.coefficients).toHaveLength(2);
+      expect(model.coefficients[0]).toBeGreaterThan(0);
+      expect(model.coefficients[1]).toBeGreaterThan(0);
+      expect(model.trainingAccuracy).toBeGreaterThanOrEqual(0.9);
+    },
+  );
 
   it("python-privacy: an OpenDP release spends the contract's epsilon on a noisy count and mean", slow, async (t) => {
     const run = await runAlgorithm(t, {
