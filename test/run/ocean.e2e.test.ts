@@ -231,4 +231,22 @@ describe.skipIf(missing !== undefined)("Ocean Compute-to-Data algorithms run unc
       expect(owner.report.status).toMatchObject({ phase: "failed", exitCode: 3, reason: "the algorithm exited with code 3" });
     });
   });
+
+  it(
+    "Ocean's /data/outputs/result under a contract without an extensionless rule: a policy violation, nothing delivered to the consumer",
+    { timeout: 300_000 },
+    async (t) => {
+      const run = await runAlgorithm(t, { algorithm: "ocean-scratch.py", image: "python" });
+
+      const p = run.receipt!.predicate;
+      expect(p.status).toEqual({ phase: "policy-violation", reason: PUBLIC_REASONS["policy-violation"] });
+      expect(p.outputs.policy).toEqual({ ok: false, rules: ["file-type"] });
+      expect(p.outputs.sealedFor).toEqual([PROVIDER.address]);
+      const owner = await fetchRun(run, PROVIDER);
+      expect(owner.report.policy.violations.map((v: any) => [v.rule, v.name, v.message])).toEqual([
+        ["file-type", "result", "has no extension, and the contract lets no output without one leave (outputs.policy.extensionless)"],
+      ]);
+      await expectRemoved(run);
+    },
+  );
 });
