@@ -27,7 +27,7 @@ import { join } from "node:path";
 import type { Contract } from "../../contract/types.generated.js";
 import { isSafeName } from "./crypto.js";
 import type { RowIndex } from "./rows.js";
-import { SNIFF_HEAD_BYTES, isText, sniffType } from "./sniff.js";
+import { SNIFF_HEAD_BYTES, SNIFF_WHOLE_MAX_BYTES, isText, sniffType } from "./sniff.js";
 import { scanFile } from "./views.js";
 
 export { isText } from "./sniff.js";
@@ -214,9 +214,13 @@ function tableSeparator(type: string | undefined): "," | "\t" | undefined {
   return type === "csv" ? "," : type === "tsv" ? "\t" : undefined;
 }
 
-/** The whole file, or its first SNIFF_HEAD_BYTES when it is larger than `limit` (it cannot leave then anyway). */
+/**
+ * The whole file, or its first SNIFF_HEAD_BYTES when it is larger than `limit` (over the run's
+ * budget it cannot leave anyway) or than SNIFF_WHOLE_MAX_BYTES (then only a binary type can be
+ * recognised: the role's memory is small).
+ */
 function contentForSniffing(file: Candidate, limit: number): { bytes: Uint8Array; whole: boolean } {
-  if (file.size <= limit) return { bytes: readFileSync(file.path), whole: true };
+  if (file.size <= Math.min(limit, SNIFF_WHOLE_MAX_BYTES)) return { bytes: readFileSync(file.path), whole: true };
   const head = Buffer.alloc(SNIFF_HEAD_BYTES);
   const fd = openSync(file.path, "r");
   try {

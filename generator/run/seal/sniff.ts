@@ -7,8 +7,10 @@
  * without an extension. Pure.
  */
 
-/** Bytes read from the start of a file too large to leave anyway (the run is then over its budget). */
+/** Bytes read from the start of a file that is not read whole. */
 export const SNIFF_HEAD_BYTES = 64 * 1024;
+/** Files up to this size (and within the run's budget) are read whole; of larger ones only the head. */
+export const SNIFF_WHOLE_MAX_BYTES = 64 * 1024 * 1024;
 
 const bytesOf = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
 
@@ -56,7 +58,7 @@ export function isText(bytes: Uint8Array): boolean {
 
 /**
  * Whether `bytes` (the whole file, or its head when `whole` is false) are of file type `type`.
- * A type not in SNIFFABLE_TYPES never matches.
+ * A type not in SNIFFABLE_TYPES never matches; from a head, only the binary types can.
  */
 export function contentIs(type: string, bytes: Uint8Array, whole: boolean): boolean {
   const magic = MAGIC[type];
@@ -65,12 +67,10 @@ export function contentIs(type: string, bytes: Uint8Array, whole: boolean): bool
     // Parquet ends with its magic too (after the footer).
     return type !== "parquet" || !whole || (bytes.length >= 8 && startsWith(bytes, bytes.length - 4, bytesOf("PAR1")));
   }
-  if (!(TEXT_TYPES as readonly string[]).includes(type)) return false;
-  // A head may end inside a UTF-8 sequence: judge the head without its last three bytes.
-  const text = whole ? bytes : bytes.subarray(0, Math.max(0, bytes.length - 3));
-  if (!isText(text)) return false;
+  // Text is text to its last byte: a head proves nothing (fail closed).
+  if (!(TEXT_TYPES as readonly string[]).includes(type) || !whole) return false;
+  if (!isText(bytes)) return false;
   if (type !== "json") return true;
-  if (!whole) return false;
   try {
     JSON.parse(new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, ""));
     return true;

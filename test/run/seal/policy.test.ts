@@ -172,6 +172,13 @@ describe("content sniffing", () => {
     expect(contentIs(type, bytes, true)).toBe(expected);
   });
 
+  it("from a head alone recognises binary types by their magic bytes, never text (it could turn binary later)", () => {
+    expect(contentIs("png", PNG, false)).toBe(true);
+    expect(contentIs("parquet", Buffer.from("PAR1...."), false)).toBe(true);
+    expect(contentIs("txt", Buffer.from("plain text so far"), false)).toBe(false);
+    expect(contentIs("csv", Buffer.from("a,b\n1,2\n"), false)).toBe(false);
+  });
+
   it("takes the first type of the contract's list that the content is", () => {
     expect(sniffType(["json", "txt"], Buffer.from("42"), true)).toBe("json");
     expect(sniffType(["txt", "json"], Buffer.from("42"), true)).toBe("txt");
