@@ -13,13 +13,14 @@
 //    main packages. Median of --rounds runs.
 //
 // Run after `npm run build`, as root with podman (see .ci/setup):
-//   node bench/environments.mjs [--rounds N] [--torch [--torch-build | --torch-cold]] [--skip-cold] [--out FILE]
+//   node bench/environments.mjs [--rounds N] [--torch [--torch-build | --torch-cold]] [--skip-cold] [--skip-builds] [--out FILE]
+// --skip-builds measures only the time to the first instruction and keeps the builds of FILE.
 // python-torch (GBs of wheels) only with --torch; a build of it with the shared cache's wheels only
 // with --torch-build, a cold one (a 3.9 GB download into an empty cache) only with --torch-cold.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, homedir, release, tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, homedir, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -181,8 +182,9 @@ async function firstInstruction(images, spec) {
     "import json",
     ...spec.modules.map((m) => `import ${m}`),
     "IMPORTED = time.time()",
-    'with open("/data/outputs/probe.json", "w") as f:',
-    '    json.dump({"first": FIRST, "imported": IMPORTED}, f)',
+    // The demo contract lets only aggregate tables out (csv, a count column of at least 10).
+    'with open("/data/outputs/probe.csv", "w") as f:',
+    '    f.write(f"first,imported,patients\\n{FIRST!r},{IMPORTED!r},10\\n")',
     "",
   ].join("\n");
   const samples = [];
@@ -202,7 +204,6 @@ async function firstInstruction(images, spec) {
     const totalMs = Math.round(performance.now() - p0);
     if (exit !== 0) throw new Error(`datomspod run (${spec.name}) exited ${exit}: ${stdout}${stderr}`);
     const receipt = JSON.parse(readFileSync(join(dir, "contracts", ID, "receipts", `${RUN}.json`), "utf8"));
-    const timing = receipt.predicate.computing ?? {};
     // The probe's own times leave sealed: fetch them as the consumer.
     const out = join(dir, "fetched");
     let fout = "";
@@ -212,14 +213,15 @@ async function firstInstruction(images, spec) {
       cwd: dir,
       now: new Date(),
     });
-    if (fetched !== 0) throw new Error(`fetch exited ${fetched}: ${fout}`);
-    const probe = JSON.parse(readFileSync(join(out, "outputs", "probe.json"), "utf8"));
+    if (fetched !== 0)
+      throw new Error(`fetch exited ${fetched}: ${fout}; the receipt: ${JSON.stringify({ status: receipt.predicate.status, policy: receipt.predicate.outputs.policy })}`);
+    const [first, imported] = readFileSync(join(out, "outputs", "probe.csv"), "utf8").split("\n")[1].split(",").map(Number);
+    const probe = { first, imported };
     samples.push({
       toFirstInstructionMs: Math.round(probe.first * 1000 - t0),
       importsMs: Math.round((probe.imported - probe.first) * 1000),
       toImportedMs: Math.round(probe.imported * 1000 - t0),
       runTotalMs: totalMs,
-      algorithmSeconds: timing.durationSeconds ?? null,
     });
     rmSync(dir, { recursive: true, force: true });
   }
@@ -240,11 +242,12 @@ function keep(reference, digest) {
 }
 
 const result = {
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version, loadAverageAtStart: loadavg().map((l) => Math.round(l * 10) / 10) },
   note: "cold: empty wheel cache and no image (PyPI download included); wheelsCached: image built again with the wheels cached; warm: datomspod env build with the image here (skipped by its inputs label). toFirstInstructionMs: from the call of datomspod run to the algorithm's first line; toImportedMs: to the end of importing the environment's main packages.",
   builds: [],
   firstInstruction: [],
 };
+if (options["skip-builds"] && existsSync(options.out)) result.builds = JSON.parse(readFileSync(options.out, "utf8")).builds ?? [];
 function save() {
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
@@ -276,6 +279,8 @@ try {
     result.firstInstruction.push(first);
     save();
   }
+  result.machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 10) / 10);
+  save();
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {
   if (keepers.length > 0) podman(["rm", "--force", ...keepers], true);

@@ -4,7 +4,7 @@
  * so algorithms written for either generation of Ocean read them unchanged.
  */
 
-import type { Contract, DataAsset } from "../contract/types.generated.js";
+import type { ConsumerParameter, Contract, DataAsset } from "../contract/types.generated.js";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
@@ -55,6 +55,23 @@ export function datasetDdo(contract: Contract, asset: DataAsset): object {
   };
 }
 
+/**
+ * A consumer parameter as Ocean's DDO lists it (`metadata.algorithm.consumerParameters`): name,
+ * type, label, required, description, default, and options for a select. The limits datomspod adds
+ * (minimum, maximum, integer, maxLength, pattern) are enforced on the run request, not shown here.
+ */
+function oceanConsumerParameter(parameter: ConsumerParameter): object {
+  return {
+    name: parameter.name,
+    type: parameter.type,
+    label: parameter.label,
+    required: parameter.required,
+    description: parameter.description ?? parameter.label,
+    default: parameter.default,
+    options: parameter.options,
+  };
+}
+
 export function algorithmDdo(contract: Contract): object {
   const algorithm = contract.inputs.algorithm;
   const created = contract.business.validity.notBefore;
@@ -80,7 +97,12 @@ export function algorithmDdo(contract: Contract): object {
       description: name,
       author: algorithm.provider === undefined ? "" : partyName(contract, algorithm.provider),
       license: `datomspod contract ${contract.id}`,
-      algorithm: { language: runtime.replace(/[0-9.]+$/, ""), version: "1", container },
+      algorithm: {
+        language: runtime.replace(/[0-9.]+$/, ""),
+        version: "1",
+        container,
+        consumerParameters: (algorithm.consumerParameters ?? []).map(oceanConsumerParameter),
+      },
     },
     services: [],
     service: [

@@ -47,6 +47,12 @@ export const CODE_INLINE_MAX_BYTES = 512 * 1024;
 /** Time the roles around the algorithm may take, added to the contract's duration for the Job deadline. */
 export const ROLE_DEADLINE_SECONDS = 600;
 const ALGO = ALGO_PATH;
+/**
+ * The algorithm's working directory: a writable scratch emptyDir (files an algorithm writes next to
+ * itself stay there: never outputs, never delivered), in which datomspace-in links `data` to
+ * /data, so that Ocean's relative `data/inputs/...` paths (Ocean runs `$ALGO` from `/`) resolve.
+ */
+export const SCRATCH = "/scratch";
 
 function fail(input: InstanceInput, path: string, message: string, fix: string): never {
   throw InputError.of({ file: input.file, path, message, fix });
@@ -306,6 +312,8 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       "/datomspod/status/computing.json",
       "--log",
       "/data/logs/algorithm.log",
+      "--workdir",
+      SCRATCH,
       "--",
       ...entrypointArgv(input),
     ],
@@ -317,7 +325,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
     ],
     resources: { limits: computeLimits, requests: computeLimits },
     securityContext: containerSecurity,
-    workingDir: "/",
+    workingDir: SCRATCH,
     volumeMounts: [
       ...inputFileMounts,
       ro("ocean-inputs", "/data/inputs"),
@@ -326,6 +334,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       { name: "outputs", mountPath: "/data/outputs" },
       { name: "logs", mountPath: "/data/logs" },
       { name: "tmp", mountPath: "/tmp" },
+      { name: "scratch", mountPath: SCRATCH },
       ro("tools", "/datomspod/bin"),
       { name: "status", mountPath: "/datomspod/status" },
       ro("verified", "/datomspod/verified"),
@@ -345,6 +354,8 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       "/datomspod/inputs",
       "--ocean-inputs",
       "/datomspod/ocean",
+      "--scratch",
+      "/datomspod/scratch",
       "--parameters",
       "/datomspod/run/algoCustomData.json",
       "--algorithm",
@@ -359,6 +370,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       contractMount,
       ...inputFileMounts,
       { name: "ocean-inputs", mountPath: "/datomspod/ocean" },
+      { name: "scratch", mountPath: "/datomspod/scratch" },
       ro("run", "/datomspod/run"),
       ro("algorithm", "/data/transformations"),
       { name: "tools", mountPath: "/datomspod/bin" },
@@ -401,6 +413,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       { name: "outputs", emptyDir: { sizeLimit: compute.outputSize ?? "1Gi" } },
       { name: "logs", emptyDir: { sizeLimit: "64Mi" } },
       { name: "tmp", emptyDir: { sizeLimit: compute.outputSize ?? "1Gi" } },
+      { name: "scratch", emptyDir: { sizeLimit: compute.outputSize ?? "1Gi" } },
       { name: "tools", emptyDir: { sizeLimit: "64Mi" } },
       { name: "status", emptyDir: { sizeLimit: "1Mi" } },
       { name: "verified", emptyDir: { sizeLimit: verifiedSize(contract) } },

@@ -8,7 +8,16 @@
 import type { Contract, ConsumerParameter } from "./types.generated.js";
 
 /** Output-policy controls whose names a consumer parameter may not take (they protect the data subjects). */
-export const PRIVACY_CONTROLS = ["minGroupSize", "differentialPrivacyEpsilon", "maxBytes", "noRawRecords", "ownerReview", "countColumn", "fileTypes"] as const;
+export const PRIVACY_CONTROLS = [
+  "minGroupSize",
+  "differentialPrivacyEpsilon",
+  "maxBytes",
+  "noRawRecords",
+  "ownerReview",
+  "countColumn",
+  "fileTypes",
+  "extensionless",
+] as const;
 
 export interface ParameterProblem {
   /** JSON path below the object checked, e.g. `$.parameters.groupBy`. */

@@ -10,6 +10,28 @@ import type { Contract, Party } from "./types.generated.js";
 import { consumerParameterRuleProblems } from "./parameters.js";
 import { ZERO, add as addDecimal, compare, formatDecimal, parseDecimal, toSmallestUnit, type Decimal } from "./money.js";
 
+/** The file types an output without an extension may be given (outputs.policy.extensionless.types): those datomspace-out recognises from content. */
+export const EXTENSIONLESS_TYPES: readonly string[] = [
+  "csv",
+  "gif",
+  "gz",
+  "jpeg",
+  "jpg",
+  "json",
+  "log",
+  "md",
+  "npy",
+  "parquet",
+  "pdf",
+  "png",
+  "tif",
+  "tiff",
+  "tsv",
+  "txt",
+  "webp",
+  "zip",
+];
+
 export function isChecksummedAddress(value: string): boolean {
   try {
     return getAddress(value) === value;
@@ -164,6 +186,21 @@ export function checkContractRules(contract: Contract, file: string, folderId: s
   if (contract.outputs.kinds.includes("raw-records") && contract.outputs.policy.noRawRecords) {
     add("$.outputs.kinds", "lists raw-records while the output policy sets noRawRecords", "drop raw-records or set noRawRecords to false");
   }
+  const fileTypes = contract.outputs.policy.fileTypes.map((type) => type.toLowerCase());
+  contract.outputs.policy.extensionless?.types.forEach((type, i) => {
+    if (!EXTENSIONLESS_TYPES.includes(type))
+      add(
+        `$.outputs.policy.extensionless.types[${i}]`,
+        `${JSON.stringify(type)} cannot be recognised from an output's content`,
+        `use one of ${EXTENSIONLESS_TYPES.join(", ")}, or give such outputs an extension`,
+      );
+    else if (!fileTypes.includes(type))
+      add(
+        `$.outputs.policy.extensionless.types[${i}]`,
+        `${JSON.stringify(type)} is not one of the fileTypes (${fileTypes.join(", ")}); an output without an extension may only be a type the contract allows`,
+        `add ${JSON.stringify(type)} to outputs.policy.fileTypes, or remove it here`,
+      );
+  });
   for (const problem of consumerParameterRuleProblems(contract)) add(problem.path, problem.message, problem.fix);
 
   const evidence = contract.evidence;

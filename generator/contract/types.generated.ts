@@ -432,6 +432,24 @@ export interface Outputs {
      */
     fileTypes: string[];
     /**
+     * Lets outputs named without an extension (Ocean's examples write /data/outputs/result) leave when their content is one of `types`, recognised from the bytes (magic bytes; text: UTF-8 without NUL; json: and parses), tried in this order. The type found stands for the extension in every other rule (a csv is a table for minGroupSize). Without this, such an output breaks the file-type rule.
+     */
+    extensionless?: {
+      /**
+       * The file types an output without an extension may be, in the order they are tried; each must also be in fileTypes, and be one datomspace-out can recognise from content: csv, gif, gz, jpeg, jpg, json, log, md, npy, parquet, pdf, png, tif, tiff, tsv, txt, webp, zip.
+       *
+       * @minItems 1
+       */
+      types: string[];
+      /**
+       * Only these outputs may leave without an extension (paths below /data/outputs, e.g. result); without names, any.
+       *
+       * @minItems 1
+       * @maxItems 32
+       */
+      names?: string[];
+    };
+    /**
      * Outputs stay sealed until a data provider releases them.
      */
     ownerReview: boolean;

@@ -394,6 +394,28 @@ const RULES: [string, Arrange, ExpectedIssue[]][] = [
     [issue("$.outputs.kinds", "lists raw-records while the output policy sets noRawRecords", "drop raw-records or set noRawRecords to false")],
   ],
   [
+    "an extension-less output type that cannot be told from content",
+    edit((c) => (c.outputs.policy.extensionless = { types: ["pkl"] })),
+    [
+      issue(
+        "$.outputs.policy.extensionless.types[0]",
+        '"pkl" cannot be recognised from an output\'s content',
+        "use one of csv, gif, gz, jpeg, jpg, json, log, md, npy, parquet, pdf, png, tif, tiff, tsv, txt, webp, zip, or give such outputs an extension",
+      ),
+    ],
+  ],
+  [
+    "an extension-less output type the fileTypes do not allow",
+    edit((c) => (c.outputs.policy.extensionless = { types: ["txt", "csv"] })),
+    [
+      issue(
+        "$.outputs.policy.extensionless.types[0]",
+        '"txt" is not one of the fileTypes (csv); an output without an extension may only be a type the contract allows',
+        'add "txt" to outputs.policy.fileTypes, or remove it here',
+      ),
+    ],
+  ],
+  [
     "a validity window that ends before it starts",
     edit((c) => (c.business.validity = { notBefore: "2027-01-01T00:00:00Z", notAfter: "2026-12-01T00:00:00Z" })),
     [issue("$.business.validity.notAfter", "is not after notBefore", "make the validity window end after it starts")],

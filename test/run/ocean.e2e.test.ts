@@ -7,6 +7,7 @@
  */
 
 import { beforeAll, describe, expect, it } from "vitest";
+import { SCRATCH } from "../../generator/compile/instance.js";
 import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
 import { podmanMissing, skipMessage } from "./podman.js";
 import {
@@ -139,41 +140,77 @@ describe.skipIf(missing !== undefined)("Ocean Compute-to-Data algorithms run unc
       });
     });
 
-    it("gets DIDS (a JSON list), TRANSFORMATION_DID and $ALGO = /data/transformations/algorithm, the approved code, as uid 65532 in /", slow, async (t) => {
-      const run = await runAlgorithm(t, { algorithm: `ocean-env.${ext}`, image, datasets: DATASETS });
+    it(
+      "gets DIDS (a JSON list), TRANSFORMATION_DID and $ALGO = /data/transformations/algorithm, the approved code, as uid 65532 in /scratch",
+      slow,
+      async (t) => {
+        const run = await runAlgorithm(t, { algorithm: `ocean-env.${ext}`, image, datasets: DATASETS });
 
-      await expectSucceeded(run);
-      expect(await fetchedJson(run)).toEqual({
-        dids: [PATIENTS_DID, VISITS_DID],
-        transformationDid: ALGORITHM_DID,
-        algo: ALGO,
-        argv: argv(ALGO),
-        codeSha256: run.contract.inputs.algorithm.code.sha256,
-        cwd: "/",
-        uid: 65532,
-      });
-    });
+        await expectSucceeded(run);
+        expect(await fetchedJson(run)).toEqual({
+          dids: [PATIENTS_DID, VISITS_DID],
+          transformationDid: ALGORITHM_DID,
+          algo: ALGO,
+          argv: argv(ALGO),
+          codeSha256: run.contract.inputs.algorithm.code.sha256,
+          cwd: SCRATCH,
+          uid: 65532,
+        });
+      },
+    );
 
-    it("reads /data/inputs/algoCustomData.json: the run request's parameters merged over the contract's defaults", slow, async (t) => {
-      const run = await runAlgorithm(t, {
-        algorithm: `ocean-params.${ext}`,
-        image,
-        parameters: { groupBy: "region", minGroupSize: 2, label: "default" },
-        request: { groupBy: "sex" },
-      });
+    it(
+      "reads /data/inputs/algoCustomData.json (the run request's parameters merged over the contract's defaults) and the consumerParameters its DDO declares",
+      slow,
+      async (t) => {
+        const run = await runAlgorithm(t, {
+          algorithm: `ocean-params.${ext}`,
+          image,
+          parameters: { groupBy: "region", minGroupSize: 2, label: "default" },
+          request: { groupBy: "sex" },
+        });
 
-      await expectSucceeded(run);
-      const result = await fetchedJson(run);
-      expect(result).toEqual({ params: { groupBy: "sex", minGroupSize: 2, label: "default" }, counts: { F: 2 } });
-      expect(run.receipt!.predicate.run.parametersHash).toBe(sha256(JSON.stringify({ groupBy: "sex", label: "default", minGroupSize: 2 })));
-    });
+        await expectSucceeded(run);
+        const result = await fetchedJson(run);
+        expect(result).toEqual({
+          params: { groupBy: "sex", minGroupSize: 2, label: "default" },
+          declared: [{ name: "groupBy", type: "text", label: "groupBy", required: false, description: "groupBy", default: "region" }],
+          counts: { F: 2 },
+        });
+        expect(run.receipt!.predicate.run.parametersHash).toBe(sha256(JSON.stringify({ groupBy: "sex", label: "default", minGroupSize: 2 })));
+      },
+    );
 
-    it("uses relative paths data/inputs/..., data/ddos/..., data/outputs/... from the working directory /", slow, async (t) => {
+    it("uses relative paths data/inputs/..., data/ddos/..., data/outputs/... from its working directory, as from / in Ocean", slow, async (t) => {
       const run = await runAlgorithm(t, { algorithm: `ocean-relative.${ext}`, image });
 
       await expectSucceeded(run);
-      expect(await fetchedJson(run)).toEqual({ cwd: "/", rows: 3, ddo: PATIENTS_DID, listed: ["ddos", "inputs", "logs", "outputs", "transformations"] });
+      expect(await fetchedJson(run)).toEqual({ cwd: SCRATCH, rows: 3, ddo: PATIENTS_DID, listed: ["ddos", "inputs", "logs", "outputs", "transformations"] });
     });
+
+    it(
+      "Ocean's line-count example: writes /data/outputs/result (no extension), delivered as the contract's extensionless rule allows; its scratch files stay behind",
+      slow,
+      async (t) => {
+        const run = await runAlgorithm(t, {
+          algorithm: `ocean-scratch.${ext}`,
+          image,
+          policy: { extensionless: { types: ["txt"], names: ["result"] } },
+        });
+
+        await expectSucceeded(run);
+        const fetched = await fetchRun(run, CONSUMER);
+        expect(fetched.result.code, fetched.result.stderr).toBe(0);
+        expect(Object.keys(fetched.outputs)).toEqual(["details.json", "result"]);
+        expect(fetched.outputs["result"]).toBe(String(lines(PATIENTS_CSV)));
+        expect(JSON.parse(fetched.outputs["details.json"] ?? "")).toEqual({
+          cwd: SCRATCH,
+          scratch: ["checkpoints", "data", "scratch.tmp"],
+          restored: lines(PATIENTS_CSV),
+          relative: lines(PATIENTS_CSV),
+        });
+      },
+    );
 
     it("is a failed run when it exits non-zero: phase failed, its exit code, what it wrote delivered, its stderr in the log", slow, async (t) => {
       const run = await runAlgorithm(t, { algorithm: `ocean-exit.${ext}`, image });
@@ -194,4 +231,22 @@ describe.skipIf(missing !== undefined)("Ocean Compute-to-Data algorithms run unc
       expect(owner.report.status).toMatchObject({ phase: "failed", exitCode: 3, reason: "the algorithm exited with code 3" });
     });
   });
+
+  it(
+    "Ocean's /data/outputs/result under a contract without an extensionless rule: a policy violation, nothing delivered to the consumer",
+    { timeout: 300_000 },
+    async (t) => {
+      const run = await runAlgorithm(t, { algorithm: "ocean-scratch.py", image: "python" });
+
+      const p = run.receipt!.predicate;
+      expect(p.status).toEqual({ phase: "policy-violation", reason: PUBLIC_REASONS["policy-violation"] });
+      expect(p.outputs.policy).toEqual({ ok: false, rules: ["file-type"] });
+      expect(p.outputs.sealedFor).toEqual([PROVIDER.address]);
+      const owner = await fetchRun(run, PROVIDER);
+      expect(owner.report.policy.violations.map((v: any) => [v.rule, v.name, v.message])).toEqual([
+        ["file-type", "result", "has no extension, and the contract lets no output without one leave (outputs.policy.extensionless)"],
+      ]);
+      await expectRemoved(run);
+    },
+  );
 });

@@ -443,6 +443,8 @@ export async function runAlgorithm(scope: Scope, spec: RunSpec, id?: string): Pr
 
 export interface Fetched {
   readonly result: CliResult;
+  /** The folder fetched into (DIR). */
+  readonly dir: string;
   /** Files of DIR/outputs by name. */
   readonly outputs: Readonly<Record<string, string>>;
   /** Files of DIR/logs by name. */
@@ -467,6 +469,7 @@ export async function fetchRun(run: PreparedRun, key: { readonly file: string })
   const reportFile = join(out, "datomspace-out.json");
   return {
     result,
+    dir: out,
     outputs: readFolder(join(out, "outputs")),
     logs: readFolder(join(out, "logs")),
     report: existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, "utf8")) : undefined,

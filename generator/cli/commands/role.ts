@@ -22,12 +22,14 @@ const INTERNAL = "Internal: runs inside the pod as the rendered Job says; not fo
 export const roleDatomspaceIn: Command = {
   name: ["role", "datomspace-in"],
   summary: "(internal, in the pod) re-hash the code and inputs; on a match hand over the supervisor and open the gate",
-  usage: "--contract FILE --inputs DIR --algorithm FILE --tools DIR --status DIR [--ocean-inputs DIR] [--parameters FILE] [--verified DIR] [--supervisor FILE]",
+  usage:
+    "--contract FILE --inputs DIR --algorithm FILE --tools DIR --status DIR [--ocean-inputs DIR] [--scratch DIR] [--parameters FILE] [--verified DIR] [--supervisor FILE]",
   help: `${INTERNAL}
 Writes <verified>/datomspace-in.json (default <verified> = --status). Only when the algorithm code and every
 input file match the contract (regular files, size and sha256) does it copy the supervisor (--supervisor,
 default /opt/datomspod/bin/supervise) to <tools>/supervise, lay out Ocean's input paths in --ocean-inputs (links to the
-input mounts, and a copy of --parameters as algoCustomData.json) and create <verified>/inputs-verified. A mismatch
+input mounts, and a copy of --parameters as algoCustomData.json), link data -> /data in the --scratch working
+directory (Ocean's relative data/... paths) and create <verified>/inputs-verified. A mismatch
 or any error leaves no gate and still exits 0, so the pod goes on to a receipt that says why.`,
   options: {
     contract: { type: "string" },
@@ -38,6 +40,7 @@ or any error leaves no gate and still exits 0, so the pod goes on to a receipt t
     verified: { type: "string" },
     parameters: { type: "string" },
     "ocean-inputs": { type: "string" },
+    scratch: { type: "string" },
     supervisor: { type: "string" },
   },
   positionals: [0, 0],
@@ -52,6 +55,7 @@ or any error leaves no gate and still exits 0, so the pod goes on to a receipt t
       verified: optionalPath(ctx, values, "verified"),
       parameters: optionalPath(ctx, values, "parameters"),
       oceanInputs: optionalPath(ctx, values, "ocean-inputs"),
+      scratch: optionalPath(ctx, values, "scratch"),
       supervisor: optionalPath(ctx, values, "supervisor"),
     });
     const text = verdict.ok

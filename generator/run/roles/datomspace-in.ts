@@ -52,7 +52,16 @@ export interface DatomspaceInOptions {
    * with Ocean's input paths as symbolic links to the input mounts, and algoCustomData.json.
    */
   readonly oceanInputs?: string;
+  /**
+   * The computing container's working directory, an empty scratch folder: datomspace-in puts the
+   * link `data` → `/data` in it, so that Ocean's relative `data/inputs/...` paths still resolve
+   * while the algorithm's own scratch files stay there (never an output, never delivered).
+   */
+  readonly scratch?: string;
 }
+
+/** The link in the scratch working directory that keeps Ocean's relative paths (`data/inputs/...`) working. */
+export const SCRATCH_DATA_LINK = { name: "data", target: "/data" } as const;
 
 export const FAILURE_REASONS = ["missing", "symbolic-link", "not-a-file", "size-mismatch", "sha256-mismatch", "unreadable", "contract", "internal"] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -307,6 +316,12 @@ function buildOceanLayout(contract: Contract, inputs: string, ocean: string, par
   return { links, skipped, parameters: copied };
 }
 
+/** Empties the scratch working directory and links `data` to /data in it. */
+function prepareScratch(scratch: string): void {
+  for (const entry of readdirSync(scratch)) rmSync(join(scratch, entry), { recursive: true, force: true });
+  symlinkSync(SCRATCH_DATA_LINK.target, join(scratch, SCRATCH_DATA_LINK.name));
+}
+
 function installSupervisor(source: string, tools: string): { sha256: string; size: number } {
   mkdirSync(tools, { recursive: true });
   const target = join(tools, "supervise");
@@ -381,6 +396,13 @@ export function runDatomspaceIn(options: DatomspaceInOptions): Verdict {
         verdict = { ...verdict, ocean: buildOceanLayout(pod.contract, options.inputs, options.oceanInputs, options.parameters) };
       } catch (error) {
         verdict = { ...verdict, ok: false, failures: [internalFailure("ocean-inputs", "internal", error)] };
+      }
+    }
+    if (verdict.ok && options.scratch !== undefined) {
+      try {
+        prepareScratch(options.scratch);
+      } catch (error) {
+        verdict = { ...verdict, ok: false, failures: [internalFailure("scratch", "internal", error)] };
       }
     }
   }

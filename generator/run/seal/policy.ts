@@ -4,7 +4,11 @@
  * - only regular files leave: symbolic links, devices, FIFOs and sockets are violations, and so are
  *   hidden files and names outside `[A-Za-z0-9._-]` (at most 8 folders deep, 100 files);
  * - logs are only what the supervisor writes (`algorithm.log`), and text: UTF-8 without NUL bytes;
- * - every output's extension is one of `fileTypes` (compared case-insensitively);
+ * - every output's extension is one of `fileTypes` (compared case-insensitively); an output named
+ *   without one (Ocean's `/data/outputs/result`) leaves only when the contract sets
+ *   `extensionless`, its name is one of `extensionless.names` (when listed), and its content is
+ *   one of `extensionless.types` (sniff.ts: magic bytes, or text); the type found then stands for
+ *   its extension in every rule below (a csv without an extension is a table like any other);
  * - **one budget**: the bytes of every output and every log, plus the bytes of their names, are at
  *   most `maxBytes` per run;
  * - with `noRawRecords`, no output and no log holds a record of the inputs (rows.ts, views.ts);
@@ -18,12 +22,15 @@
  * file's real name and the details.
  */
 
-import { lstatSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readFileSync, readSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Contract } from "../../contract/types.generated.js";
 import { isSafeName } from "./format.js";
 import type { RowIndex } from "./rows.js";
+import { SNIFF_HEAD_BYTES, SNIFF_WHOLE_MAX_BYTES, isText, sniffType } from "./sniff.js";
 import { scanFile } from "./views.js";
+
+export { isText } from "./sniff.js";
 
 export const MAX_OUTPUT_FILES = 100;
 export const MAX_DEPTH = 8;
@@ -139,17 +146,6 @@ function extensionOf(name: string): string | undefined {
   return dot <= 0 ? undefined : base.slice(dot + 1).toLowerCase();
 }
 
-/** Whether bytes are text as a log must be: valid UTF-8, no NUL. */
-export function isText(bytes: Uint8Array): boolean {
-  if (bytes.includes(0)) return false;
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The records of a CSV (RFC 4180 quoting) or TSV text; CRLF, CR and LF end records. */
 export function parseTable(text: string, separator: "," | "\t"): string[][] {
   const records: string[][] = [];
@@ -214,9 +210,24 @@ export function groupSizeProblem(bytes: Uint8Array, separator: "," | "\t", count
   return null;
 }
 
-function tableSeparator(name: string): "," | "\t" | undefined {
-  const extension = extensionOf(name);
-  return extension === "csv" ? "," : extension === "tsv" ? "\t" : undefined;
+function tableSeparator(type: string | undefined): "," | "\t" | undefined {
+  return type === "csv" ? "," : type === "tsv" ? "\t" : undefined;
+}
+
+/**
+ * The whole file, or its first SNIFF_HEAD_BYTES when it is larger than `limit` (over the run's
+ * budget it cannot leave anyway) or than SNIFF_WHOLE_MAX_BYTES (then only a binary type can be
+ * recognised: the role's memory is small).
+ */
+function contentForSniffing(file: Candidate, limit: number): { bytes: Uint8Array; whole: boolean } {
+  if (file.size <= Math.min(limit, SNIFF_WHOLE_MAX_BYTES)) return { bytes: readFileSync(file.path), whole: true };
+  const head = Buffer.alloc(SNIFF_HEAD_BYTES);
+  const fd = openSync(file.path, "r");
+  try {
+    return { bytes: head.subarray(0, readSync(fd, head, 0, SNIFF_HEAD_BYTES, 0)), whole: false };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -249,10 +260,36 @@ export function applyOutputPolicy(contract: Contract, outputsDir: string, logsDi
   }
 
   const allowed = new Set(policy.fileTypes.map((type) => type.replace(/^\./, "").toLowerCase()));
+  const extensionless = policy.extensionless;
+  /** The file type of each output: its extension, or, without one, what its content was found to be. */
+  const typeOf = new Map<string, string>();
   for (const file of outputs.files) {
     const extension = extensionOf(file.name);
-    if (extension === undefined || !allowed.has(extension))
-      add("file-type", "output", file.name, `is not one of the file types the contract allows (${[...allowed].sort().join(", ")})`);
+    if (extension !== undefined) {
+      typeOf.set(file.name, extension);
+      if (!allowed.has(extension))
+        add("file-type", "output", file.name, `is not one of the file types the contract allows (${[...allowed].sort().join(", ")})`);
+      continue;
+    }
+    if (extensionless === undefined) {
+      add("file-type", "output", file.name, "has no extension, and the contract lets no output without one leave (outputs.policy.extensionless)");
+      continue;
+    }
+    if (extensionless.names !== undefined && !extensionless.names.includes(file.name)) {
+      add("file-type", "output", file.name, `has no extension and is not one of the names the contract allows without one (${extensionless.names.join(", ")})`);
+      continue;
+    }
+    const types = extensionless.types.filter((type) => allowed.has(type));
+    const { bytes, whole } = contentForSniffing(file, policy.maxBytes);
+    const type = sniffType(types, bytes, whole);
+    if (type === undefined)
+      add(
+        "file-type",
+        "output",
+        file.name,
+        `has no extension, and its content is none of the types the contract allows for such outputs (${types.join(", ")})`,
+      );
+    else typeOf.set(file.name, type);
   }
 
   // One budget: every byte that leaves, names included.
@@ -267,7 +304,7 @@ export function applyOutputPolicy(contract: Contract, outputsDir: string, logsDi
     const countColumn = policy.countColumn ?? "";
     const onlyAggregates = contract.outputs.kinds.every((kind) => kind === "aggregates");
     for (const file of outputs.files) {
-      const separator = tableSeparator(file.name);
+      const separator = tableSeparator(typeOf.get(file.name));
       if (separator === undefined) {
         if (onlyAggregates)
           add(

@@ -1,9 +1,12 @@
 # An algorithm written the way Ocean Protocol's Compute-to-Data examples are: the dataset at
 # /data/inputs/<did>/0 (DIDS lists the dids), parameters in /data/inputs/algoCustomData.json,
-# results in /data/outputs. It uses pandas, scikit-learn, matplotlib and Pillow, as a data
-# scientist would, and delivers a CSV, a PNG chart and a model as JSON.
+# results in /data/outputs, a one-line `result` without an extension as Ocean's own examples
+# write it. It uses pandas, scikit-learn, matplotlib and Pillow, as a data scientist would, keeps
+# its scratch files (the full-size chart, the pickled model) in its working directory, and
+# delivers a CSV, a PNG chart, a model as JSON and the result line.
 import json
 import os
+import pickle
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -30,14 +33,17 @@ ax.bar(summary[group_by], summary["mean_stay"], color="#4472c4")
 ax.set_title(f"Mean stay by {group_by}")
 ax.set_ylabel("days")
 fig.tight_layout()
-fig.savefig("/tmp/chart.png")
+fig.savefig("chart-full.png")
 # Pillow: a palette image is a fraction of the size, and the budget of bytes that leave is small.
-with Image.open("/tmp/chart.png") as chart:
+with Image.open("chart-full.png") as chart:
     size = chart.size
     chart.convert("RGB").quantize(colors=32).save("/data/outputs/chart.png", optimize=True)
 
 features = ["age", "stay"]
-model = LogisticRegression().fit(df[features], df["readmitted"])
+with open("model.pkl", "wb") as f:
+    pickle.dump(LogisticRegression().fit(df[features], df["readmitted"]), f)
+with open("model.pkl", "rb") as f:
+    model = pickle.load(f)
 with open("/data/outputs/model.json", "w") as out:
     json.dump(
         {
@@ -53,4 +59,6 @@ with open("/data/outputs/model.json", "w") as out:
         out,
         sort_keys=True,
     )
+with open("/data/outputs/result", "w") as out:
+    out.write(f"{len(df)} rows in {len(summary)} groups; scratch: {', '.join(sorted(os.listdir('.')))}")
 print(f"summarised {len(df)} rows into {len(summary)} groups")

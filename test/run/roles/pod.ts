@@ -34,6 +34,8 @@ export interface Pod {
   readonly inputs: string;
   readonly algorithm: string;
   readonly ocean: string;
+  /** The computing container's working directory (/scratch). */
+  readonly scratch: string;
   readonly parameters: string;
   readonly tools: string;
   readonly status: string;
@@ -58,6 +60,7 @@ export function makePod(options: { edit?: (contract: any) => void } = {}): Pod {
     inputs: join(root, "datomspod", "inputs"),
     algorithm: join(root, "data", "transformations", "algorithm"),
     ocean: join(root, "datomspod", "ocean"),
+    scratch: join(root, "datomspod", "scratch"),
     parameters: join(root, "datomspod", "run", "algoCustomData.json"),
     tools: join(root, "datomspod", "bin"),
     status: join(root, "datomspod", "status"),
@@ -71,6 +74,7 @@ export function makePod(options: { edit?: (contract: any) => void } = {}): Pod {
     join(pod.inputs, "0"),
     join(root, "data", "transformations", "..data"),
     pod.ocean,
+    pod.scratch,
     join(root, "datomspod", "run"),
     pod.tools,
     pod.status,
@@ -96,6 +100,7 @@ export function datomspaceIn(pod: Pod): Verdict {
     contract: pod.contract,
     inputs: pod.inputs,
     oceanInputs: pod.ocean,
+    scratch: pod.scratch,
     parameters: pod.parameters,
     algorithm: pod.algorithm,
     tools: pod.tools,

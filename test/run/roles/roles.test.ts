@@ -187,6 +187,27 @@ describe("a run that keeps to the contract", () => {
     expect(receipt.predicate.run).toEqual({ id: RUN_ID, parametersHash: verdict.parametersHash });
   });
 
+  it("links data to /data in the algorithm's scratch working directory, emptied first, once the inputs matched", () => {
+    const pod = makePod();
+    writeFileSync(join(pod.scratch, "left-over.tmp"), "from before\n");
+
+    const verdict = datomspaceIn(pod);
+
+    expect(verdict.ok).toBe(true);
+    expect(readdirSync(pod.scratch)).toEqual(["data"]);
+    expect(readlinkSync(join(pod.scratch, "data"))).toBe("/data");
+  });
+
+  it("leaves the scratch working directory alone when the inputs do not match", () => {
+    const pod = makePod();
+    writeFileSync(pod.algorithm, "print('changed')\n");
+
+    const verdict = datomspaceIn(pod);
+
+    expect(verdict.ok).toBe(false);
+    expect(readdirSync(pod.scratch)).toEqual([]);
+  });
+
   it("follows the algorithm ConfigMap's link into its own volume, and no further", () => {
     const pod = makePod();
     const outside = join(pod.root, "elsewhere.py");
