@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
 import { check } from "./check.js";
+import { clusterDoctor } from "./cluster.js";
 import { compile } from "./compile.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   request,
   compile,
   check,
+  clusterDoctor,
   imagesBuild,
   envList,
   envShow,
