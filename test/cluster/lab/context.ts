@@ -11,6 +11,8 @@ import type { Piece } from "./tools.js";
 
 export interface ProvidedLab {
   readonly info?: LabInfo;
+  /** The lab was already running (DATOMSPOD_LAB_REUSE=1) and must be left as it is. */
+  readonly shared?: boolean;
   /** Why the lab did not start. */
   readonly unavailable?: string;
 }
