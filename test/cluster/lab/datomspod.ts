@@ -16,7 +16,7 @@ import { testKey } from "../../helpers/keys.js";
 import { approveAll, signAll } from "../../helpers/records.js";
 import { ROOT, tempRepo } from "../../helpers/repo.js";
 import { importImage, type LocalImage } from "./images.js";
-import type { Kube, KubeObject } from "./kube.js";
+import { KubeError, type Kube, type KubeObject } from "./kube.js";
 import type { LabInfo } from "./lab.js";
 import { labTools } from "./tools.js";
 
@@ -143,6 +143,12 @@ export function sealedVolume(name: string, dir: string, claim?: { namespace: str
 /** Applies the StorageClass unless it is there; resolves true when this call made it. */
 export async function ensureSealedClass(kube: Kube): Promise<boolean> {
   if ((await kube.find(`/apis/storage.k8s.io/v1/storageclasses/${SEALED_CLASS}`)) !== undefined) return false;
-  await kube.request("POST", "/apis/storage.k8s.io/v1/storageclasses", sealedStorageClass());
-  return true;
+  try {
+    await kube.request("POST", "/apis/storage.k8s.io/v1/storageclasses", sealedStorageClass());
+    return true;
+  } catch (error) {
+    // another test sharing the lab made it meanwhile: the same object, theirs to remove
+    if (error instanceof KubeError && error.status === 409) return false;
+    throw error;
+  }
 }
