@@ -181,6 +181,7 @@ async function storage(kube: Kube, profile: ClusterProfile): Promise<Finding[]> 
       (pv) =>
         pv.spec?.storageClassName === className &&
         pv.status?.phase === "Available" &&
+        pv.spec.claimRef === undefined &&
         (pv.spec.accessModes ?? []).includes("ReadWriteOnce") &&
         parseQuantity(pv.spec.capacity?.storage ?? "0") >= parseQuantity(size),
     );
@@ -190,7 +191,7 @@ async function storage(kube: Kube, profile: ClusterProfile): Promise<Finding[]> 
             check: "storage-class",
             object: `PersistentVolume (class ${className}, ≥ ${size})`,
             status: "missing",
-            message: `StorageClass ${className} provisions nothing, and no Available ReadWriteOnce PersistentVolume of that class holds ${size}: the next sealed-output claim stays Pending`,
+            message: `StorageClass ${className} provisions nothing, and no Available ReadWriteOnce PersistentVolume of that class (not reserved for another claim) holds ${size}: the next sealed-output claim stays Pending`,
             fix: `pre-provision PersistentVolumes of storageClassName ${className}, ReadWriteOnce, at least ${size}, writable by uid 65532 (one per run)`,
           }
         : { check: "storage-class", object: `PersistentVolume (class ${className})`, status: "ok", message: `${fitting.length} Available for sealed outputs` },

@@ -73,7 +73,7 @@ describe("datomspod cluster doctor in the lab", () => {
     const lab = loadProfiles(repo).get("lab")!;
     const before = await runDoctor(client, { repo, profile: lab });
     const available = (await client.list<any>("/api/v1/persistentvolumes")).filter(
-      (pv) => pv.spec.storageClassName === SEALED_CLASS && pv.status.phase === "Available",
+      (pv) => pv.spec.storageClassName === SEALED_CLASS && pv.status.phase === "Available" && pv.spec.claimRef === undefined,
     );
     if (available.length === 0) {
       expect(of(before.findings, "storage-class")).toEqual([
