@@ -186,7 +186,7 @@ describe("datomspod cluster doctor in the lab", () => {
     // and its pod is refused at admission for the RuntimeClass it names
     const selfRefused = self.findings.filter((f) => f.status === "refused");
     expect(selfRefused.map((f) => f.object)).toEqual([expect.stringMatching(/^Pod\/bank-credit-model-run-1-[0-9a-f]{8}$/)]);
-    expect(selfRefused[0]!.message).toContain('RuntimeClass "gvisor" not found');
+    expect(selfRefused[0].message).toContain('RuntimeClass "gvisor" not found');
     expect(self.ok).toBe(false);
     for (const finding of [...local.findings, ...self.findings].filter((f) => f.status === "missing" || f.status === "refused"))
       expect(finding.fix ?? "").not.toBe("");
