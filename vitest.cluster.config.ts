@@ -13,7 +13,18 @@ import { summaryLine } from "./test/helpers/summary-reporter.js";
 
 process.env["TZ"] = "UTC";
 
-const ORDER = ["lab.test.ts", "job.test.ts", "network-policy.test.ts", "kwok.test.ts", "argocd.test.ts", "operator-manifests.test.ts", "loop.test.ts", "recovery.test.ts"];
+const ORDER = [
+  "lab.test.ts",
+  "job.test.ts",
+  "network-policy.test.ts",
+  "kwok.test.ts",
+  "argocd.test.ts",
+  "instance.test.ts",
+  "doctor.test.ts",
+  "operator-manifests.test.ts",
+  "loop.test.ts",
+  "recovery.test.ts",
+];
 
 function rank(file: string): number {
   const at = ORDER.indexOf(basename(file));

@@ -89,6 +89,14 @@ function imageAllowed(profile: ClusterProfile, image: string): boolean {
   return profile.images.allowedAlgorithmRepositories.some((allowed) => (allowed.endsWith("/") ? image.startsWith(allowed) : image === allowed));
 }
 
+/**
+ * Whether input `asset` reaches the pod through a claim (pvc, csi, nfs, and hostPath on a profile
+ * that serves it as a PersistentVolume), rather than as one hostPath volume per file (local only).
+ */
+export function mountedByClaim(asset: DataAsset, profile: ClusterProfile): boolean {
+  return asset.location.kind !== "hostPath" || profile.mode !== "local";
+}
+
 function inputSubPath(asset: DataAsset, fileName: string): string {
   const prefix = asset.location.kind === "pvc" ? (asset.location.subPath ?? "") : "";
   return prefix === "" ? fileName : `${prefix.replace(/\/+$/, "")}/${fileName}`;
@@ -132,18 +140,34 @@ function inputStorage(input: InstanceInput, namespace: string): { objects: K8sOb
     };
     switch (location.kind) {
       case "hostPath": {
-        if (profile.mode !== "local") {
+        const dir = location.path.replace(/\/+$/, "");
+        if (profile.mode === "local") {
+          // One volume per listed file: the algorithm never sees anything else in the provider's folder.
+          asset.files.forEach((file, j) => volumes.push({ name: `${volumeName}-${j}`, hostPath: { path: `${dir}/${file.name}`, type: "File" } }));
+          return;
+        }
+        const served = profile.hostPathInputs;
+        if (served === undefined) {
           fail(
             input,
             `${path}.kind`,
-            `hostPath is only allowed in the local profile, and cluster ${profile.name} is ${profile.mode}`,
-            "use a pvc, csi or nfs location on a real cluster",
+            `hostPath is only allowed in the local profile, and cluster ${profile.name} is ${profile.mode} without hostPathInputs`,
+            "use a pvc, csi or nfs location on a real cluster, or let the cluster profile serve node folders (hostPathInputs)",
           );
         }
-        // One volume per listed file: the algorithm never sees anything else in the provider's folder.
-        const dir = location.path.replace(/\/+$/, "");
-        asset.files.forEach((file, j) => volumes.push({ name: `${volumeName}-${j}`, hostPath: { path: `${dir}/${file.name}`, type: "File" } }));
-        return;
+        if (dir.split("/").some((part) => part === ".." || part === ".") || !served.allowedPathPrefixes.some((prefix) => `${dir}/`.startsWith(prefix))) {
+          fail(
+            input,
+            `${path}.path`,
+            `${location.path} is not under a folder cluster ${profile.name} serves (${served.allowedPathPrefixes.join(", ")})`,
+            "keep the data under one of those folders on the node, or add its folder to hostPathInputs.allowedPathPrefixes of the cluster profile",
+          );
+        }
+        // The node's folder as a read-only PersistentVolume bound to this claim only: the pod holds
+        // a claim (allowed by Pod Security restricted), and each listed file is mounted by subPath.
+        const pv = volume({ hostPath: { path: dir, type: "Directory" } });
+        objects.push(pv, claim(pv.metadata.name));
+        break;
       }
       case "pvc":
         objects.push(claim(location.volumeName));
@@ -221,7 +245,7 @@ function quota(input: InstanceInput, namespace: string): K8sObject[] {
   const cpu = Math.max(parseQuantity(compute.cpu), parseQuantity(ROLE_RESOURCES.cpu));
   const memory = Math.max(parseQuantity(compute.memory), parseQuantity(ROLE_RESOURCES.memory));
   const sealed = parseQuantity(profile.sealedOutputSize ?? "1Gi");
-  const claims = contract.inputs.data.filter((a) => a.location.kind !== "hostPath").length + n;
+  const claims = contract.inputs.data.filter((a) => mountedByClaim(a, profile)).length + n;
   const hard: Record<string, string> = {
     pods: String(n),
     "limits.cpu": formatCpu(cpu * n),
@@ -289,7 +313,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   // paths under /data/inputs are symbolic links datomspace-in makes to these.)
   const inputFileMounts = contract.inputs.data.flatMap((asset, i) =>
     asset.files.map((file, j) =>
-      asset.location.kind === "hostPath"
+      !mountedByClaim(asset, profile)
         ? ro(`input-${i}-${j}`, `/datomspod/inputs/${i}/${file.name}`)
         : ro(`input-${i}`, `/datomspod/inputs/${i}/${file.name}`, inputSubPath(asset, file.name)),
     ),

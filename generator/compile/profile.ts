@@ -34,6 +34,8 @@ export interface ClusterProfile {
   readonly mode: "local" | "self-built" | "delegated";
   readonly storageClassName?: string;
   readonly sealedOutputSize?: string;
+  /** How hostPath data locations are served off the local profile (see the schema). */
+  readonly hostPathInputs?: { readonly as: "persistentVolume"; readonly allowedPathPrefixes: readonly string[] };
   readonly images: { readonly pod: PinnedImage; readonly allowedAlgorithmRepositories: readonly string[] };
   readonly runtimeClasses: Partial<Record<RuntimeName, string | null>>;
   readonly ipfs?: { readonly endpoint: string; readonly credentials?: SecretRef };

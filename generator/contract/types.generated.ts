@@ -15,7 +15,7 @@ export type Did = string;
  */
 export type Name = string;
 /**
- * Where the provider keeps the data. It is mounted read-only; hostPath only in the local cluster profile.
+ * Where the provider keeps the data. It is mounted read-only; hostPath only in the local cluster profile, or on a cluster profile that serves node folders as read-only PersistentVolumes (hostPathInputs).
  */
 export type Location =
   | {

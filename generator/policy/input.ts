@@ -52,6 +52,8 @@ export interface PolicyProfile {
   readonly mode: "local" | "self-built" | "delegated";
   /** The RuntimeClass the profile maps the contract's runtime to; null: the node's default runtime. */
   readonly runtimeClassName: string | null;
+  /** Node folders the profile serves as read-only PersistentVolumes (hostPathInputs); absent when it serves none. */
+  readonly hostPathPrefixes?: readonly string[];
 }
 
 export interface PolicyInput {
@@ -72,10 +74,15 @@ export function recordFacts(verification: Verification): RecordFacts {
   return { ok: verification.ok, missing: withStatus("missing"), invalid: withStatus("invalid") };
 }
 
-/** The profile as the policy sees it, for `contract`: its name, mode and the RuntimeClass the contract's runtime maps to. */
+/** The profile as the policy sees it, for `contract`: its name, mode, the RuntimeClass the contract's runtime maps to, and the node folders it serves. */
 export function policyProfile(profile: ClusterProfile, contract: Contract): PolicyProfile {
   const runtime = contract.inputs.compute.runtimeClass ?? "runc";
-  return { name: profile.name, mode: profile.mode, runtimeClassName: profile.runtimeClasses[runtime] ?? null };
+  return {
+    name: profile.name,
+    mode: profile.mode,
+    runtimeClassName: profile.runtimeClasses[runtime] ?? null,
+    ...(profile.hostPathInputs === undefined ? {} : { hostPathPrefixes: profile.hostPathInputs.allowedPathPrefixes }),
+  };
 }
 
 export interface PolicyInputSources {

@@ -221,7 +221,7 @@ describe("an unsafe or impossible instance can never be approved, so it never ru
       "hostPath outside the local profile",
       BANK,
       (c: any) => (c.inputs.data[0].location = { kind: "hostPath", path: "/srv/loans" }),
-      "contracts/bank-credit-model/contract.json $.inputs.data[0].location.kind: hostPath is only allowed in the local profile, and cluster self-built-example is self-built (fix: use a pvc, csi or nfs location on a real cluster)",
+      "contracts/bank-credit-model/contract.json $.inputs.data[0].location.kind: hostPath is only allowed in the local profile, and cluster self-built-example is self-built without hostPathInputs (fix: use a pvc, csi or nfs location on a real cluster, or let the cluster profile serve node folders (hostPathInputs))",
     ],
     [
       "an image that is not the environment's",

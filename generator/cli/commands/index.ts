@@ -3,6 +3,7 @@ import { algorithmApprove, algorithmList, algorithmNew, algorithmPublish, algori
 import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
 import { check } from "./check.js";
+import { clusterDoctor } from "./cluster.js";
 import { compile } from "./compile.js";
 import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   request,
   compile,
   check,
+  clusterDoctor,
   imagesBuild,
   envList,
   envShow,

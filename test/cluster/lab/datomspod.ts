@@ -1,0 +1,154 @@
+/**
+ * datomspod's own images and repositories for the lab: the pod image and the python environment
+ * image built with podman (`datomspod images build`, reproducible), imported into the lab's
+ * containerd by digest; a repository whose hospital-stats contract (under an id of this run, so
+ * another test's instance never collides) names the lab profile, its data in a folder on the node,
+ * signed, approved, requested and compiled through the real CLI; the cluster-wide storage the lab
+ * profile names (StorageClass datomspod-lab-sealed, PersistentVolumes for the sealed outputs).
+ */
+
+import { cpSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { runImages, type BuiltImage } from "../../run/run-helpers.js";
+import { cli } from "../../helpers/cli.js";
+import { testKey } from "../../helpers/keys.js";
+import { approveAll, signAll } from "../../helpers/records.js";
+import { ROOT, tempRepo } from "../../helpers/repo.js";
+import { importImage, type LocalImage } from "./images.js";
+import { KubeError, type Kube, type KubeObject } from "./kube.js";
+import type { LabInfo } from "./lab.js";
+import { labTools } from "./tools.js";
+
+export const SEALED_CLASS = "datomspod-lab-sealed";
+export const LAB_DATA_ROOT = "/var/lib/datomspod/data";
+/** Where the sealed-output PersistentVolumes of the tests live on the node. */
+export const LAB_VOLUME_ROOT = "/var/lib/datomspod/lab-volumes";
+export const NONROOT = 65532;
+
+function localImage(built: BuiltImage): LocalImage {
+  const repository = built.reference.slice(0, built.reference.lastIndexOf(":"));
+  return { tag: built.reference, repository, digest: built.digest, pinned: `${repository}@${built.digest}` };
+}
+
+let imported: Promise<{ pod: LocalImage; python: LocalImage }> | undefined;
+
+/** The pod and python images, built when missing and imported into the lab's containerd (once per file). */
+export function labDatomspodImages(info: LabInfo): Promise<{ pod: LocalImage; python: LocalImage }> {
+  imported ??= (async () => {
+    const built = await runImages();
+    const tools = labTools();
+    const access = { ctr: tools.ctr, address: info.containerdSocket ?? "", skopeo: tools.skopeo };
+    const images = { pod: localImage(built.pod), python: localImage(built.python) };
+    for (const image of Object.values(images)) await importImage(access, image, join(info.dir, "images-import"));
+    return images;
+  })();
+  return imported;
+}
+
+/** The lab profile of this checkout with the pod image built here pinned (tag and digest). */
+export function pinnedLabProfile(pod: LocalImage, edit: (text: string) => string = (text) => text): string {
+  const text = readFileSync(join(ROOT, "clusters", "lab", "cluster.yaml"), "utf8").replace(
+    /(\n {4}tag: )"[^"]*"\n {4}digest: sha256:[0-9a-f]{64}/,
+    `$1"${pod.tag.split(":").pop() ?? ""}"\n    digest: ${pod.digest}`,
+  );
+  if (!text.includes(pod.digest)) throw new Error("clusters/lab/cluster.yaml: the pod image's tag and digest were not found to pin");
+  return edit(text);
+}
+
+export interface LabContract {
+  readonly repo: string;
+  readonly id: string;
+  readonly namespace: string;
+  readonly dataDir: string;
+  readonly folder: string;
+}
+
+/**
+ * A repository with the hospital-stats example as contract `id` on the lab cluster, its data in
+ * LAB_DATA_ROOT/<id>/ (made here; removed by `removeLabData`), signed by every party, approved,
+ * run-1 requested by the consumer, compiled into clusters/lab/<id>/.
+ */
+export async function labContract(id: string, images: { pod: LocalImage; python: LocalImage }): Promise<LabContract> {
+  const repo = tempRepo(["hospital-stats"]);
+  renameSync(join(repo, "contracts", "hospital-stats"), join(repo, "contracts", id));
+  for (const folder of ["signatures", "approvals", "runs", "receipts", "acks"]) rmSync(join(repo, "contracts", id, folder), { recursive: true, force: true });
+  const dataDir = join(LAB_DATA_ROOT, id);
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  cpSync(join(ROOT, "generator", "demo", "data", "hospital-stats", "patients.csv"), join(dataDir, "patients.csv"));
+
+  const file = join(repo, "contracts", id, "contract.json");
+  const contract = JSON.parse(readFileSync(file, "utf8"));
+  contract.id = id;
+  contract.cluster = "lab";
+  contract.inputs.data[0].location = { kind: "hostPath", path: dataDir };
+  contract.inputs.algorithm.container.digest = images.python.digest;
+  writeFileSync(file, `${JSON.stringify(contract, null, 2)}\n`);
+  for (const name of ["python", "node"]) {
+    const env = JSON.parse(readFileSync(join(ROOT, "environments", name, "environment.json"), "utf8"));
+    if (name === "python") env.image.digest = images.python.digest;
+    mkdirSync(join(repo, "environments", name), { recursive: true });
+    writeFileSync(join(repo, "environments", name, "environment.json"), `${JSON.stringify(env, null, 2)}\n`);
+  }
+  writeFileSync(join(repo, "clusters", "lab", "cluster.yaml"), pinnedLabProfile(images.pod));
+
+  await signAll(repo, id);
+  await approveAll(repo, id);
+  const requested = await cli(repo, "request", id, "run-1", "--key", testKey("health-consumer").file);
+  expect(requested.stderr).toBe("");
+  const compiled = await cli(repo, "compile");
+  expect(compiled.code, compiled.stderr).toBe(0);
+  return { repo, id, namespace: `dp-${id}`, dataDir, folder: join(repo, "clusters", "lab", id) };
+}
+
+export function removeLabData(id: string): void {
+  rmSync(join(LAB_DATA_ROOT, id), { recursive: true, force: true });
+  rmSync(join(LAB_VOLUME_ROOT, id), { recursive: true, force: true });
+}
+
+/** The lab profile's StorageClass: no provisioner, so claims bind to pre-provisioned PersistentVolumes. */
+export function sealedStorageClass(): KubeObject {
+  return {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: SEALED_CLASS, labels: { "app.kubernetes.io/part-of": "datomspod" } },
+    provisioner: "kubernetes.io/no-provisioner",
+    reclaimPolicy: "Retain",
+    volumeBindingMode: "WaitForFirstConsumer",
+  };
+}
+
+/**
+ * A sealed-output PersistentVolume: a folder on the node owned by the pod's uid, in the lab's
+ * StorageClass, reserved for `claim` when given (so no other test's claim takes it).
+ */
+export function sealedVolume(name: string, dir: string, claim?: { namespace: string; name: string }): KubeObject {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chownSync(dir, NONROOT, NONROOT);
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name, labels: { "app.kubernetes.io/part-of": "datomspod", "datomspod.io/lab-test": "true" } },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      capacity: { storage: "64Mi" },
+      persistentVolumeReclaimPolicy: "Retain",
+      storageClassName: SEALED_CLASS,
+      hostPath: { path: dir, type: "Directory" },
+      ...(claim === undefined ? {} : { claimRef: { namespace: claim.namespace, name: claim.name } }),
+    },
+  };
+}
+
+/** Applies the StorageClass unless it is there; resolves true when this call made it. */
+export async function ensureSealedClass(kube: Kube): Promise<boolean> {
+  if ((await kube.find(`/apis/storage.k8s.io/v1/storageclasses/${SEALED_CLASS}`)) !== undefined) return false;
+  try {
+    await kube.request("POST", "/apis/storage.k8s.io/v1/storageclasses", sealedStorageClass());
+    return true;
+  } catch (error) {
+    // another test sharing the lab made it meanwhile: the same object, theirs to remove
+    if (error instanceof KubeError && error.status === 409) return false;
+    throw error;
+  }
+}
