@@ -3,8 +3,9 @@ import { anchor, anchorAuthorise, anchorDeploy } from "./anchor.js";
 import { auditVerify } from "./audit.js";
 import { check } from "./check.js";
 import { compile } from "./compile.js";
-import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
+import { approve, contractFill, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
+import { dataPlace } from "./data.js";
 import { demo } from "./demo.js";
 import { envBuild, envList, envLock, envNew, envShow } from "./env.js";
 import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveReceipt, githubRecordReviews } from "./github.js";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   keysNew,
   keysShow,
   contractNew,
+  contractFill,
   contractHash,
   contractTypedData,
   contractSign,
@@ -31,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   request,
   compile,
   check,
+  dataPlace,
   imagesBuild,
   envList,
   envShow,
