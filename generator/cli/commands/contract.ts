@@ -90,7 +90,9 @@ export const contractNew: Command = {
     ctx.emit(
       { file: display(ctx.repo, path), algorithm: copied.map((name) => `contracts/${id}/${name}`) },
       [
-        `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``,
+        copied.length === 0 && (TEMPLATES as readonly string[]).includes(from)
+          ? `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``
+          : `wrote ${display(ctx.repo, path)}, a copy of ${from}: edit the parties, data and algorithm, run \`datomspod contract fill ${id}\`, then have every party run \`datomspod contract sign ${id} --key FILE\``,
         ...copied.map((name) => `copied contracts/${from}/${name} to contracts/${id}/${name}`),
       ].join("\n"),
     );
