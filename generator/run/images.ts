@@ -133,3 +133,13 @@ export function inputsHash(inputs: readonly BuildInput[]): string {
   });
   return createHash("sha256").update(lines.sort().join("")).digest("hex");
 }
+
+/**
+ * A cluster profile's text with its pod image pinned to `tag` and `digest` (only those two lines of
+ * `images.pod` change: comments and layout stay). Throws when the profile has no such lines.
+ */
+export function pinPodImage(profileText: string, tag: string, digest: string): string {
+  const pattern = /(\n {2}pod:\n {4}image: [^\n]+\n {4}tag: )"[^"\n]*"\n( {4}digest: )sha256:[0-9a-f]{64}/;
+  if (!pattern.test(profileText)) throw new Error("the profile has no images.pod with image, tag and digest lines to pin");
+  return profileText.replace(pattern, `$1"${tag}"\n$2${digest}`);
+}

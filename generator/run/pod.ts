@@ -558,7 +558,7 @@ export function resolveHostPaths(pod: PodmanPod): Map<string, HostPathSource> {
         file: pod.file,
         path,
         message: `${volume.hostPath.path} cannot be read on this machine (${(error as NodeJS.ErrnoException).code ?? "error"})`,
-        fix: "put the input where the contract's location says, or correct the location and sign the contract again",
+        fix: "the data owner puts it where the contract's location says: datomspod data place ID --from DIR (checked against the contract); or correct the location and sign the contract again",
       });
     }
   });

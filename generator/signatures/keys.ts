@@ -6,10 +6,11 @@
 import { scrypt as opensslScrypt } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { Wallet, encryptKeystoreJson, isKeystoreJson, decryptKeystoreJson, SigningKey, scrypt, type KeystoreAccount } from "ethers";
+import { Wallet, computeAddress, encryptKeystoreJson, getAddress, isKeystoreJson, decryptKeystoreJson, SigningKey, scrypt, type KeystoreAccount } from "ethers";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { InputError } from "../errors.js";
-import { readRegularFile, writeFileAtomic } from "../repo/files.js";
+import { parseStrictJson } from "../contract/json.js";
+import { readRegularFile, writeFileAtomic, toJsonText } from "../repo/files.js";
 
 /**
  * scrypt as keystores use it, computed by OpenSSL (node:crypto) instead of ethers' JavaScript: the
@@ -78,14 +79,72 @@ function askHidden(prompt: string): Promise<string> {
   });
 }
 
-/** Creates a new key, writes it encrypted to `out` (mode 0600, never overwriting) and returns its address. */
-export async function createKeystore(out: string, password: string, scryptN = DEFAULT_SCRYPT_N): Promise<KeyInfo> {
-  if (existsSync(out)) throw InputError.of({ file: out, path: "$", message: "already exists; a key is never overwritten", fix: "choose another --out file" });
+/**
+ * Where the public half of a keystore is kept: beside it, `party.json` → `party.pub.json`. Public
+ * (address and uncompressed public key), so that `keys show` never needs the password.
+ */
+export function publicKeyFile(keystore: string): string {
+  return keystore.endsWith(".json") ? `${keystore.slice(0, -".json".length)}.pub.json` : `${keystore}.pub.json`;
+}
+
+/** Creates a new key, writes it encrypted to `out` (mode 0600, never overwriting) and its public half beside it; returns both. */
+export async function createKeystore(out: string, password: string, scryptN = DEFAULT_SCRYPT_N): Promise<KeyInfo & { readonly publicFile: string }> {
+  const publicFile = publicKeyFile(out);
+  for (const file of [out, publicFile]) {
+    if (existsSync(file)) throw InputError.of({ file, path: "$", message: "already exists; a key is never overwritten", fix: "choose another --out file" });
+  }
   const wallet = Wallet.createRandom();
   const account: KeystoreAccount = { address: wallet.address, privateKey: wallet.privateKey };
   const json = await encryptKeystoreJson(account, password, { scrypt: { N: scryptN } });
+  const info = { address: wallet.address, publicKey: wallet.signingKey.publicKey };
   writeFileAtomic(out, `${json}\n`, 0o600);
-  return { address: wallet.address, publicKey: wallet.signingKey.publicKey };
+  writeFileAtomic(publicFile, toJsonText(info), 0o644);
+  return { ...info, publicFile };
+}
+
+/** The address a keystore declares (Web3 Secret Storage keeps it in clear): no password needed. */
+export function keystoreAddress(file: string): string {
+  const text = readRegularFile(file, file, 64 * 1024).toString("utf8");
+  if (!isKeystoreJson(text)) {
+    throw InputError.of({ file, path: "$", message: "is not an encrypted JSON keystore", fix: "create one with `datomspod keys new --out FILE`" });
+  }
+  const raw = (JSON.parse(text) as { address?: unknown }).address;
+  try {
+    if (typeof raw !== "string") throw new Error("no address");
+    return getAddress(raw.startsWith("0x") ? raw : `0x${raw}`);
+  } catch {
+    throw InputError.of({
+      file,
+      path: "$.address",
+      message: "the keystore declares no valid address",
+      fix: "set DATOMSPOD_KEY_PASSWORD so that the address is derived from the key itself",
+    });
+  }
+}
+
+/**
+ * The public half recorded beside a keystore (`publicKeyFile`), or undefined when there is none. A
+ * file that does not belong to the keystore's address is refused, never shown.
+ */
+export function recordedPublicKey(keystore: string, address: string): KeyInfo | undefined {
+  const file = publicKeyFile(keystore);
+  if (!existsSync(file)) return undefined;
+  const value = parseStrictJson(readRegularFile(file, file, 64 * 1024).toString("utf8"), file) as { publicKey?: unknown };
+  let derived: string | undefined;
+  try {
+    derived = typeof value.publicKey === "string" ? computeAddress(value.publicKey) : undefined;
+  } catch {
+    derived = undefined;
+  }
+  if (derived !== address) {
+    throw InputError.of({
+      file,
+      path: "$.publicKey",
+      message: `is not the public key of ${address}, the address of ${keystore}`,
+      fix: "delete it: `datomspod keys show --key FILE --derive` shows the public key of the key itself",
+    });
+  }
+  return { address, publicKey: value.publicKey as string };
 }
 
 /** Decrypts a keystore file; a wrong password or a file that is not a keystore is an input error. */

@@ -121,7 +121,7 @@ describe("keys", () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const wallet = await Wallet.fromEncryptedJson(readFileSync(out, "utf8"), "correct horse battery");
     expect(readFileSync(out, "utf8")).not.toContain(wallet.privateKey.slice(2));
-    expect(info).toEqual({ address: wallet.address, publicKey: wallet.signingKey.publicKey, file: out });
+    expect(info).toEqual({ address: wallet.address, publicKey: wallet.signingKey.publicKey, file: out, publicFile: join(dir, "party.pub.json") });
     const shown = await runCli(["keys", "show", "--key", "party.json"], { cwd: dir, password: "correct horse battery" });
     expect(shown).toEqual({ code: 0, stdout: `address    ${wallet.address}\npublicKey  ${wallet.signingKey.publicKey}\n`, stderr: "" });
   });
@@ -167,7 +167,7 @@ describe("keys", () => {
   });
 
   it("the test keys open with the test password", async () => {
-    const result = await runCli(["keys", "show", "--key", PROVIDER.file, "--format", "json"]);
+    const result = await runCli(["keys", "show", "--key", PROVIDER.file, "--derive", "--format", "json"]);
 
     expect(jsonOut(result)).toEqual({ address: PROVIDER.address, publicKey: PROVIDER.publicKey });
     expect(TEST_PASSWORD).toBe("datomspod-test-only");

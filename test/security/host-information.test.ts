@@ -121,7 +121,7 @@ describe("what the runner plays", () => {
 
     expect(resolved).toEqual(new Map([["input-0-0", { real: join(dir, "real folder", "patients.csv"), kind: "file" }]]));
     expect(refused(join(dir, "nowhere.csv"))).toEqual([
-      `clusters/local/x/job.yaml $[4].spec.volumes[0].hostPath.path: ${join(dir, "nowhere.csv")} cannot be read on this machine (ENOENT) (fix: put the input where the contract's location says, or correct the location and sign the contract again)`,
+      `clusters/local/x/job.yaml $[4].spec.volumes[0].hostPath.path: ${join(dir, "nowhere.csv")} cannot be read on this machine (ENOENT) (fix: the data owner puts it where the contract's location says: datomspod data place ID --from DIR (checked against the contract); or correct the location and sign the contract again)`,
     ]);
     expect(refused(join(dir, "fifo"))).toEqual([
       `clusters/local/x/job.yaml $[4].spec.volumes[0].hostPath.path: ${join(dir, "fifo")} is neither a file nor a folder (fix: point the input at a regular file)`,

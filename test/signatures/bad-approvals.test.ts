@@ -190,7 +190,8 @@ const STATUS_CASES: Case[] = [
   [
     "approvals given before the cluster profile changed what runs (another role image)",
     (repo) => {
-      editProfile(repo, "sha256:0000000000000000000000000000000000000000000000000000000000000000", `sha256:${"2".repeat(64)}`);
+      const pinned = /\n {4}digest: (sha256:[0-9a-f]{64})\n/.exec(readFileSync(join(ROOT, "clusters", "local", "cluster.yaml"), "utf8"))![1];
+      editProfile(repo, pinned, `sha256:${"2".repeat(64)}`);
       return [WITNESS, PROVIDER].flatMap(({ address }) => [otherProfile(address), otherRoleImage(address), otherInstance(address)]);
     },
     "signed",

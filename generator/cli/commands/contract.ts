@@ -1,7 +1,9 @@
-import { existsSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { ExitCode, InputError, VerdictError, formatIssue } from "../../errors.js";
 import { loadContract, checkAlgorithmCode, type LoadedContract } from "../../contract/load.js";
+import { fillContract } from "../../contract/fill.js";
 import { prepareContract, type ApprovalSubject } from "../../compile/prepare.js";
 import { TEMPLATES, templateContract, type TemplateName } from "../../contract/templates.js";
 import { findParty, requiredApprovers } from "../../contract/rules.js";
@@ -9,7 +11,7 @@ import type { Contract } from "../../contract/types.generated.js";
 import { loadEnvironment, type Environment } from "../../environment/environment.js";
 import { gatherFacts } from "../../lifecycle/facts.js";
 import { display, toJsonText, writeFileAtomic } from "../../repo/files.js";
-import { assertContractId, contractFile, listContractIds } from "../../repo/layout.js";
+import { assertContractId, contractDir, contractFile, listContractIds } from "../../repo/layout.js";
 import { signRecord } from "../../signatures/records.js";
 import { typedDataDigest, typedDataJson } from "../../signatures/typed-data.js";
 import { agreementMessage, approvalMessage, verifyAgreements, type Verification } from "../../signatures/verify.js";
@@ -23,28 +25,60 @@ function approvalSubjectOf(repo: string, loaded: LoadedContract): ApprovalSubjec
   return prepared.subject;
 }
 
+/**
+ * Copies `contracts/FROM/algorithm/` to `contracts/ID/algorithm/` through a temporary folder, so
+ * that the copy is either whole or absent. Returns the files copied (relative to the contract).
+ */
+function copyAlgorithm(repo: string, from: string, id: string): string[] {
+  const source = join(contractDir(repo, from), "algorithm");
+  if (!existsSync(source)) return [];
+  const target = join(contractDir(repo, id), "algorithm");
+  mkdirSync(contractDir(repo, id), { recursive: true });
+  const temp = join(contractDir(repo, id), `.algorithm.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    // loadContract(from) refused symbolic links anywhere in the source folder.
+    cpSync(source, temp, { recursive: true, errorOnExist: true, force: false });
+    renameSync(temp, target);
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+  return readdirSync(target, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => display(contractDir(repo, id), join(entry.parentPath, entry.name)))
+    .sort();
+}
+
 export const contractNew: Command = {
   name: ["contract", "new"],
   summary: "scaffold contracts/ID/contract.json",
   usage: "ID [--from TEMPLATE]",
-  help: `TEMPLATE is a built-in template (${TEMPLATES.join(", ")}; default aggregate-statistics) or the id of a contract in the repository to copy (its signatures are not copied).`,
+  help: [
+    `TEMPLATE is a built-in template (${TEMPLATES.join(", ")}; default aggregate-statistics) or the id of a contract in the`,
+    "repository to copy: its contract.json and its algorithm/ folder (not its signatures, approvals, runs or receipts).",
+  ].join("\n"),
   options: { from: { type: "string" } },
   positionals: [1, 1],
   run(ctx, [id = ""], values) {
     assertContractId(id);
     const path = contractFile(ctx.repo, id);
-    if (existsSync(path))
-      throw InputError.of({
-        file: display(ctx.repo, path),
-        path: "$",
-        message: "already exists",
-        fix: "choose another id; an existing contract is never overwritten",
-      });
+    const algorithmDir = join(contractDir(ctx.repo, id), "algorithm");
+    for (const existing of [path, algorithmDir]) {
+      if (existsSync(existing))
+        throw InputError.of({
+          file: display(ctx.repo, existing),
+          path: "$",
+          message: "already exists",
+          fix: "choose another id; an existing contract is never overwritten",
+        });
+    }
     const from = stringOption(values, "from") ?? "aggregate-statistics";
     let contract: Contract;
+    let copied: string[] = [];
     if ((TEMPLATES as readonly string[]).includes(from)) contract = templateContract(from as TemplateName, id, ctx.now);
-    else if (listContractIds(ctx.repo).includes(from)) contract = { ...loadContract(ctx.repo, from).contract, id };
-    else {
+    else if (listContractIds(ctx.repo).includes(from)) {
+      contract = { ...loadContract(ctx.repo, from).contract, id };
+      copied = copyAlgorithm(ctx.repo, from, id);
+    } else {
       throw InputError.of({
         file: "command line",
         path: "--from",
@@ -54,8 +88,57 @@ export const contractNew: Command = {
     }
     writeFileAtomic(path, toJsonText(contract));
     ctx.emit(
-      { file: display(ctx.repo, path) },
-      `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``,
+      { file: display(ctx.repo, path), algorithm: copied.map((name) => `contracts/${id}/${name}`) },
+      [
+        copied.length === 0 && (TEMPLATES as readonly string[]).includes(from)
+          ? `wrote ${display(ctx.repo, path)}: replace the placeholder parties, data and algorithm, then have every party run \`datomspod contract sign ${id} --key FILE\``
+          : `wrote ${display(ctx.repo, path)}, a copy of ${from}: edit the parties, data and algorithm, run \`datomspod contract fill ${id}\`, then have every party run \`datomspod contract sign ${id} --key FILE\``,
+        ...copied.map((name) => `copied contracts/${from}/${name} to contracts/${id}/${name}`),
+      ].join("\n"),
+    );
+    return 0;
+  },
+};
+
+export const contractFill: Command = {
+  name: ["contract", "fill"],
+  summary: "fill the sha256 and size of the data files and the algorithm code into contracts/ID/contract.json",
+  usage: "ID",
+  help: [
+    "Reads every data file where its dataset's location says (a hostPath folder on this machine; other locations are refused:",
+    "fill those by hand where the data is) and the algorithm code under contracts/ID/, and writes their sha256 and size into",
+    "the contract. Every file that cannot be read is reported and nothing is written. A change makes a new contract: the",
+    "signatures and approvals made before no longer count (they are listed, never deleted); every party signs again.",
+  ].join("\n"),
+  positionals: [1, 1],
+  run(ctx, [id = ""]) {
+    assertContractId(id);
+    const result = fillContract(ctx.repo, id);
+    const lines = [
+      ...result.changed.map((f) => `filled   ${f.path}  ${f.after.sha256}  ${f.after.size} bytes  (${f.file})`),
+      ...result.unchanged.map((f) => `correct  ${f.path}  (${f.file})`),
+    ];
+    if (result.changed.length === 0) lines.push(`${result.file} already holds every digest; nothing was written`);
+    else {
+      lines.push(`wrote ${result.file}: the contract hash is now ${result.hashAfter} (was ${result.hashBefore})`);
+      if (result.invalidated.length > 0) {
+        lines.push(
+          `the contract changed, so these ${result.invalidated.length} records were made over the old version and no longer count (kept, not deleted):`,
+          ...result.invalidated.map((file) => `  ${file}`),
+          `every party signs again: datomspod contract sign ${id} --key FILE; the data owners approve again: datomspod approve ${id} --key FILE`,
+        );
+      }
+    }
+    ctx.emit(
+      {
+        file: result.file,
+        changed: result.changed.map((f) => ({ path: f.path, file: f.file, sha256: f.after.sha256, size: f.after.size })),
+        unchanged: result.unchanged.map((f) => f.path),
+        hash: result.hashAfter,
+        previousHash: result.hashBefore,
+        invalidated: result.invalidated,
+      },
+      lines.join("\n"),
     );
     return 0;
   },

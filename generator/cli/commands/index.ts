@@ -5,8 +5,9 @@ import { auditVerify } from "./audit.js";
 import { check } from "./check.js";
 import { clusterDoctor } from "./cluster.js";
 import { compile } from "./compile.js";
-import { approve, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
+import { approve, contractFill, contractHash, contractNew, contractSign, contractStatus, contractTypedData, contractVerify } from "./contract.js";
 import { ackDelivery, fetchOutputs, releaseOutputs } from "./delivery.js";
+import { dataPlace } from "./data.js";
 import { demo } from "./demo.js";
 import { envBuild, envList, envLock, envNew, envShow } from "./env.js";
 import { auditReviewsCommand, githubCodeowners, githubPrStatus, githubReceiveReceipt, githubRecordReviews } from "./github.js";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   keysNew,
   keysShow,
   contractNew,
+  contractFill,
   contractHash,
   contractTypedData,
   contractSign,
@@ -42,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   compile,
   check,
   clusterDoctor,
+  dataPlace,
   imagesBuild,
   envList,
   envShow,

@@ -2,13 +2,16 @@ import { ENGINES } from "../../run/exec.js";
 import { runLocally } from "../../run/run.js";
 import { InputError } from "../../errors.js";
 import { display } from "../../repo/files.js";
+import { commitFiles, type CommitOutcome } from "../../repo/git.js";
+import { receiptSignatureFile } from "../../lifecycle/facts.js";
+import { contractDir } from "../../repo/layout.js";
 import type { Command } from "../command.js";
 import { keyOption, stringOption } from "../options.js";
 
 export const run: Command = {
   name: ["run"],
   summary: "run a requested run of an active contract on this machine (podman), publish its sealed outputs, write its receipt",
-  usage: "ID RUN --key FILE [--engine podman] [--ipfs URL]",
+  usage: "ID RUN --key FILE [--engine podman] [--ipfs URL] [--no-commit]",
   help: [
     "Plays the Job's pod from clusters/<local cluster>/ID/ exactly as rendered (it must be what the contract compiles to),",
     "with no network, read-only inputs, the contract's limits and deadline, and a pids limit; then publishes the encrypted",
@@ -16,8 +19,10 @@ export const run: Command = {
     "with the evidence that the pod and its volumes were removed, signed with --key (one of the contract's evidence.runners).",
     "The contract must pass the same gate as `datomspod check` at the real clock (there is no --at: a run is never judged at",
     "another time). Exit 0 when the receipt was written, whatever the algorithm did: the receipt's status says how the run ended.",
+    "The receipt and its signature are then committed (only those two files, as a cluster's operator commits its runs'), so",
+    "that they are evidence; --no-commit leaves that to you (the output says how), as does a folder that is not a git repository.",
   ].join("\n"),
-  options: { engine: { type: "string" }, ipfs: { type: "string" }, key: { type: "string" } },
+  options: { engine: { type: "string" }, ipfs: { type: "string" }, key: { type: "string" }, "no-commit": { type: "boolean" } },
   positionals: [2, 2],
   async run(ctx, [id = "", runId = ""], values) {
     const engine = stringOption(values, "engine") ?? "podman";
@@ -31,6 +36,12 @@ export const run: Command = {
     }
     const { wallet } = await keyOption(ctx, values);
     const result = await runLocally({ repo: ctx.repo, id, runId, now: ctx.now, runner: wallet, engine: engine, ipfsApi: stringOption(values, "ipfs") });
+    const records = [display(ctx.repo, result.receiptFile), display(ctx.repo, receiptSignatureFile(contractDir(ctx.repo, id), runId))];
+    const message = `Receipt of run ${runId} of ${id} (${result.receipt.predicate.status.phase})`;
+    const commit: CommitOutcome =
+      values["no-commit"] === true
+        ? { committed: false, reason: "--no-commit", fix: `git add ${records.join(" ")} && git commit -m ${JSON.stringify(message)}` }
+        : await commitFiles(ctx.repo, records, message);
     const status = result.receipt.predicate.status;
     const usage = result.receipt.predicate.usage;
     ctx.emit(
@@ -41,6 +52,7 @@ export const run: Command = {
         subjects: result.receipt.subject,
         published: result.published,
         deletion: result.receipt.predicate.deletion,
+        commit,
       },
       [
         `run ${runId} of ${id}: ${status.phase} (${status.reason})`,
@@ -49,6 +61,9 @@ export const run: Command = {
           : `  at most ${usage.durationSeconds} s, ${usage.cpuSeconds ?? "unmetered"} cpu-s (every process), peak ${usage.peakMemoryMiB ?? "unmetered"} MiB (rounded up to powers of two; exact values are sealed for the data owners)`,
         ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
         `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
+        commit.committed
+          ? `  committed the receipt and its signature: ${commit.commit.slice(0, 12)} "${message}"`
+          : `  not committed (${commit.reason}): the receipt is evidence once committed: ${commit.fix}`,
       ]
         .filter((line) => line !== "")
         .join("\n"),

@@ -1,6 +1,7 @@
 /**
  * The terminal report: one row per contract (each stage, the three scores, the weighted score,
- * the verdict), its findings below it, and a summary line. Colour (ANSI) only when asked for,
+ * the verdict), below it each OPS-C score with the factors behind it (the points each gave, what it
+ * is, what it saw), then its findings, and a summary line. Colour (ANSI) only when asked for,
  * i.e. when the stream is a TTY; the text is otherwise identical.
  */
 
@@ -23,6 +24,25 @@ const HEADERS = ["contract", ...STAGES, "O", "P", "S", "W", "leak", "verdict"];
 interface Cell {
   readonly text: string;
   readonly style?: Style;
+}
+
+function valueText(value: unknown): string {
+  if (value === null || value === undefined) return "none";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Per axis its score, then one line per factor: the points it gave, what it is, what it saw. */
+function factorLines(check: CheckReport["contracts"][number], paint: (text: string, style?: Style) => string): string[] {
+  const result = check.policy;
+  if (result === undefined) return [];
+  return AXES.flatMap((axis) => {
+    const factors = result.factors[axis];
+    const width = Math.max(0, ...factors.map((f) => `${f.points}/${f.max}`.length));
+    return [
+      `  ${axis} ${result.scores[axis]}`,
+      ...factors.map((f) => `    ${`${f.points}/${f.max}`.padStart(width)}  ${f.title}: ${paint(valueText(f.value), "dim")}`),
+    ];
+  });
 }
 
 export function renderTable(report: CheckReport, options: TableOptions): string {
@@ -49,6 +69,7 @@ export function renderTable(report: CheckReport, options: TableOptions): string 
   const out = [line(HEADERS.map((text): Cell => ({ text, style: "bold" })))];
   report.contracts.forEach((check, i) => {
     out.push(line(rows[i]));
+    out.push(...factorLines(check, paint));
     for (const finding of findingsOf(check)) {
       const level = finding.level === "error" ? paint("error  ", "red") : paint("warning", "yellow");
       const where = formatIssue({
