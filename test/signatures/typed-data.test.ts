@@ -83,7 +83,8 @@ describe("contract typed-data", () => {
       environmentDigest: expect.stringMatching(/^0x[0-9a-f]{64}$/),
       cluster: "local",
       clusterProfileDigest: expect.stringMatching(/^0x[0-9a-f]{64}$/),
-      roleImageDigest: `0x${"0".repeat(64)}`,
+      // the pod image the local profile pins (the roles that judge the outputs are approved too)
+      roleImageDigest: `0x${/digest: sha256:([0-9a-f]{64})/.exec(readText(repo, "clusters/local/cluster.yaml"))![1]}`,
       instanceDigest: expect.stringMatching(/^0x[0-9a-f]{64}$/),
     });
     expect(v4Digest(data)).toBe(digestOf(data));
