@@ -56,7 +56,7 @@ describe.skipIf(missing !== undefined)("the algorithm market on a real run", () 
     expect(run.result.code, run.result.stdout + run.result.stderr).toBe(0);
     expect(run.receipt!.predicate.status.phase).toBe("succeeded");
     expect(run.receipt!.predicate.inputs.checked.map((c) => c.file)).toEqual(["ocean-params.py", "patients.csv"]);
-    expect(result).toEqual({ params: { groupBy: "region", minGroupSize: 2 }, counts: { north: 2 } });
+    expect(result).toEqual({ params: { groupBy: "region", minGroupSize: 2 }, counts: { north: 2 }, declared: expect.any(Array) });
     expect(revoked.code).toBe(0);
     expect(next.code).not.toBe(0);
     expect(next.stderr).toContain(`was revoked by provider ${PROVIDER.address}`);
