@@ -52,7 +52,7 @@ export interface Answer<T> {
   readonly warnings: readonly string[];
 }
 
-/** Plural resource names of the kinds datomspod renders or checks, by apiVersion/kind. */
+/** Plural resource names of the kinds datomspod renders or checks (and its lab's tests use), by apiVersion/kind. */
 const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }>> = {
   "v1/Namespace": { plural: "namespaces", namespaced: false },
   "v1/Node": { plural: "nodes", namespaced: false },
@@ -60,6 +60,7 @@ const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }
   "v1/PersistentVolumeClaim": { plural: "persistentvolumeclaims", namespaced: true },
   "v1/Pod": { plural: "pods", namespaced: true },
   "v1/ConfigMap": { plural: "configmaps", namespaced: true },
+  "v1/Event": { plural: "events", namespaced: true },
   "v1/Secret": { plural: "secrets", namespaced: true },
   "v1/ServiceAccount": { plural: "serviceaccounts", namespaced: true },
   "v1/ResourceQuota": { plural: "resourcequotas", namespaced: true },
@@ -76,6 +77,8 @@ const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }
   "argoproj.io/v1alpha1/Application": { plural: "applications", namespaced: true },
   "argoproj.io/v1alpha1/ApplicationSet": { plural: "applicationsets", namespaced: true },
   "argoproj.io/v1alpha1/AppProject": { plural: "appprojects", namespaced: true },
+  "apiextensions.k8s.io/v1/CustomResourceDefinition": { plural: "customresourcedefinitions", namespaced: false },
+  "coordination.k8s.io/v1/Lease": { plural: "leases", namespaced: true },
 };
 
 /** Whether this client knows the kind's API path. */
@@ -315,7 +318,7 @@ export class Kube {
   }
 
   /** Deletes; resolves false when it was not there. */
-  async delete(path: string, propagationPolicy: "Background" | "Foreground" = "Background"): Promise<boolean> {
+  async delete(path: string, propagationPolicy: "Background" | "Foreground" | "Orphan" = "Background"): Promise<boolean> {
     try {
       await this.call("DELETE", path, { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy });
       return true;

@@ -1,15 +1,13 @@
 /**
- * The operator's one seam to the Kubernetes API: HTTPS with the credentials of a kubeconfig (client
- * certificate or bearer token) or of the pod's service account, list, get and watch (from a
+ * The operator's one seam to the Kubernetes API: HTTPS with the credentials of a kubeconfig (read by
+ * generator/cluster/kube.ts's readKubeconfig, as `cluster doctor` reads it) or of the pod's service account, list, get and watch (from a
  * resourceVersion, newline-delimited JSON events). Every answer keeps the API server's `Date`
  * header: the deletion evidence records the time as the cluster's own server saw it.
  */
 
 import { existsSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
-import { dirname, isAbsolute, resolve } from "node:path";
-import { parse } from "yaml";
-import { InputError, ServiceError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 
 export interface KubeAccess {
   /** https://host:port */
@@ -71,78 +69,6 @@ export type VolumeObject = KubeObject<{
 }>;
 
 const IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-type Json = Record<string, unknown>;
-
-function bad(source: string, path: string, message: string, fix: string): never {
-  throw InputError.of({ file: source, path, message, fix });
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-function entries(value: unknown): Json[] {
-  return Array.isArray(value) ? value.filter((v): v is Json => typeof v === "object" && v !== null) : [];
-}
-
-function field(value: unknown, name: string): Json {
-  const inner = typeof value === "object" && value !== null ? (value as Json)[name] : undefined;
-  return typeof inner === "object" && inner !== null ? (inner as Json) : {};
-}
-
-function fileOrData(base: string, entry: Json, name: string, source: string, path: string): Buffer | undefined {
-  const data = entry[`${name}-data`];
-  if (typeof data === "string") return Buffer.from(data, "base64");
-  const file = entry[name];
-  if (typeof file !== "string") return undefined;
-  const full = isAbsolute(file) ? file : resolve(base, file);
-  if (!existsSync(full)) bad(source, `${path}.${name}`, `names ${full}, which does not exist`, "fix the path in the kubeconfig");
-  return readFileSync(full);
-}
-
-/** The access of a kubeconfig file's current context (or `context`). */
-export function accessFromKubeconfig(file: string, context?: string): KubeAccess {
-  if (!existsSync(file)) bad(file, "$", "does not exist", "pass --kubeconfig FILE or set KUBECONFIG");
-  const config = (parse(readFileSync(file, "utf8")) ?? {}) as Json;
-  const base = dirname(file);
-  const contextName = context ?? str(config["current-context"]);
-  const ctxEntry = entries(config["contexts"]).find((c) => c["name"] === contextName);
-  if (ctxEntry === undefined)
-    bad(file, "$.current-context", `names no context ${JSON.stringify(contextName)}`, "set current-context to one of contexts[].name");
-  const ctx = field(ctxEntry, "context");
-  const clusters = entries(config["clusters"]);
-  const users = entries(config["users"]);
-  const clusterIndex = clusters.findIndex((c) => c["name"] === ctx["cluster"]);
-  const userIndex = users.findIndex((u) => u["name"] === ctx["user"]);
-  if (clusterIndex < 0) bad(file, "$.contexts", `the context names no cluster ${JSON.stringify(ctx["cluster"])}`, "add it to clusters[]");
-  const cluster = field(clusters[clusterIndex], "cluster");
-  const user = userIndex < 0 ? {} : field(users[userIndex], "user");
-  const server = str(cluster["server"]);
-  if (server === undefined || !server.startsWith("https://"))
-    bad(file, `$.clusters[${clusterIndex}].cluster.server`, "is not an https:// URL", "the operator talks to the API server over TLS only");
-  if (cluster["insecure-skip-tls-verify"] === true)
-    bad(
-      file,
-      `$.clusters[${clusterIndex}].cluster.insecure-skip-tls-verify`,
-      "is true",
-      "give the cluster's CA (certificate-authority); the operator never skips TLS verification",
-    );
-  const tokenFileName = str(user["tokenFile"]);
-  const token = str(user["token"]) ?? (tokenFileName === undefined ? undefined : readFileSync(resolve(base, tokenFileName), "utf8").trim());
-  const at = `$.users[${userIndex}].user`;
-  const ca = fileOrData(base, cluster, "certificate-authority", file, `$.clusters[${clusterIndex}].cluster`);
-  const cert = fileOrData(base, user, "client-certificate", file, at);
-  const key = fileOrData(base, user, "client-key", file, at);
-  return {
-    server,
-    ...(ca === undefined ? {} : { ca }),
-    ...(cert === undefined ? {} : { cert }),
-    ...(key === undefined ? {} : { key }),
-    ...(token === undefined ? {} : { token }),
-    source: file,
-  };
-}
 
 /** The access of the pod's service account (the operator's Deployment). */
 export function inClusterAccess(env: NodeJS.ProcessEnv = process.env): KubeAccess | undefined {

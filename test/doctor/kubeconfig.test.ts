@@ -70,6 +70,7 @@ describe("readKubeconfig", () => {
     ["no credentials", { "certificate-authority-data": "QQ==" }, {}, "$.users[].user"],
     ["a certificate without its key", { "certificate-authority-data": "QQ==" }, { "client-certificate-data": "QQ==" }, "$.users[].user"],
     ["plain http", { server: "http://127.0.0.1:8080", "certificate-authority-data": "QQ==" }, { token: "t" }, "$.clusters[].cluster.server"],
+    ["a CA file that does not exist", { "certificate-authority": "missing.crt" }, { token: "t" }, "$.clusters[].cluster.certificate-authority"],
   ])("refuses %s, naming the field", (_name, cluster, user, path) => {
     const dir = tempDir();
 

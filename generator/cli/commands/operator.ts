@@ -1,7 +1,8 @@
 import { join, resolve } from "node:path";
 import { existsSync, statSync } from "node:fs";
 import { InputError } from "../../errors.js";
-import { accessFromKubeconfig, inClusterAccess, KubeClient } from "../../operator/kube.js";
+import { readKubeconfig } from "../../cluster/kube.js";
+import { inClusterAccess, KubeClient } from "../../operator/kube.js";
 import { Operator, type OperatorEvent } from "../../operator/operator.js";
 import { DispatchRenderer, GitSink } from "../../operator/sink.js";
 import { loadProfiles } from "../../compile/profile.js";
@@ -60,7 +61,7 @@ export const operator: Command = {
     const cluster = stringOption(values, "cluster", true);
     const sealedRoot = folderOption(ctx, stringOption(values, "sealed-root", true), "--sealed-root");
     const kubeconfig = stringOption(values, "kubeconfig") ?? process.env["KUBECONFIG"];
-    const access = kubeconfig !== undefined ? accessFromKubeconfig(resolve(ctx.cwd, kubeconfig)) : inClusterAccess();
+    const access = kubeconfig !== undefined ? readKubeconfig(resolve(ctx.cwd, kubeconfig)) : inClusterAccess();
     if (access === undefined)
       throw InputError.of({
         file: "command line",
