@@ -42,6 +42,9 @@ export interface DemoWorkspace {
 }
 
 const ID = "hospital-demo";
+/** The algorithm market chapter: the institute's algorithm as a package, and a follow-up study that reuses it. */
+const PACKAGE = "hospital-aggregates@1.0.0";
+const FOLLOW_UP = "hospital-followup";
 
 function sha256File(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -173,6 +176,80 @@ function settlementSteps(ws: DemoWorkspace): DemoStep[] {
   ];
 }
 
+/**
+ * The algorithm market: the institute publishes its algorithm as a package, the hospital and the
+ * notary approve it once, within limits; a follow-up study names the package and runs on the
+ * inherited approval; the hospital revokes it and the next run starts nothing.
+ */
+function marketSteps(ws: DemoWorkspace): DemoStep[] {
+  const { keys } = ws;
+  const limits = join(ws.dir, "limits.json");
+  return [
+    {
+      title: "The institute publishes its algorithm in the algorithm market (algorithms/NAME/VERSION/), signed once by its author",
+      argv: [
+        "algorithm",
+        "new",
+        PACKAGE,
+        "--code",
+        join(ws.dir, "contracts", ID, "algorithm", "aggregate.py"),
+        "--environment",
+        "python",
+        "--author",
+        keys.consumer,
+      ],
+    },
+    { title: "", argv: ["algorithm", "publish", PACKAGE, "--key", keys.consumer] },
+    {
+      title: "The hospital and the notary review the package once and approve it for the hospital's dataset, within limits",
+      action: (print) => {
+        const contract = JSON.parse(readFileSync(join(ws.dir, "contracts", ID, "contract.json"), "utf8")) as Contract;
+        const bounds = {
+          datasets: contract.inputs.data.map((asset) => asset.did),
+          scenarios: [contract.opsc.scenario],
+          clusters: ["local"],
+          parameters: { groupBy: { enum: ["region", "sex", "diagnosis"] }, minGroupSize: { minimum: 10 } },
+          validity: contract.business.validity,
+        };
+        writeFileSync(limits, `${JSON.stringify(bounds, null, 2)}\n`);
+        print(`limits.json:\n${JSON.stringify(bounds, null, 2)}\n`);
+      },
+      argv: ["algorithm", "approve", PACKAGE, "--key", keys.provider, "--limits", limits],
+    },
+    { title: "", argv: ["algorithm", "approve", PACKAGE, "--key", keys.witness, "--limits", limits] },
+    { title: "", argv: ["algorithm", "show", PACKAGE] },
+    {
+      title: "A follow-up study names the package by name, version and digest: no code and no approval of its own",
+      argv: ["contract", "new", FOLLOW_UP, "--from", ID],
+    },
+    {
+      title: "",
+      action: (print) => {
+        // `contract new --from` copied the first study's algorithm/ folder; the code now comes from the package.
+        rmSync(join(ws.dir, "contracts", FOLLOW_UP, "algorithm"), { recursive: true, force: true });
+        print(`$ rm -r contracts/${FOLLOW_UP}/algorithm   # the code now comes from the package\n`);
+      },
+      argv: ["algorithm", "use", PACKAGE, FOLLOW_UP],
+    },
+    { title: "The parties sign the follow-up study", argv: ["contract", "sign", FOLLOW_UP, "--key", keys.provider] },
+    { title: "", argv: ["contract", "sign", FOLLOW_UP, "--key", keys.consumer] },
+    { title: "", argv: ["contract", "sign", FOLLOW_UP, "--key", keys.witness] },
+    { title: "", argv: ["request", FOLLOW_UP, "run-1", "--key", keys.consumer, "--param", "groupBy=sex"] },
+    { title: "It is active: the hospital's and the notary's approvals are inherited from the package", argv: ["contract", "status", FOLLOW_UP] },
+    { title: "", argv: ["compile"] },
+    { title: "The package runs on the hospital's data under the inherited approval", argv: ["run", FOLLOW_UP, "run-1", "--key", keys.provider] },
+    {
+      title: "The hospital revokes the package: every contract relying on it loses its approval, and no further run starts",
+      argv: ["algorithm", "revoke", PACKAGE, "--key", keys.provider, "--reason", "superseded (demo)"],
+    },
+    { title: "", argv: ["request", FOLLOW_UP, "run-2", "--key", keys.consumer] },
+    { title: "", argv: ["run", FOLLOW_UP, "run-2", "--key", keys.provider], expect: [2] },
+    { title: "The next compile removes the follow-up's instance", argv: ["compile"] },
+    { title: "The package, its approvals, the revocation and the follow-up's receipt are anchored and audited", argv: ["anchor"] },
+    { title: "", argv: ["audit", "verify", FOLLOW_UP] },
+  ];
+}
+
 /** The web view the demo ends with: `datomspod report --html` writes it here. */
 export function siteDir(ws: DemoWorkspace): string {
   return join(ws.dir, "site");
@@ -240,6 +317,7 @@ export function demoSteps(ws: DemoWorkspace, now: Date): DemoStep[] {
     { title: "Every fact is anchored on a local EVM chain (anvil) in one transaction", argv: ["anchor"] },
     { title: "Anyone holding the repository and the chain re-verifies the whole history", argv: ["audit", "verify", ID] },
     ...settlementSteps(ws),
+    ...marketSteps(ws),
     {
       title: "Anyone renders the web view of every contract's life, evidence and OPS-C standing (a static site, re-verified against the chain)",
       argv: ["report", "--html", siteDir(ws), "--chain", "local"],

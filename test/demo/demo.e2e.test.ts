@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 const run = promisify(execFile);
 
 describe("npm run demo (the README's main job)", () => {
-  it("runs the whole pipeline end to end with the built CLI: a delivered run, anchored, audited, settled and paid through the escrow", async () => {
+  it("runs the whole pipeline end to end with the built CLI: a delivered run, anchored, audited, settled and paid through the escrow; a market package reused and revoked", async () => {
     const workspace = mkdtempSync(join(tmpdir(), "datomspod-demo-"));
 
     try {
@@ -31,6 +31,14 @@ describe("npm run demo (the README's main job)", () => {
       expect(stdout).toMatch(/verified\s+settlement\s+contracts\/hospital-demo\/settlement\.json/);
       expect(stdout).toMatch(/verified\s+payment\s+contracts\/hospital-demo\/payments\/release-0x[0-9a-f]{64}\.json#transaction\s+release of settlement/);
       expect(stdout.match(/hospital-demo: \d+ verified, 0 missing, 0 mismatched/g)).toHaveLength(2);
+      // The algorithm market: a follow-up study runs the published package on the inherited approvals; a revocation stops its next run.
+      expect(stdout).toMatch(/^ {2}approval of provider 0x[0-9a-fA-F]{40} inherited from algorithms\/hospital-aggregates\/1\.0\.0\/approvals\//m);
+      expect(stdout).toContain(`run run-1 of hospital-followup: succeeded (${PUBLIC_REASONS.succeeded})`);
+      expect(stdout).toMatch(/approvals\/0x[0-9a-fA-F]{40}\.json: was revoked by provider 0x[0-9a-fA-F]{40} at /);
+      expect(existsSync(join(workspace, "contracts", "hospital-followup", "receipts", "run-2.json"))).toBe(false);
+      expect(existsSync(join(workspace, "clusters", "local", "hospital-followup"))).toBe(false);
+      expect(stdout).toMatch(/hospital-followup: \d+ verified, 0 missing, 0 mismatched/);
+      expect(stdout).toMatch(/verified\s+revocation\s+algorithms\/hospital-aggregates\/1\.0\.0\/revocations\//);
       expect(
         stdout
           .trimEnd()

@@ -442,4 +442,18 @@ describe("authoring a package", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("already exists");
   });
+
+  it("takes the author as a keystore file (its address, no password), and names --author when it is neither that nor an address", async () => {
+    const repo = tempRepo([ID]);
+    const code = join(ROOT, "contracts", ID, "algorithm", "aggregate.py");
+
+    const byKeystore = await dp(repo, ["algorithm", "new", "stats@0.2.0", "--code", code, "--environment", "python", "--author", CONSUMER.file]);
+    const wrong = await dp(repo, ["algorithm", "new", "stats@0.3.0", "--code", code, "--environment", "python", "--author", "the-institute"]);
+
+    expect(byKeystore.code).toBe(0);
+    expect(readJson(repo, "algorithms/stats/0.2.0/algorithm.json")).toMatchObject({ author: CONSUMER.address });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--author: "the-institute" is neither an Ethereum address nor a keystore file');
+    expect(existsSync(join(repo, "algorithms", "stats", "0.3.0"))).toBe(false);
+  });
 });

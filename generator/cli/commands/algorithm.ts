@@ -16,6 +16,7 @@ import { loadEnvironment } from "../../environment/environment.js";
 import { display, readJsonFile, readRegularFile, toJsonText, writeFileAtomic } from "../../repo/files.js";
 import { contractFile } from "../../repo/layout.js";
 import { signRecord } from "../../signatures/records.js";
+import { keystoreAddress } from "../../signatures/keys.js";
 import { algorithmDomainId } from "../../signatures/typed-data.js";
 import {
   APPROVALS_FOLDER,
@@ -187,13 +188,29 @@ const README_TEMPLATE = (pkg: { ref: string; title: string }): string =>
     "",
   ].join("\n");
 
+/** The author named on the command line: an address, or a keystore whose address is read without its password. */
+function authorAddress(cwd: string, text: string): string {
+  if (!text.startsWith("0x") && existsSync(resolve(cwd, text))) return getAddress(keystoreAddress(resolve(cwd, text)));
+  try {
+    return getAddress(text.toLowerCase());
+  } catch {
+    throw InputError.of({
+      file: "command line",
+      path: "--author",
+      message: `${JSON.stringify(text)} is neither an Ethereum address nor a keystore file`,
+      fix: "pass the author's address or keystore (datomspod keys show --key FILE prints the address)",
+    });
+  }
+}
+
 export const algorithmNew: Command = {
   name: ["algorithm", "new"],
   summary: "scaffold a package algorithms/NAME/VERSION/ from a code file: manifest, parameter schema, README",
-  usage: "NAME@VERSION --code FILE --environment ENV --author ADDRESS [--entrypoint CMD] [--title TEXT]",
+  usage: "NAME@VERSION --code FILE --environment ENV --author ADDRESS|KEYSTORE [--entrypoint CMD] [--title TEXT]",
   help: [
     "Copies the code file into the package and writes algorithm.json (pinning the environment's current digest),",
     "an open parameters.schema.json and a README.md to fill in. Then: datomspod algorithm publish NAME@VERSION --key FILE.",
+    "--author is the author's address, or their keystore file (its address is read without the password).",
   ].join("\n"),
   options: { code: { type: "string" }, environment: { type: "string" }, author: { type: "string" }, entrypoint: { type: "string" }, title: { type: "string" } },
   positionals: [1, 1],
@@ -219,18 +236,7 @@ export const algorithmNew: Command = {
     readRegularFile(codePath, codePath);
     const envName = stringOption(values, "environment", true);
     const environment = loadEnvironment(ctx.repo, envName, { file: "command line", path: "--environment" });
-    const authorText = stringOption(values, "author", true);
-    let author: string;
-    try {
-      author = getAddress(authorText.toLowerCase());
-    } catch {
-      throw InputError.of({
-        file: "command line",
-        path: "--author",
-        message: `${JSON.stringify(authorText)} is not an Ethereum address`,
-        fix: "pass the author's address (datomspod keys show FILE)",
-      });
-    }
+    const author = authorAddress(ctx.cwd, stringOption(values, "author", true));
     const interpreter = environment.definition.interpreters[0]?.command ?? "python3";
     const title = stringOption(values, "title") ?? name;
     const manifest = {
