@@ -3,8 +3,9 @@
  * (the operator runs there, out of cluster, as Argo CD does in the lab), every blob is checked and
  * published, and the receipt — the oracle's, or one built from what the roles left — is completed
  * with the rendered instance and the Job, signed with the runner key and committed (or rendered as
- * a repository_dispatch). Nothing is recorded unless the Job is the committed, reviewed one of a
- * requested run of the contract version it names, and its receipt does not exist yet.
+ * a repository_dispatch). Nothing is recorded unless `datomspod run` would have run and signed it
+ * (gate/admit.ts: the same function), the cluster ran exactly the committed instance (drift.ts),
+ * and the sealed folder holds only what the roles write; docs/operator.md lists every refusal.
  */
 
 import { existsSync, lstatSync, readdirSync, realpathSync } from "node:fs";
@@ -12,7 +13,7 @@ import { join, sep } from "node:path";
 import type { Wallet } from "ethers";
 import { DatomspodError, VerdictError } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
-import { writeRunReceipt } from "../delivery/receipts.js";
+import { assertReceiptOf, writeRunReceipt } from "../delivery/receipts.js";
 import { directoryDigest } from "../evidence/collect.js";
 import { receiptMessage, receiptSignatureFile } from "../lifecycle/facts.js";
 import { publisherFor } from "../publish/select.js";
@@ -194,6 +195,7 @@ export async function receiptDispatch(
   receipt: Receipt,
   runner: Wallet,
 ): Promise<{ contract: string; run: string; receipt: unknown; signature: unknown }> {
+  assertReceiptOf(receipt, loaded, runId, `receipt-${loaded.id}-${runId}`);
   const document = JSON.parse(receiptText(receipt)) as unknown;
   const signature = await signRecord(runner, "receipt", loaded.id, loaded.contract.chainId, receiptMessage(loaded, runId, document));
   return { contract: loaded.id, run: runId, receipt: document, signature };

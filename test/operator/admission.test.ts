@@ -9,7 +9,7 @@
  * with the reason; the unchanged case is admitted, so the checks can fail.
  */
 
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Wallet } from "ethers";
@@ -20,7 +20,10 @@ import { DatomspodError, VerdictError } from "../../generator/errors.js";
 import { namespaceGone } from "../../generator/operator/deletion.js";
 import { JOB_DEFAULTS, type LiveInstance } from "../../generator/operator/drift.js";
 import { finishedJob, type FinishedJob } from "../../generator/operator/jobs.js";
-import { checkJob, checkSealedFolder } from "../../generator/operator/receipt.js";
+import { checkJob, checkSealedFolder, receiptDispatch } from "../../generator/operator/receipt.js";
+import { loadContract } from "../../generator/contract/load.js";
+import { writeRunReceipt } from "../../generator/delivery/receipts.js";
+import { buildReceipt } from "../../generator/run/roles/receipt.js";
 import { testWallet } from "../helpers/keys.js";
 import { readText, tempDir, tempRepo, writeText } from "../helpers/repo.js";
 
@@ -267,6 +270,21 @@ describe("the operator refuses when the cluster did not run what git holds", () 
 });
 
 describe("the sealed folder and the deletion record", () => {
+  it("a sealed receipt of another run (a volume holding an earlier run's folder) is never signed or dispatched as this run's", async () => {
+    const repo = tempRepo([ID]);
+    const loaded = loadContract(repo, ID);
+    const runner = await testWallet("hospital-provider");
+    const facts = { contract: loaded.contract, contractHash: loaded.hash, verdict: undefined, gate: false, computing: undefined, manifest: undefined };
+    const other = buildReceipt({ ...facts, runId: "run-9" });
+    await expect(writeRunReceipt(repo, loaded, "run-1", other, runner)).rejects.toThrow(/is the receipt of hospital-stats run-9, not of hospital-stats run-1/);
+    await expect(receiptDispatch(loaded, "run-1", other, runner)).rejects.toThrow(/run-9/);
+    const olderVersion = buildReceipt({ ...facts, contractHash: "0".repeat(64), runId: "run-1" });
+    await expect(writeRunReceipt(repo, loaded, "run-1", olderVersion, runner)).rejects.toThrow(/another version of the contract/);
+    expect(existsSync(join(repo, "contracts", ID, "receipts", "run-1.json"))).toBe(false);
+    // the receipt of this very run is written
+    await expect(writeRunReceipt(repo, loaded, "run-1", buildReceipt({ ...facts, runId: "run-1" }), runner)).resolves.toMatch(/run-1\.json$/);
+  });
+
   const job = { namespace: NAMESPACE, name: "hospital-stats-run-1-x" } as FinishedJob;
 
   it("a sealed folder with only the roles' files passes; extra files, links and folders are refused", () => {
