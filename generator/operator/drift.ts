@@ -8,13 +8,15 @@
  *     metadata carries every committed label and annotation;
  *   - the namespace carries every committed label (Pod Security `restricted`);
  *   - every committed NetworkPolicy is there with the committed spec, created before the Job;
+ *   - the sealed claim is the committed one (its spec as committed, created before the Job: not
+ *     replaced after the pod ended by one bound to a volume holding other files);
  *   - no other Job of the namespace is for the same run or mounts the run's sealed claim, and no pod
  *     that is not the Job's own mounts that claim.
  * Each finding names the object and the field.
  */
 
 import { isDeepStrictEqual } from "node:util";
-import type { JobObject, KubeObject, PodObject } from "../cluster/kube.js";
+import type { ClaimObject, JobObject, KubeObject, PodObject } from "../cluster/kube.js";
 import { RUN_LABEL } from "./jobs.js";
 
 type Json = Record<string, unknown>;
@@ -28,6 +30,8 @@ export interface LiveInstance {
   /** Every Job and every pod of the namespace. */
   readonly jobs: readonly JobObject[];
   readonly pods: readonly PodObject[];
+  /** The claim the Job's sealed volume mounts (undefined: it has none, or it is gone). */
+  readonly claim: ClaimObject | undefined;
 }
 
 /** The committed side: the instance folder's objects and the run's Job (from gate/admit.ts). */
@@ -146,6 +150,20 @@ export function instanceDrift(committed: CommittedRun, live: LiveInstance, uid: 
   }
 
   const claim = committed.sealedClaim;
+  const committedClaim = committed.objects.find((object) => object["kind"] === "PersistentVolumeClaim" && (object["metadata"] as Json)["name"] === claim);
+  if (claim === undefined || committedClaim === undefined) found.push(`Job ${name} mounts no committed claim as its sealed volume`);
+  else if (live.claim === undefined) found.push(`claim ${claim} is not in the namespace`);
+  else {
+    // Only what the committed claim sets: the API server and the binder add volumeMode and volumeName.
+    const spec = (committedClaim["spec"] ?? {}) as Json;
+    for (const key of Object.keys(spec).sort())
+      for (const path of differences(spec[key], (live.claim.spec as Json | undefined)?.[key], `$.spec.${key}`))
+        found.push(`claim ${claim}: ${path} differs from the committed claim`);
+    // A claim made after the Job is not the one its pod wrote into (it was replaced once the pod ended).
+    const claimedAt = Date.parse(live.claim.metadata.creationTimestamp ?? "");
+    if (!(claimedAt <= startedAt))
+      found.push(`claim ${claim} was created after Job ${name} (${live.claim.metadata.creationTimestamp ?? "unknown"}): it is not the one the pod wrote into`);
+  }
   for (const other of live.jobs.filter((object) => object.metadata.uid !== uid)) {
     if (other.metadata.labels?.[RUN_LABEL] === job.metadata.labels?.[RUN_LABEL]) found.push(`Job ${other.metadata.name} is a second Job for the same run`);
     else if (claim !== undefined && claimsOf(other.spec?.template?.spec).includes(claim))

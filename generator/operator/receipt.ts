@@ -66,6 +66,7 @@ export async function readLive(kube: Kube, job: FinishedJob): Promise<LiveInstan
     networkPolicies: await list<KubeObject>(`/apis/networking.k8s.io/v1/namespaces/${job.namespace}/networkpolicies`),
     jobs: await list<JobObject>(`/apis/batch/v1/namespaces/${job.namespace}/jobs`),
     pods: await list<PodObject>(`${ns}/pods`),
+    claim: job.sealedClaim === undefined ? undefined : (await kube.read<ClaimObject>(`${ns}/persistentvolumeclaims/${job.sealedClaim}`)).body,
   };
 }
 
@@ -137,10 +138,9 @@ export function checkSealedFolder(job: FinishedJob, folder: string): void {
 }
 
 /** The sealed claim's folder on this node, refused unless it is a bound hostPath/local volume under the sealed root. */
-async function sealedFolder(setup: OperatorSetup, job: FinishedJob): Promise<string> {
+async function sealedFolder(setup: OperatorSetup, job: FinishedJob, claim: ClaimObject | undefined): Promise<string> {
   const fix = "the profile's sealed-output claims must bind hostPath or local PersistentVolumes under --sealed-root";
   if (job.sealedClaim === undefined) refuse(job, "mounts no claim as its sealed volume", fix);
-  const claim = (await setup.kube.read<ClaimObject>(`/api/v1/namespaces/${job.namespace}/persistentvolumeclaims/${job.sealedClaim}`)).body;
   const volumeName = claim?.spec?.volumeName;
   if (claim === undefined || volumeName === undefined || claim.status?.phase !== "Bound") refuse(job, `its claim ${job.sealedClaim} is not bound`, fix);
   const pv = (await setup.kube.read<VolumeObject>(`/api/v1/persistentvolumes/${volumeName}`)).body;
@@ -209,7 +209,7 @@ export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob):
   if (existsSync(receiptPath)) return { kind: "already", where: display(setup.repo, receiptPath) };
   const live = await readLive(setup.kube, job);
   const { loaded, instance, jobFile } = checkJob(setup, job, live);
-  const sealed = await sealedFolder(setup, job);
+  const sealed = await sealedFolder(setup, job, live.claim);
   const receipt = await clusterReceipt(setup, job, loaded, sealed, instance.shown, jobFile, live.namespace);
 
   if (setup.dispatch !== undefined) {

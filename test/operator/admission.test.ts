@@ -77,7 +77,7 @@ interface Scene {
   readonly folder: string;
   readonly job: FinishedJob;
   /** The live objects, loosely typed so that a case can change anything an attacker could. */
-  readonly live: { job: Json; namespace: Json; networkPolicies: Json[]; jobs: Json[]; pods: Json[] };
+  readonly live: { job: Json; namespace: Json; networkPolicies: Json[]; jobs: Json[]; pods: Json[]; claim: Json };
   readonly setup: { repo: string; cluster: string; runner: Wallet; now: () => Date };
 }
 
@@ -99,13 +99,20 @@ async function scene(edit?: (repo: string) => void): Promise<Scene> {
     },
     spec: { volumes: job.spec.template.spec.volumes },
   };
+  const committedClaim = objects.find((o) => o.kind === "PersistentVolumeClaim" && o.metadata.name === "sealed-run-1")!;
+  const claim = {
+    ...structuredClone(committedClaim),
+    metadata: { ...committedClaim.metadata, uid: "5c1d0000-0000-4000-8000-00000000000c", creationTimestamp: "2026-12-03T07:59:59Z" },
+    spec: { ...committedClaim.spec, volumeMode: "Filesystem", volumeName: "pv-sealed-7" },
+    status: { phase: "Bound" },
+  };
   const finished = finishedJob(job as JobObject)!;
   expect(finished).toBeDefined();
   return {
     repo,
     folder,
     job: finished,
-    live: { job, namespace, networkPolicies: policies, jobs: [job], pods: [pod] },
+    live: { job, namespace, networkPolicies: policies, jobs: [job], pods: [pod], claim },
     setup: { repo, cluster: "local", runner: await testWallet("hospital-provider"), now: () => NOW },
   };
 }
@@ -232,6 +239,17 @@ describe("the operator refuses when the cluster did not run what git holds", () 
       /pod-security\.kubernetes\.io\/enforce/,
     ],
     ["the namespace is gone", (s) => (s.live.namespace = undefined as unknown as Json), /namespace dp-hospital-stats is not in the cluster/],
+    ["the sealed claim is gone", (s) => (s.live.claim = undefined as unknown as Json), /claim sealed-run-1 is not in the namespace/],
+    [
+      "the sealed claim was replaced after the Job (bound to another volume)",
+      (s) => (s.live.claim.metadata.creationTimestamp = "2026-12-03T08:00:06Z"),
+      /claim sealed-run-1 was created after Job/,
+    ],
+    [
+      "the sealed claim is shared (ReadWriteMany)",
+      (s) => (s.live.claim.spec.accessModes = ["ReadWriteMany"]),
+      /claim sealed-run-1: \$\.spec\.accessModes\[0\]/,
+    ],
     [
       "a second Job with another name ran for the same run",
       (s) =>
