@@ -1,8 +1,11 @@
 /**
  * The one seam to a Kubernetes API server: a small client over node:https that authenticates as a
- * kubeconfig says (client certificate and key, or a bearer token), with no kubectl at run time.
- * get, list, create, server-side apply (optionally as a dry run), delete; each answer's warnings
- * (Pod Security's "would violate …") are kept, never dropped.
+ * kubeconfig says (client certificate and key, or a bearer token) or as the pod's service account
+ * (the operator's Deployment), with no kubectl at run time. get, list, create, server-side apply
+ * (optionally as a dry run), delete, and watch from a resourceVersion (newline-delimited JSON
+ * events); each answer's warnings (Pod Security's "would violate …") are kept, never dropped, and
+ * so is the API server's `Date` header: the operator's deletion evidence records the time as the
+ * cluster's own server saw it.
  *
  * Supported kubeconfig entries: clusters[].cluster.server, certificate-authority(-data);
  * users[].user.client-certificate(-data), client-key(-data), token, tokenFile. Anything else that
@@ -11,17 +14,56 @@
  * server it cannot verify.
  */
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse } from "yaml";
 import { InputError, ServiceError, formatIssue } from "../errors.js";
 
+export interface KubeMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: readonly { readonly kind?: string; readonly name?: string; readonly uid?: string; readonly controller?: boolean }[];
+  [key: string]: unknown;
+}
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [key: string]: unknown };
+  metadata: KubeMeta;
   [key: string]: unknown;
+}
+
+/** A pod spec's volumes, as far as datomspod reads them. */
+export interface PodVolumes {
+  readonly volumes?: readonly { readonly name: string; readonly persistentVolumeClaim?: { readonly claimName?: string } }[];
+}
+export type JobObject = KubeObject & {
+  readonly spec?: { readonly template?: { readonly spec?: PodVolumes } };
+  readonly status?: {
+    readonly conditions?: readonly { readonly type: string; readonly status: string; readonly lastTransitionTime?: string }[];
+    readonly completionTime?: string;
+  };
+};
+export type PodObject = KubeObject & { readonly spec?: PodVolumes };
+export type ClaimObject = KubeObject & { readonly spec?: { readonly volumeName?: string }; readonly status?: { readonly phase?: string } };
+export type VolumeObject = KubeObject & {
+  readonly spec?: {
+    readonly hostPath?: { readonly path?: string };
+    readonly local?: { readonly path?: string };
+    readonly claimRef?: { readonly uid?: string };
+  };
+};
+
+export interface WatchEvent<T> {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  readonly object: T;
 }
 
 export interface KubeAccess {
@@ -31,7 +73,7 @@ export interface KubeAccess {
   readonly cert?: Buffer;
   readonly key?: Buffer;
   readonly token?: string;
-  /** The kubeconfig the access came from (for messages). */
+  /** The kubeconfig (or service-account folder) the access came from (for messages). */
   readonly source: string;
 }
 
@@ -41,6 +83,18 @@ export class KubeError extends Error {
     message: string,
     readonly status: number,
     readonly reason: string,
+    /** The API server's clock when it answered (ISO 8601, to the second). */
+    readonly date?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A watch that ended with an error status (410: the resourceVersion is too old, relist). */
+export class WatchError extends ServiceError {
+  constructor(
+    message: string,
+    readonly status: number,
   ) {
     super(message);
   }
@@ -50,6 +104,38 @@ export interface Answer<T> {
   readonly body: T;
   /** The `Warning` headers, text only (e.g. Pod Security's "would violate PodSecurity …"). */
   readonly warnings: readonly string[];
+  /** The API server's clock (RFC 7231 Date header, to the second), as ISO 8601. */
+  readonly date: string | undefined;
+}
+
+const IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** The access of the pod's service account (the operator's Deployment), or undefined outside a pod. */
+export function inClusterAccess(env: NodeJS.ProcessEnv = process.env, folder = IN_CLUSTER): KubeAccess | undefined {
+  const host = env["KUBERNETES_SERVICE_HOST"];
+  if (host === undefined || !existsSync(`${folder}/token`)) return undefined;
+  const port = env["KUBERNETES_SERVICE_PORT"] ?? "443";
+  return {
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ca: readFileSync(`${folder}/ca.crt`),
+    token: readFileSync(`${folder}/token`, "utf8").trim(),
+    source: folder,
+  };
+}
+
+function serverDate(header: unknown): string | undefined {
+  return typeof header === "string" ? new Date(header).toISOString().replace(".000Z", "Z") : undefined;
+}
+
+/** The issue of an answer >= 300 on a read, with the fix for the usual causes. */
+function apiIssue(access: KubeAccess, path: string, status: number, message: string): { file: string; path: string; message: string; fix: string } {
+  const fix =
+    status === 401
+      ? "the credentials were refused: check the kubeconfig's user or the service account token"
+      : status === 403
+        ? "grant the role what it needs (for the operator: clusters/<cluster>/operator/clusterrole.yaml)"
+        : "check the API server";
+  return { file: access.source, path: "$", message: `GET ${path} answered ${status}: ${message.slice(0, 300)}`, fix };
 }
 
 /** Plural resource names of the kinds datomspod renders or checks (and its lab's tests use), by apiVersion/kind. */
@@ -255,18 +341,19 @@ export class Kube {
             } catch {
               parsed = text;
             }
+            const date = serverDate(res.headers.date);
             if (status >= 300) {
               const problem = typeof parsed === "object" && parsed !== null ? (parsed as { message?: unknown; reason?: unknown }) : {};
               const message = typeof problem.message === "string" ? problem.message : text.slice(0, 500);
               const reason = typeof problem.reason === "string" ? problem.reason : "";
-              reject(new KubeError(message, status, reason));
+              reject(new KubeError(message, status, reason, date));
               return;
             }
             const header = res.headers["warning"] as string | string[] | undefined;
             const warnings = (Array.isArray(header) ? header : header === undefined ? [] : [header]).map((w) =>
               w.replace(/^\d{3} \S+ "?/, "").replace(/"$/, ""),
             );
-            resolvePromise({ body: parsed as T, warnings });
+            resolvePromise({ body: parsed as T, warnings, date });
           });
           res.on("error", reject);
         },
@@ -300,8 +387,101 @@ export class Kube {
   }
 
   async list<T = unknown>(path: string, query: Record<string, string> = {}): Promise<T[]> {
+    return (await this.listFrom<T>(path, query)).items;
+  }
+
+  /**
+   * A read for a decision: the object (undefined when the API server answers 404: callers ask
+   * whether something is gone) with the API server's Date; any other answer >= 300 is a
+   * ServiceError naming the credentials' source and the fix.
+   */
+  async read<T = KubeObject>(path: string): Promise<{ readonly body: T | undefined; readonly date: string | undefined }> {
+    try {
+      const answer = await this.call<T>("GET", path);
+      return { body: answer.body, date: answer.date };
+    } catch (error) {
+      if (!(error instanceof KubeError)) throw error;
+      if (error.status === 404) return { body: undefined, date: error.date };
+      const issue = apiIssue(this.access, path, error.status, error.message);
+      throw new ServiceError(`the API server answered GET ${path} with ${error.status}: ${error.message.slice(0, 300)}`, [issue]);
+    }
+  }
+
+  /** The items of a collection and the list's resourceVersion (where a watch starts). */
+  async listFrom<T = KubeObject>(path: string, query: Record<string, string> = {}): Promise<{ items: T[]; resourceVersion: string }> {
     const search = new URLSearchParams(query).toString();
-    return (await this.get<{ items: T[] }>(search === "" ? path : `${path}?${search}`)).items;
+    const answer = await this.read<{ items: T[]; metadata: { resourceVersion: string } }>(search === "" ? path : `${path}?${search}`);
+    if (answer.body === undefined) throw new ServiceError(`the API server has no ${path}`);
+    return { items: answer.body.items, resourceVersion: answer.body.metadata.resourceVersion };
+  }
+
+  /**
+   * Watches a collection from `resourceVersion`, calling `onEvent` in order (awaited); resolves when
+   * the server ends the stream (a timeout: watch again from the last version seen) or `signal` aborts.
+   * Resolves with the last resourceVersion seen; rejects with a WatchError of status 410 when the
+   * version is too old (relist, then watch from the list's version).
+   */
+  watch<T extends KubeObject>(
+    path: string,
+    query: Record<string, string>,
+    resourceVersion: string,
+    onEvent: (event: WatchEvent<T>) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const search = new URLSearchParams({ ...query, watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: "240" }).toString();
+    let last = resourceVersion;
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        {
+          host: this.url.hostname,
+          port: this.url.port,
+          method: "GET",
+          path: `${path}?${search}`,
+          agent: this.agent,
+          headers: { accept: "application/json", ...(this.access.token !== undefined ? { authorization: `Bearer ${this.access.token}` } : {}) },
+          signal,
+        },
+        (res) => {
+          if ((res.statusCode ?? 0) >= 300) {
+            res.resume();
+            reject(new WatchError(`watch ${path}: ${res.statusCode}`, res.statusCode ?? 0));
+            return;
+          }
+          let buffered = "";
+          let chain = Promise.resolve();
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            buffered += chunk;
+            let newline = buffered.indexOf("\n");
+            while (newline >= 0) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              newline = buffered.indexOf("\n");
+              if (line === "") continue;
+              const event = JSON.parse(line) as WatchEvent<T>;
+              chain = chain.then(async () => {
+                if (event.type === "ERROR")
+                  throw new WatchError(`watch ${path}: ${JSON.stringify(event.object).slice(0, 200)}`, Number((event.object as { code?: unknown }).code ?? 0));
+                last = event.object.metadata.resourceVersion ?? last;
+                if (event.type !== "BOOKMARK") await onEvent(event);
+              });
+              chain.catch(() => req.destroy());
+            }
+          });
+          res.on("end", () => {
+            void chain.then(() => resolvePromise(last), reject);
+          });
+          res.on("error", (error) => {
+            if (signal.aborted) void chain.then(() => resolvePromise(last), reject);
+            else reject(error);
+          });
+        },
+      );
+      req.on("error", (error) =>
+        signal.aborted ? resolvePromise(last) : reject(new ServiceError(`watch ${path} on ${this.access.server}: ${error.message}`)),
+      );
+      req.end();
+    });
   }
 
   /** Creates `object` (POST to its collection). */

@@ -22,6 +22,9 @@ export const OPERATOR_RULES = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
   { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["get"] },
   { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
+  // Before it signs: whether the deny-all policy stood, and whether anything else mounted the sealed claim (generator/operator/drift.ts).
+  { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+  { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] },
 ] as const;
 
 export function operatorRendered(profile: ClusterProfile): boolean {

@@ -37,6 +37,12 @@ export function readRunReceipt(repo: string, loaded: LoadedContract, runId: stri
     throw InputError.of({ file, path: "$", message: `run ${runId} of ${loaded.id} has no receipt`, fix: "run it first (datomspod run), or check the run id" });
   const value = readJsonFile(path, file, MAX_RECEIPT_BYTES);
   const receipt = asReceipt(value, file);
+  assertReceiptOf(receipt, loaded, runId, file);
+  return { runId, path, file, value, receipt, message: receiptMessage(loaded, runId, value) };
+}
+
+/** Refuses a receipt that names another contract, contract version or run than the one it is filed (or signed) for. */
+export function assertReceiptOf(receipt: Receipt, loaded: LoadedContract, runId: string, file: string): void {
   const predicate = receipt.predicate;
   if (predicate.contract.id !== loaded.id || predicate.run.id !== runId) {
     throw new VerdictError(`${file}: is the receipt of ${predicate.contract.id} ${predicate.run.id}, not of ${loaded.id} ${runId}`, [
@@ -58,7 +64,6 @@ export function readRunReceipt(repo: string, loaded: LoadedContract, runId: stri
       },
     ]);
   }
-  return { runId, path, file, value, receipt, message: receiptMessage(loaded, runId, value) };
 }
 
 /**
@@ -81,6 +86,8 @@ export async function writeRunReceipt(repo: string, loaded: LoadedContract, runI
       fix: "report this: receipts list at most 100 outputs",
     });
   if (existsSync(path)) throw InputError.of({ file, path: "$", message: "already exists; a receipt is never replaced", fix: "request a new run" });
+  // A receipt sealed by another run (a volume that held an earlier run's folder) is never signed as this run's.
+  assertReceiptOf(receipt, loaded, runId, file);
   const signature = await signRecord(runner, "receipt", contractId, loaded.contract.chainId, receiptMessage(loaded, runId, JSON.parse(text) as unknown));
   // The signature first: a receipt without its signature never counts, a signature without its receipt is inert.
   writeFileAtomic(receiptSignatureFile(loaded.dir, runId), toJsonText(signature));

@@ -10,7 +10,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { getAddress } from "ethers";
+import type { KubeObject } from "../cluster/kube.js";
 import { loadContract } from "../contract/load.js";
+import { VerdictError } from "../errors.js";
 import { display, toJsonText, writeFileAtomic } from "../repo/files.js";
 import { contractDir } from "../repo/layout.js";
 import { signRecord } from "../signatures/records.js";
@@ -44,6 +46,28 @@ export function deletionMessage(contractId: string, contractHash: string, cluste
     deletionRequestedAt: observed.deletionRequestedAt,
     goneAt: observed.goneAt,
   };
+}
+
+/**
+ * Whether a namespace the operator saw go is really gone, from the API server's answer for its name:
+ * "gone" (404), "present" (the same namespace, still there or terminating: nothing to record), or
+ * refused when another namespace of that name exists: an instance namespace was recreated, so
+ * "namespace dp-<id> is gone" would not be true of the cluster; nothing is recorded until it goes.
+ */
+export function namespaceGone(answer: KubeObject | undefined, namespace: string, uid: string): "gone" | "present" {
+  if (answer === undefined) return "gone";
+  if (answer.metadata.uid === uid) return "present";
+  throw new VerdictError(
+    `namespace ${namespace} (uid ${uid}) is gone, but a namespace of that name exists again (uid ${answer.metadata.uid ?? "none"}); no deletion recorded`,
+    [
+      {
+        file: `namespace ${namespace}`,
+        path: "$.metadata.uid",
+        message: `was recreated (uid ${answer.metadata.uid ?? "none"}) after the instance's namespace ${uid} went`,
+        fix: "find out who recreated it and delete it; the deletion is recorded once no namespace of that name exists",
+      },
+    ],
+  );
 }
 
 export async function recordDeletion(setup: OperatorSetup, observed: ObservedDeletion): Promise<DeletionHandled> {

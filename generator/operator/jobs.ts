@@ -4,7 +4,7 @@
  * facts the deletion evidence records.
  */
 
-import type { JobObject, KubeObject, VolumeObject } from "./kube.js";
+import type { JobObject, KubeObject, VolumeObject } from "../cluster/kube.js";
 import { CONTRACT_ID_PATTERN, RUN_ID_PATTERN } from "../repo/layout.js";
 
 /** The labels every rendered instance object carries (generator/compile/instance.ts). */

@@ -12,9 +12,9 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatomspodError, formatIssue } from "../errors.js";
 import { listContractIds } from "../repo/layout.js";
-import { DELETION_FILE, recordDeletion, type DeletionHandled } from "./deletion.js";
+import { DELETION_FILE, namespaceGone, recordDeletion, type DeletionHandled } from "./deletion.js";
 import { MANAGED_SELECTOR, finishedJob, namespaceContract, type FinishedJob } from "./jobs.js";
-import { WatchError, type JobObject, type KubeObject, type WatchEvent } from "./kube.js";
+import { WatchError, type JobObject, type KubeObject, type WatchEvent } from "../cluster/kube.js";
 import { handleFinishedJob, type Handled, type OperatorSetup } from "./receipt.js";
 
 export type OperatorEvent =
@@ -74,8 +74,8 @@ export class Operator {
 
   private gone(contract: string, namespace: string, uid: string, deletionRequestedAt: string): Promise<void> {
     return this.enqueue(`namespace ${namespace}`, async () => {
-      const answer = await this.setup.kube.get(`${NAMESPACES}/${namespace}`);
-      if (answer.body !== undefined && answer.body.metadata.uid === uid) return;
+      const answer = await this.setup.kube.read(`${NAMESPACES}/${namespace}`);
+      if (namespaceGone(answer.body, namespace, uid) === "present") return;
       const goneAt = answer.date ?? new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
       const handled = await recordDeletion(this.setup, { contract, namespace, uid, deletionRequestedAt, goneAt });
       this.log({ event: "deletion", contract, namespace, result: handled.kind, where: handled.where });
@@ -129,12 +129,12 @@ export class Operator {
 
   /** Lists Jobs and namespaces, handles what is finished or gone; resolves with the versions to watch from. */
   async reconcile(): Promise<{ jobs: string; namespaces: string }> {
-    const jobs = await this.setup.kube.list<JobObject>(JOBS, { labelSelector: MANAGED_SELECTOR });
+    const jobs = await this.setup.kube.listFrom<JobObject>(JOBS, { labelSelector: MANAGED_SELECTOR });
     for (const job of jobs.items) {
       const finished = finishedJob(job);
       if (finished !== undefined) await this.job(finished);
     }
-    const namespaces = await this.setup.kube.list(NAMESPACES, { labelSelector: MANAGED_SELECTOR });
+    const namespaces = await this.setup.kube.listFrom(NAMESPACES, { labelSelector: MANAGED_SELECTOR });
     const present = new Set<string>();
     for (const namespace of namespaces.items) {
       this.seeNamespace(namespace);

@@ -7,18 +7,16 @@
  * manifests are exactly what the contract compiles to, and the pinned images are on this machine.
  */
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { getAddress, type Wallet } from "ethers";
+import { mkdtempSync, rmSync } from "node:fs";
+import type { Wallet } from "ethers";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
-import { InputError, ServiceError, VerdictError, formatIssue, type Issue } from "../errors.js";
+import { InputError, ServiceError } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
-import { objectFileName, planContract } from "../compile/plan.js";
-import type { K8sObject } from "../compile/instance.js";
 import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
+import { admitRun } from "../gate/admit.js";
 import { directoryDigest } from "../evidence/collect.js";
 import type { PublishedBlob } from "../publish/sealed.js";
 import { publisherFor } from "../publish/select.js";
@@ -74,48 +72,9 @@ function localProfile(repo: string, loaded: LoadedContract): ClusterProfile {
   return profile;
 }
 
-/** The committed instance folder, refused unless it is exactly what the gate renders for the contract now. */
-function committedInstance(
-  repo: string,
-  profile: ClusterProfile,
-  id: string,
-  expected: Record<string, string>,
-): { dir: string; shown: string; objects: Json[]; files: string[] } {
-  const shown = `clusters/${profile.name}/${id}`;
-  const dir = join(repo, shown);
-  let names: string[];
-  try {
-    names = readdirSync(dir)
-      .filter((name) => name.endsWith(".yaml"))
-      .sort();
-  } catch {
-    throw InputError.of({ file: shown, path: "$", message: "does not exist", fix: "run `datomspod compile` and commit clusters/" });
-  }
-  const stale = names.filter((name) => expected[name] !== readFileSync(join(dir, name), "utf8"));
-  const missing = Object.keys(expected).filter((name) => !names.includes(name));
-  if (stale.length + missing.length > 0) {
-    throw InputError.of({
-      file: shown,
-      path: "$",
-      message: `is not what contract ${id} compiles to (${[...stale, ...missing].join(", ")})`,
-      fix: "run `datomspod compile`, review and commit clusters/; only the reviewed manifests run",
-    });
-  }
-  const objects = names.flatMap((name) => parseAllDocuments(readFileSync(join(dir, name), "utf8")).map((doc) => doc.toJS() as Json));
-  return { dir, shown, objects, files: names };
-}
-
 /** The rendered objects of one run, as podman plays them: its Job, the ConfigMaps, and the sealed claim as a scratch volume. */
-function runObjects(objects: readonly Json[], runId: string, sealedBytes: string, file: string): Json[] {
-  const jobs = objects.filter((o) => o["kind"] === "Job" && ((o["metadata"] as Json)["labels"] as Json | undefined)?.["datomspod.io/run"] === runId);
-  if (jobs.length !== 1)
-    throw InputError.of({
-      file,
-      path: "$",
-      message: `holds ${jobs.length} Jobs for run ${runId}`,
-      fix: "request the run, compile, and run it before its receipt exists",
-    });
-  const job = structuredClone(jobs[0]);
+function runObjects(objects: readonly Json[], committedJob: Json, sealedBytes: string): Json[] {
+  const job = structuredClone(committedJob);
   const podSpec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
   // The sealed outputs leave the pod through the runner (publish, then receipt), so locally the claim is a scratch volume.
   podSpec["volumes"] = (podSpec["volumes"] as Json[]).map((volume) =>
@@ -175,48 +134,11 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   const { repo, id, runId, now } = options;
   const engine = options.engine ?? "podman";
   assertRunId(runId);
-  const loaded = loadContract(repo, id);
-  const runner = getAddress(options.runner.address);
-  if (!loaded.contract.evidence.runners.includes(runner)) {
-    throw InputError.of({
-      file: "--key",
-      path: "$",
-      message: `${runner} is not a runner of ${id}: the receipt it signed would not count`,
-      fix: `run with the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
-    });
-  }
-  const profile = localProfile(repo, loaded);
-  // The same gate as `datomspod check` and `compile`, at the real clock: nothing runs that it refuses.
-  const outcome = planContract(repo, id, now, new Map([[profile.name, profile]]));
-  const state = outcome.plan.state;
-  if (state !== "active" && state !== "ran") {
-    const issue: Issue = {
-      file: loaded.file,
-      path: "$",
-      message: `contract ${id} is ${state}; only an active contract runs`,
-      fix: "see `datomspod contract status`",
-    };
-    const why = [...(outcome.refused ?? []), ...(outcome.waiting ?? []), ...(outcome.notes ?? [])];
-    throw why.length === 0 ? InputError.of(issue) : InputError.many(formatIssue(issue), [issue, ...why]);
-  }
-  if (outcome.refused !== undefined) {
-    throw new VerdictError(`contract ${id} does not pass the gate (what \`datomspod check\` shows), so nothing runs`, outcome.refused);
-  }
-  const receiptPath = join(repo, "contracts", id, "receipts", `${runId}.json`);
-  if (existsSync(receiptPath)) {
-    throw InputError.of({ file: `contracts/${id}/receipts/${runId}.json`, path: "$", message: `run ${runId} already has a receipt`, fix: "request a new run" });
-  }
-  if (!outcome.plan.runs.includes(runId)) {
-    throw InputError.of({
-      file: `contracts/${id}/runs/${runId}.json`,
-      path: "$",
-      message: "no valid run request that is pending",
-      fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE`,
-    });
-  }
-  const instance = committedInstance(repo, profile, id, outcome.files);
-  const objects = runObjects(instance.objects, runId, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")), instance.shown);
-  const jobFile = objectFileName(objects[0] as unknown as K8sObject);
+  const probe = loadContract(repo, id);
+  const profile = localProfile(repo, probe);
+  // What the cluster's operator checks too (gate/admit.ts): the runner, the gate at the real clock, the request, the committed folder.
+  const { loaded, instance, job, jobFile } = admitRun({ repo, id, runId, now, profile, runner: options.runner.address, keyFile: "--key" });
+  const objects = runObjects(instance.objects, job, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")));
   const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
 
   const container = loaded.contract.inputs.algorithm.container;

@@ -29,14 +29,21 @@ describe("the operator's manifests", () => {
     expect(existsSync(join(ROOT, "clusters", "local", "operator"))).toBe(false);
   });
 
-  it("grant only what the operator calls: read Jobs and namespaces, get claims and volumes; nothing that writes or reads secrets or pods", () => {
+  it("grant only what the operator calls: read Jobs and namespaces, get claims and volumes, list pods and NetworkPolicies; nothing that writes, reads secrets, or reaches into a pod (logs, exec)", () => {
     const role = renderOperator(profiles.get("self-built-example")!).find((o) => o.kind === "ClusterRole") as unknown as {
       rules: { resources: string[]; verbs: string[] }[];
     };
 
     const granted = role.rules.flatMap((rule) => rule.resources.map((resource) => `${resource}:${rule.verbs.join(",")}`));
 
-    expect(granted).toEqual(["jobs:get,list,watch", "namespaces:get,list,watch", "persistentvolumeclaims:get", "persistentvolumes:get"]);
+    expect(granted).toEqual([
+      "jobs:get,list,watch",
+      "namespaces:get,list,watch",
+      "persistentvolumeclaims:get",
+      "persistentvolumes:get",
+      "pods:list",
+      "networkpolicies:list",
+    ]);
     expect(OPERATOR_RULES.flatMap((rule) => rule.verbs).filter((verb) => !["get", "list", "watch"].includes(verb))).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadContract } from "../../generator/contract/load.js";
 import { deletionMessage, recordDeletion } from "../../generator/operator/deletion.js";
-import type { KubeClient } from "../../generator/operator/kube.js";
+import type { Kube } from "../../generator/cluster/kube.js";
 import type { OperatorSetup } from "../../generator/operator/receipt.js";
 import { GitSink } from "../../generator/operator/sink.js";
 import { verifyRecord } from "../../generator/signatures/records.js";
@@ -51,7 +51,7 @@ async function operatorClone(withFolder: boolean): Promise<{ setup: OperatorSetu
     repo: clone,
     cluster: "local",
     runner: await testWallet("hospital-provider"),
-    kube: undefined as unknown as KubeClient,
+    kube: undefined as unknown as Kube,
     sealedRoot: tempDir(),
     git: new GitSink(clone),
     now: () => new Date("2026-12-03T08:11:00Z"),

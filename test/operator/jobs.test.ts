@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { finishedJob, namespaceContract, volumePath } from "../../generator/operator/jobs.js";
-import type { JobObject } from "../../generator/operator/kube.js";
+import type { JobObject } from "../../generator/cluster/kube.js";
 
 function job(overrides: { labels?: Record<string, string>; namespace?: string; conditions?: { type: string; status: string }[] } = {}): JobObject {
   return {

@@ -1,8 +1,8 @@
 import { join, resolve } from "node:path";
 import { existsSync, statSync } from "node:fs";
 import { InputError } from "../../errors.js";
-import { readKubeconfig } from "../../cluster/kube.js";
-import { inClusterAccess, KubeClient } from "../../operator/kube.js";
+import { inClusterAccess, Kube, readKubeconfig } from "../../cluster/kube.js";
+
 import { Operator, type OperatorEvent } from "../../operator/operator.js";
 import { DispatchRenderer, GitSink } from "../../operator/sink.js";
 import { loadProfiles } from "../../compile/profile.js";
@@ -83,7 +83,7 @@ export const operator: Command = {
         fix: "pass the name of a cluster profile under clusters/",
       });
     const dispatchDir = stringOption(values, "dispatch-dir");
-    const kube = new KubeClient(access);
+    const kube = new Kube(access);
     const events: OperatorEvent[] = [];
     const log = (event: OperatorEvent): void => {
       events.push(event);
