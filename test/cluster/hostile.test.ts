@@ -81,7 +81,9 @@ afterAll(async () => {
     for (const namespace of namespaces) await waitNamespaceGone(labKube(info), namespace, 120_000).catch(() => undefined);
     for (const volume of volumes) await client.delete(`/api/v1/persistentvolumes/${volume}`);
     // the class is the lab profile's, shared: removed only when this test made it and no other test's volume uses it
-    const others = (await client.list<any>("/api/v1/persistentvolumes")).filter((pv) => pv.spec.storageClassName === SEALED_CLASS);
+    const others = (await client.list<any>("/api/v1/persistentvolumes")).filter(
+      (pv) => pv.spec.storageClassName === SEALED_CLASS && !volumes.includes(pv.metadata.name),
+    );
     if (madeClass && others.length === 0) await client.delete(`/apis/storage.k8s.io/v1/storageclasses/${SEALED_CLASS}`);
     client.close();
   }
