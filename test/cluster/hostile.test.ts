@@ -14,6 +14,10 @@
  *   the deny-all policy is the control: there the listeners do see it.
  * - test/run/algorithms/hostile-deadline.py ignores SIGTERM and never ends: the in-pod supervisor
  *   stops it at the contract's deadline (20 s), SIGKILL after its 10 s grace.
+ * - A plain pod in a namespace whose deny-all policy is long in place connects out for its first
+ *   moments (kube-router filters a pod only once it has seen it): the window is measured and must
+ *   be shorter than the NETWORK_SETTLE_SECONDS datomspace-in holds the algorithm back, which the
+ *   first test asserts of the instance's pod.
  */
 
 import { createHash } from "node:crypto";

@@ -4,7 +4,9 @@
  * containerd by digest; a repository whose hospital-stats contract (under an id of this run, so
  * another test's instance never collides) names the lab profile, its data in a folder on the node,
  * signed, approved, requested and compiled through the real CLI; the cluster-wide storage the lab
- * profile names (StorageClass datomspod-lab-sealed, PersistentVolumes for the sealed outputs).
+ * profile names (StorageClass datomspod-lab-sealed, PersistentVolumes for the sealed outputs); an
+ * instance applied as rendered and run to its end (`runLabInstance`), and what a party's key opens
+ * of its sealed outputs (`openSealed`).
  */
 
 import { createHash } from "node:crypto";
