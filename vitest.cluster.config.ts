@@ -20,6 +20,7 @@ const ORDER = [
   "kwok.test.ts",
   "argocd.test.ts",
   "instance.test.ts",
+  "hostile.test.ts",
   "doctor.test.ts",
   "operator-manifests.test.ts",
   "loop.test.ts",

@@ -44,6 +44,14 @@ export const POD_TOOLS = "/opt/datomspod/bin/datomspod";
 export const ROLE_RESOURCES = { cpu: "250m", memory: "256Mi" } as const;
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024 - 64 * 1024;
 export const CODE_INLINE_MAX_BYTES = 512 * 1024;
+/**
+ * On a cluster, seconds after the pod started before datomspace-in opens the gate to the algorithm:
+ * a NetworkPolicy enforcer filters a new pod only once it has seen it (kube-router in the lab let a
+ * new pod of a deny-all namespace connect out for its first 0.2-0.3 s), so the algorithm never runs
+ * before the deny-all policy holds for its pod. The same settle time `cluster doctor`'s canary waits.
+ * (The local runner gives the pod no network at all.)
+ */
+export const NETWORK_SETTLE_SECONDS = 5;
 /** Time the roles around the algorithm may take, added to the contract's duration for the Job deadline. */
 export const ROLE_DEADLINE_SECONDS = 600;
 const ALGO = ALGO_PATH;
@@ -389,6 +397,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
       "--status",
       "/datomspod/status",
       ...verifiedArgs,
+      ...(profile.mode === "local" ? [] : ["--network-settle", String(NETWORK_SETTLE_SECONDS)]),
     ],
     [
       contractMount,

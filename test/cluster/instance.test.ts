@@ -13,11 +13,11 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { Kube, readKubeconfig, type KubeObject } from "../../generator/cluster/kube.js";
+import { Kube, readKubeconfig } from "../../generator/cluster/kube.js";
 import { openBlob, sealContext, unwrapKey } from "../../generator/run/seal/crypto.js";
 import { testWallet } from "../helpers/keys.js";
 import { kube as labKube, needs, providedLab } from "./lab/context.js";
-import { LAB_VOLUME_ROOT, SEALED_CLASS, ensureSealedClass, labContract, labDatomspodImages, removeLabData, sealedVolume } from "./lab/datomspod.js";
+import { LAB_VOLUME_ROOT, SEALED_CLASS, applyOrder, ensureSealedClass, labContract, labDatomspodImages, removeLabData, sealedVolume } from "./lab/datomspod.js";
 import { waitFor } from "./lab/exec.js";
 import { conditionStatus } from "./lab/kube.js";
 import { runId } from "./lab/workloads.js";
@@ -45,12 +45,6 @@ afterAll(async () => {
 
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** Namespace first, cluster-scoped objects next, then the rest in file order: what Argo CD's sync waves do by kind. */
-function applyOrder(objects: KubeObject[]): KubeObject[] {
-  const rank = (object: KubeObject): number => (object.kind === "Namespace" ? 0 : object.kind === "PersistentVolume" ? 1 : object.kind === "Job" ? 3 : 2);
-  return [...objects].sort((a, b) => rank(a) - rank(b));
 }
 
 describe("the hospital-stats instance on the lab cluster", () => {

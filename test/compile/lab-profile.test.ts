@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { renderInstance, type K8sObject } from "../../generator/compile/instance.js";
+import { NETWORK_SETTLE_SECONDS, renderInstance, type K8sObject } from "../../generator/compile/instance.js";
 import { instanceBase, prepareContract } from "../../generator/compile/prepare.js";
 import { loadContract } from "../../generator/contract/load.js";
 import { InputError } from "../../generator/errors.js";
@@ -72,6 +72,22 @@ describe("the lab profile", () => {
     // the quota counts the input's claim
     const quota = objects.find((o) => o.kind === "ResourceQuota") as any;
     expect(quota.spec.hard.persistentvolumeclaims).toBe("2");
+  });
+
+  it("holds the algorithm back until the deny-all policy holds for the pod: datomspace-in opens the gate no earlier than the network settle time; not in the local profile, whose pod has no network", () => {
+    const args = (objects: K8sObject[]): string[] =>
+      (objects.find((o) => o.kind === "Job") as any).spec.template.spec.initContainers.find((c: any) => c.name === "datomspace-in").args;
+
+    const lab = args(render());
+    expect(lab.slice(lab.indexOf("--network-settle"), lab.indexOf("--network-settle") + 2)).toEqual(["--network-settle", String(NETWORK_SETTLE_SECONDS)]);
+    expect(NETWORK_SETTLE_SECONDS).toBeGreaterThanOrEqual(5);
+    expect(
+      args(
+        render((contract) => {
+          contract.cluster = "local";
+        }),
+      ),
+    ).not.toContain("--network-settle");
   });
 
   it.each([

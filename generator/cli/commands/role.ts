@@ -5,6 +5,7 @@
  */
 
 import { resolve } from "node:path";
+import { InputError } from "../../errors.js";
 import type { Command, Context, Values } from "../command.js";
 import { stringOption } from "../options.js";
 
@@ -23,14 +24,16 @@ export const roleDatomspaceIn: Command = {
   name: ["role", "datomspace-in"],
   summary: "(internal, in the pod) re-hash the code and inputs; on a match hand over the supervisor and open the gate",
   usage:
-    "--contract FILE --inputs DIR --algorithm FILE --tools DIR --status DIR [--ocean-inputs DIR] [--scratch DIR] [--parameters FILE] [--verified DIR] [--supervisor FILE]",
+    "--contract FILE --inputs DIR --algorithm FILE --tools DIR --status DIR [--ocean-inputs DIR] [--scratch DIR] [--parameters FILE] [--verified DIR] [--supervisor FILE] [--network-settle SECONDS]",
   help: `${INTERNAL}
 Writes <verified>/datomspace-in.json (default <verified> = --status). Only when the algorithm code and every
 input file match the contract (regular files, size and sha256) does it copy the supervisor (--supervisor,
 default /opt/datomspod/bin/supervise) to <tools>/supervise, lay out Ocean's input paths in --ocean-inputs (links to the
 input mounts, and a copy of --parameters as algoCustomData.json), link data -> /data in the --scratch working
-directory (Ocean's relative data/... paths) and create <verified>/inputs-verified. A mismatch
-or any error leaves no gate and still exits 0, so the pod goes on to a receipt that says why.`,
+directory (Ocean's relative data/... paths) and create <verified>/inputs-verified, no earlier than
+--network-settle seconds (default 0) after the role started: on a cluster, the time the NetworkPolicy
+enforcer takes to filter a new pod. A mismatch or any error leaves no gate and still exits 0, so the
+pod goes on to a receipt that says why.`,
   options: {
     contract: { type: "string" },
     inputs: { type: "string" },
@@ -42,9 +45,18 @@ or any error leaves no gate and still exits 0, so the pod goes on to a receipt t
     "ocean-inputs": { type: "string" },
     scratch: { type: "string" },
     supervisor: { type: "string" },
+    "network-settle": { type: "string" },
   },
   positionals: [0, 0],
   async run(ctx, _args, values) {
+    const settle = stringOption(values, "network-settle") ?? "0";
+    if (!/^[0-9]{1,3}$/.test(settle))
+      throw InputError.of({
+        file: "command line",
+        path: "--network-settle",
+        message: `${JSON.stringify(settle)} is not a whole number of seconds up to 999`,
+        fix: "e.g. --network-settle 5",
+      });
     const { runDatomspaceIn } = await import("../../run/roles/datomspace-in.js");
     const verdict = runDatomspaceIn({
       contract: path(ctx, values, "contract"),
@@ -57,6 +69,7 @@ or any error leaves no gate and still exits 0, so the pod goes on to a receipt t
       oceanInputs: optionalPath(ctx, values, "ocean-inputs"),
       scratch: optionalPath(ctx, values, "scratch"),
       supervisor: optionalPath(ctx, values, "supervisor"),
+      networkSettleSeconds: Number(settle),
     });
     const text = verdict.ok
       ? `datomspace-in: ${verdict.checked.length} files match the contract; gate open`

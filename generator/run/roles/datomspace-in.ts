@@ -58,6 +58,15 @@ export interface DatomspaceInOptions {
    * while the algorithm's own scratch files stay there (never an output, never delivered).
    */
   readonly scratch?: string;
+  /**
+   * On a cluster: seconds after the pod started before the gate may open. A NetworkPolicy enforcer
+   * programs a new pod's firewall only after it sees the pod (kube-router: a fraction of a second
+   * after the pod's network is up), and until then the pod's traffic is not filtered. The
+   * algorithm starts after the gate, so it never runs inside that window.
+   */
+  readonly networkSettleSeconds?: number;
+  /** When the pod started (ms since the epoch); default: when this process started. */
+  readonly startedAt?: number;
 }
 
 /** The link in the scratch working directory that keeps Ocean's relative paths (`data/inputs/...`) working. */
@@ -407,6 +416,15 @@ export function runDatomspaceIn(options: DatomspaceInOptions): Verdict {
     }
   }
   writeFileAtomic(join(verifiedDir, VERIFIED_FILES.verdict), toJsonText(verdict!));
-  if (verdict!.ok) writeFileAtomic(gate, `${verdict!.contract!.hash}\n`, 0o444);
+  if (verdict!.ok) {
+    sleepUntil((options.startedAt ?? performance.timeOrigin) + (options.networkSettleSeconds ?? 0) * 1000);
+    writeFileAtomic(gate, `${verdict!.contract!.hash}\n`, 0o444);
+  }
   return verdict!;
+}
+
+/** Blocks until `time` (ms since the epoch); the role does nothing else meanwhile. */
+function sleepUntil(time: number): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let left = time - Date.now(); left > 0; left = time - Date.now()) Atomics.wait(cell, 0, 0, left);
 }

@@ -4,19 +4,26 @@
  * containerd by digest; a repository whose hospital-stats contract (under an id of this run, so
  * another test's instance never collides) names the lab profile, its data in a folder on the node,
  * signed, approved, requested and compiled through the real CLI; the cluster-wide storage the lab
- * profile names (StorageClass datomspod-lab-sealed, PersistentVolumes for the sealed outputs).
+ * profile names (StorageClass datomspod-lab-sealed, PersistentVolumes for the sealed outputs); an
+ * instance applied as rendered and run to its end (`runLabInstance`), and what a party's key opens
+ * of its sealed outputs (`openSealed`).
  */
 
-import { cpSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, chownSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { expect } from "vitest";
+import type { Kube as ClusterKube } from "../../../generator/cluster/kube.js";
 import { runImages, type BuiltImage } from "../../run/run-helpers.js";
 import { cli } from "../../helpers/cli.js";
 import { testKey } from "../../helpers/keys.js";
 import { approveAll, signAll } from "../../helpers/records.js";
 import { ROOT, tempRepo } from "../../helpers/repo.js";
+import { openBlob, sealContext, unwrapKey } from "../../../generator/run/seal/crypto.js";
+import { waitFor } from "./exec.js";
 import { importImage, type LocalImage } from "./images.js";
-import { KubeError, type Kube, type KubeObject } from "./kube.js";
+import { KubeError, conditionStatus, type Kube, type KubeObject } from "./kube.js";
 import type { LabInfo } from "./lab.js";
 import { labTools } from "./tools.js";
 
@@ -64,12 +71,21 @@ export interface LabContract {
   readonly folder: string;
 }
 
+/** What a test changes in the hospital-stats example before the parties sign it. */
+export interface LabContractOptions {
+  /** Another approved algorithm (python): its file name under the contract's algorithm/ and its code. */
+  readonly algorithm?: { readonly name: string; readonly code: string | Buffer };
+  /** Fields of inputs.compute to change (e.g. a short maxDurationSeconds). */
+  readonly compute?: Record<string, unknown>;
+}
+
 /**
  * A repository with the hospital-stats example as contract `id` on the lab cluster, its data in
  * LAB_DATA_ROOT/<id>/ (made here; removed by `removeLabData`), signed by every party, approved,
- * run-1 requested by the consumer, compiled into clusters/lab/<id>/.
+ * run-1 requested by the consumer, compiled into clusters/lab/<id>/. `options` swap in another
+ * algorithm or compute limits before anyone signs, so what runs is still what the parties approved.
  */
-export async function labContract(id: string, images: { pod: LocalImage; python: LocalImage }): Promise<LabContract> {
+export async function labContract(id: string, images: { pod: LocalImage; python: LocalImage }, options: LabContractOptions = {}): Promise<LabContract> {
   const repo = tempRepo(["hospital-stats"]);
   renameSync(join(repo, "contracts", "hospital-stats"), join(repo, "contracts", id));
   for (const folder of ["signatures", "approvals", "runs", "receipts", "acks"]) rmSync(join(repo, "contracts", id, folder), { recursive: true, force: true });
@@ -83,6 +99,16 @@ export async function labContract(id: string, images: { pod: LocalImage; python:
   contract.cluster = "lab";
   contract.inputs.data[0].location = { kind: "hostPath", path: dataDir };
   contract.inputs.algorithm.container.digest = images.python.digest;
+  if (options.algorithm !== undefined) {
+    const code = Buffer.from(options.algorithm.code);
+    writeFileSync(join(repo, "contracts", id, "algorithm", options.algorithm.name), code);
+    contract.inputs.algorithm.code = {
+      path: `algorithm/${options.algorithm.name}`,
+      sha256: createHash("sha256").update(code).digest("hex"),
+      size: code.length,
+    };
+  }
+  Object.assign(contract.inputs.compute, options.compute ?? {});
   writeFileSync(file, `${JSON.stringify(contract, null, 2)}\n`);
   for (const name of ["python", "node"]) {
     const env = JSON.parse(readFileSync(join(ROOT, "environments", name, "environment.json"), "utf8"));
@@ -151,4 +177,77 @@ export async function ensureSealedClass(kube: Kube): Promise<boolean> {
     if (error instanceof KubeError && error.status === 409) return false;
     throw error;
   }
+}
+
+/**
+ * What `wallet` can open of the sealed outputs of a run on the lab (the folder of its sealed
+ * volume): subject (`outputs/0`, `logs/0`, `logs/datomspace-out`) → file name → bytes. Subjects
+ * sealed with a key not wrapped for the wallet are left out, as `datomspod fetch` leaves them.
+ */
+export function openSealed(sealedDir: string, wallet: { address: string; privateKey: string }): Record<string, Record<string, Buffer>> {
+  const manifest = JSON.parse(readFileSync(join(sealedDir, "manifest.json"), "utf8"));
+  const wrappedFor = (keys: Record<string, string> | undefined): string | undefined =>
+    Object.entries(keys ?? {}).find(([address]) => address.toLowerCase() === wallet.address.toLowerCase())?.[1];
+  const opened: Record<string, Record<string, Buffer>> = {};
+  for (const entry of manifest.files as { name: string; key?: string; blob: string }[]) {
+    const wrapped = wrappedFor(entry.key === "owners" ? manifest.ownerKeys : manifest.wrappedKeys);
+    if (wrapped === undefined) continue;
+    const chunks: Buffer[][] = [];
+    const header = openBlob(
+      readFileSync(join(sealedDir, entry.blob)),
+      unwrapKey(wrapped, wallet.privateKey),
+      sealContext(manifest.contractHash, manifest.runId, entry.name),
+      (file, bytes) => (chunks[file] ??= []).push(Buffer.from(bytes)),
+    );
+    opened[entry.name] = Object.fromEntries(header.files.map((file: { name: string }, i: number) => [file.name, Buffer.concat(chunks[i] ?? [])]));
+  }
+  return opened;
+}
+
+/** Namespace first, cluster-scoped objects next, then the rest in file order: what Argo CD's sync waves do by kind. */
+export function applyOrder(objects: KubeObject[]): KubeObject[] {
+  const rank = (object: KubeObject): number => (object.kind === "Namespace" ? 0 : object.kind === "PersistentVolume" ? 1 : object.kind === "Job" ? 3 : 2);
+  return [...objects].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The objects compile rendered into an instance folder, file by file (sorted by file name). */
+export function renderedObjects(folder: string): { files: string[]; objects: KubeObject[] } {
+  const files = readdirSync(folder).sort();
+  return { files, objects: files.map((file) => parse(readFileSync(join(folder, file), "utf8")) as KubeObject) };
+}
+
+export interface LabRun {
+  /** The Job as it finished (Complete or Failed). */
+  readonly job: any;
+  /** Its pod as it ended. */
+  readonly pod: any;
+  /** The node folder of run-1's sealed PersistentVolume. */
+  readonly sealedDir: string;
+  /** The names of the PersistentVolumes made for the instance (to delete afterwards). */
+  readonly volumes: string[];
+}
+
+/**
+ * Runs a compiled lab instance as Argo CD would apply it: its sealed-output PersistentVolume
+ * (`sealedPv`, on the node under LAB_VOLUME_ROOT/<id>/sealed-run-1, reserved for run-1's claim)
+ * made first, then every rendered object applied as rendered (each admitted without a warning),
+ * then waits up to `timeoutMs` for the Job to finish.
+ */
+export async function runLabInstance(kube: ClusterKube, prepared: LabContract, sealedPv: string, timeoutMs = 300_000): Promise<LabRun> {
+  const { objects } = renderedObjects(prepared.folder);
+  const job = objects.find((object) => object.kind === "Job")!;
+  const volumes = [sealedPv, ...objects.filter((object) => object.kind === "PersistentVolume").map((object) => object.metadata.name)];
+  const sealedDir = join(LAB_VOLUME_ROOT, prepared.id, "sealed-run-1");
+  await kube.create(sealedVolume(sealedPv, sealedDir, { namespace: prepared.namespace, name: "sealed-run-1" }));
+  for (const object of applyOrder(objects)) {
+    const answer = await kube.apply(object, "datomspod-lab-test");
+    expect(answer.warnings, `${object.kind}/${object.metadata.name}`).toEqual([]);
+  }
+  const path = `/apis/batch/v1/namespaces/${prepared.namespace}/jobs/${job.metadata.name}`;
+  const done = await waitFor(`Job ${prepared.namespace}/${job.metadata.name} finished`, timeoutMs, async () => {
+    const found = await kube.get<any>(path);
+    return conditionStatus(found, "Complete") === "True" || conditionStatus(found, "Failed") === "True" ? found : undefined;
+  });
+  const [pod] = await kube.list<any>(`/api/v1/namespaces/${prepared.namespace}/pods`, { labelSelector: `job-name=${job.metadata.name}` });
+  return { job: done, pod, sealedDir, volumes };
 }

@@ -15,7 +15,7 @@
  * containerd's store; without the tag the kubelet reports ErrImageNeverPull/ErrImagePull.
  */
 
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./exec.js";
@@ -128,23 +128,29 @@ function ctrArgs(access: ContainerdAccess, args: readonly string[]): string[] {
 /**
  * Puts `image` into containerd's k8s.io namespace under its tag and under repository@digest (what
  * pods name), with the manifest podman built (same digest). Throws when containerd ends up with a
- * different digest.
+ * different digest under repository@digest.
+ *
+ * Several worktrees share one lab and build their own pod image under the same tag: the image is
+ * copied by digest, through an archive and a name of this call's own, so another import at the
+ * same time can move the shared tag but never what repository@digest names.
  */
 export async function importImage(access: ContainerdAccess, image: LocalImage, workDir: string): Promise<void> {
   mkdirSync(workDir, { recursive: true });
-  const archive = join(workDir, `${image.repository.replaceAll("/", "_")}.oci.tar`);
-  rmSync(archive, { force: true });
-  await run(access.skopeo, ["copy", "--quiet", "--preserve-digests", `containers-storage:${image.tag}`, `oci-archive:${archive}:${image.tag}`], {
-    timeoutMs: 120_000,
-  });
+  const own = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  const archive = join(workDir, `${image.repository.replaceAll("/", "_")}.${own}.oci.tar`);
+  const importName = `${image.repository}:import-${own}`;
   try {
+    await run(access.skopeo, ["copy", "--quiet", "--preserve-digests", `containers-storage:${image.pinned}`, `oci-archive:${archive}:${importName}`], {
+      timeoutMs: 120_000,
+    });
     await run(access.ctr, ctrArgs(access, ["images", "import", archive]), { timeoutMs: 120_000 });
   } finally {
     rmSync(archive, { force: true });
   }
-  await run(access.ctr, ctrArgs(access, ["images", "tag", "--force", image.tag, image.pinned]));
+  for (const name of [image.pinned, image.tag]) await run(access.ctr, ctrArgs(access, ["images", "tag", "--force", importName, name]));
+  await run(access.ctr, ctrArgs(access, ["images", "rm", importName]));
   const listed = (await run(access.ctr, ctrArgs(access, ["images", "list"]))).stdout;
-  for (const name of [image.tag, image.pinned]) {
+  for (const name of [image.pinned]) {
     const line = listed.split("\n").find((l) => l.split(/\s+/)[0] === name);
     if (line === undefined) throw new Error(`containerd has no image ${name} after the import:\n${listed}`);
     if (!line.includes(image.digest)) throw new Error(`containerd's ${name} is not ${image.digest}: ${line}`);

@@ -8,7 +8,7 @@
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, tempDir } from "../../helpers/repo.js";
-import { runDatomspaceIn, type Verdict } from "../../../generator/run/roles/datomspace-in.js";
+import { runDatomspaceIn, type DatomspaceInOptions, type Verdict } from "../../../generator/run/roles/datomspace-in.js";
 import { runDatomspaceOut } from "../../../generator/run/roles/datomspace-out.js";
 import { runOracle } from "../../../generator/run/roles/oracle.js";
 import type { SealedManifest } from "../../../generator/run/seal/manifest.js";
@@ -95,8 +95,9 @@ export function makePod(options: { edit?: (contract: any) => void } = {}): Pod {
   return pod;
 }
 
-export function datomspaceIn(pod: Pod): Verdict {
+export function datomspaceIn(pod: Pod, extra: Partial<DatomspaceInOptions> = {}): Verdict {
   return runDatomspaceIn({
+    ...extra,
     contract: pod.contract,
     inputs: pod.inputs,
     oceanInputs: pod.ocean,

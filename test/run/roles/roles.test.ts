@@ -223,6 +223,35 @@ describe("a run that keeps to the contract", () => {
   });
 });
 
+describe("on a cluster: the gate opens once the NetworkPolicy holds for the pod", () => {
+  const gate = (pod: Pod): string => join(pod.status, "inputs-verified");
+
+  it("opens no earlier than the network settle time after the pod started", () => {
+    const pod = makePod();
+    const startedAt = Date.now();
+
+    const verdict = datomspaceIn(pod, { networkSettleSeconds: 2, startedAt });
+
+    expect(verdict.ok).toBe(true);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2000);
+    expect(statSync(gate(pod)).mtimeMs).toBeGreaterThanOrEqual(startedAt + 2000 - 1);
+  });
+
+  it("does not wait when the settle time has passed already, nor on a mismatch (no gate then)", () => {
+    const late = makePod();
+    const mismatch = makePod();
+    writeFileSync(mismatch.algorithm, "print('changed')\n");
+    const started = Date.now();
+
+    expect(datomspaceIn(late, { networkSettleSeconds: 30, startedAt: started - 31_000 }).ok).toBe(true);
+    expect(datomspaceIn(mismatch, { networkSettleSeconds: 30, startedAt: started }).ok).toBe(false);
+
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(existsSync(gate(late))).toBe(true);
+    expect(existsSync(gate(mismatch))).toBe(false);
+  });
+});
+
 describe("code or inputs that differ from the contract", () => {
   const patients = (pod: Pod): string => join(pod.inputs, "0", "patients.csv");
   it.each([
