@@ -132,7 +132,8 @@ function ctrArgs(access: ContainerdAccess, args: readonly string[]): string[] {
  */
 export async function importImage(access: ContainerdAccess, image: LocalImage, workDir: string): Promise<void> {
   mkdirSync(workDir, { recursive: true });
-  const archive = join(workDir, `${image.repository.replaceAll("/", "_")}.oci.tar`);
+  // one archive per process: test files sharing the lab import the same image at the same time
+  const archive = join(workDir, `${image.repository.replaceAll("/", "_")}.${process.pid}.oci.tar`);
   rmSync(archive, { force: true });
   await run(access.skopeo, ["copy", "--quiet", "--preserve-digests", `containers-storage:${image.tag}`, `oci-archive:${archive}:${image.tag}`], {
     timeoutMs: 120_000,
