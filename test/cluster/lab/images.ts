@@ -127,15 +127,18 @@ function ctrArgs(access: ContainerdAccess, args: readonly string[]): string[] {
 
 /**
  * Puts `image` into containerd's k8s.io namespace under its tag and under repository@digest (what
- * pods name), with the manifest podman built (same digest). Throws when containerd ends up with a
- * different digest.
+ * pods name), with the manifest podman built (same digest). The archive names the image by a tag
+ * of its own digest, from which both names are made: engineers sharing the lab build different pod
+ * images under the same tag, and an import of theirs between two steps must not swap the content.
+ * Throws when containerd ends up with a different digest under the digest's names.
  */
 export async function importImage(access: ContainerdAccess, image: LocalImage, workDir: string): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   // one archive per process: test files sharing the lab import the same image at the same time
   const archive = join(workDir, `${image.repository.replaceAll("/", "_")}.${process.pid}.oci.tar`);
+  const staged = `${image.repository}:import-${image.digest.slice("sha256:".length, "sha256:".length + 20)}`;
   rmSync(archive, { force: true });
-  await run(access.skopeo, ["copy", "--quiet", "--preserve-digests", `containers-storage:${image.tag}`, `oci-archive:${archive}:${image.tag}`], {
+  await run(access.skopeo, ["copy", "--quiet", "--preserve-digests", `containers-storage:${image.tag}`, `oci-archive:${archive}:${staged}`], {
     timeoutMs: 120_000,
   });
   try {
@@ -143,9 +146,10 @@ export async function importImage(access: ContainerdAccess, image: LocalImage, w
   } finally {
     rmSync(archive, { force: true });
   }
-  await run(access.ctr, ctrArgs(access, ["images", "tag", "--force", image.tag, image.pinned]));
+  await run(access.ctr, ctrArgs(access, ["images", "tag", "--force", staged, image.pinned]));
+  await run(access.ctr, ctrArgs(access, ["images", "tag", "--force", staged, image.tag]));
   const listed = (await run(access.ctr, ctrArgs(access, ["images", "list"]))).stdout;
-  for (const name of [image.tag, image.pinned]) {
+  for (const name of [staged, image.pinned]) {
     const line = listed.split("\n").find((l) => l.split(/\s+/)[0] === name);
     if (line === undefined) throw new Error(`containerd has no image ${name} after the import:\n${listed}`);
     if (!line.includes(image.digest)) throw new Error(`containerd's ${name} is not ${image.digest}: ${line}`);
