@@ -22,7 +22,7 @@ import { approveAll, signAll } from "../../helpers/records.js";
 import { ROOT, tempRepo } from "../../helpers/repo.js";
 import { openBlob, sealContext, unwrapKey } from "../../../generator/run/seal/crypto.js";
 import { waitFor } from "./exec.js";
-import { importImage, type LocalImage } from "./images.js";
+import { importImage, type ContainerdAccess, type LocalImage } from "./images.js";
 import { KubeError, conditionStatus, type Kube, type KubeObject } from "./kube.js";
 import type { LabInfo } from "./lab.js";
 import { labTools } from "./tools.js";
@@ -47,10 +47,30 @@ export function labDatomspodImages(info: LabInfo): Promise<{ pod: LocalImage; py
     const tools = labTools();
     const access = { ctr: tools.ctr, address: info.containerdSocket ?? "", skopeo: tools.skopeo };
     const images = { pod: localImage(built.pod), python: localImage(built.python) };
-    for (const image of Object.values(images)) await importImage(access, image, join(info.dir, "images-import"));
+    for (const [key, image] of Object.entries(images)) await importBuilt(access, key, image, join(info.dir, "images-import"));
     return images;
   })();
   return imported;
+}
+
+/**
+ * Imports an image built here, building it again (same inputs, same digest) when podman's tag
+ * meanwhile names another engineer's build: worktrees sharing the machine build their own pod
+ * image under the same tag, and the import copies by tag.
+ */
+async function importBuilt(access: ContainerdAccess, key: string, image: LocalImage, workDir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await importImage(access, image, workDir);
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes(`is not ${image.digest}`)) throw error;
+      const rebuilt = await cli(ROOT, "images", "build", "--only", key, "--format", "json");
+      const digest = rebuilt.code === 0 ? (JSON.parse(rebuilt.stdout) as { digest: string }[])[0]?.digest : undefined;
+      if (digest !== image.digest)
+        throw new Error(`datomspod images build --only ${key} made ${digest ?? rebuilt.stderr}, not ${image.digest}`, { cause: error });
+    }
+  }
 }
 
 /** The lab profile of this checkout with the pod image built here pinned (tag and digest). */
