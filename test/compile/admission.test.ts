@@ -6,7 +6,7 @@
  * (test/cluster/admission.test.ts); the doctor's comparison here.
  */
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -16,7 +16,10 @@ import { renderArgoCd } from "../../generator/compile/argocd.js";
 import { ROLE_DEADLINE_SECONDS } from "../../generator/compile/instance.js";
 import { loadProfiles, type ClusterProfile } from "../../generator/compile/profile.js";
 import { toYaml } from "../../generator/compile/yaml.js";
-import { ROOT } from "../helpers/repo.js";
+import { cli } from "../helpers/cli.js";
+import { testKey } from "../helpers/keys.js";
+import { approveAll, signAll } from "../helpers/records.js";
+import { ROOT, tempRepo } from "../helpers/repo.js";
 
 const profiles = loadProfiles(ROOT);
 const lab = profiles.get("lab")!;
@@ -134,5 +137,26 @@ describe("the doctor's comparison", () => {
     [{ podSelector: {}, policyTypes: ["Ingress", "Egress"], egress: [{}] }, false],
   ])("tells a deny-all NetworkPolicy (%j: %s)", (spec, denies) => {
     expect(deniesAll({ metadata: { name: "p" }, spec })).toBe(denies);
+  });
+});
+
+describe("the folders datomspod keeps in a cluster", () => {
+  it("cannot be taken by a contract: compile refuses the id admission and writes nothing", async () => {
+    const repo = tempRepo(["hospital-stats"]);
+    renameSync(join(repo, "contracts", "hospital-stats"), join(repo, "contracts", "admission"));
+    for (const folder of ["signatures", "approvals", "runs", "receipts", "acks"])
+      rmSync(join(repo, "contracts", "admission", folder), { recursive: true, force: true });
+    const file = join(repo, "contracts", "admission", "contract.json");
+    writeFileSync(file, `${JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), id: "admission" }, null, 2)}\n`);
+    await signAll(repo, "admission");
+    await approveAll(repo, "admission");
+    await cli(repo, "request", "admission", "run-1", "--key", testKey("health-consumer").file);
+
+    const compiled = await cli(repo, "compile");
+
+    expect(compiled.code).not.toBe(0);
+    expect(compiled.stderr).toContain("admission is a folder datomspod keeps in every cluster (admission, argocd, operator)");
+    expect(compiled.stderr).toContain("give the contract another id");
+    expect(existsSync(join(repo, "clusters", "local", "admission"))).toBe(false);
   });
 });
