@@ -50,6 +50,8 @@ const K8S_KINDS = [
   ['apps', 'v1', 'Deployment'],
   ['rbac.authorization.k8s.io', 'v1', 'ClusterRole'],
   ['rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding'],
+  ['admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy'],
+  ['admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding'],
 ];
 
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';

@@ -162,6 +162,8 @@ function probePod(namespace: string, name: string, image: string, args: readonly
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 1,
+      // Every pod of a dp- namespace ends (the cluster's admission policies refuse one without a deadline).
+      activeDeadlineSeconds: 600,
       securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
       containers: [
         {

@@ -24,10 +24,12 @@ import { parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
+import { admissionRendered, renderAdmission } from "../compile/admission.js";
+import { checkAdmission } from "./admission.js";
 import { judgeIsolation, probeIsolation, type CanaryOptions, type IsolationEvidence } from "./canary.js";
 import { KubeError, knownKind, resourcePath, type Kube, type KubeObject } from "./kube.js";
 
-export const CHECKS = ["api", "runtime-class", "storage-class", "persistent-volume", "gpu", "manifest", "network-policy"] as const;
+export const CHECKS = ["api", "runtime-class", "storage-class", "persistent-volume", "gpu", "manifest", "admission", "network-policy"] as const;
 export type Check = (typeof CHECKS)[number];
 
 /** ok: present; warn: works, but look; missing: an object the profile needs is not there; refused: the API server or the canary said no. */
@@ -397,6 +399,7 @@ export async function runDoctor(kube: Kube, options: DoctorOptions): Promise<Doc
   findings.push(...(await inputVolumes(kube, rendered)));
   findings.push(...(await gpu(kube, profile)));
   findings.push(...(await validateOnServer(kube, rendered, `dp-doctor-${randomBytes(3).toString("hex")}-scratch`)));
+  if (admissionRendered(profile)) findings.push(...(await checkAdmission(kube, profile.name, renderAdmission(profile))));
   let isolation: IsolationEvidence | undefined;
   if (options.canary === undefined) {
     findings.push({

@@ -160,6 +160,8 @@ const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }
   "rbac.authorization.k8s.io/v1/RoleBinding": { plural: "rolebindings", namespaced: true },
   "rbac.authorization.k8s.io/v1/ClusterRole": { plural: "clusterroles", namespaced: false },
   "rbac.authorization.k8s.io/v1/ClusterRoleBinding": { plural: "clusterrolebindings", namespaced: false },
+  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy": { plural: "validatingadmissionpolicies", namespaced: false },
+  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding": { plural: "validatingadmissionpolicybindings", namespaced: false },
   "argoproj.io/v1alpha1/Application": { plural: "applications", namespaced: true },
   "argoproj.io/v1alpha1/ApplicationSet": { plural: "applicationsets", namespaced: true },
   "argoproj.io/v1alpha1/AppProject": { plural: "appprojects", namespaced: true },

@@ -13,8 +13,8 @@ import type { K8sObject } from "./instance.js";
 
 export const NAMESPACED_KINDS = ["ConfigMap", "Job", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ResourceQuota"] as const;
 export const CLUSTER_KINDS = ["Namespace", "PersistentVolume"] as const;
-/** Folders of clusters/<cluster>/ that are not instances: the Argo CD wiring and the operator (no contract may take these ids). */
-export const RESERVED_FOLDERS = ["argocd", "operator"] as const;
+/** Folders of clusters/<cluster>/ that are not instances: the Argo CD wiring, the admission policies and the operator (no contract may take these ids). */
+export const RESERVED_FOLDERS = ["admission", "argocd", "operator"] as const;
 
 /** Namespace annotations the dashboard shows (generator/compile/plan.ts renders them). */
 export const DASHBOARD_ANNOTATIONS = { state: "datomspod.io/state", opsc: "datomspod.io/opsc-verdict" } as const;

@@ -425,8 +425,11 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
   );
 
   const runtimeClassName = profile.runtimeClasses[runtime] ?? undefined;
+  const deadline = compute.maxDurationSeconds + ROLE_DEADLINE_SECONDS;
   const podSpec = {
     restartPolicy: "Never",
+    // The pod's own deadline as well as the Job's: the kubelet stops it, and the cluster's admission policy judges pods too.
+    activeDeadlineSeconds: deadline,
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     terminationGracePeriodSeconds: 10,
@@ -458,7 +461,7 @@ function runJob(input: InstanceInput, namespace: string, run: PendingRun, inputV
     backoffLimit: 0,
     completions: 1,
     parallelism: 1,
-    activeDeadlineSeconds: compute.maxDurationSeconds + ROLE_DEADLINE_SECONDS,
+    activeDeadlineSeconds: deadline,
     template: { metadata: { labels: runLabels }, spec: podSpec },
   };
   const specHash = shortHash(jobSpec);
@@ -504,6 +507,14 @@ function checkAgainstProfile(input: InstanceInput): void {
       "$.inputs.compute.runtimeClass",
       `cluster ${profile.name} offers no ${runtime} runtime`,
       `use one of ${Object.keys(profile.runtimeClasses).join(", ")} or add it to the cluster profile`,
+    );
+  }
+  if (profile.maxDurationSeconds !== undefined && compute.maxDurationSeconds > profile.maxDurationSeconds) {
+    fail(
+      input,
+      "$.inputs.compute.maxDurationSeconds",
+      `is ${compute.maxDurationSeconds}, longer than the ${profile.maxDurationSeconds} s cluster ${profile.name} takes (maxDurationSeconds of its profile)`,
+      `ask for at most ${profile.maxDurationSeconds} seconds, or choose a cluster that takes longer runs`,
     );
   }
   const gpu = compute.gpu ?? 0;

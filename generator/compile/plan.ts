@@ -11,8 +11,9 @@ import { gateContract, type GateResult } from "../gate/gate.js";
 import { hasInstance, type LifecycleState } from "../lifecycle/state.js";
 import { findingsOf } from "../policy/report/check-report.js";
 import { listContractIds } from "../repo/layout.js";
-import { DASHBOARD_ANNOTATIONS, renderArgoCd } from "./argocd.js";
+import { DASHBOARD_ANNOTATIONS, RESERVED_FOLDERS, renderArgoCd } from "./argocd.js";
 import { operatorRendered, renderOperator } from "./operator.js";
+import { admissionRendered, renderAdmission, renderPlatform } from "./admission.js";
 import type { K8sObject } from "./instance.js";
 import { contractKey, profileKnown, readCache, writeCache } from "./cache.js";
 import { loadProfiles, profileFile, type ClusterProfile } from "./profile.js";
@@ -177,6 +178,16 @@ function prepare(repo: string, now: Date, options: PlanOptions): Prepared {
     issues.push(...validateObjects(objects, dir));
     dirs.add(dir);
     for (const object of objects) files.set(`${dir}/${object.kind.toLowerCase()}.yaml`, toYaml(object));
+    if (admissionRendered(profile)) {
+      const admissionDir = `clusters/${profile.name}/admission`;
+      const admissionObjects = renderAdmission(profile);
+      const platform = renderPlatform(profile);
+      issues.push(...validateObjects(admissionObjects, admissionDir), ...validateObjects(platform, dir));
+      dirs.add(admissionDir);
+      for (const object of admissionObjects) files.set(`${admissionDir}/${objectFileName(object)}`, toYaml(object));
+      for (const object of platform)
+        files.set(`${dir}/${object.kind.toLowerCase()}-${object.kind === "AppProject" ? "platform" : "admission"}.yaml`, toYaml(object));
+    }
     if (operatorRendered(profile)) {
       const operatorDir = `clusters/${profile.name}/operator`;
       const operatorObjects = renderOperator(profile);
@@ -230,6 +241,15 @@ function finish(repo: string, prepared: Prepared, rendered: Rendered): CompilePl
     notes.push(...(outcome.notes ?? []));
     if (outcome.refused !== undefined) refused.push({ id, issues: outcome.refused });
     if (!outcome.plan.rendered) continue;
+    if ((RESERVED_FOLDERS as readonly string[]).includes(id)) {
+      issues.push({
+        file: `contracts/${id}/contract.json`,
+        path: "$.id",
+        message: `${id} is a folder datomspod keeps in every cluster (${RESERVED_FOLDERS.join(", ")}): its instance would mix with it`,
+        fix: "give the contract another id",
+      });
+      continue;
+    }
     const dir = `clusters/${outcome.plan.cluster}/${id}`;
     dirs.add(dir);
     for (const [name, content] of Object.entries(outcome.files)) files.set(`${dir}/${name}`, content);

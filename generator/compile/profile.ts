@@ -34,6 +34,8 @@ export interface ClusterProfile {
   readonly mode: "local" | "self-built" | "delegated";
   readonly storageClassName?: string;
   readonly sealedOutputSize?: string;
+  /** The longest run (a contract's compute.maxDurationSeconds) this cluster takes; the admission policies hold every Job to it. */
+  readonly maxDurationSeconds?: number;
   /** How hostPath data locations are served off the local profile (see the schema). */
   readonly hostPathInputs?: { readonly as: "persistentVolume"; readonly allowedPathPrefixes: readonly string[] };
   readonly images: { readonly pod: PinnedImage; readonly allowedAlgorithmRepositories: readonly string[] };

@@ -9,6 +9,7 @@
  */
 
 import { CONTRACT_ID_MAX, CONTRACT_ID_PATTERN } from "../repo/layout.js";
+import { RESERVED_FOLDERS } from "../compile/argocd.js";
 import type { ChangedFile } from "./client.js";
 
 /** Paths (folders end in "/") that make up the tooling. */
@@ -63,7 +64,13 @@ export function pullChanges(files: readonly ChangedFile[], uses: readonly Contra
     }
     const [top, second, third] = path.split("/");
     if (top === "contracts" && isId(second) && third !== undefined) contracts.add(second);
-    else if (top === "clusters" && second !== undefined && third !== "argocd" && third !== "operator" && isId(third) && path.split("/").length > 3)
+    else if (
+      top === "clusters" &&
+      second !== undefined &&
+      !(RESERVED_FOLDERS as readonly string[]).includes(third ?? "") &&
+      isId(third) &&
+      path.split("/").length > 3
+    )
       contracts.add(third);
     else if (top === "clusters" && second !== undefined && third === "cluster.yaml") {
       for (const use of uses) if (use.cluster === second) contracts.add(use.id);

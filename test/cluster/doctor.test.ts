@@ -3,7 +3,8 @@
  *
  *   - the lab profile: what is missing is named with its fix (a StorageClass, its PersistentVolumes,
  *     a RuntimeClass), and once the lab has them, the doctor passes, its canary isolated by the
- *     enforced deny-all policy (kube-router) from a pod and from a listener on the node;
+ *     enforced deny-all policy (kube-router) from a pod and from a listener on the node, and the
+ *     one refusal left is the admission policies the shared lab does not run (admission.test.ts);
  *   - the refusing case: the same canary without the policy (what a CNI that ignores NetworkPolicy
  *     amounts to) reaches the pod and the listener, and the verdict refuses;
  *   - the other profiles (local, self-built-example), their committed instances dry-run by
@@ -17,6 +18,7 @@ import { judgeIsolation, probeIsolation } from "../../generator/cluster/canary.j
 import { isolationFinding, runDoctor, type Finding } from "../../generator/cluster/doctor.js";
 import { Kube, readKubeconfig } from "../../generator/cluster/kube.js";
 import { loadProfiles } from "../../generator/compile/profile.js";
+import { renderAdmission } from "../../generator/compile/admission.js";
 import { runCli } from "../helpers/cli.js";
 import { ROOT, tempRepo } from "../helpers/repo.js";
 import { kube as labKube, needs, providedLab } from "./lab/context.js";
@@ -43,7 +45,7 @@ function of(findings: readonly Finding[], check: Finding["check"]): [string, str
 }
 
 describe("datomspod cluster doctor in the lab", () => {
-  it("names what the lab lacks for a profile, then passes once it is there, with the canary isolated by the enforced deny-all policy", async (ctx) => {
+  it("names what the lab lacks for a profile, then only the admission policies the shared lab does not run once the rest is there, with the canary isolated by the enforced deny-all policy", async (ctx) => {
     const info = needs(ctx, "node", "network-policy");
     client = new Kube(readKubeconfig(info.adminKubeconfig));
     const images = await labDatomspodImages(info);
@@ -63,7 +65,8 @@ describe("datomspod cluster doctor in the lab", () => {
     const lacking = await runDoctor(client, { repo, profile: loadProfiles(repo).get("lab")! });
     expect(lacking.ok).toBe(false);
     const missing = lacking.findings.filter((f) => f.status === "missing");
-    expect(missing.map((f) => f.object)).toEqual([`RuntimeClass/${missingRuntime}`, `StorageClass/${missingClass}`, "NetworkPolicy enforcement"]);
+    const admission = renderAdmission(loadProfiles(repo).get("lab")!).map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(missing.map((f) => f.object)).toEqual([`RuntimeClass/${missingRuntime}`, `StorageClass/${missingClass}`, ...admission, "NetworkPolicy enforcement"]);
     expect(missing.every((f) => (f.fix ?? "").length > 0)).toBe(true);
     expect(missing[1].fix).toContain(`create StorageClass ${missingClass}`);
 
@@ -85,14 +88,19 @@ describe("datomspod cluster doctor in the lab", () => {
 
     // through the real CLI: text, then JSON; the canary probes a pod and a listener on the node's bridge address
     const argv = ["cluster", "doctor", "--cluster", "lab", "--kubeconfig", info.adminKubeconfig, "--listen", info.nodeIp, "--settle", "3"];
+    // the shared lab does not run the lab profile's admission policies (test/cluster/admission.test.ts
+    // installs them under names of its own): the doctor refuses for that alone, and says so
     const text = await runCli(argv, { repo });
-    expect(text.code, `${text.stdout}${text.stderr}`).toBe(0);
-    expect(text.stdout).toContain("OK: cluster lab has what its profile needs");
+    expect(text.code, `${text.stdout}${text.stderr}`).toBe(1);
+    expect(text.stdout).toContain(`REFUSED: ${admission.length} findings above`);
     expect(text.stdout).toMatch(/ok {6}NetworkPolicy\/deny-all in dp-doctor-[0-9a-f]{6}: enforced/);
     const json = await runCli([...argv, "--format", "json"], { repo });
-    expect(json.code).toBe(0);
+    expect(json.code).toBe(1);
     const report = JSON.parse(json.stdout);
-    expect(report.ok).toBe(true);
+    expect(report.ok).toBe(false);
+    expect(report.findings.filter((f: Finding) => f.status === "missing" || f.status === "refused").map((f: Finding) => [f.check, f.object, f.status])).toEqual(
+      admission.map((object) => ["admission", object, "missing"]),
+    );
     expect(of(report.findings, "storage-class")).toEqual([
       [`StorageClass/${SEALED_CLASS}`, "ok"],
       [`PersistentVolume (class ${SEALED_CLASS})`, "ok"],

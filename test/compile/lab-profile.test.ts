@@ -124,4 +124,23 @@ describe("the lab profile", () => {
       },
     ]);
   });
+
+  it("gives the pod template the Job's deadline, so the pods the Job controller makes pass the cluster's admission policy", () => {
+    const job = render().find((o) => o.kind === "Job") as any;
+
+    expect(job.spec.template.spec.activeDeadlineSeconds).toBe(job.spec.activeDeadlineSeconds);
+    expect(job.spec.activeDeadlineSeconds).toBe(300 + 600);
+  });
+
+  it("refuses a contract that asks for a longer run than the profile's maxDurationSeconds", () => {
+    const issues = refusal(() => render(undefined, (text) => text.replace("sealedOutputSize: 64Mi\n", "sealedOutputSize: 64Mi\nmaxDurationSeconds: 120\n")));
+
+    expect(issues).toEqual([
+      {
+        path: "$.inputs.compute.maxDurationSeconds",
+        message: "is 300, longer than the 120 s cluster lab takes (maxDurationSeconds of its profile)",
+        fix: "ask for at most 120 seconds, or choose a cluster that takes longer runs",
+      },
+    ]);
+  });
 });

@@ -72,11 +72,12 @@ describe("the operator's manifests", () => {
 });
 
 describe("the Argo CD dashboard", () => {
-  it("makes one Application per instance folder (its namespace.yaml), never of argocd/ or operator/", () => {
+  it("makes one Application per instance folder (its namespace.yaml), never of admission/, argocd/ or operator/", () => {
     const appset = renderArgoCd(profiles.get("self-built-example")!)[1] as unknown as { spec: { generators: { git: { files: unknown[] } }[] } };
 
     expect(appset.spec.generators[0].git.files).toEqual([
       { path: "clusters/self-built-example/*/namespace.yaml" },
+      { path: "clusters/self-built-example/admission/namespace.yaml", exclude: true },
       { path: "clusters/self-built-example/argocd/namespace.yaml", exclude: true },
       { path: "clusters/self-built-example/operator/namespace.yaml", exclude: true },
     ]);
