@@ -38,8 +38,12 @@ export interface RunOptions {
   readonly runId: string;
   /** The real clock: a run is judged at the time it starts, never at a time of the caller's choosing. */
   readonly now: Date;
-  /** The runner's key: one of the contract's evidence.runners, which signs the receipt. */
-  readonly runner: Wallet;
+  /**
+   * The runner's key: one of the contract's evidence.runners, which signs the receipt. It may still
+   * be being decrypted (scrypt, off the main thread) while the gate runs: it is awaited, and its
+   * address checked, before any image is inspected or anything is written.
+   */
+  readonly runner: Wallet | Promise<Wallet>;
   readonly engine?: Engine;
   /** The IPFS API to publish to, instead of the profile's or the local store. */
   readonly ipfsApi?: string;
@@ -173,18 +177,12 @@ export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly C
 
 export async function runLocally(options: RunOptions): Promise<RunResult> {
   const { repo, id, runId, now } = options;
+  // Handled here, thrown where it is awaited: a gate that refuses first reports its own error.
+  const runnerKey = Promise.resolve(options.runner);
+  runnerKey.catch(() => undefined);
   const engine = options.engine ?? "podman";
   assertRunId(runId);
   const loaded = loadContract(repo, id);
-  const runner = getAddress(options.runner.address);
-  if (!loaded.contract.evidence.runners.includes(runner)) {
-    throw InputError.of({
-      file: "--key",
-      path: "$",
-      message: `${runner} is not a runner of ${id}: the receipt it signed would not count`,
-      fix: `run with the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
-    });
-  }
   const profile = localProfile(repo, loaded);
   // The same gate as `datomspod check` and `compile`, at the real clock: nothing runs that it refuses.
   const outcome = planContract(repo, id, now, new Map([[profile.name, profile]]));
@@ -214,6 +212,16 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE`,
     });
   }
+  const wallet = await runnerKey;
+  const runner = getAddress(wallet.address);
+  if (!loaded.contract.evidence.runners.includes(runner)) {
+    throw InputError.of({
+      file: "--key",
+      path: "$",
+      message: `${runner} is not a runner of ${id}: the receipt it signed would not count`,
+      fix: `run with the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
+    });
+  }
   const instance = committedInstance(repo, profile, id, outcome.files);
   const objects = runObjects(instance.objects, runId, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")), instance.shown);
   const jobFile = objectFileName(objects[0] as unknown as K8sObject);
@@ -235,7 +243,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       { ...base, predicate: { ...base.predicate, status: { ...base.predicate.status, phase: "rejected", reason: `${refused}; nothing ran` } } },
       { instance: instanceEvidence, deletion: { pod: null, reason: "no pod was created" } },
     );
-    return { receipt, receiptFile: await writeRunReceipt(repo, loaded, runId, receipt, options.runner), published: [], pod: undefined };
+    return { receipt, receiptFile: await writeRunReceipt(repo, loaded, runId, receipt, wallet), published: [], pod: undefined };
   }
 
   const publisher = publisherFor(repo, loaded.contract, options.ipfsApi);
@@ -281,7 +289,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
     predicate: { ...receipt.predicate, usage: { ...receipt.predicate.usage, pod: podRun.usage === null ? null : publicPodUsage(podRun.usage) } },
   };
   const complete = completeReceipt(metered, { instance: instanceEvidence, deletion });
-  const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, options.runner);
+  const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, wallet);
   if (podRun.leftovers.length > 0) {
     throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);
   }
