@@ -522,7 +522,7 @@ async function zeroCopy(pinned) {
     ratioTotal: ratio(medians.large.totalMs, medians.small.totalMs),
     goalRatio: 1.1,
     gate: {
-      how: "datomspace-in's sha256 of the input (hashFile), median of 3 on the host; in the pod the role's cpu limit (250m) stretches it, see bench/results/checksum.json for the throughput against sha256sum",
+      how: "datomspace-in's sha256 of the input (hashFile), median of 3 on the host; in the pod it runs under the role's cpu limit (one CPU), see bench/results/checksum.json for the throughput against sha256sum",
       ...gate,
       mibPerSecond: Math.round((inputMiB / (gate.largeMs / 1000)) * 10) / 10,
     },

@@ -48,7 +48,7 @@ export function helpFor(commands: readonly Command[], command?: Command): string
  * The command whose name is the longest prefix of the words, after global options that stand
  * before it (`datomspod --repo DIR contract sign ...`), which are moved behind it.
  */
-function selectCommand(commands: readonly Command[], argv: readonly string[]): { command: Command | undefined; rest: string[]; words: string[] } {
+export function selectCommand(commands: readonly Command[], argv: readonly string[]): { command: Command | undefined; rest: string[]; words: string[] } {
   const leading: string[] = [];
   let i = 0;
   while (i < argv.length && /^--(repo|format)(=|$)/.test(argv[i])) {

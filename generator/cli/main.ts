@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /**
- * The `datomspod` executable: runs the CLI (generator/cli/cli.ts) with the process's streams, clock
- * and folder, and sets the exit code. Kept apart from the CLI itself so that modules can run
- * commands in-process (the demo) without waiting on this entry point's top-level await.
+ * The `datomspod` executable: runs the CLI with the process's streams, clock and folder, and sets
+ * the exit code. It loads only the modules of the command it is asked for (commands/lazy.ts), not
+ * every command's; in-process callers (the demo, tests) get the whole CLI (generator/cli/cli.ts)
+ * through `main` below, which is kept apart from this entry point's top-level await.
  */
 
-import { main } from "./cli.js";
+import { pathToFileURL } from "node:url";
+import { realpathSync } from "node:fs";
+import type { Io } from "./dispatch.js";
 
-export { helpText, main, type Io } from "./cli.js";
+export type { Io } from "./dispatch.js";
 
-const isEntry =
-  process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
+/** Runs the CLI with `argv` (without node and script) and returns the exit code; never throws. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  return (await import("./cli.js")).main(argv, io);
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isEntry) {
-  process.exitCode = await main(process.argv.slice(2), {
+  const argv = process.argv.slice(2);
+  const [{ dispatch }, { commandsFor }] = await Promise.all([import("./dispatch.js"), import("./commands/lazy.js")]);
+  process.exitCode = await dispatch(await commandsFor(argv), argv, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     cwd: process.cwd(),

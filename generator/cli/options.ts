@@ -26,8 +26,21 @@ export function evaluationTime(ctx: Context, values: Values): Date {
 
 /** The wallet of --key FILE (an encrypted keystore; the password from the environment or a prompt). */
 export async function keyOption(ctx: Context, values: Values): Promise<{ file: string; wallet: Wallet }> {
+  const { file, wallet } = await keyOptionDecrypting(ctx, values);
+  return { file, wallet: await wallet };
+}
+
+/**
+ * The wallet of --key FILE as it is being decrypted: resolves once the password is known and the
+ * key's scrypt has begun (OpenSSL, off the main thread), so the caller can do its own work
+ * meanwhile. The caller must await (or catch) `wallet` before it acts on the key.
+ */
+export async function keyOptionDecrypting(ctx: Context, values: Values): Promise<{ file: string; wallet: Promise<Wallet> }> {
   const file = resolve(ctx.cwd, stringOption(values, "key", true));
   // Loaded here, not with the module: the pod's roles read their options through this module and need no keys.
   const { loadKeystore, readPassword } = await import("../signatures/keys.js");
-  return { file, wallet: await loadKeystore(file, await readPassword("Keystore password: ")) };
+  const password = await readPassword("Keystore password: ");
+  const wallet = loadKeystore(file, password);
+  wallet.catch(() => undefined); // handled: a failure is thrown where the caller awaits it
+  return { file, wallet };
 }

@@ -41,7 +41,17 @@ export interface InstanceInput {
 /** Fixed identity of every container: the `nonroot` user of distroless images. */
 export const RUN_AS = 65532;
 export const POD_TOOLS = "/opt/datomspod/bin/datomspod";
-export const ROLE_RESOURCES = { cpu: "250m", memory: "256Mi" } as const;
+/**
+ * What each role container (datomspace-in, datomspace-out, oracle) may use. The CPU limit is one
+ * core: a role is a short node process (0.1–0.4 s of CPU for a small run, more to re-hash large
+ * inputs) that runs alone in its turn (the init containers run one after the other), and a lower
+ * limit does not save CPU, it only stretches the role's start: at 250m each CPU-second of a role
+ * took 4 s (docs/local-runner.md, "Speed of a run"). One core still bounds a role to half of a
+ * two-core machine. The request stays a quarter of a CPU, what a scheduler reserves for it, so an
+ * instance fits a small node as before (limits above requests: the Burstable QoS class).
+ */
+export const ROLE_LIMITS = { cpu: "1", memory: "256Mi" } as const;
+export const ROLE_REQUESTS = { cpu: "250m", memory: "256Mi" } as const;
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024 - 64 * 1024;
 export const CODE_INLINE_MAX_BYTES = 512 * 1024;
 /**
@@ -250,14 +260,16 @@ function quota(input: InstanceInput, namespace: string): K8sObject[] {
   const { contract, profile } = input;
   const compute = contract.inputs.compute;
   const n = input.runs.length;
-  const cpu = Math.max(parseQuantity(compute.cpu), parseQuantity(ROLE_RESOURCES.cpu));
-  const memory = Math.max(parseQuantity(compute.memory), parseQuantity(ROLE_RESOURCES.memory));
+  // A pod's effective limit or request is its largest init container's, or the sum of its containers' (the oracle alone).
+  const cpu = Math.max(parseQuantity(compute.cpu), parseQuantity(ROLE_LIMITS.cpu));
+  const cpuRequest = Math.max(parseQuantity(compute.cpu), parseQuantity(ROLE_REQUESTS.cpu));
+  const memory = Math.max(parseQuantity(compute.memory), parseQuantity(ROLE_LIMITS.memory));
   const sealed = parseQuantity(profile.sealedOutputSize ?? "1Gi");
   const claims = contract.inputs.data.filter((a) => mountedByClaim(a, profile)).length + n;
   const hard: Record<string, string> = {
     pods: String(n),
     "limits.cpu": formatCpu(cpu * n),
-    "requests.cpu": formatCpu(cpu * n),
+    "requests.cpu": formatCpu(cpuRequest * n),
     "limits.memory": formatBytes(memory * n),
     "requests.memory": formatBytes(memory * n),
     persistentvolumeclaims: String(claims),
@@ -277,8 +289,8 @@ function quota(input: InstanceInput, namespace: string): K8sObject[] {
         limits: [
           {
             type: "Container",
-            default: { ...ROLE_RESOURCES },
-            defaultRequest: { ...ROLE_RESOURCES },
+            default: { ...ROLE_LIMITS },
+            defaultRequest: { ...ROLE_REQUESTS },
             max: { cpu: formatCpu(cpu), memory: formatBytes(memory) },
           },
         ],
@@ -295,7 +307,7 @@ function roleContainer(input: InstanceInput, role: "datomspace-in" | "datomspace
     imagePullPolicy: "IfNotPresent",
     command: [POD_TOOLS, "role", role],
     args: ["--contract", "/datomspod/contract/contract.json", ...args],
-    resources: { limits: { ...ROLE_RESOURCES }, requests: { ...ROLE_RESOURCES } },
+    resources: { limits: { ...ROLE_LIMITS }, requests: { ...ROLE_REQUESTS } },
     securityContext: containerSecurity,
     volumeMounts,
     workingDir: "/",

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import type { ValidateFunction } from "ajv";
 import { InputError, type Issue } from "../errors.js";
-import { newAjv, validateAgainst } from "../contract/schema.js";
+import { compileSchema, validateAgainst } from "../contract/schema.js";
 import { display, readRegularFile } from "../repo/files.js";
 import { packageFile } from "../repo/package-root.js";
 import { findLiteralSecrets } from "./literal-secrets.js";
@@ -54,7 +54,7 @@ export interface ClusterProfile {
 let profileValidator: ValidateFunction | undefined;
 
 function validateProfile(value: unknown, file: string): Issue[] {
-  profileValidator ??= newAjv().compile(JSON.parse(readFileSync(packageFile(PROFILE_SCHEMA_FILE), "utf8")) as object);
+  profileValidator ??= compileSchema(JSON.parse(readFileSync(packageFile(PROFILE_SCHEMA_FILE), "utf8")) as object);
   return validateAgainst(profileValidator, value, file);
 }
 

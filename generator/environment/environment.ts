@@ -14,7 +14,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv";
 import { InputError, type Issue } from "../errors.js";
-import { newAjv, validateAgainst } from "../contract/schema.js";
+import { compileSchema, validateAgainst } from "../contract/schema.js";
 import { directoryDigest } from "../evidence/digest.js";
 import { display, readJsonFile, readRegularFile } from "../repo/files.js";
 import { parseNpmLock, parsePipLock } from "./lock.js";
@@ -77,7 +77,7 @@ export interface EnvironmentPackage {
 let validator: ValidateFunction | undefined;
 
 function validate(value: unknown, file: string): Issue[] {
-  validator ??= newAjv().compile(JSON.parse(readFileSync(packageFile(ENVIRONMENT_SCHEMA_FILE), "utf8")) as object);
+  validator ??= compileSchema(JSON.parse(readFileSync(packageFile(ENVIRONMENT_SCHEMA_FILE), "utf8")) as object);
   return validateAgainst(validator, value, file);
 }
 

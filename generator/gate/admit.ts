@@ -53,8 +53,8 @@ export interface AdmitOptions {
   readonly now: Date;
   /** The cluster profile the run executes on (its name is the instance folder's cluster). */
   readonly profile: ClusterProfile;
-  /** The address that will sign the receipt. */
-  readonly runner: string;
+  /** The address that will sign the receipt; undefined when the caller checks it later with assertRunner (its key still decrypting). */
+  readonly runner: string | undefined;
   /** Where the signer's key came from, for messages (--key). */
   readonly keyFile: string;
 }
@@ -93,20 +93,25 @@ export function isRunJob(object: Json, runId: string): boolean {
   return object["kind"] === "Job" && ((object["metadata"] as Json)["labels"] as Json | undefined)?.["datomspod.io/run"] === runId;
 }
 
+/** The signer must be one of the contract's evidence.runners: a receipt signed by anyone else would not count. */
+export function assertRunner(loaded: LoadedContract, address: string, keyFile: string): void {
+  const runner = getAddress(address);
+  if (!loaded.contract.evidence.runners.includes(runner)) {
+    throw InputError.of({
+      file: keyFile,
+      path: "$",
+      message: `${runner} is not a runner of ${loaded.contract.id}: the receipt it signed would not count`,
+      fix: `use the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
+    });
+  }
+}
+
 /** See the module comment: the contract, its gate outcome, the committed folder and the run's Job, or a refusal. */
 export function admitRun(options: AdmitOptions): AdmittedRun {
   const { repo, id, runId, now, profile } = options;
   assertRunId(runId);
   const loaded = loadContract(repo, id);
-  const runner = getAddress(options.runner);
-  if (!loaded.contract.evidence.runners.includes(runner)) {
-    throw InputError.of({
-      file: options.keyFile,
-      path: "$",
-      message: `${runner} is not a runner of ${id}: the receipt it signed would not count`,
-      fix: `use the key of one of the contract's evidence.runners (${loaded.contract.evidence.runners.join(", ")})`,
-    });
-  }
+  if (options.runner !== undefined) assertRunner(loaded, options.runner, options.keyFile);
   // The same gate as `datomspod check` and `compile`, at the real clock: nothing is admitted that it refuses.
   const outcome = planContract(repo, id, now, new Map([[profile.name, profile]]));
   const state = outcome.plan.state;

@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import type { ValidateFunction } from "ajv";
 import { DatomspodError, ExitCode, type Issue } from "../errors.js";
-import { newAjv } from "../contract/schema.js";
+import { compileSchema } from "../contract/schema.js";
 import { display } from "../repo/files.js";
 import { PACKAGE_ROOT, packageFile } from "../repo/package-root.js";
 import type { PolicyInput } from "./input.js";
@@ -51,7 +51,7 @@ export interface PolicyBundle {
 let resultValidator: ValidateFunction | undefined;
 
 function validResult(value: unknown): value is PolicyResult {
-  resultValidator ??= newAjv().compile(POLICY_RESULT_SCHEMA);
+  resultValidator ??= compileSchema(POLICY_RESULT_SCHEMA);
   return resultValidator(value);
 }
 

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv";
 import { InputError, type Issue } from "../errors.js";
-import { newAjv, validateAgainst } from "../contract/schema.js";
+import { compileSchema, validateAgainst } from "../contract/schema.js";
 import { display, readJsonFile } from "../repo/files.js";
 import { PACKAGE_ROOT, packageFile } from "../repo/package-root.js";
 
@@ -41,7 +41,7 @@ export const SCENARIOS_DIR = "policies/scenarios";
 let scenarioValidator: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  scenarioValidator ??= newAjv().compile(JSON.parse(readFileSync(packageFile(SCENARIO_SCHEMA_FILE), "utf8")) as object);
+  scenarioValidator ??= compileSchema(JSON.parse(readFileSync(packageFile(SCENARIO_SCHEMA_FILE), "utf8")) as object);
   return scenarioValidator;
 }
 

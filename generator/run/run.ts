@@ -16,7 +16,7 @@ import { loadContract, type LoadedContract } from "../contract/load.js";
 import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
-import { admitRun } from "../gate/admit.js";
+import { admitRun, assertRunner } from "../gate/admit.js";
 import { directoryDigest } from "../evidence/collect.js";
 import type { PublishedBlob } from "../publish/sealed.js";
 import { publisherFor } from "../publish/select.js";
@@ -36,8 +36,12 @@ export interface RunOptions {
   readonly runId: string;
   /** The real clock: a run is judged at the time it starts, never at a time of the caller's choosing. */
   readonly now: Date;
-  /** The runner's key: one of the contract's evidence.runners, which signs the receipt. */
-  readonly runner: Wallet;
+  /**
+   * The runner's key: one of the contract's evidence.runners, which signs the receipt. It may still
+   * be being decrypted (scrypt, off the main thread) while the gate runs: it is awaited, and its
+   * address checked, before any image is inspected or anything is written.
+   */
+  readonly runner: Wallet | Promise<Wallet>;
   readonly engine?: Engine;
   /** The IPFS API to publish to, instead of the profile's or the local store. */
   readonly ipfsApi?: string;
@@ -132,12 +136,18 @@ export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly C
 
 export async function runLocally(options: RunOptions): Promise<RunResult> {
   const { repo, id, runId, now } = options;
+  // Handled here, thrown where it is awaited: a gate that refuses first reports its own error.
+  const runnerKey = Promise.resolve(options.runner);
+  runnerKey.catch(() => undefined);
   const engine = options.engine ?? "podman";
   assertRunId(runId);
   const probe = loadContract(repo, id);
   const profile = localProfile(repo, probe);
-  // What the cluster's operator checks too (gate/admit.ts): the runner, the gate at the real clock, the request, the committed folder.
-  const { loaded, instance, job, jobFile } = admitRun({ repo, id, runId, now, profile, runner: options.runner.address, keyFile: "--key" });
+  // What the cluster's operator checks too (gate/admit.ts): the gate at the real clock, the request, the
+  // committed folder; then the runner, once its key (decrypting meanwhile) is there.
+  const { loaded, instance, job, jobFile } = admitRun({ repo, id, runId, now, profile, runner: undefined, keyFile: "--key" });
+  const wallet = await runnerKey;
+  assertRunner(loaded, wallet.address, "--key");
   const objects = runObjects(instance.objects, job, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")));
   const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
 
@@ -157,7 +167,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
       { ...base, predicate: { ...base.predicate, status: { ...base.predicate.status, phase: "rejected", reason: `${refused}; nothing ran` } } },
       { instance: instanceEvidence, deletion: { pod: null, reason: "no pod was created" } },
     );
-    return { receipt, receiptFile: await writeRunReceipt(repo, loaded, runId, receipt, options.runner), published: [], pod: undefined };
+    return { receipt, receiptFile: await writeRunReceipt(repo, loaded, runId, receipt, wallet), published: [], pod: undefined };
   }
 
   const publisher = publisherFor(repo, loaded.contract, options.ipfsApi);
@@ -203,7 +213,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
     predicate: { ...receipt.predicate, usage: { ...receipt.predicate.usage, pod: podRun.usage === null ? null : publicPodUsage(podRun.usage) } },
   };
   const complete = completeReceipt(metered, { instance: instanceEvidence, deletion });
-  const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, options.runner);
+  const receiptFile = await writeRunReceipt(repo, loaded, runId, complete, wallet);
   if (podRun.leftovers.length > 0) {
     throw new ServiceError(`run ${runId} finished but ${podRun.leftovers.join(", ")} could not be removed; the receipt records it`);
   }

@@ -7,7 +7,7 @@
 import { getAddress, type Wallet } from "ethers";
 import type { ValidateFunction } from "ajv";
 import type { Issue } from "../errors.js";
-import { newAjv, validateAgainst } from "../contract/schema.js";
+import { compileSchema, validateAgainst } from "../contract/schema.js";
 import { isChecksummedAddress } from "../contract/rules.js";
 import { recoverSigner } from "./ecdsa.js";
 import { RECORD_TYPES, domainFor, typedDataDigest, typesFor, type RecordKind, type RecordMessage } from "./typed-data.js";
@@ -27,7 +27,7 @@ export interface SignedRecord {
   readonly limits?: Record<string, unknown>;
 }
 
-const recordSchema = {
+export const recordSchema = {
   type: "object",
   additionalProperties: false,
   required: ["kind", "chainId", "signer", "message", "signature"],
@@ -45,7 +45,7 @@ const recordSchema = {
 let recordValidator: ValidateFunction | undefined;
 
 export function validateRecordShape(value: unknown, file: string): Issue[] {
-  recordValidator ??= newAjv().compile(recordSchema);
+  recordValidator ??= compileSchema(recordSchema);
   return validateAgainst(recordValidator, value, file);
 }
 

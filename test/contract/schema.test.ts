@@ -7,8 +7,18 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { contractValidatorCode } from "../../generator/contract/build-validator.js";
-import { CONTRACT_VALIDATOR_FILE, contractSchema, newAjv, precompiledContractValidator, validateAgainst } from "../../generator/contract/schema.js";
+import { parse } from "yaml";
+import { contractValidatorCode, runSchemas, schemaValidatorsCode } from "../../generator/contract/build-validator.js";
+import {
+  CONTRACT_VALIDATOR_FILE,
+  compileSchema,
+  contractSchema,
+  newAjv,
+  precompiledContractValidator,
+  precompiledValidators,
+  schemaKey,
+  validateAgainst,
+} from "../../generator/contract/schema.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 
 // Beside the schema module, where `require("ajv/dist/runtime/…")` of the standalone code resolves.
@@ -61,5 +71,38 @@ describe("the precompiled contract validator", () => {
 
   it("is refused when it is not there", () => {
     expect(precompiledContractValidator(join(DIR, `.absent-${CONTRACT_VALIDATOR_FILE}`))).toBeUndefined();
+  });
+});
+
+describe("the precompiled validators of the run's other schemas", () => {
+  const local = (): unknown => parse(readFileSync(join(PACKAGE_ROOT, "clusters", "local", "cluster.yaml"), "utf8"));
+  const others: [string, () => unknown][] = [
+    ["an empty object", () => ({})],
+    ["an array", () => []],
+    ["a string", () => "x"],
+    ["an unknown field", () => ({ unknown: 1 })],
+    ["the local cluster profile", local],
+    ["the local profile with a wrong type", () => ({ ...(local() as object), name: 7 })],
+  ];
+
+  it.each(runSchemas().flatMap((schema, i) => others.map(([name, document]) => [i, name, schema, document] as const)))(
+    "schema %i gives the run-time validator's issues for %s",
+    (_i, _name, schema, document) => {
+      const validators = precompiledValidators(writeValidator(`.test-${process.pid}-c.cjs`, schemaValidatorsCode()));
+      const value = JSON.parse(JSON.stringify(document()));
+
+      const precompiled = validators[schemaKey(schema)];
+
+      expect(precompiled).toBeTypeOf("function");
+      expect(validateAgainst(precompiled, value, "file")).toEqual(validateAgainst(newAjv().compile(schema), value, "file"));
+    },
+  );
+
+  it("holds no validator for a schema changed since, which is then compiled at run time", () => {
+    const validators = precompiledValidators(writeValidator(`.test-${process.pid}-d.cjs`, schemaValidatorsCode()));
+    const changed = { ...(runSchemas()[0] as Record<string, unknown>), title: "changed" };
+
+    expect(validators[schemaKey(changed)]).toBeUndefined();
+    expect(validateAgainst(compileSchema(changed), {}, "file").length).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,7 @@ import { commitFiles, type CommitOutcome } from "../../repo/git.js";
 import { receiptSignatureFile } from "../../lifecycle/facts.js";
 import { contractDir } from "../../repo/layout.js";
 import type { Command } from "../command.js";
-import { keyOption, stringOption } from "../options.js";
+import { keyOptionDecrypting, stringOption } from "../options.js";
 
 export const run: Command = {
   name: ["run"],
@@ -34,7 +34,8 @@ export const run: Command = {
         fix: `use podman (${ENGINES.join(" and ")} build images; only podman plays kube pods)`,
       });
     }
-    const { wallet } = await keyOption(ctx, values);
+    // The key is decrypted while the gate runs; runLocally awaits it before anything runs or is written.
+    const { wallet } = await keyOptionDecrypting(ctx, values);
     const result = await runLocally({ repo: ctx.repo, id, runId, now: ctx.now, runner: wallet, engine: engine, ipfsApi: stringOption(values, "ipfs") });
     const records = [display(ctx.repo, result.receiptFile), display(ctx.repo, receiptSignatureFile(contractDir(ctx.repo, id), runId))];
     const message = `Receipt of run ${runId} of ${id} (${result.receipt.predicate.status.phase})`;

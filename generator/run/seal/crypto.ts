@@ -9,15 +9,14 @@
  *   size says little about what it holds.
  *   The additional authenticated data binds the blob to the contract hash, the run and its subject
  *   name, so a blob cannot be moved to another run or swapped with another subject.
- * - The data key is wrapped for each party with ECIES on secp256k1 (eciesjs; the parties' Ethereum
- *   keys, uncompressed ephemeral key, HKDF-SHA256, AES-256-GCM with a 16-byte nonce), pinned below
- *   rather than taken from the library's mutable global default.
+ * - The data key is wrapped for each party with ECIES on secp256k1 in eciesjs's format (the parties'
+ *   Ethereum keys, uncompressed ephemeral key, HKDF-SHA256, AES-256-GCM with a 16-byte nonce),
+ *   computed by OpenSSL (ecies.ts).
  */
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { closeSync, createReadStream, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { decrypt, encrypt } from "eciesjs";
-import { Config } from "eciesjs/config";
+import { eciesDecrypt, eciesEncrypt } from "./ecies.js";
 
 import { MAX_HEADER_BYTES, SEALED_KINDS, SEAL_FORMAT, SEAL_MAGIC, isSafeName, type SealedKind } from "./format.js";
 
@@ -38,16 +37,6 @@ export interface SealedHeader {
   readonly files: readonly SealedFile[];
 }
 
-function eciesConfig(): Config {
-  const config = new Config();
-  config.ellipticCurve = "secp256k1";
-  config.isEphemeralKeyCompressed = false;
-  config.isHkdfKeyCompressed = false;
-  config.symmetricAlgorithm = "aes-256-gcm";
-  config.symmetricNonceLength = 16;
-  return config;
-}
-
 export function newDataKey(): Buffer {
   return randomBytes(32);
 }
@@ -58,12 +47,12 @@ function hexBytes(hex: string): Buffer {
 
 /** The data key encrypted to an uncompressed secp256k1 public key (0x04…), base64. */
 export function wrapKey(dataKey: Uint8Array, publicKey: string): string {
-  return Buffer.from(encrypt(hexBytes(publicKey), dataKey, eciesConfig())).toString("base64");
+  return eciesEncrypt(hexBytes(publicKey), dataKey).toString("base64");
 }
 
 /** The data key from a wrapped key and a private key (0x hex); throws when it does not open. */
 export function unwrapKey(wrapped: string, privateKey: string): Buffer {
-  const key = Buffer.from(decrypt(hexBytes(privateKey), Buffer.from(wrapped, "base64"), eciesConfig()));
+  const key = eciesDecrypt(hexBytes(privateKey), Buffer.from(wrapped, "base64"));
   if (key.length !== 32) throw new RangeError("the wrapped key is not a 256-bit key");
   return key;
 }

@@ -1,6 +1,6 @@
 /**
  * The sealed format as data: its name and parameters, the kinds of sealed files, and which file
- * names may leave. Kept apart from crypto.ts (which does the sealing with eciesjs) so that the
+ * names may leave. Kept apart from crypto.ts (which does the sealing) so that the
  * roles that only read a manifest (the oracle) or price its sizes do not load the ciphers.
  */
 

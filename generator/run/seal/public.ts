@@ -22,7 +22,7 @@
 
 import type { Contract } from "../../contract/types.generated.js";
 import { parseQuantity } from "../../compile/quantity.js";
-import { ROLE_DEADLINE_SECONDS, ROLE_RESOURCES } from "../../compile/instance.js";
+import { ROLE_DEADLINE_SECONDS, ROLE_LIMITS } from "../../compile/instance.js";
 import type { PodUsage, RunUsage } from "../roles/usage.js";
 import { MAX_HEADER_BYTES } from "./format.js";
 import { applicableRules } from "./policy.js";
@@ -134,8 +134,8 @@ export function metadataFields(contract: Contract): MetadataField[] {
     ...((compute.gpu ?? 0) > 0 ? [field("usage.gpuSeconds", bucketValues((compute.gpu ?? 0) * seconds))] : []),
     field("usage.notes (fixed texts: what was not metered)", 4),
     // The pod's own figures add the roles' (bounded by their limits) to the algorithm's.
-    field("usage.pod.cpuSeconds", bucketValues((parseQuantity(compute.cpu) + 3 * parseQuantity(ROLE_RESOURCES.cpu)) * seconds)),
-    field("usage.pod.peakMemoryMiB", bucketValues((parseQuantity(compute.memory) + 3 * parseQuantity(ROLE_RESOURCES.memory)) / MIB)),
+    field("usage.pod.cpuSeconds", bucketValues((parseQuantity(compute.cpu) + 3 * parseQuantity(ROLE_LIMITS.cpu)) * seconds)),
+    field("usage.pod.peakMemoryMiB", bucketValues((parseQuantity(compute.memory) + 3 * parseQuantity(ROLE_LIMITS.memory)) / MIB)),
     field("when the run ends (the receipt's time, to the second)", seconds),
   ];
 }
