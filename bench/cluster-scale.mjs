@@ -40,7 +40,8 @@ const { values: options } = parseArgs({
   options: {
     sizes: { type: "string", default: "100,300,1000" },
     "kwok-nodes": { type: "string", default: "10" },
-    "timeout-per-app": { type: "string", default: "3" },
+    "timeout-per-app": { type: "string", default: "6" },
+    timeout: { type: "string" },
     out: { type: "string", default: join(root, "bench/results/cluster-scale.json") },
   },
 });
@@ -353,7 +354,8 @@ async function scale(n) {
     };
     operator.stdout.on("data", takeLines);
     operator.stderr.on("data", takeLines);
-    const timeoutMs = Math.max(300, n * Number(options["timeout-per-app"])) * 1000;
+    const timeoutMs = (options.timeout !== undefined ? Number(options.timeout) : Math.max(300, n * Number(options["timeout-per-app"]))) * 1000;
+    const progress = [];
     const marks = {};
     try {
       await until(
@@ -367,7 +369,10 @@ async function scale(n) {
           if (c.synced === n) marks.allSyncedMs ??= at;
           return c.healthy === n;
         },
-        (c) => `${c.created} created, ${c.synced} synced, ${c.healthy} synced+healthy`,
+        (c) => {
+          progress.push({ s: Math.round((Date.now() - committed) / 1000), created: c.created, synced: c.synced, healthy: c.healthy, load1m: load1() });
+          return `${c.created} created, ${c.synced} synced, ${c.healthy} synced+healthy`;
+        },
       );
       marks.allHealthyMs = Date.now() - committed;
     } catch (error) {
@@ -389,7 +394,7 @@ async function scale(n) {
       };
       throw error;
     } finally {
-      result.sync = { ...marks, refresh: "annotation argocd.argoproj.io/application-set-refresh on the ApplicationSet, once after the commit" };
+      result.sync = { ...marks, progress, refresh: "annotation argocd.argoproj.io/application-set-refresh on the ApplicationSet, once after the commit" };
     }
     result.loadAverage1m.atHealthy = load1();
     log(`N=${n}: all ${n} Applications Synced+Healthy ${marks.allHealthyMs} ms after the commit`);
@@ -461,7 +466,7 @@ async function scale(n) {
     }
     if (memorySampler !== undefined) result.memory = memorySampler.stop();
     result.loadAverage1m.end = load1();
-    result.cleanup = await cleanUp(id, prefix, made);
+    result.cleanup = await cleanUp(id, prefix, made, result.failure !== undefined);
     await server?.stop();
     rmSync(base, { recursive: true, force: true });
     result.finishedAt = new Date().toISOString();
@@ -469,8 +474,12 @@ async function scale(n) {
   return result;
 }
 
-/** Deletes what a run made, whatever state it got to; resolves with what was still there. */
-async function cleanUp(id, prefix, made) {
+/**
+ * Deletes what a run made, whatever state it got to; resolves with what was still there. After a
+ * failure (`fast`) the Applications lose their resources finalizer at once and the namespaces are
+ * deleted directly: no waiting for an application controller that is behind.
+ */
+async function cleanUp(id, prefix, made, fast) {
   const report = {};
   const wait = async (what, probe, ms) => {
     const until = Date.now() + ms;
@@ -481,9 +490,9 @@ async function cleanUp(id, prefix, made) {
     return false;
   };
   try {
-    await api.delete(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD}/applicationsets/${made.appset}`, "Foreground");
+    await api.delete(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD}/applicationsets/${made.appset}`, fast ? "Background" : "Foreground");
     report.applicationsAtCleanup = (await listApps(id)).length;
-    if (!(await wait("Applications", async () => (await listApps(id)).length, 300_000))) {
+    if (fast || !(await wait("Applications", async () => (await listApps(id)).length, 300_000))) {
       // the application controller did not finalize them: drop the finalizer, delete what they made below
       for (const app of await listApps(id)) {
         await api.patch(`${APPS}/${app.metadata.name}`, { metadata: { finalizers: null } }).catch(() => undefined);
@@ -541,23 +550,30 @@ for (const n of options.sizes.split(",").map(Number)) {
 api.close();
 process.exitCode = failed ? 1 : 0;
 
-/** Per daemon and for the sync time: the value at each N that finished, and the ratio largest/smallest N. */
+/**
+ * How the numbers grow with N: per N, the time to all Synced+Healthy (runs that got there), the
+ * Applications Synced+Healthy per second, and each process's peak RSS over the run (also for a run
+ * that did not finish: its N Applications existed, so Argo CD held them).
+ */
 function growth(byN) {
-  const done = Object.values(byN)
-    .filter((r) => r.sync?.allHealthyMs !== undefined && r.failure === undefined)
+  const runs = Object.values(byN)
+    .filter((r) => r.memory !== undefined)
     .sort((a, b) => a.n - b.n);
-  if (done.length < 2) return undefined;
-  const [first, last] = [done[0], done.at(-1)];
-  const peak = (r, name) => Math.max(...Object.values(r.memory ?? {}).map((phase) => phase[name]?.peakMB ?? 0));
+  if (runs.length < 2) return undefined;
+  const peak = (r, name) => Math.max(0, ...Object.values(r.memory).map((phase) => phase[name]?.peakMB ?? 0));
   const names = [...DAEMONS, "operator"];
+  const healthyPerSecond = (r) => {
+    const last = r.sync?.allHealthyMs !== undefined ? { s: r.sync.allHealthyMs / 1000, healthy: r.n } : r.sync?.progress?.at(-1);
+    return last === undefined || last.s === 0 ? null : Math.round((last.healthy / last.s) * 1000) / 1000;
+  };
   return {
-    from: first.n,
-    to: last.n,
-    allHealthyMs: {
-      [first.n]: first.sync.allHealthyMs,
-      [last.n]: last.sync.allHealthyMs,
-      ratio: Math.round((last.sync.allHealthyMs / first.sync.allHealthyMs) * 100) / 100,
-    },
-    peakRssMB: Object.fromEntries(names.map((name) => [name, { [first.n]: peak(first, name), [last.n]: peak(last, name) }])),
+    sizes: runs.map((r) => r.n),
+    incomplete: runs
+      .filter((r) => r.failure !== undefined)
+      .map((r) => ({ n: r.n, failure: r.failure.what, healthyAtEnd: r.sync?.progress?.at(-1)?.healthy ?? null })),
+    allHealthyMs: Object.fromEntries(runs.map((r) => [r.n, r.sync?.allHealthyMs ?? null])),
+    healthyApplicationsPerSecond: Object.fromEntries(runs.map((r) => [r.n, healthyPerSecond(r)])),
+    removalNamespacesGoneMs: Object.fromEntries(runs.map((r) => [r.n, r.removal?.namespacesGoneMs ?? null])),
+    peakRssMB: Object.fromEntries(names.map((name) => [name, Object.fromEntries(runs.map((r) => [r.n, peak(r, name)]))])),
   };
 }
