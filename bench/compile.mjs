@@ -8,50 +8,18 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Wallet, decryptKeystoreJson } from "ethers";
-import { signRecord } from "../dist/generator/signatures/records.js";
-import { contractHash } from "../dist/generator/contract/load.js";
-import { agreementMessage, approvalMessage } from "../dist/generator/signatures/verify.js";
-import { prepareContract } from "../dist/generator/compile/prepare.js";
-import { runMessage } from "../dist/generator/lifecycle/facts.js";
+import { contractWriter } from "./contracts.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const count = Number(process.argv[2] ?? 1000);
 const cliPath = join(root, "dist/generator/cli/main.js");
 const AT = "2026-11-24T00:00:00Z";
 
-async function wallet(name) {
-  const account = await decryptKeystoreJson(readFileSync(join(root, "test/keys", `${name}.json`), "utf8"), "datomspod-test-only");
-  return new Wallet(account.privateKey);
-}
-const [provider, consumer, witness] = await Promise.all(["hospital-provider", "health-consumer", "notary-witness"].map(wallet));
-
 const repo = mkdtempSync(join(tmpdir(), "datomspod-bench-compile-"));
 cpSync(join(root, "clusters"), join(repo, "clusters"), { recursive: true });
 rmSync(join(repo, "clusters/local/hospital-stats"), { recursive: true, force: true });
 rmSync(join(repo, "clusters/self-built-example/bank-credit-model"), { recursive: true, force: true });
-const template = JSON.parse(readFileSync(join(root, "contracts/hospital-stats/contract.json"), "utf8"));
-const code = readFileSync(join(root, "contracts/hospital-stats/algorithm/aggregate.py"));
-
-const write = (path, value) => {
-  mkdirSync(join(path, ".."), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
-};
-
-async function makeContract(i, parameters = {}) {
-  const id = `bench-${String(i).padStart(4, "0")}`;
-  const dir = join(repo, "contracts", id);
-  const contract = { ...template, id };
-  write(join(dir, "contract.json"), contract);
-  mkdirSync(join(dir, "algorithm"), { recursive: true });
-  writeFileSync(join(dir, "algorithm/aggregate.py"), code);
-  const hash = contractHash(contract);
-  const loaded = { id, hash, contract, dir, file: `contracts/${id}/contract.json` };
-  for (const w of [provider, consumer, witness]) write(join(dir, "signatures", `${w.address}.json`), await signRecord(w, "agreement", id, contract.chainId, agreementMessage(contract, hash)));
-  const subject = prepareContract(repo, loaded).prepared.subject;
-  for (const w of [provider, witness]) write(join(dir, "approvals", `${w.address}.json`), await signRecord(w, "approval", id, contract.chainId, approvalMessage(subject)));
-  write(join(dir, "runs", "run-1.json"), await signRecord(consumer, "run", id, contract.chainId, runMessage(loaded, "run-1", parameters), { parameters }));
-}
+const { contract: makeContract } = await contractWriter(repo);
 
 const setupStart = performance.now();
 for (let i = 0; i < count; i++) await makeContract(i);
