@@ -10,8 +10,8 @@ import { randomBytes } from "node:crypto";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hashFile, READ_BUFFER_BYTES } from "../dist/generator/run/roles/checksum.js";
-import { RowIndexBuilder } from "../dist/generator/run/seal/rows.js";
+import { hashFile, READ_BUFFER_BYTES } from "../dist/generator/pod/roles/checksum.js";
+import { RowIndexBuilder } from "../dist/generator/seal/rows.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const sizeMiB = Number(process.argv[2] ?? 1024);

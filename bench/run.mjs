@@ -40,7 +40,7 @@ import { main } from "../dist/generator/cli/main.js";
 import { demoSteps, prepareWorkspace } from "../dist/generator/demo/demo.js";
 import { parseQuantity } from "../dist/generator/compile/quantity.js";
 import { buildImages, cacheDirectory } from "../dist/generator/run/build-images.js";
-import { hashFile } from "../dist/generator/run/roles/checksum.js";
+import { hashFile } from "../dist/generator/pod/roles/checksum.js";
 import { playPod, podmanPod, podmanYaml } from "../dist/generator/run/pod.js";
 import { runLocally, POD_PIDS_LIMIT } from "../dist/generator/run/run.js";
 import { PASSWORD_ENV, loadKeystore } from "../dist/generator/signatures/keys.js";

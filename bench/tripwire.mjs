@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCipheriv, randomBytes } from "node:crypto";
 import { brotliCompressSync, deflateRawSync, gzipSync } from "node:zlib";
-import { RowIndex, RowIndexBuilder } from "../dist/generator/run/seal/rows.js";
-import { scanBytes } from "../dist/generator/run/seal/views.js";
+import { RowIndex, RowIndexBuilder } from "../dist/generator/seal/rows.js";
+import { scanBytes } from "../dist/generator/seal/views.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const trials = Number(process.argv[2] ?? 40);

@@ -2,7 +2,7 @@
  * The `datomspod` command line. One table of commands, one parser, one top-level catch that maps
  * error classes to exit codes: 0 ok, 1 a check failed, 2 bad usage or input, 3 an outside service
  * failed, 4 internal error. The parser and the catch take the table as an argument, so that the
- * pod's roles (generator/cli/role-main.ts) run through the same code with only their own commands
+ * pod's roles (generator/pod/main.ts) run through the same code with only their own commands
  * loaded.
  */
 

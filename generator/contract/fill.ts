@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { InputError, type Issue } from "../errors.js";
 import { display, readJsonFile, toJsonText, writeFileAtomic } from "../repo/files.js";
 import { contractDir, contractFile } from "../repo/layout.js";
-import { OpenFileError, hashFile, type FileDigest } from "../run/roles/checksum.js";
+import { OpenFileError, hashFile, type FileDigest } from "../pod/roles/checksum.js";
 import { canonicalize, sha256Hex } from "./canonical.js";
 
 type Json = Record<string, unknown>;

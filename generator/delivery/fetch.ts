@@ -15,8 +15,8 @@ import { InputError, ServiceError, VerdictError, type Issue } from "../errors.js
 import type { LoadedContract } from "../contract/load.js";
 import type { Publisher } from "../publish/publisher.js";
 import { cidOf } from "../publish/unixfs.js";
-import { OpenError, isSafeName, openBlob, sealContext, unwrapKey, type SealedHeader, type SealedKind } from "../run/seal/crypto.js";
-import type { SealKey } from "../run/seal/manifest.js";
+import { OpenError, isSafeName, openBlob, sealContext, unwrapKey, type SealedHeader, type SealedKind } from "../seal/crypto.js";
+import type { SealKey } from "../seal/manifest.js";
 import type { RunReceipt } from "./receipts.js";
 import { readRelease } from "./release.js";
 

@@ -13,7 +13,7 @@ import { display, readJsonFile, toJsonText, writeFileAtomic } from "../repo/file
 import { signRecord } from "../signatures/records.js";
 import { assertRunId, recordDir } from "../repo/layout.js";
 import type { RecordMessage } from "../signatures/typed-data.js";
-import { asReceipt, receiptText, type Receipt } from "../run/roles/receipt.js";
+import { asReceipt, receiptText, type Receipt } from "../pod/roles/receipt.js";
 
 /** The lifecycle reads records, receipts included, up to this size. */
 export const MAX_RECEIPT_BYTES = 64 * 1024;

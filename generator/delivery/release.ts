@@ -15,8 +15,8 @@ import type { LoadedContract } from "../contract/load.js";
 import { display, readJsonFile } from "../repo/files.js";
 import { recordDir } from "../repo/layout.js";
 import { signRecord, verifyRecord, type SignedRecord } from "../signatures/records.js";
-import { dataOwners } from "../run/roles/datomspace-out.js";
-import { wrapKey } from "../run/seal/crypto.js";
+import { dataOwners } from "../pod/roles/datomspace-out.js";
+import { wrapKey } from "../seal/crypto.js";
 import type { RunReceipt } from "./receipts.js";
 
 export interface ReleaseFile extends SignedRecord {

@@ -19,7 +19,7 @@ import { gatherFacts, receiptMessage, receiptSignatureFile } from "../lifecycle/
 import { display, toJsonText, writeFileAtomic } from "../repo/files.js";
 import { assertContractId, assertRunId, recordDir } from "../repo/layout.js";
 import { verifyRecord } from "../signatures/records.js";
-import { asReceipt, receiptText } from "../run/roles/receipt.js";
+import { asReceipt, receiptText } from "../pod/roles/receipt.js";
 import { MAX_RECEIPT_BYTES } from "../delivery/receipts.js";
 
 export const RECEIPT_EVENT_TYPE = "datomspod-receipt";

@@ -20,7 +20,7 @@ import { publisherFor } from "../publish/select.js";
 import { display } from "../repo/files.js";
 import { recordDir } from "../repo/layout.js";
 import { collectSealed } from "../run/collect.js";
-import { buildReceipt, completeReceipt, receiptText, type Receipt } from "../run/roles/receipt.js";
+import { buildReceipt, completeReceipt, receiptText, type Receipt } from "../pod/roles/receipt.js";
 import { signRecord } from "../signatures/records.js";
 import { RECEIPT_EVENT_TYPE } from "../github/receipt.js";
 import { volumePath, type FinishedJob } from "./jobs.js";
@@ -28,7 +28,7 @@ import type { ClaimObject, JobObject, Kube, KubeObject, PodObject, VolumeObject 
 import { loadProfiles } from "../compile/profile.js";
 import { admitRun, type AdmittedRun } from "../gate/admit.js";
 import { readSealedManifest } from "../publish/sealed.js";
-import { SEALED_FILES } from "../run/roles/files.js";
+import { SEALED_FILES } from "../pod/roles/files.js";
 import { instanceDrift, type LiveInstance } from "./drift.js";
 import type { DispatchRenderer, GitSink } from "./sink.js";
 

@@ -10,7 +10,7 @@ import type { Contract } from "../contract/types.generated.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import type { Environment } from "../environment/environment.js";
 import type { Verification } from "../signatures/verify.js";
-import { leakageBound, type LeakageBound } from "../run/seal/public.js";
+import { leakageBound, type LeakageBound } from "../seal/public.js";
 
 /** A verified set of signed records (agreement signatures or algorithm approvals). */
 export interface RecordFacts {
@@ -28,7 +28,7 @@ export interface PolicyFacts {
   readonly codeMatches: boolean;
   /** The contract names the anchor contract and anchorers its evidence goes to (evidence.anchor). */
   readonly anchoring: boolean;
-  /** The most the contract can ever let out (generator/run/seal/public.ts): the policy reports it and scores it. */
+  /** The most the contract can ever let out (generator/seal/public.ts): the policy reports it and scores it. */
   readonly leakage: LeakageBound;
 }
 

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { InputError, ServiceError, VerdictError, type Issue } from "../errors.js";
 import { readRegularFile } from "../repo/files.js";
-import { SEALED_FILES, readRoleJson } from "../run/roles/files.js";
-import { asReceipt, type Receipt } from "../run/roles/receipt.js";
-import { asManifest, type SealedManifest } from "../run/seal/manifest.js";
+import { SEALED_FILES, readRoleJson } from "../pod/roles/files.js";
+import { asReceipt, type Receipt } from "../pod/roles/receipt.js";
+import { asManifest, type SealedManifest } from "../seal/manifest.js";
 import type { Publisher } from "./publisher.js";
 import { cidOf } from "./unixfs.js";
 

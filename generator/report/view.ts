@@ -22,7 +22,7 @@ import { renderSvg } from "../policy/report/svg.js";
 import type { PolicyResult } from "../policy/result.js";
 import { AXES, type Axis } from "../policy/scenarios.js";
 import { AUDIT_STATUSES, type AuditRow, type AuditStatus, type ContractAudit } from "../audit/verify.js";
-import type { Receipt } from "../run/roles/receipt.js";
+import type { Receipt } from "../pod/roles/receipt.js";
 
 // ---------------------------------------------------------------------------------------------
 // Input: what the edges gathered through the project's own functions.

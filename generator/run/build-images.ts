@@ -246,7 +246,7 @@ async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>)
       cpSync(file, join(app, relative(options.root, file)));
     }
     chmodSync(join(app, "dist", "generator", "cli", "main.js"), 0o755);
-    chmodSync(join(app, "dist", "generator", "cli", "role-main.js"), 0o755);
+    chmodSync(join(app, "dist", "generator", "pod", "main.js"), 0o755);
     cpSync(join(options.root, "package.json"), join(app, "package.json"));
     cpSync(join(options.root, "package-lock.json"), join(app, "package-lock.json"));
     cpSync(modules, join(app, "node_modules"), { recursive: true, verbatimSymlinks: true });
@@ -254,7 +254,7 @@ async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>)
     cpSync(supervise, join(work, "bin", "supervise"));
     chmodSync(join(work, "bin", "supervise"), 0o755);
     // The roles' entry: `datomspod role …` loads the roles only, any other command the whole CLI.
-    symlinkSync("../app/dist/generator/cli/role-main.js", join(work, "bin", "datomspod"));
+    symlinkSync("../app/dist/generator/pod/main.js", join(work, "bin", "datomspod"));
     cpSync(containerfile, join(work, "Containerfile"));
     await buildImage(options.engine, {
       context: work,

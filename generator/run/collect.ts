@@ -9,8 +9,8 @@
 import { join } from "node:path";
 import { publishSealed, readSealedReceipt, type PublishedBlob } from "../publish/sealed.js";
 import type { Publisher } from "../publish/publisher.js";
-import { readOracleFacts } from "./roles/oracle.js";
-import type { Receipt, ReceiptFacts } from "./roles/receipt.js";
+import { readOracleFacts } from "../pod/roles/oracle.js";
+import type { Receipt, ReceiptFacts } from "../pod/roles/receipt.js";
 
 export interface SealedFolders {
   /** The sealed volume (or claim) as a folder on this host. */

@@ -57,7 +57,7 @@ export interface BaseImageSpec {
 }
 
 export const ROOTFS_SCRIPT = "generator/run/image-context/rootfs.sh";
-export const SUPERVISE_BUILD_SCRIPT = "generator/run/supervise/build.sh";
+export const SUPERVISE_BUILD_SCRIPT = "generator/pod/supervise/build.sh";
 export const POD_CONTEXT = "generator/run/image-context/pod";
 
 export const BASE_IMAGES: Readonly<Record<BaseImageKey, BaseImageSpec>> = {

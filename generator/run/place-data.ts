@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { InputError, type Issue } from "../errors.js";
 import type { LoadedContract } from "../contract/load.js";
-import { OpenFileError, hashFile, type FileDigest } from "./roles/checksum.js";
+import { OpenFileError, hashFile, type FileDigest } from "../pod/roles/checksum.js";
 
 export type PlacedState = "placed" | "in-place" | "missing" | "not-local";
 

@@ -31,7 +31,7 @@ import { basename, dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
 import { parseQuantity } from "../compile/quantity.js";
-import type { PodUsage } from "./roles/usage.js";
+import type { PodUsage } from "../pod/roles/usage.js";
 import {
   bindMount,
   containerLogs,

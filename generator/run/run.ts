@@ -24,8 +24,8 @@ import { assertRunId } from "../repo/layout.js";
 import { inspectImage, type Engine } from "./exec.js";
 import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
 import { collectSealed } from "./collect.js";
-import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "./roles/receipt.js";
-import { publicPodUsage, toSecond } from "./seal/public.js";
+import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "../pod/roles/receipt.js";
+import { publicPodUsage, toSecond } from "../seal/public.js";
 
 /** The most processes the whole pod may have: enough for real work, too few for a fork bomb to hurt the machine. */
 export const POD_PIDS_LIMIT = 512;

@@ -48,7 +48,7 @@ export function meteredValue(value: unknown): Metered {
 
 const NOT_METERED: Metered = { value: null, note: "" };
 
-/** The receipt rounds each value up to a power of two (generator/run/seal/public.ts); settlement bills what it publishes. */
+/** The receipt rounds each value up to a power of two (generator/seal/public.ts); settlement bills what it publishes. */
 export const ROUNDED_UP = "as the receipt publishes it: rounded up to a power of two";
 
 function published(value: unknown): Metered {

@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kube, readKubeconfig } from "../../generator/cluster/kube.js";
 import { NETWORK_SETTLE_SECONDS } from "../../generator/compile/instance.js";
-import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS } from "../../generator/pod/roles/receipt.js";
 import { testWallet } from "../helpers/keys.js";
 import { ROOT } from "../helpers/repo.js";
 import { kube as labKube, needs, providedLab } from "./lab/context.js";
@@ -56,7 +56,7 @@ const CONTROL_NS = `lab-hostile-control-${id}`;
 const RACE_NS = `dp-lab-hostile-race-${id}`;
 const SERVER_PORT = 8080;
 const DEADLINE_SECONDS = 20;
-/** The supervisor's grace between SIGTERM and SIGKILL (generator/run/supervise, --grace default). */
+/** The supervisor's grace between SIGTERM and SIGKILL (generator/pod/supervise, --grace default). */
 const GRACE_SECONDS = 10;
 /** What the kubelet adds to stopping (status timestamps are whole seconds; the container's start and its supervisor's start differ). */
 const STOP_SLACK_SECONDS = 5;

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { Kube, readKubeconfig } from "../../generator/cluster/kube.js";
-import { openBlob, sealContext, unwrapKey } from "../../generator/run/seal/crypto.js";
+import { openBlob, sealContext, unwrapKey } from "../../generator/seal/crypto.js";
 import { testWallet } from "../helpers/keys.js";
 import { kube as labKube, needs, providedLab } from "./lab/context.js";
 import { LAB_VOLUME_ROOT, SEALED_CLASS, applyOrder, ensureSealedClass, labContract, labDatomspodImages, removeLabData, sealedVolume } from "./lab/datomspod.js";

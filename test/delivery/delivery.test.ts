@@ -5,13 +5,13 @@ import { localStore } from "../../generator/publish/select.js";
 import { KuboPublisher } from "../../generator/publish/kubo.js";
 import { publishSealed, readSealedReceipt } from "../../generator/publish/sealed.js";
 import type { Publisher } from "../../generator/publish/publisher.js";
-import { completeReceipt } from "../../generator/run/roles/receipt.js";
+import { completeReceipt } from "../../generator/pod/roles/receipt.js";
 import { writeRunReceipt } from "../../generator/delivery/receipts.js";
 import { cli, jsonOut } from "../helpers/cli.js";
 import { testKey, testWallet } from "../helpers/keys.js";
 import { loadContract } from "../../generator/contract/load.js";
 import { editJson, readJson, tempDir, tempRepo } from "../helpers/repo.js";
-import { AGGREGATES, ALGORITHM_LOG, CONTRACT_ID, RUN_ID, makePod, runPod, type Computed } from "../run/roles/pod.js";
+import { AGGREGATES, ALGORITHM_LOG, CONTRACT_ID, RUN_ID, makePod, runPod, type Computed } from "../pod/roles/pod.js";
 import { NO_IPFS, startKubo, type Kubo } from "../publish/kubo.js";
 
 const consumer = testKey("health-consumer");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS } from "../../generator/pod/roles/receipt.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 
 const run = promisify(execFile);

@@ -18,7 +18,7 @@ import { loadEnvironment } from "../../generator/environment/environment.js";
 import { cacheDirectory } from "../../generator/run/build-images.js";
 import { inspectImage, removeImage } from "../../generator/run/exec.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
-import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS } from "../../generator/pod/roles/receipt.js";
 import { runCli } from "../helpers/cli.js";
 import { podmanMissing, skipMessage } from "../run/podman.js";
 import { CONSUMER, PATIENTS_DID, expectRemoved, fetchRun, runAlgorithm, runEnvironment, type DatasetSpec, type RunOutcome } from "../run/run-helpers.js";

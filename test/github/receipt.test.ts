@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { completeReceipt } from "../../generator/run/roles/receipt.js";
+import { completeReceipt } from "../../generator/pod/roles/receipt.js";
 import { readSealedReceipt } from "../../generator/publish/sealed.js";
 import { writeRunReceipt } from "../../generator/delivery/receipts.js";
 import { loadContract } from "../../generator/contract/load.js";
@@ -16,7 +16,7 @@ import { testWallet } from "../helpers/keys.js";
 import { signRecord } from "../../generator/signatures/records.js";
 import { receiptMessage } from "../../generator/lifecycle/facts.js";
 import { receiptDispatch } from "../../generator/operator/receipt.js";
-import { CONTRACT_ID, RUN_ID, makePod, runPod } from "../run/roles/pod.js";
+import { CONTRACT_ID, RUN_ID, makePod, runPod } from "../pod/roles/pod.js";
 import { fixture, merge, setEvent, useRecordedGitHub } from "./recorded.js";
 
 useRecordedGitHub();

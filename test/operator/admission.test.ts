@@ -23,7 +23,7 @@ import { finishedJob, type FinishedJob } from "../../generator/operator/jobs.js"
 import { checkJob, checkSealedFolder, receiptDispatch } from "../../generator/operator/receipt.js";
 import { loadContract } from "../../generator/contract/load.js";
 import { writeRunReceipt } from "../../generator/delivery/receipts.js";
-import { buildReceipt } from "../../generator/run/roles/receipt.js";
+import { buildReceipt } from "../../generator/pod/roles/receipt.js";
 import { testWallet } from "../helpers/keys.js";
 import { readText, tempDir, tempRepo, writeText } from "../helpers/repo.js";
 

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { leakageBound } from "../../generator/run/seal/public.js";
+import { leakageBound } from "../../generator/seal/public.js";
 import { evaluatePolicies } from "../../generator/policy/evaluate.js";
 import { policyRules } from "../../generator/policy/result.js";
 import { FIXTURE_LIST, readFixture, split } from "./fixtures.js";
@@ -52,7 +52,7 @@ describe("policy fixtures", () => {
 });
 
 describe("the base fixture's leakage fact", () => {
-  it("is what generator/run/seal/public.ts computes for its contract", () => {
+  it("is what generator/seal/public.ts computes for its contract", () => {
     const input = readFixture(FIXTURE_LIST[0].file);
 
     expect(input.facts.leakage).toEqual(leakageBound(input.contract));

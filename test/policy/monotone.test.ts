@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluatePolicies } from "../../generator/policy/evaluate.js";
-import { leakageBound } from "../../generator/run/seal/public.js";
+import { leakageBound } from "../../generator/seal/public.js";
 import type { PolicyResult } from "../../generator/policy/result.js";
 import { base, split, type FixtureInput } from "./fixtures.js";
 

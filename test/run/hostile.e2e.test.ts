@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execEngine } from "../../generator/run/exec.js";
 import { POD_PIDS_LIMIT } from "../../generator/run/run.js";
-import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS } from "../../generator/pod/roles/receipt.js";
 import { podmanMissing, skipMessage } from "./podman.js";
 import {
   CONSUMER,

@@ -8,10 +8,10 @@
 import { describe, expect, it } from "vitest";
 import { contractHash } from "../../generator/contract/load.js";
 import type { ContainerResult } from "../../generator/run/pod.js";
-import { parseComputingStatus } from "../../generator/run/roles/computing.js";
-import { PUBLIC_REASONS, type ReceiptFacts } from "../../generator/run/roles/receipt.js";
+import { parseComputingStatus } from "../../generator/pod/roles/computing.js";
+import { PUBLIC_REASONS, type ReceiptFacts } from "../../generator/pod/roles/receipt.js";
 import { receiptFromLeftovers } from "../../generator/run/run.js";
-import { RUN_ID, computingStatus, contractJson } from "./roles/pod.js";
+import { RUN_ID, computingStatus, contractJson } from "../pod/roles/pod.js";
 
 /** What a hostile algorithm leaves in the status volume: a clean, cheap success. */
 const FORGED = { ...(computingStatus(0) as Record<string, unknown>), durationMs: 1, cpuSeconds: 0.001 };

@@ -8,7 +8,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { SCRATCH } from "../../generator/compile/instance.js";
-import { PUBLIC_REASONS } from "../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS } from "../../generator/pod/roles/receipt.js";
 import { podmanMissing, skipMessage } from "./podman.js";
 import {
   ALGORITHM_DID,

@@ -17,7 +17,7 @@ import type { Contract } from "../../generator/contract/types.generated.js";
 import { LOCAL_ANCHOR } from "../../generator/contract/templates.js";
 import { execEngine } from "../../generator/run/exec.js";
 import { PASSWORD_ENV } from "../../generator/signatures/keys.js";
-import type { Receipt } from "../../generator/run/roles/receipt.js";
+import type { Receipt } from "../../generator/pod/roles/receipt.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
 import { TEST_PASSWORD, testKey } from "../helpers/keys.js";
 import { ROOT } from "../helpers/repo.js";

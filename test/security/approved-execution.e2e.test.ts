@@ -22,7 +22,7 @@ skipMessage(missing);
 const slow = { timeout: 420_000 };
 
 /** Where the pod image keeps the output policy datomspace-out applies. */
-const POLICY_MODULE = "/opt/datomspod/app/dist/generator/run/seal/policy.js";
+const POLICY_MODULE = "/opt/datomspod/app/dist/generator/seal/policy.js";
 
 /**
  * Builds a role image like the pinned one, with the output policy's verdict forced to "ok": what an

@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { PUBLIC_REASONS, type Receipt } from "../../generator/run/roles/receipt.js";
+import { PUBLIC_REASONS, type Receipt } from "../../generator/pod/roles/receipt.js";
 import { podmanMissing, skipMessage } from "../run/podman.js";
 import {
   CONSUMER,

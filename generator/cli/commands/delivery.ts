@@ -17,7 +17,7 @@ import { readRunReceipt } from "../../delivery/receipts.js";
 import { releasePath, signRelease, wrapForRecipients } from "../../delivery/release.js";
 import { localStore, publisherFor } from "../../publish/select.js";
 import type { Publisher } from "../../publish/publisher.js";
-import { dataOwners } from "../../run/roles/datomspace-out.js";
+import { dataOwners } from "../../pod/roles/datomspace-out.js";
 import type { Context, Command, Values } from "../command.js";
 import { keyOption, stringOption } from "../options.js";
 

@@ -57,7 +57,7 @@ pod goes on to a receipt that says why.`,
         message: `${JSON.stringify(settle)} is not a whole number of seconds up to 999`,
         fix: "e.g. --network-settle 5",
       });
-    const { runDatomspaceIn } = await import("../../run/roles/datomspace-in.js");
+    const { runDatomspaceIn } = await import("../../pod/roles/datomspace-in.js");
     const verdict = runDatomspaceIn({
       contract: path(ctx, values, "contract"),
       inputs: path(ctx, values, "inputs"),
@@ -99,7 +99,7 @@ written, also on a policy violation (then only the logs are sealed, for the data
   },
   positionals: [0, 0],
   async run(ctx, _args, values) {
-    const { runDatomspaceOut } = await import("../../run/roles/datomspace-out.js");
+    const { runDatomspaceOut } = await import("../../pod/roles/datomspace-out.js");
     const manifest = await runDatomspaceOut({
       contract: path(ctx, values, "contract"),
       run: stringOption(values, "run", true),
@@ -135,7 +135,7 @@ Reads datomspace-in's verdict, the supervisor's computing.json and datomspace-ou
   },
   positionals: [0, 0],
   async run(ctx, _args, values) {
-    const { runOracle } = await import("../../run/roles/oracle.js");
+    const { runOracle } = await import("../../pod/roles/oracle.js");
     const receipt = runOracle({
       contract: path(ctx, values, "contract"),
       run: stringOption(values, "run", true),

@@ -2,7 +2,7 @@
 # title: Leakage bound
 # description: >-
 #   The most a contract can ever let out, as TypeScript computes it (input.facts.leakage,
-#   generator/run/seal/public.ts): per run, the byte budget (outputs.policy.maxBytes, every
+#   generator/seal/public.ts): per run, the byte budget (outputs.policy.maxBytes, every
 #   output, log and name) and the bits its public metadata can carry; over the contract, times
 #   business.maxRuns. Reported in every result; a scenario may set maxLeakageBytes, which the
 #   bound must not exceed. A missing or malformed fact is an unbounded contract: it fails.

@@ -20,7 +20,7 @@ import { cli } from "../../helpers/cli.js";
 import { testKey } from "../../helpers/keys.js";
 import { approveAll, signAll } from "../../helpers/records.js";
 import { ROOT, tempRepo } from "../../helpers/repo.js";
-import { openBlob, sealContext, unwrapKey } from "../../../generator/run/seal/crypto.js";
+import { openBlob, sealContext, unwrapKey } from "../../../generator/seal/crypto.js";
 import { waitFor } from "./exec.js";
 import { importImage, type ContainerdAccess, type LocalImage } from "./images.js";
 import { KubeError, conditionStatus, type Kube, type KubeObject } from "./kube.js";

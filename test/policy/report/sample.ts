@@ -1,7 +1,7 @@
 /** A check report over three contracts that exercises every part of every format: a pass, a policy failure with warnings, a failure before the policy. */
 
 import { evaluatePolicies } from "../../../generator/policy/evaluate.js";
-import { leakageBound } from "../../../generator/run/seal/public.js";
+import { leakageBound } from "../../../generator/seal/public.js";
 import { OK, SKIPPED, policyStage, stageOutcome, type CheckReport, type ContractCheck } from "../../../generator/policy/report/check-report.js";
 import { base, split } from "../fixtures.js";
 

@@ -1,5 +1,5 @@
 /**
- * The key wrapping computed by OpenSSL (generator/run/seal/ecies.ts) against eciesjs, the
+ * The key wrapping computed by OpenSSL (generator/seal/ecies.ts) against eciesjs, the
  * implementation whose format it writes: each opens what the other sealed, for many random keys
  * (each with its own shared point, whose y the code must pick right), and nothing else opens.
  */
@@ -9,8 +9,8 @@ import { decrypt, encrypt } from "eciesjs";
 import { Config } from "eciesjs/config";
 import { Wallet } from "ethers";
 import { describe, expect, it } from "vitest";
-import { eciesDecrypt, eciesEncrypt, sharedPoint } from "../../../generator/run/seal/ecies.js";
-import { unwrapKey, wrapKey } from "../../../generator/run/seal/crypto.js";
+import { eciesDecrypt, eciesEncrypt, sharedPoint } from "../../generator/seal/ecies.js";
+import { unwrapKey, wrapKey } from "../../generator/seal/crypto.js";
 
 /** The configuration datomspod sealed with when it used eciesjs. */
 function eciesjsConfig(): Config {

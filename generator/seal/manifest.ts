@@ -5,7 +5,7 @@
  * the wrapped keys, and whether the policy held with the set of the rules broken.
  */
 
-import { InputError, type Issue } from "../../errors.js";
+import { InputError, type Issue } from "../errors.js";
 import type { Rule } from "./policy.js";
 import { SEALED_KINDS, type SEAL_FORMAT, type SealedKind } from "./format.js";
 

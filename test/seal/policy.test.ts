@@ -9,11 +9,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXTENSIONLESS_TYPES } from "../../../generator/contract/rules.js";
-import { applyOutputPolicy } from "../../../generator/run/seal/policy.js";
-import { RowIndex, RowIndexBuilder } from "../../../generator/run/seal/rows.js";
-import { SNIFFABLE_TYPES, contentIs, sniffType } from "../../../generator/run/seal/sniff.js";
-import { PATIENTS, contractJson } from "../roles/pod.js";
+import { EXTENSIONLESS_TYPES } from "../../generator/contract/rules.js";
+import { applyOutputPolicy } from "../../generator/seal/policy.js";
+import { RowIndex, RowIndexBuilder } from "../../generator/seal/rows.js";
+import { SNIFFABLE_TYPES, contentIs, sniffType } from "../../generator/seal/sniff.js";
+import { PATIENTS, contractJson } from "../pod/roles/pod.js";
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -28,7 +28,7 @@ import { canonicalHash } from "../../contract/canonical.js";
 import { parseStrictJson } from "../../contract/json.js";
 import type { Contract, DataAsset } from "../../contract/types.generated.js";
 import { writeFileAtomic, toJsonText } from "../../repo/files.js";
-import { RowIndexBuilder } from "../seal/rows.js";
+import { RowIndexBuilder } from "../../seal/rows.js";
 import { OpenFileError, hashFile } from "./checksum.js";
 import { SUPERVISOR_IN_IMAGE, VERIFIED_FILES, readPodContract, type PodContract } from "./files.js";
 

@@ -1,5 +1,5 @@
 /**
- * The supervisor's status file (`computing.json`, written by generator/run/supervise, version 1),
+ * The supervisor's status file (`computing.json`, written by generator/pod/supervise, version 1),
  * read tolerantly: a missing or malformed field becomes null, and the run is then reported as
  * failed with the reason, never as succeeded.
  */

@@ -1,5 +1,5 @@
 /**
- * The supervisor is Go: its unit tests are `go test` in generator/run/supervise; this runs them
+ * The supervisor is Go: its unit tests are `go test` in generator/pod/supervise; this runs them
  * (and the reproducible build) as part of the project's tests.
  */
 

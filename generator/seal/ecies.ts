@@ -1,6 +1,6 @@
 /**
  * ECIES on secp256k1 in eciesjs's format, computed by OpenSSL (node:crypto) instead of JavaScript
- * curve arithmetic: the same bytes eciesjs writes and reads (test/run/seal/ecies.test.ts holds it
+ * curve arithmetic: the same bytes eciesjs writes and reads (test/seal/ecies.test.ts holds it
  * to eciesjs both ways), in about a millisecond instead of 60–100 ms a key, and without loading
  * @noble/curves into datomspace-out.
  *

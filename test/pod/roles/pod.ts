@@ -8,11 +8,11 @@
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, tempDir } from "../../helpers/repo.js";
-import { runDatomspaceIn, type DatomspaceInOptions, type Verdict } from "../../../generator/run/roles/datomspace-in.js";
-import { runDatomspaceOut } from "../../../generator/run/roles/datomspace-out.js";
-import { runOracle } from "../../../generator/run/roles/oracle.js";
-import type { SealedManifest } from "../../../generator/run/seal/manifest.js";
-import type { Receipt } from "../../../generator/run/roles/receipt.js";
+import { runDatomspaceIn, type DatomspaceInOptions, type Verdict } from "../../../generator/pod/roles/datomspace-in.js";
+import { runDatomspaceOut } from "../../../generator/pod/roles/datomspace-out.js";
+import { runOracle } from "../../../generator/pod/roles/oracle.js";
+import type { SealedManifest } from "../../../generator/seal/manifest.js";
+import type { Receipt } from "../../../generator/pod/roles/receipt.js";
 
 export const CONTRACT_ID = "hospital-stats";
 export const RUN_ID = "run-1";

@@ -20,10 +20,10 @@
  * it ends, to the second (the receipt's times are whole seconds), within its deadline.
  */
 
-import type { Contract } from "../../contract/types.generated.js";
-import { parseQuantity } from "../../compile/quantity.js";
-import { ROLE_DEADLINE_SECONDS, ROLE_LIMITS } from "../../compile/instance.js";
-import type { PodUsage, RunUsage } from "../roles/usage.js";
+import type { Contract } from "../contract/types.generated.js";
+import { parseQuantity } from "../compile/quantity.js";
+import { ROLE_DEADLINE_SECONDS, ROLE_LIMITS } from "../compile/instance.js";
+import type { PodUsage, RunUsage } from "../pod/roles/usage.js";
 import { MAX_HEADER_BYTES } from "./format.js";
 import { applicableRules } from "./policy.js";
 

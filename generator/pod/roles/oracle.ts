@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../../repo/files.js";
 import { assertRunId } from "../../repo/layout.js";
-import { asManifest, type SealedManifest } from "../seal/manifest.js";
+import { asManifest, type SealedManifest } from "../../seal/manifest.js";
 import { parseComputingStatus, type ComputingStatus } from "./computing.js";
 import type { Verdict } from "./datomspace-in.js";
 import { SEALED_FILES, STATUS_FILES, VERIFIED_FILES, isRegularFile, readPodContract, readRoleJson } from "./files.js";

@@ -9,8 +9,8 @@
 import { canonicalize } from "../../contract/canonical.js";
 import { InputError, type Issue } from "../../errors.js";
 import type { Contract } from "../../contract/types.generated.js";
-import type { PublicPolicy, SealKey, SealedManifest } from "../seal/manifest.js";
-import { publicUsage, type PublicUsage } from "../seal/public.js";
+import type { PublicPolicy, SealKey, SealedManifest } from "../../seal/manifest.js";
+import { publicUsage, type PublicUsage } from "../../seal/public.js";
 import type { ComputingStatus } from "./computing.js";
 import type { CheckedFile, Failure, Verdict } from "./datomspace-in.js";
 import { runUsage } from "./usage.js";

@@ -7,11 +7,11 @@
  * 0.8 s of CPU, hence 2–3 s, in each of the three containers.
  */
 
-import { ROLE_COMMANDS } from "./commands/role.js";
-import { dispatch } from "./dispatch.js";
+import { ROLE_COMMANDS } from "../cli/commands/role.js";
+import { dispatch } from "../cli/dispatch.js";
 
 const argv = process.argv.slice(2);
-const commands = argv[0] === "role" ? ROLE_COMMANDS : (await import("./commands/index.js")).COMMANDS;
+const commands = argv[0] === "role" ? ROLE_COMMANDS : (await import("../cli/commands/index.js")).COMMANDS;
 process.exitCode = await dispatch(commands, argv, {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseComputingStatus } from "../../../generator/run/roles/computing.js";
-import { CPU_NOT_METERED, GPU_NOT_METERED, runUsage } from "../../../generator/run/roles/usage.js";
+import { parseComputingStatus } from "../../../generator/pod/roles/computing.js";
+import { CPU_NOT_METERED, GPU_NOT_METERED, runUsage } from "../../../generator/pod/roles/usage.js";
 import { podCgroupUsage } from "../../../generator/run/pod.js";
-import type { SealedManifest } from "../../../generator/run/seal/manifest.js";
+import type { SealedManifest } from "../../../generator/seal/manifest.js";
 import { computingStatus, contractJson } from "./pod.js";
 
 const manifest = (sizes: number[]): SealedManifest =>

@@ -9,11 +9,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateRawSync, gzipSync } from "node:zlib";
-import { foldText } from "../../../generator/run/seal/fold.js";
-import { RowIndex, RowIndexBuilder } from "../../../generator/run/seal/rows.js";
-import { tokensOf } from "../../../generator/run/seal/tokens.js";
-import { DECODE_MAX_BYTES, scanBytes } from "../../../generator/run/seal/views.js";
-import { PATIENTS } from "../roles/pod.js";
+import { foldText } from "../../generator/seal/fold.js";
+import { RowIndex, RowIndexBuilder } from "../../generator/seal/rows.js";
+import { tokensOf } from "../../generator/seal/tokens.js";
+import { DECODE_MAX_BYTES, scanBytes } from "../../generator/seal/views.js";
+import { PATIENTS } from "../pod/roles/pod.js";
 
 const enc = new TextEncoder();
 const dirs: string[] = [];

@@ -9,7 +9,7 @@
  */
 
 import type { Contract } from "../../contract/types.generated.js";
-import type { SealedManifest } from "../seal/manifest.js";
+import type { SealedManifest } from "../../seal/manifest.js";
 import type { ComputingStatus } from "./computing.js";
 
 /** The whole pod's accounting, from its cgroup (all roles, every process). */

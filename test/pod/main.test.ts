@@ -1,5 +1,5 @@
 /**
- * The pod image's `datomspod` (dist/generator/cli/role-main.js, after `npm run build`): the three
+ * The pod image's `datomspod` (dist/generator/pod/main.js, after `npm run build`): the three
  * roles run as new processes with the Job's arguments and load neither ethers nor ajv's compiler
  * nor any other command; any other command is the whole CLI.
  */
@@ -9,9 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
-import { RUN_ID, compute, makePod, type Pod } from "../run/roles/pod.js";
+import { RUN_ID, compute, makePod, type Pod } from "./roles/pod.js";
 
-const ENTRY = join(PACKAGE_ROOT, "dist", "generator", "cli", "role-main.js");
+const ENTRY = join(PACKAGE_ROOT, "dist", "generator", "pod", "main.js");
 const built = existsSync(ENTRY);
 
 /** Runs the entry in a new node process; returns its stdout and every module URL it loaded. */

@@ -24,7 +24,7 @@
 
 import { closeSync, lstatSync, openSync, readFileSync, readSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Contract } from "../../contract/types.generated.js";
+import type { Contract } from "../contract/types.generated.js";
 import { isSafeName } from "./format.js";
 import type { RowIndex } from "./rows.js";
 import { SNIFF_HEAD_BYTES, SNIFF_WHOLE_MAX_BYTES, isText, sniffType } from "./sniff.js";
