@@ -21,8 +21,8 @@ export const imagesBuild: Command = {
     "localhost/datomspod/pod:<version> (the datomspod CLI and the supervisor). An image whose inputs did not change",
     "is not rebuilt. The pod image is built FROM localhost/datomspod/node:24 (reproducible: its digest is what the",
     `repository's local cluster profiles pin), or FROM --base (e.g. ${PUBLIC_NODE_BASE}; another digest). No registry`,
-    "is needed. It says when the pod image's digest is not the one a local cluster profile (clusters/*/cluster.yaml,",
-    "mode: local) pins (that profile's contracts would not run here); --check exits 1 then (the CI drift check), --pin",
+    "is needed. It says when the pod image's digest is not the one a cluster profile naming this image (clusters/*/cluster.yaml:",
+    "local, or a lab whose node imports it) pins (that profile's contracts would not run here); --check exits 1 then (the CI drift check), --pin",
     "writes the new digest into the profile (the profile is part of every approval: the data owners approve again).",
     "Caches live in DATOMSPOD_CACHE (default ~/.cache/datomspod).",
   ].join("\n"),
@@ -102,12 +102,15 @@ interface ProfilePin {
   readonly was: string;
 }
 
-/** The local cluster profiles that run this pod image, each compared with the build (and pinned to it with --pin). */
+/**
+ * The cluster profiles that run this locally built pod image (the local runner's and a lab's, whose
+ * nodes import it by digest), each compared with the build (and pinned to it with --pin).
+ */
 function podPins(repo: string, pod: BuiltImage, pin: boolean): ProfilePin[] {
   const [repository = ""] = pod.pinned.split("@");
   const tag = pod.reference.slice(pod.reference.lastIndexOf(":") + 1);
   return [...loadProfiles(repo).values()]
-    .filter((profile) => profile.mode === "local" && profile.images.pod.image === repository)
+    .filter((profile) => profile.images.pod.image === repository)
     .map((profile): ProfilePin => {
       const file = join("clusters", profile.name, "cluster.yaml");
       const was = profile.images.pod.digest;
