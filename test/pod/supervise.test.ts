@@ -19,7 +19,7 @@ if (go === undefined) console.warn("SKIPPED supervisor tests: go is not installe
 describe.skipIf(go === undefined)("supervise", () => {
   it("passes its Go tests (deadline, exit codes, signals, OOM evidence, log cap, gate)", { timeout: 300_000 }, async () => {
     const result = await execTool("go", ["test", "-count=1", "./..."], {
-      cwd: packageFile("generator", "run", "supervise"),
+      cwd: packageFile("generator", "pod", "supervise"),
       env: { ...env, CGO_ENABLED: "0" },
       allowFailure: true,
       timeoutMs: 280_000,

@@ -33,7 +33,7 @@ async function buildEvilPodImage(pod: { reference: string; digest: string }): Pr
   const dir = mkdtempSync(join(tmpdir(), "datomspod-evil-pod-"));
   try {
     // The pod image packs the built dist/ as it is: its policy module is this checkout's.
-    const original = readFileSync(join(ROOT, "dist", "generator", "run", "seal", "policy.js"), "utf8");
+    const original = readFileSync(join(ROOT, "dist", "generator", "seal", "policy.js"), "utf8");
     const verdict = "return { ok: detailed.length === 0,";
     if (!original.includes(verdict)) throw new Error(`${POLICY_MODULE} no longer holds ${JSON.stringify(verdict)}: update this test's attack`);
     writeFileSync(join(dir, "policy.js"), original.replace(verdict, "return { ok: true,"));
