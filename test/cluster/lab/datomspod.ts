@@ -224,6 +224,19 @@ export function openSealed(sealedDir: string, wallet: { address: string; private
   return opened;
 }
 
+/** The hospital-stats aggregates the consumer opened: the header, and per-region counts that add up to at most the provider's patients (small groups suppressed). */
+export function expectAggregatesOf(aggregates: string, dataDir: string): void {
+  expect(aggregates.split("\n")[0]).toBe("region,patients,mean_age,mean_length_of_stay_days");
+  const patients = readFileSync(join(dataDir, "patients.csv"), "utf8").trim().split("\n").length - 1;
+  const counted = aggregates
+    .trim()
+    .split("\n")
+    .slice(1)
+    .reduce((sum, line) => sum + Number(line.split(",")[1]), 0);
+  expect(counted).toBeGreaterThan(0);
+  expect(counted).toBeLessThanOrEqual(patients);
+}
+
 /** Namespace first, cluster-scoped objects next, then the rest in file order: what Argo CD's sync waves do by kind. */
 export function applyOrder(objects: KubeObject[]): KubeObject[] {
   const rank = (object: KubeObject): number => (object.kind === "Namespace" ? 0 : object.kind === "PersistentVolume" ? 1 : object.kind === "Job" ? 3 : 2);
