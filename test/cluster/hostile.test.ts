@@ -44,6 +44,7 @@ import {
   type LabRun,
 } from "./lab/datomspod.js";
 import { waitFor } from "./lab/exec.js";
+import { conditionStatus } from "./lab/kube.js";
 import { deleteNamespaces, pod, podLines, restrictedNamespace, restrictedPodSpec, runId, waitNamespaceGone, waitPodRunning } from "./lab/workloads.js";
 
 const id = runId();
@@ -213,7 +214,8 @@ describe("a hostile algorithm on the lab cluster", () => {
     phase = "hostile";
     const run: LabRun = await runLabInstance(client!, prepared, `${SEALED_CLASS}-${ESCAPE}`);
     volumes.push(...run.volumes);
-    // the pod's status: every role ran to its end, the algorithm exited 0 (it reports rather than crashes)
+    // the pod's status: every role ran to its end, the algorithm exited 0 (it reports rather than
+    // crashes); the oracle wrote the receipt and exited 1, so the Job failed (Argo CD: Degraded)
     const statuses = [...run.pod.status.initContainerStatuses, ...run.pod.status.containerStatuses];
     expect(
       statuses.map((s: any) => [s.name, s.state.terminated?.exitCode]),
@@ -222,8 +224,9 @@ describe("a hostile algorithm on the lab cluster", () => {
       ["datomspace-in", 0],
       ["computing", 0],
       ["datomspace-out", 0],
-      ["oracle", 0],
+      ["oracle", 1],
     ]);
+    expect(conditionStatus(run.job, "Failed")).toBe("True");
 
     // the algorithm started only once the deny-all policy held for its pod: datomspace-in opened the gate
     // no earlier than NETWORK_SETTLE_SECONDS after the pod's first container started (a new pod is
@@ -316,6 +319,7 @@ describe("a hostile algorithm on the lab cluster", () => {
     );
     const statuses = [...run.pod.status.initContainerStatuses, ...run.pod.status.containerStatuses];
     console.info(`deadline: ${JSON.stringify(statuses.map((s: any) => [s.name, s.state.terminated?.exitCode, s.state.terminated?.reason]))}`);
+    expect(conditionStatus(run.job, "Failed")).toBe("True");
     expect(stoppedAfter).toBeGreaterThanOrEqual(DEADLINE_SECONDS + GRACE_SECONDS - 1);
     expect(stoppedAfter).toBeLessThanOrEqual(DEADLINE_SECONDS + GRACE_SECONDS + STOP_SLACK_SECONDS);
 

@@ -125,7 +125,8 @@ export const roleOracle: Command = {
   usage: "--contract FILE --run RUN --status DIR --sealed DIR [--verified DIR]",
   help: `${INTERNAL}
 Reads datomspace-in's verdict, the supervisor's computing.json and datomspace-out's manifest and writes
-<sealed>/receipt.json.`,
+<sealed>/receipt.json. Exits 0 when the run succeeded, 1 when it did not (after the receipt is
+written): the pod, hence the Job, fails, and Argo CD shows the Application Degraded.`,
   options: {
     contract: { type: "string" },
     run: { type: "string" },
@@ -145,7 +146,10 @@ Reads datomspace-in's verdict, the supervisor's computing.json and datomspace-ou
     });
     const status = receipt.predicate.status;
     ctx.emit(receipt, `oracle: run ${receipt.predicate.run.id} ${status.phase}: ${status.reason}`);
-    return 0;
+    // The oracle is the pod's last container: its exit code is the Job's outcome. The supervisor
+    // exits 0 whatever the algorithm did (so that the logs are still sealed and the receipt
+    // written); without this a run stopped at its deadline would leave a Complete Job.
+    return status.phase === "succeeded" ? 0 : 1;
   },
 };
 

@@ -595,6 +595,25 @@ describe("datomspod role (the pod's command lines)", () => {
     );
   });
 
+  it("the oracle writes the receipt of a run that did not succeed, then exits 1, so the pod and its Job fail", async () => {
+    const pod = makePod();
+    writeFileSync(pod.algorithm, "print('other code')\n");
+    const args = ["--contract", pod.contract, "--inputs", pod.inputs, "--algorithm", pod.algorithm, "--tools", pod.tools, "--status", pod.status];
+    await runCli(["role", "datomspace-in", ...args, "--supervisor", pod.supervisor]);
+    refuseToStart(pod);
+    const outArgs = ["--contract", pod.contract, "--run", RUN_ID, "--outputs", pod.outputs, "--logs", pod.logs, "--status", pod.status];
+    await runCli(["role", "datomspace-out", ...outArgs, "--sealed", pod.sealed]);
+
+    const result = await runCli(["role", "oracle", "--contract", pod.contract, "--run", RUN_ID, "--status", pod.status, "--sealed", pod.sealed]);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /^oracle: run run-1 rejected: verification failed before the run: algorithm\/aggregate.py .* is 20 bytes, the contract says 1617; the algorithm did not run\n$/,
+    );
+    const receipt = JSON.parse(readFileSync(join(pod.sealed, "receipt.json"), "utf8"));
+    expect(receipt.predicate.status.phase).toBe("rejected");
+  });
+
   it("is marked internal in the help", async () => {
     const result = await runCli(["--help"]);
 
