@@ -23,6 +23,11 @@ import { createServer, type Server } from "node:http";
 import type { Kube, KubeObject } from "./kube.js";
 
 export const CANARY_PORT = 8080;
+/**
+ * The label of the probe pods: the admission policies let them run before isolation is proven
+ * (they are what proves it) and hold them to the probe's shape (compile/admission.ts).
+ */
+export const PROBE_LABEL = "datomspod.io/isolation-probe";
 
 /** The parts of a Pod the canary reads. */
 interface PodView {
@@ -152,11 +157,11 @@ export function denyAll(namespace: string): KubeObject {
   };
 }
 
-function probePod(namespace: string, name: string, image: string, args: readonly string[]): KubeObject {
+export function probePod(namespace: string, name: string, image: string, args: readonly string[]): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "datomspod", "datomspod.io/doctor": name } },
+    metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "datomspod", "datomspod.io/doctor": name, [PROBE_LABEL]: "true" } },
     spec: {
       restartPolicy: "Never",
       automountServiceAccountToken: false,

@@ -11,7 +11,11 @@
  *   manifest           every rendered object of clusters/<cluster>/ is admitted by this API server
  *                      (server-side apply, dryRun=All; each Job's pod template too, as a Pod, so Pod
  *                      Security and RuntimeClass admission judge it), warnings kept;
- *   network-policy     the canary (canary.ts) proves the deny-all policy is enforced.
+ *   network-policy     the canary (canary.ts) proves the deny-all policy is enforced;
+ *   isolation-record   the record the isolation admission policy reads (ConfigMap
+ *                      datomspod-system/datomspod-isolation) says proven=true; with `record`, the
+ *                      doctor writes it from the canary's verdict (true only when it proved
+ *                      isolation), so no instance pod is created on a cluster that leaks.
  *
  * Each finding names the missing or refused object and the fix. The report passes only when no
  * finding is "missing" or "refused": fail closed.
@@ -24,12 +28,23 @@ import { parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
-import { admissionRendered, renderAdmission } from "../compile/admission.js";
+import { ISOLATION_RECORD, ISOLATION_RECORD_NAMESPACE, admissionRendered, renderAdmission } from "../compile/admission.js";
+import { LABELS } from "../compile/names.js";
 import { checkAdmission } from "./admission.js";
 import { judgeIsolation, probeIsolation, type CanaryOptions, type IsolationEvidence } from "./canary.js";
 import { KubeError, knownKind, resourcePath, type Kube, type KubeObject } from "./kube.js";
 
-export const CHECKS = ["api", "runtime-class", "storage-class", "persistent-volume", "gpu", "manifest", "admission", "network-policy"] as const;
+export const CHECKS = [
+  "api",
+  "runtime-class",
+  "storage-class",
+  "persistent-volume",
+  "gpu",
+  "manifest",
+  "admission",
+  "network-policy",
+  "isolation-record",
+] as const;
 export type Check = (typeof CHECKS)[number];
 
 /** ok: present; warn: works, but look; missing: an object the profile needs is not there; refused: the API server or the canary said no. */
@@ -381,9 +396,89 @@ export function isolationFinding(evidence: IsolationEvidence): Finding {
   };
 }
 
+const RECORD_OBJECT = `ConfigMap/${ISOLATION_RECORD} in ${ISOLATION_RECORD_NAMESPACE}`;
+
+interface RecordView {
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+/** What the isolation record on the cluster says, as a finding (missing and not proven both fail). */
+export async function isolationRecordFinding(kube: Kube, cluster: string): Promise<Finding> {
+  const record = await kube.find<RecordView>(`/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}/configmaps/${ISOLATION_RECORD}`);
+  const fix = `run datomspod cluster doctor --cluster ${cluster} --record: it writes the record from its canary's verdict (the isolation admission policy creates no instance pod without proven=true)`;
+  if (record === undefined)
+    return { check: "isolation-record", object: RECORD_OBJECT, status: "missing", message: "no record: no instance pod is admitted", fix };
+  const data = record.data ?? {};
+  if (data["proven"] !== "true")
+    return {
+      check: "isolation-record",
+      object: RECORD_OBJECT,
+      status: "refused",
+      message: `proven=${data["proven"] ?? "unset"}${data["checkedAt"] === undefined ? "" : ` at ${data["checkedAt"]}`}: no instance pod is admitted`,
+      fix,
+    };
+  return { check: "isolation-record", object: RECORD_OBJECT, status: "ok", message: `proven at ${data["checkedAt"] ?? "?"}` };
+}
+
+/**
+ * Writes the isolation record from the canary's verdict (server-side apply): proven=true only when
+ * the canary proved isolation, else false, which stops every new instance pod at admission.
+ */
+export async function recordIsolation(kube: Kube, cluster: string, evidence: IsolationEvidence | undefined, now: Date): Promise<Finding> {
+  const verdict = evidence === undefined ? { isolated: false, reasons: ["no canary ran"] } : judgeIsolation(evidence);
+  const record = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: ISOLATION_RECORD,
+      namespace: ISOLATION_RECORD_NAMESPACE,
+      labels: { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" },
+    },
+    data: {
+      proven: verdict.isolated ? "true" : "false",
+      checkedAt: now.toISOString(),
+      cluster,
+      evidence: JSON.stringify({ reasons: verdict.reasons, ...(evidence ?? {}) }),
+    },
+  };
+  try {
+    await kube.apply(record, FIELD_MANAGER);
+  } catch (error) {
+    if (!(error instanceof KubeError)) throw error;
+    return {
+      check: "isolation-record",
+      object: RECORD_OBJECT,
+      status: "refused",
+      message: `could not be written: ${error.message}`,
+      fix:
+        error.status === 404
+          ? `create the namespace ${ISOLATION_RECORD_NAMESPACE} (syncing clusters/${cluster}/operator/ creates it), then run the doctor with --record again`
+          : `let the doctor's identity write ConfigMaps in ${ISOLATION_RECORD_NAMESPACE}, then run it with --record again`,
+    };
+  }
+  return verdict.isolated
+    ? {
+        check: "isolation-record",
+        object: RECORD_OBJECT,
+        status: "ok",
+        message: `recorded proven=true at ${record.data.checkedAt}: instance pods are admitted`,
+      }
+    : {
+        check: "isolation-record",
+        object: RECORD_OBJECT,
+        status: "refused",
+        message: `recorded proven=false at ${record.data.checkedAt}: no new instance pod is admitted until isolation is proven`,
+        fix: "fix what network-policy reports, then run the doctor with --record again",
+      };
+}
+
 export interface DoctorOptions {
   readonly repo: string;
   readonly profile: ClusterProfile;
+  /** Write the isolation record from the canary's verdict (otherwise only read it). */
+  readonly record?: boolean;
+  /** The clock of the record (default: now). */
+  readonly now?: Date;
   /** The canary's options; undefined skips the network check (reported as missing: never a pass). */
   readonly canary?: Omit<CanaryOptions, "image"> & { readonly image?: string };
   readonly log?: (line: string) => void;
@@ -427,6 +522,8 @@ export async function runDoctor(kube: Kube, options: DoctorOptions): Promise<Doc
       });
     }
   }
+  if (options.record === true) findings.push(await recordIsolation(kube, profile.name, isolation, options.now ?? new Date()));
+  else if (admissionRendered(profile)) findings.push(await isolationRecordFinding(kube, profile.name));
   const ok = findings.every((finding) => finding.status === "ok" || finding.status === "warn");
   return { cluster: profile.name, server: kube.server, ok, findings, ...(isolation === undefined ? {} : { isolation }) };
 }

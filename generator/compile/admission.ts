@@ -16,7 +16,15 @@
  *                    and at most the profile's longest duration plus the roles' time, no ephemeral
  *                    containers;
  *   networkpolicies  a NetworkPolicy in a `dp-` namespace only denies (no ingress or egress rule):
- *                    policies add up, so one that allows would open the deny-all.
+ *                    policies add up, so one that allows would open the deny-all;
+ *   isolation        no pod is created in a `dp-` namespace until NetworkPolicy enforcement is
+ *                    proven: the binding reads the record `cluster doctor --record` writes (the
+ *                    ConfigMap datomspod-isolation in datomspod-system) and refuses while it is
+ *                    missing (parameterNotFoundAction Deny) or does not say proven=true. The
+ *                    doctor's own probe pods, labelled datomspod.io/isolation-probe, are not judged
+ *                    by it (they must run to prove anything), and
+ *   probes           hold every pod carrying that label to the probe's shape: the doctor's fixed
+ *                    script (canary.ts), no volumes, no environment; it reads nothing it could leak.
  *
  * A policy cannot look up another object, so that an instance has its deny-all NetworkPolicy at
  * all is not refused here: `datomspod cluster doctor` reports a `dp-` namespace running pods
@@ -26,9 +34,10 @@
  * carrying a label (the lab test installs them beside other tests without judging their objects).
  */
 
+import { PROBE_LABEL, PROBE_SCRIPT } from "../cluster/canary.js";
 import { LABELS } from "./names.js";
 import { ROLE_DEADLINE_SECONDS, type K8sObject } from "./instance.js";
-import { SEALED_ROOT } from "./operator.js";
+import { OPERATOR_NAMESPACE, SEALED_ROOT } from "./operator.js";
 import type { ClusterProfile } from "./profile.js";
 
 export const ADMISSION_API = "admissionregistration.k8s.io/v1";
@@ -36,6 +45,19 @@ export const ADMISSION_API = "admissionregistration.k8s.io/v1";
 export const CONTRACT_MAX_DURATION_SECONDS = 604800;
 /** The containers that run the roles (generator/compile/instance.ts): they must run the pinned pod image. */
 export const ROLE_CONTAINERS = ["datomspace-in", "datomspace-out", "oracle"] as const;
+
+/**
+ * The record of NetworkPolicy enforcement (a ConfigMap in the operator's namespace, written by
+ * `cluster doctor --record`): the isolation policy's parameter. Its data: proven ("true" only when
+ * the canary proved it), checkedAt, cluster, evidence (JSON).
+ */
+export const ISOLATION_RECORD = "datomspod-isolation";
+export const ISOLATION_RECORD_NAMESPACE = OPERATOR_NAMESPACE;
+
+/** The name of the isolation record the bindings of `scope` read. */
+export function isolationRecordName(scope?: AdmissionScope): string {
+  return scope === undefined ? ISOLATION_RECORD : `${ISOLATION_RECORD}-${scope.suffix}`;
+}
 
 export interface AdmissionScope {
   /** Appended to every object's name. */
@@ -76,13 +98,27 @@ function rule(expression: string, message: string, detail?: string): Validation 
   return { expression, message, messageExpression: detail === undefined ? `'${quoted}'` : `'${quoted} (' + (${detail}) + ')'` };
 }
 
-function policy(name: string, rules: object[], matchConditions: object[], variables: object[], validations: Validation[]): K8sObject {
+/** A CEL string literal of any text of printable ASCII and newlines (the probe script). */
+function celText(value: string): string {
+  if (!/^[\x20-\x7e\n]*$/.test(value)) throw new Error("generator/compile/admission.ts: the text cannot be a CEL literal here");
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+}
+
+function policy(
+  name: string,
+  rules: object[],
+  matchConditions: object[],
+  variables: object[],
+  validations: Validation[],
+  paramKind?: { readonly apiVersion: string; readonly kind: string },
+): K8sObject {
   return {
     apiVersion: ADMISSION_API,
     kind: "ValidatingAdmissionPolicy",
     metadata: { name, labels: { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" } },
     spec: {
       failurePolicy: "Fail",
+      ...(paramKind === undefined ? {} : { paramKind }),
       matchConstraints: { matchPolicy: "Equivalent", namespaceSelector: {}, objectSelector: {}, resourceRules: rules },
       matchConditions,
       // An empty list is not stored: it is left out, so that the doctor reads back what is rendered.
@@ -92,19 +128,22 @@ function policy(name: string, rules: object[], matchConditions: object[], variab
   };
 }
 
-function binding(policyName: string, scope: AdmissionScope | undefined): K8sObject {
+function binding(policyName: string, scope: AdmissionScope | undefined, isolation = false): K8sObject {
+  const matchLabels = scope === undefined ? {} : { matchLabels: { ...scope.objectSelector } };
   return {
     apiVersion: ADMISSION_API,
     kind: "ValidatingAdmissionPolicyBinding",
     metadata: { name: policyName, labels: { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" } },
     spec: {
       policyName,
+      ...(isolation ? { paramRef: { name: isolationRecordName(scope), namespace: ISOLATION_RECORD_NAMESPACE, parameterNotFoundAction: "Deny" } } : {}),
       validationActions: ["Deny"],
       // Written out with the API server's defaults, so that the doctor compares what it reads back field by field.
       matchResources: {
         matchPolicy: "Equivalent",
         namespaceSelector: {},
-        objectSelector: scope === undefined ? {} : { matchLabels: { ...scope.objectSelector } },
+        // The probe pods are not held to the proof they are there to give (the probes policy holds them to their shape).
+        objectSelector: isolation ? { ...matchLabels, matchExpressions: [{ key: PROBE_LABEL, operator: "DoesNotExist" }] } : matchLabels,
       },
     },
   };
@@ -296,6 +335,52 @@ function networkPolicies(name: string): K8sObject {
   );
 }
 
+function isolation(name: string, profile: ClusterProfile, scope: AdmissionScope | undefined): K8sObject {
+  const record = `${ISOLATION_RECORD_NAMESPACE}/${isolationRecordName(scope)}`;
+  const proven = "has(params.data) && 'proven' in params.data && params.data.proven == 'true'";
+  return policy(
+    name,
+    [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "*" }],
+    [inDpNamespace],
+    [],
+    [
+      rule(
+        proven,
+        `metadata.namespace: a pod in a dp- namespace runs only once the cluster proved it enforces NetworkPolicy, and the record ${record} does not say proven=true: run datomspod cluster doctor --cluster ${profile.name} --record (its canary must be refused everywhere), fix what it reports, and the pods are created on the Job's next try`,
+        `'record: proven=' + (has(params.data) && 'proven' in params.data ? params.data.proven : 'unset') + (has(params.data) && 'checkedAt' in params.data ? ' at ' + params.data.checkedAt : '')`,
+      ),
+    ],
+    { apiVersion: "v1", kind: "ConfigMap" },
+  );
+}
+
+function probes(name: string): K8sObject {
+  const containers =
+    "variables.pod.containers + (has(variables.pod.initContainers) ? variables.pod.initContainers : []) + (has(variables.pod.ephemeralContainers) ? variables.pod.ephemeralContainers : [])";
+  const shaped = `has(c.command) && size(c.command) >= 3 && c.command[0] == 'node' && c.command[1] == '-e' && c.command[2] == ${celText(PROBE_SCRIPT)} && !has(c.env) && !has(c.envFrom) && (!has(c.volumeMounts) || size(c.volumeMounts) == 0)`;
+  return policy(
+    name,
+    [{ apiGroups: [""], apiVersions: ["v1"], operations: WRITE, resources: ["pods", "pods/ephemeralcontainers"], scope: "*" }],
+    [inDpNamespace, { name: "isolation-probe", expression: `has(object.metadata.labels) && '${PROBE_LABEL}' in object.metadata.labels` }],
+    [
+      { name: "pod", expression: "object.spec" },
+      { name: "containers", expression: containers },
+    ],
+    [
+      rule(
+        "!has(variables.pod.volumes) || size(variables.pod.volumes) == 0",
+        `spec.volumes of a pod labelled ${PROBE_LABEL} must be empty: only cluster doctor's probe carries that label, and it reads nothing`,
+        "'pod ' + object.metadata.name",
+      ),
+      rule(
+        `variables.containers.all(c, ${shaped})`,
+        `spec.containers[] of a pod labelled ${PROBE_LABEL} must run cluster doctor's probe script (node -e <the script>) without environment or mounts: remove the label, and the pod waits for the isolation proof like any other`,
+        `variables.containers.filter(c, !(${shaped})).map(c, c.name).join(', ')`,
+      ),
+    ],
+  );
+}
+
 /** The policies and their bindings, in a fixed order (policy, then its binding). */
 export function renderAdmission(profile: ClusterProfile, scope?: AdmissionScope): K8sObject[] {
   const name = (what: string): string => `datomspod-${profile.name}-${what}${scope === undefined ? "" : `-${scope.suffix}`}`;
@@ -305,8 +390,10 @@ export function renderAdmission(profile: ClusterProfile, scope?: AdmissionScope)
     workloads(name("jobs"), profile, "Job"),
     workloads(name("pods"), profile, "Pod"),
     networkPolicies(name("networkpolicies")),
+    isolation(name("isolation"), profile, scope),
+    probes(name("probes")),
   ];
-  return policies.flatMap((p) => [p, binding(p.metadata.name, scope)]);
+  return policies.flatMap((p) => [p, binding(p.metadata.name, scope, p.metadata.name === name("isolation"))]);
 }
 
 /** The Argo CD side: the platform's AppProject (cluster-scoped admission kinds only, nothing namespaced) and the Application that syncs admission/. */

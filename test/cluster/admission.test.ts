@@ -18,7 +18,8 @@ import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkAdmission } from "../../generator/cluster/admission.js";
 import { Kube, KubeError, readKubeconfig, resourcePath, type KubeObject } from "../../generator/cluster/kube.js";
-import { renderAdmission } from "../../generator/compile/admission.js";
+import { ISOLATION_RECORD_NAMESPACE, isolationRecordName, renderAdmission } from "../../generator/compile/admission.js";
+import { probePod } from "../../generator/cluster/canary.js";
 import { loadProfiles } from "../../generator/compile/profile.js";
 import { needs, providedLab } from "./lab/context.js";
 import { labContract, removeLabData } from "./lab/datomspod.js";
@@ -30,12 +31,14 @@ const id = `hospital-stats-adm-${run}`;
 const NS = `dp-${id}`;
 const MARK = "datomspod.io/admission-test";
 const scope = { suffix: run, objectSelector: { [MARK]: run } };
+const recordName = isolationRecordName(scope);
 let client: Kube | undefined;
 const installed: KubeObject[] = [];
 
 afterAll(async () => {
   if (providedLab().info !== undefined && client !== undefined) {
     await client.delete(`/api/v1/namespaces/${NS}`);
+    await client.delete(`/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}/configmaps/${recordName}`);
     for (const object of [...installed].reverse()) await client.delete(resourcePath(object.apiVersion!, object.kind!, undefined, object.metadata.name));
     client.close();
   }
@@ -112,6 +115,38 @@ describe("the admission policies of the lab profile on the lab's API server", ()
       const answer = await kube.apply(object, "datomspod-lab-test", true);
       expect(answer.warnings, `${object.kind}/${object.metadata.name}`).toEqual([]);
     }
+    // the isolation gate: no record → no instance pod; proven=false → none; the probe runs regardless, only in its own shape
+    const recordPath = `/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}/configmaps/${recordName}`;
+    if ((await kube.find(`/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}`)) === undefined)
+      await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ISOLATION_RECORD_NAMESPACE } });
+    await kube.delete(recordPath);
+    const probe = marked(probePod(NS, "probe", images.pod.pinned, ["serve", "8080"]));
+    const notProbe = structuredClone(probe) as any;
+    notProbe.spec.containers[0].command = ["node", "-e", "require('fs').readdirSync('/')"];
+    const gate = {
+      withoutRecord: await refusal(() => dryRunCreate(kube, podOf(job))),
+      probeWithoutRecord: await refusal(() => dryRunCreate(kube, probe)),
+      otherCodeAsProbe: await refusal(() => dryRunCreate(kube, notProbe)),
+      notProven: "",
+    };
+    const record = (proven: string): KubeObject & { data: Record<string, string> } => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: recordName, namespace: ISOLATION_RECORD_NAMESPACE },
+      data: { proven, checkedAt: "2026-12-03T00:00:00.000Z" },
+    });
+    await kube.apply(record("false"), "datomspod-lab-test");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    gate.notProven = await refusal(() => dryRunCreate(kube, podOf(job)));
+    console.info(JSON.stringify(gate, null, 1));
+    expect(gate.withoutRecord).toContain("parameterNotFoundAction");
+    expect(gate.probeWithoutRecord).toBe("admitted");
+    expect(gate.otherCodeAsProbe).toContain("must run cluster doctor's probe script");
+    expect(gate.notProven).toContain("runs only once the cluster proved it enforces NetworkPolicy");
+    expect(gate.notProven).toContain("(record: proven=false at 2026-12-03T00:00:00.000Z)");
+    await kube.apply(record("true"), "datomspod-lab-test");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
     expect(await refusal(() => dryRunCreate(kube, podOf(job)))).toBe("admitted");
 
     const edited = (edit: (spec: any) => void): KubeObject => {

@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { judgeIsolation, probeIsolation } from "../../generator/cluster/canary.js";
-import { isolationFinding, runDoctor, type Finding } from "../../generator/cluster/doctor.js";
+import { isolationFinding, recordIsolation, runDoctor, type Finding } from "../../generator/cluster/doctor.js";
 import { Kube, readKubeconfig } from "../../generator/cluster/kube.js";
 import { loadProfiles } from "../../generator/compile/profile.js";
 import { renderAdmission } from "../../generator/compile/admission.js";
@@ -29,11 +29,13 @@ import { rmSync } from "node:fs";
 const id = runId();
 const PV = `${SEALED_CLASS}-doctor-${id}`;
 let client: Kube | undefined;
+const RECORD = "/api/v1/namespaces/datomspod-system/configmaps/datomspod-isolation";
 let madeClass = false;
 
 afterAll(async () => {
   if (providedLab().info !== undefined && client !== undefined) {
     await client.delete(`/api/v1/persistentvolumes/${PV}`);
+    await client.delete(RECORD);
     if (madeClass) await client.delete(`/apis/storage.k8s.io/v1/storageclasses/${SEALED_CLASS}`);
     client.close();
   }
@@ -50,6 +52,10 @@ describe("datomspod cluster doctor in the lab", () => {
     client = new Kube(readKubeconfig(info.adminKubeconfig));
     const images = await labDatomspodImages(info);
     const repo = tempRepo([]);
+    // no isolation record yet (only this file writes the lab's real one), in the operator's namespace
+    await client.delete(RECORD);
+    if ((await client.find("/api/v1/namespaces/datomspod-system")) === undefined)
+      await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "datomspod-system" } });
 
     // a variant of the lab profile asking for what the lab does not have
     const missingClass = `dp-doctor-none-${id}`;
@@ -66,7 +72,14 @@ describe("datomspod cluster doctor in the lab", () => {
     expect(lacking.ok).toBe(false);
     const missing = lacking.findings.filter((f) => f.status === "missing");
     const admission = renderAdmission(loadProfiles(repo).get("lab")!).map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(missing.map((f) => f.object)).toEqual([`RuntimeClass/${missingRuntime}`, `StorageClass/${missingClass}`, ...admission, "NetworkPolicy enforcement"]);
+    expect(missing.map((f) => f.object)).toEqual([
+      `RuntimeClass/${missingRuntime}`,
+      `StorageClass/${missingClass}`,
+      ...admission,
+      "NetworkPolicy enforcement",
+      "ConfigMap/datomspod-isolation in datomspod-system",
+    ]);
+    expect(missing.at(-1)!.fix).toContain("datomspod cluster doctor --cluster lab --record");
     expect(missing.every((f) => (f.fix ?? "").length > 0)).toBe(true);
     expect(missing[1].fix).toContain(`create StorageClass ${missingClass}`);
 
@@ -87,7 +100,7 @@ describe("datomspod cluster doctor in the lab", () => {
     await client.create(sealedVolume(PV, join(LAB_VOLUME_ROOT, `doctor-${id}`)));
 
     // through the real CLI: text, then JSON; the canary probes a pod and a listener on the node's bridge address
-    const argv = ["cluster", "doctor", "--cluster", "lab", "--kubeconfig", info.adminKubeconfig, "--listen", info.nodeIp, "--settle", "3"];
+    const argv = ["cluster", "doctor", "--cluster", "lab", "--kubeconfig", info.adminKubeconfig, "--listen", info.nodeIp, "--settle", "3", "--record"];
     // the shared lab does not run the lab profile's admission policies (test/cluster/admission.test.ts
     // installs them under names of its own): the doctor refuses for that alone, and says so
     const text = await runCli(argv, { repo });
@@ -105,6 +118,12 @@ describe("datomspod cluster doctor in the lab", () => {
       [`StorageClass/${SEALED_CLASS}`, "ok"],
       [`PersistentVolume (class ${SEALED_CLASS})`, "ok"],
     ]);
+    // --record wrote the proof the isolation admission policy reads
+    expect(of(report.findings, "isolation-record")).toEqual([["ConfigMap/datomspod-isolation in datomspod-system", "ok"]]);
+    const record = await client.get<any>(RECORD);
+    expect(record.data.proven).toBe("true");
+    expect(record.data.cluster).toBe("lab");
+    expect(JSON.parse(record.data.evidence)).toMatchObject({ reasons: [], policy: true, canaryIp: report.isolation.canaryIp });
     expect(report.isolation.policy).toBe(true);
     expect(Object.keys(report.isolation.targets)).toEqual(["pod", "listener"]);
     // the control got through to both, the canary to neither, and the listener never saw the canary
@@ -139,6 +158,10 @@ describe("datomspod cluster doctor in the lab", () => {
     const finding = isolationFinding(evidence);
     expect(finding.status).toBe("refused");
     expect(finding.fix).toContain("enforces NetworkPolicy");
+    // recorded, the verdict withdraws the proof: no new instance pod is admitted
+    const recorded = await recordIsolation(client, "lab", evidence, new Date("2026-12-03T12:00:00Z"));
+    expect(recorded).toMatchObject({ status: "refused", message: expect.stringContaining("recorded proven=false at 2026-12-03T12:00:00.000Z") });
+    expect((await client.get<any>(RECORD)).data).toMatchObject({ proven: "false", checkedAt: "2026-12-03T12:00:00.000Z" });
   });
 
   it("dry-runs the other profiles' committed instances by server-side apply and reports every need", async (ctx) => {

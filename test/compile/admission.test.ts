@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { deniesAll, differingFields } from "../../generator/cluster/admission.js";
+import { PROBE_LABEL, PROBE_SCRIPT } from "../../generator/cluster/canary.js";
 import { admissionRendered, maxDeadlineSeconds, renderAdmission, renderPlatform } from "../../generator/compile/admission.js";
 import { renderArgoCd } from "../../generator/compile/argocd.js";
 import { ROLE_DEADLINE_SECONDS } from "../../generator/compile/instance.js";
@@ -35,7 +36,7 @@ describe("the admission policies compile renders", () => {
     const files = readdirSync(join(ROOT, "clusters", "lab", "admission")).sort();
 
     expect(files).toEqual(
-      ["jobs", "namespaces", "networkpolicies", "pods", "volumes"]
+      ["isolation", "jobs", "namespaces", "networkpolicies", "pods", "probes", "volumes"]
         .flatMap((name) => [`validatingadmissionpolicy-datomspod-lab-${name}.yaml`, `validatingadmissionpolicybinding-datomspod-lab-${name}.yaml`])
         .sort(),
     );
@@ -66,6 +67,34 @@ describe("the admission policies compile renders", () => {
     expect(bindings.map((b) => b.spec.policyName)).toEqual(policies.map((p) => p.metadata.name));
     expect(bindings.every((b) => JSON.stringify(b.spec.validationActions) === '["Deny"]')).toBe(true);
     for (const rule of policies.flatMap((p) => p.spec.validations)) expect(rule.messageExpression).toMatch(/^'(metadata|spec)\.[^ ]+ /);
+  });
+
+  it("create no pod in a dp- namespace without the isolation record saying proven=true, missing record included; only the probe's exact shape is exempt", () => {
+    const objects = renderAdmission(lab) as any[];
+    const policy = objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && o.metadata.name === "datomspod-lab-isolation");
+    const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === "datomspod-lab-isolation");
+    const probes = objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && o.metadata.name === "datomspod-lab-probes");
+
+    expect(policy.spec.paramKind).toEqual({ apiVersion: "v1", kind: "ConfigMap" });
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([
+      { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "*" },
+    ]);
+    expect(policy.spec.validations[0].expression).toBe("has(params.data) && 'proven' in params.data && params.data.proven == 'true'");
+    expect(binding.spec.paramRef).toEqual({ name: "datomspod-isolation", namespace: "datomspod-system", parameterNotFoundAction: "Deny" });
+    expect(binding.spec.matchResources.objectSelector).toEqual({ matchExpressions: [{ key: PROBE_LABEL, operator: "DoesNotExist" }] });
+    // the label exempts nothing but the probe: the probes policy holds a labelled pod to the exact script, no volumes, no environment
+    expect(probes.spec.matchConditions[1].expression).toBe(`has(object.metadata.labels) && '${PROBE_LABEL}' in object.metadata.labels`);
+    const shape = probes.spec.validations[1].expression as string;
+    expect(shape).toContain("c.command[0] == 'node' && c.command[1] == '-e' && c.command[2] == \"");
+    expect(shape).toContain(JSON.stringify(PROBE_SCRIPT).slice(1, 80));
+    expect(shape).toContain("!has(c.env) && !has(c.envFrom)");
+    expect(probes.spec.validations[0].expression).toBe("!has(variables.pod.volumes) || size(variables.pod.volumes) == 0");
+    // a test's scope reads a record of its own
+    const scoped = renderAdmission(lab, { suffix: "t1", objectSelector: { mark: "t1" } }) as any[];
+    expect(scoped.find((o) => o.metadata.name === "datomspod-lab-isolation-t1" && o.kind.endsWith("Binding")).spec).toMatchObject({
+      paramRef: { name: "datomspod-isolation-t1" },
+      matchResources: { objectSelector: { matchLabels: { mark: "t1" }, matchExpressions: [{ key: PROBE_LABEL, operator: "DoesNotExist" }] } },
+    });
   });
 
   it("carry the profile into the rules: served folders, the pinned pod image, the repositories, the longest deadline", () => {

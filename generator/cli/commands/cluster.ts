@@ -28,7 +28,7 @@ function listOption(values: Values, name: string): string[] {
 export const clusterDoctor: Command = {
   name: ["cluster", "doctor"],
   summary: "tell what a cluster lacks for its profile (RuntimeClass, StorageClass, PVs, GPUs, admission, NetworkPolicy enforcement) before anything syncs",
-  usage: "--cluster NAME [--kubeconfig FILE] [--listen ADDRESS] [--egress-url URL]... [--canary-image IMAGE] [--settle SECONDS]",
+  usage: "--cluster NAME [--kubeconfig FILE] [--listen ADDRESS] [--egress-url URL]... [--canary-image IMAGE] [--settle SECONDS] [--record]",
   help: [
     "Reads clusters/NAME/cluster.yaml and the instances rendered under clusters/NAME/, and asks the API server of",
     "--kubeconfig (else $KUBECONFIG, else ~/.kube/config; client certificate or token, CA required) whether each",
@@ -39,6 +39,9 @@ export const clusterDoctor: Command = {
     "pod in another namespace, every --egress-url and a listener the doctor opens on --listen ADDRESS (an",
     "address the pods can route to); a control pod without the policy must reach them all. Any way through,",
     "or a control that gets nowhere, refuses. Both namespaces are removed afterwards.",
+    "--record writes the verdict to ConfigMap datomspod-system/datomspod-isolation (proven=true only when the",
+    "canary proved isolation): the cluster's isolation admission policy creates no instance pod without it.",
+    "Without --record the doctor reports what the record says.",
     "Exit 0 when nothing is missing or refused, 1 otherwise, 3 when the API server cannot be reached.",
   ].join("\n"),
   options: {
@@ -48,6 +51,7 @@ export const clusterDoctor: Command = {
     "egress-url": { type: "string", multiple: true },
     "canary-image": { type: "string" },
     settle: { type: "string" },
+    record: { type: "boolean" },
   },
   positionals: [0, 0],
   async run(ctx, _args, values) {
@@ -79,6 +83,8 @@ export const clusterDoctor: Command = {
       const report = await runDoctor(kube, {
         repo: ctx.repo,
         profile,
+        record: values["record"] === true,
+        now: ctx.now,
         canary: {
           egressUrls,
           settleSeconds: integerOption(values, "settle", 5, 120),
