@@ -12,10 +12,10 @@
  *                      (server-side apply, dryRun=All; each Job's pod template too, as a Pod, so Pod
  *                      Security and RuntimeClass admission judge it), warnings kept;
  *   network-policy     the canary (canary.ts) proves the deny-all policy is enforced;
- *   isolation-record   the record the isolation admission policy reads (ConfigMap
- *                      datomspod-system/datomspod-isolation) says proven=true; with `record`, the
- *                      doctor writes it from the canary's verdict (true only when it proved
- *                      isolation), so no instance pod is created on a cluster that leaks.
+ *   isolation-record   the proof the isolation admission policy asks the authorizer for (the RBAC
+ *                      grant ClusterRoleBinding datomspod-isolation) is there; with `record`, the
+ *                      doctor grants it when its canary proved isolation and removes it when it did
+ *                      not, so no instance pod is created on a cluster that leaks.
  *
  * Each finding names the missing or refused object and the fix. The report passes only when no
  * finding is "missing" or "refused": fail closed.
@@ -28,7 +28,15 @@ import { parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import type { ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
-import { ISOLATION_RECORD, ISOLATION_RECORD_NAMESPACE, admissionRendered, renderAdmission } from "../compile/admission.js";
+import {
+  ISOLATION_ACCOUNT,
+  ISOLATION_ACCOUNT_NAMESPACE,
+  ISOLATION_GROUP,
+  ISOLATION_RECORD,
+  ISOLATION_RESOURCE,
+  admissionRendered,
+  renderAdmission,
+} from "../compile/admission.js";
 import { LABELS } from "../compile/names.js";
 import { checkAdmission } from "./admission.js";
 import { judgeIsolation, probeIsolation, type CanaryOptions, type IsolationEvidence } from "./canary.js";
@@ -396,80 +404,86 @@ export function isolationFinding(evidence: IsolationEvidence): Finding {
   };
 }
 
-const RECORD_OBJECT = `ConfigMap/${ISOLATION_RECORD} in ${ISOLATION_RECORD_NAMESPACE}`;
+const RECORD_OBJECT = `ClusterRoleBinding/${ISOLATION_RECORD}`;
+const RBAC = "rbac.authorization.k8s.io/v1";
+const ANNOTATION = { checkedAt: "datomspod.io/checked-at", cluster: "datomspod.io/cluster", evidence: "datomspod.io/evidence" } as const;
 
-interface RecordView {
-  readonly data?: Readonly<Record<string, string>>;
+interface GrantView {
+  readonly metadata?: { readonly annotations?: Readonly<Record<string, string>> };
 }
 
-/** What the isolation record on the cluster says, as a finding (missing and not proven both fail). */
+/** The proof of isolation as RBAC objects: the role that may `get` the proof, and its grant to the isolation account (carrying the evidence). */
+export function isolationGrant(name: string, cluster: string, checkedAt: string, evidence: string): KubeObject[] {
+  const labels = { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" };
+  return [
+    {
+      apiVersion: RBAC,
+      kind: "ClusterRole",
+      metadata: { name, labels },
+      rules: [{ apiGroups: [ISOLATION_GROUP], resources: [ISOLATION_RESOURCE], resourceNames: [name], verbs: ["get"] }],
+    },
+    {
+      apiVersion: RBAC,
+      kind: "ClusterRoleBinding",
+      metadata: { name, labels, annotations: { [ANNOTATION.checkedAt]: checkedAt, [ANNOTATION.cluster]: cluster, [ANNOTATION.evidence]: evidence } },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+      subjects: [{ kind: "ServiceAccount", name: ISOLATION_ACCOUNT, namespace: ISOLATION_ACCOUNT_NAMESPACE }],
+    },
+  ];
+}
+
+/** Whether the proof is on the cluster, as a finding (no proof fails: no instance pod is admitted). */
 export async function isolationRecordFinding(kube: Kube, cluster: string): Promise<Finding> {
-  const record = await kube.find<RecordView>(`/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}/configmaps/${ISOLATION_RECORD}`);
-  const fix = `run datomspod cluster doctor --cluster ${cluster} --record: it writes the record from its canary's verdict (the isolation admission policy creates no instance pod without proven=true)`;
-  if (record === undefined)
-    return { check: "isolation-record", object: RECORD_OBJECT, status: "missing", message: "no record: no instance pod is admitted", fix };
-  const data = record.data ?? {};
-  if (data["proven"] !== "true")
+  const grant = await kube.find<GrantView>(`/apis/${RBAC}/clusterrolebindings/${ISOLATION_RECORD}`);
+  if (grant === undefined)
     return {
       check: "isolation-record",
       object: RECORD_OBJECT,
-      status: "refused",
-      message: `proven=${data["proven"] ?? "unset"}${data["checkedAt"] === undefined ? "" : ` at ${data["checkedAt"]}`}: no instance pod is admitted`,
-      fix,
+      status: "missing",
+      message: "no proof of isolation: no instance pod is admitted",
+      fix: `run datomspod cluster doctor --cluster ${cluster} --record: it grants the proof when its canary is refused everywhere`,
     };
-  return { check: "isolation-record", object: RECORD_OBJECT, status: "ok", message: `proven at ${data["checkedAt"] ?? "?"}` };
+  return { check: "isolation-record", object: RECORD_OBJECT, status: "ok", message: `proven at ${grant.metadata?.annotations?.[ANNOTATION.checkedAt] ?? "?"}` };
 }
 
 /**
- * Writes the isolation record from the canary's verdict (server-side apply): proven=true only when
- * the canary proved isolation, else false, which stops every new instance pod at admission.
+ * Records the canary's verdict: grants the proof (server-side apply) when it proved isolation,
+ * removes it when it did not, which stops every new instance pod at admission.
  */
-export async function recordIsolation(kube: Kube, cluster: string, evidence: IsolationEvidence | undefined, now: Date): Promise<Finding> {
+export async function recordIsolation(
+  kube: Kube,
+  cluster: string,
+  evidence: IsolationEvidence | undefined,
+  now: Date,
+  name: string = ISOLATION_RECORD,
+): Promise<Finding> {
   const verdict = evidence === undefined ? { isolated: false, reasons: ["no canary ran"] } : judgeIsolation(evidence);
-  const record = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: {
-      name: ISOLATION_RECORD,
-      namespace: ISOLATION_RECORD_NAMESPACE,
-      labels: { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" },
-    },
-    data: {
-      proven: verdict.isolated ? "true" : "false",
-      checkedAt: now.toISOString(),
-      cluster,
-      evidence: JSON.stringify({ reasons: verdict.reasons, ...(evidence ?? {}) }),
-    },
-  };
+  const checkedAt = now.toISOString();
+  const object = `ClusterRoleBinding/${name}`;
   try {
-    await kube.apply(record, FIELD_MANAGER);
+    if (!verdict.isolated) {
+      await kube.delete(`/apis/${RBAC}/clusterrolebindings/${name}`);
+      return {
+        check: "isolation-record",
+        object,
+        status: "refused",
+        message: `not proven at ${checkedAt}: the proof is withdrawn, no new instance pod is admitted`,
+        fix: "fix what network-policy reports, then run the doctor with --record again",
+      };
+    }
+    for (const grant of isolationGrant(name, cluster, checkedAt, JSON.stringify({ reasons: verdict.reasons, ...evidence })))
+      await kube.apply(grant, FIELD_MANAGER);
   } catch (error) {
     if (!(error instanceof KubeError)) throw error;
     return {
       check: "isolation-record",
-      object: RECORD_OBJECT,
+      object,
       status: "refused",
-      message: `could not be written: ${error.message}`,
-      fix:
-        error.status === 404
-          ? `create the namespace ${ISOLATION_RECORD_NAMESPACE} (syncing clusters/${cluster}/operator/ creates it), then run the doctor with --record again`
-          : `let the doctor's identity write ConfigMaps in ${ISOLATION_RECORD_NAMESPACE}, then run it with --record again`,
+      message: `could not be recorded: ${error.message}`,
+      fix: "run the doctor with --record as a cluster administrator (it creates a ClusterRole and ClusterRoleBinding)",
     };
   }
-  return verdict.isolated
-    ? {
-        check: "isolation-record",
-        object: RECORD_OBJECT,
-        status: "ok",
-        message: `recorded proven=true at ${record.data.checkedAt}: instance pods are admitted`,
-      }
-    : {
-        check: "isolation-record",
-        object: RECORD_OBJECT,
-        status: "refused",
-        message: `recorded proven=false at ${record.data.checkedAt}: no new instance pod is admitted until isolation is proven`,
-        fix: "fix what network-policy reports, then run the doctor with --record again",
-      };
+  return { check: "isolation-record", object, status: "ok", message: `proven at ${checkedAt}: instance pods are admitted` };
 }
 
 export interface DoctorOptions {

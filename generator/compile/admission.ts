@@ -18,11 +18,17 @@
  *   networkpolicies  a NetworkPolicy in a `dp-` namespace only denies (no ingress or egress rule):
  *                    policies add up, so one that allows would open the deny-all;
  *   isolation        no pod is created in a `dp-` namespace until NetworkPolicy enforcement is
- *                    proven: the binding reads the record `cluster doctor --record` writes (the
- *                    ConfigMap datomspod-isolation in datomspod-system) and refuses while it is
- *                    missing (parameterNotFoundAction Deny) or does not say proven=true. The
- *                    doctor's own probe pods, labelled datomspod.io/isolation-probe, are not judged
- *                    by it (they must run to prove anything), and
+ *                    proven: the proof is an RBAC grant that `cluster doctor --record` makes after
+ *                    its canary was refused everywhere (ClusterRoleBinding datomspod-isolation:
+ *                    ServiceAccount datomspod-system/datomspod-isolation may `get`
+ *                    isolation.datomspod.io/datomspod-isolation) and removes when it was not; the
+ *                    policy asks the API server's authorizer (CEL `authorizer.serviceAccount`).
+ *                    Not a ConfigMap parameter: the API server's informer for a built-in paramKind
+ *                    freezes, for the life of the process, once no binding names that kind for a
+ *                    moment (kubernetes/kubernetes#130887, seen here in 1.36), after which a
+ *                    withdrawn proof would still read proven. The doctor's own probe pods,
+ *                    labelled datomspod.io/isolation-probe, are not judged by it (they must run to
+ *                    prove anything), and
  *   probes           hold every pod carrying that label to the probe's shape: the doctor's fixed
  *                    script (canary.ts), no volumes, no environment; it reads nothing it could leak.
  *
@@ -47,16 +53,25 @@ export const CONTRACT_MAX_DURATION_SECONDS = 604800;
 export const ROLE_CONTAINERS = ["datomspace-in", "datomspace-out", "oracle"] as const;
 
 /**
- * The record of NetworkPolicy enforcement (a ConfigMap in the operator's namespace, written by
- * `cluster doctor --record`): the isolation policy's parameter. Its data: proven ("true" only when
- * the canary proved it), checkedAt, cluster, evidence (JSON).
+ * The proof of NetworkPolicy enforcement, as RBAC (written by `cluster doctor --record`): the
+ * ServiceAccount ISOLATION_ACCOUNT in OPERATOR_NAMESPACE may `get` the made-up resource
+ * ISOLATION_RESOURCE of ISOLATION_GROUP named the proof's name. The account needs not exist: RBAC
+ * judges the name. The grant's annotations carry when and what the canary saw.
  */
 export const ISOLATION_RECORD = "datomspod-isolation";
-export const ISOLATION_RECORD_NAMESPACE = OPERATOR_NAMESPACE;
+export const ISOLATION_ACCOUNT = "datomspod-isolation";
+export const ISOLATION_ACCOUNT_NAMESPACE = OPERATOR_NAMESPACE;
+export const ISOLATION_GROUP = "datomspod.io";
+export const ISOLATION_RESOURCE = "isolation";
 
-/** The name of the isolation record the bindings of `scope` read. */
+/** The name of the proof (ClusterRole, ClusterRoleBinding, resource name) the policies of `scope` ask for. */
 export function isolationRecordName(scope?: AdmissionScope): string {
   return scope === undefined ? ISOLATION_RECORD : `${ISOLATION_RECORD}-${scope.suffix}`;
+}
+
+/** The CEL question the isolation policy asks the API server's authorizer. */
+export function isolationCheck(scope?: AdmissionScope): string {
+  return `authorizer.serviceAccount('${ISOLATION_ACCOUNT_NAMESPACE}', '${ISOLATION_ACCOUNT}').group('${ISOLATION_GROUP}').resource('${ISOLATION_RESOURCE}').name('${isolationRecordName(scope)}').check('get').allowed()`;
 }
 
 export interface AdmissionScope {
@@ -104,21 +119,13 @@ function celText(value: string): string {
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
-function policy(
-  name: string,
-  rules: object[],
-  matchConditions: object[],
-  variables: object[],
-  validations: Validation[],
-  paramKind?: { readonly apiVersion: string; readonly kind: string },
-): K8sObject {
+function policy(name: string, rules: object[], matchConditions: object[], variables: object[], validations: Validation[]): K8sObject {
   return {
     apiVersion: ADMISSION_API,
     kind: "ValidatingAdmissionPolicy",
     metadata: { name, labels: { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" } },
     spec: {
       failurePolicy: "Fail",
-      ...(paramKind === undefined ? {} : { paramKind }),
       matchConstraints: { matchPolicy: "Equivalent", namespaceSelector: {}, objectSelector: {}, resourceRules: rules },
       matchConditions,
       // An empty list is not stored: it is left out, so that the doctor reads back what is rendered.
@@ -136,7 +143,6 @@ function binding(policyName: string, scope: AdmissionScope | undefined, isolatio
     metadata: { name: policyName, labels: { [LABELS.managedBy]: "datomspod", [LABELS.partOf]: "datomspod" } },
     spec: {
       policyName,
-      ...(isolation ? { paramRef: { name: isolationRecordName(scope), namespace: ISOLATION_RECORD_NAMESPACE, parameterNotFoundAction: "Deny" } } : {}),
       validationActions: ["Deny"],
       // Written out with the API server's defaults, so that the doctor compares what it reads back field by field.
       matchResources: {
@@ -336,8 +342,6 @@ function networkPolicies(name: string): K8sObject {
 }
 
 function isolation(name: string, profile: ClusterProfile, scope: AdmissionScope | undefined): K8sObject {
-  const record = `${ISOLATION_RECORD_NAMESPACE}/${isolationRecordName(scope)}`;
-  const proven = "has(params.data) && 'proven' in params.data && params.data.proven == 'true'";
   return policy(
     name,
     [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "*" }],
@@ -345,19 +349,17 @@ function isolation(name: string, profile: ClusterProfile, scope: AdmissionScope 
     [],
     [
       rule(
-        proven,
-        `metadata.namespace: a pod in a dp- namespace runs only once the cluster proved it enforces NetworkPolicy, and the record ${record} does not say proven=true: run datomspod cluster doctor --cluster ${profile.name} --record (its canary must be refused everywhere), fix what it reports, and the pods are created on the Job's next try`,
-        `'record: proven=' + (has(params.data) && 'proven' in params.data ? params.data.proven : 'unset') + (has(params.data) && 'checkedAt' in params.data ? ' at ' + params.data.checkedAt : '')`,
+        isolationCheck(scope),
+        `metadata.namespace: a pod in a dp- namespace runs only once the cluster proved it enforces NetworkPolicy, and there is no proof (ClusterRoleBinding ${isolationRecordName(scope)}): run datomspod cluster doctor --cluster ${profile.name} --record (its canary must be refused everywhere), fix what it reports, and the pods are created on the Job's next try`,
       ),
     ],
-    { apiVersion: "v1", kind: "ConfigMap" },
   );
 }
 
 function probes(name: string): K8sObject {
   const containers =
     "variables.pod.containers + (has(variables.pod.initContainers) ? variables.pod.initContainers : []) + (has(variables.pod.ephemeralContainers) ? variables.pod.ephemeralContainers : [])";
-  const shaped = `has(c.command) && size(c.command) >= 3 && c.command[0] == 'node' && c.command[1] == '-e' && c.command[2] == ${celText(PROBE_SCRIPT)} && !has(c.env) && !has(c.envFrom) && (!has(c.volumeMounts) || size(c.volumeMounts) == 0)`;
+  const shaped = `has(c.command) && size(c.command) >= 3 && c.command[0] == 'node' && c.command[1] == '-e' && c.command[2] == ${celText(PROBE_SCRIPT)} && !has(c.env) && !has(c.envFrom) && (!has(c.volumeMounts) || size(c.volumeMounts) == 0) && !has(c.lifecycle) && !has(c.livenessProbe) && !has(c.readinessProbe) && !has(c.startupProbe)`;
   return policy(
     name,
     [{ apiGroups: [""], apiVersions: ["v1"], operations: WRITE, resources: ["pods", "pods/ephemeralcontainers"], scope: "*" }],
@@ -374,7 +376,7 @@ function probes(name: string): K8sObject {
       ),
       rule(
         `variables.containers.all(c, ${shaped})`,
-        `spec.containers[] of a pod labelled ${PROBE_LABEL} must run cluster doctor's probe script (node -e <the script>) without environment or mounts: remove the label, and the pod waits for the isolation proof like any other`,
+        `spec.containers[] of a pod labelled ${PROBE_LABEL} must run cluster doctor's probe script (node -e <the script>) without environment, mounts, lifecycle hooks or probes: remove the label, and the pod waits for the isolation proof like any other`,
         `variables.containers.filter(c, !(${shaped})).map(c, c.name).join(', ')`,
       ),
     ],

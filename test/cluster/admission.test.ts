@@ -18,7 +18,8 @@ import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkAdmission } from "../../generator/cluster/admission.js";
 import { Kube, KubeError, readKubeconfig, resourcePath, type KubeObject } from "../../generator/cluster/kube.js";
-import { ISOLATION_RECORD_NAMESPACE, isolationRecordName, renderAdmission } from "../../generator/compile/admission.js";
+import { isolationRecordName, renderAdmission } from "../../generator/compile/admission.js";
+import { isolationGrant } from "../../generator/cluster/doctor.js";
 import { probePod } from "../../generator/cluster/canary.js";
 import { loadProfiles } from "../../generator/compile/profile.js";
 import { needs, providedLab } from "./lab/context.js";
@@ -38,7 +39,8 @@ const installed: KubeObject[] = [];
 afterAll(async () => {
   if (providedLab().info !== undefined && client !== undefined) {
     await client.delete(`/api/v1/namespaces/${NS}`);
-    await client.delete(`/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}/configmaps/${recordName}`);
+    await client.delete(`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${recordName}`);
+    await client.delete(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${recordName}`);
     for (const object of [...installed].reverse()) await client.delete(resourcePath(object.apiVersion!, object.kind!, undefined, object.metadata.name));
     client.close();
   }
@@ -115,39 +117,35 @@ describe("the admission policies of the lab profile on the lab's API server", ()
       const answer = await kube.apply(object, "datomspod-lab-test", true);
       expect(answer.warnings, `${object.kind}/${object.metadata.name}`).toEqual([]);
     }
-    // the isolation gate: no record → no instance pod; proven=false → none; the probe runs regardless, only in its own shape
-    const recordPath = `/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}/configmaps/${recordName}`;
-    if ((await kube.find(`/api/v1/namespaces/${ISOLATION_RECORD_NAMESPACE}`)) === undefined)
-      await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ISOLATION_RECORD_NAMESPACE } });
-    await kube.delete(recordPath);
+    // the isolation gate: no proof → no instance pod; the probe runs regardless, only in its own shape
+    await kube.delete(`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${recordName}`);
     const probe = marked(probePod(NS, "probe", images.pod.pinned, ["serve", "8080"]));
     const notProbe = structuredClone(probe) as any;
     notProbe.spec.containers[0].command = ["node", "-e", "require('fs').readdirSync('/')"];
+    const hookedProbe = structuredClone(probe) as any;
+    hookedProbe.spec.containers[0].lifecycle = { postStart: { exec: { command: ["node", "-e", "1"] } } };
     const gate = {
       withoutRecord: await refusal(() => dryRunCreate(kube, podOf(job))),
       probeWithoutRecord: await refusal(() => dryRunCreate(kube, probe)),
       otherCodeAsProbe: await refusal(() => dryRunCreate(kube, notProbe)),
-      notProven: "",
+      hookedProbe: await refusal(() => dryRunCreate(kube, hookedProbe)),
     };
-    const record = (proven: string): KubeObject & { data: Record<string, string> } => ({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: recordName, namespace: ISOLATION_RECORD_NAMESPACE },
-      data: { proven, checkedAt: "2026-12-03T00:00:00.000Z" },
-    });
-    await kube.apply(record("false"), "datomspod-lab-test");
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    gate.notProven = await refusal(() => dryRunCreate(kube, podOf(job)));
+    // the API server reads the record through an informer: a moment passes before it sees a change
+    const settled = async (wanted: (answer: string) => boolean): Promise<string> => {
+      let answer = "";
+      for (let i = 0; i < 120 && !wanted((answer = await refusal(() => dryRunCreate(kube, podOf(job))))); i++)
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      return answer;
+    };
     console.info(JSON.stringify(gate, null, 1));
-    expect(gate.withoutRecord).toContain("parameterNotFoundAction");
+    expect(gate.withoutRecord).toContain("runs only once the cluster proved it enforces NetworkPolicy, and there is no proof");
     expect(gate.probeWithoutRecord).toBe("admitted");
     expect(gate.otherCodeAsProbe).toContain("must run cluster doctor's probe script");
-    expect(gate.notProven).toContain("runs only once the cluster proved it enforces NetworkPolicy");
-    expect(gate.notProven).toContain("(record: proven=false at 2026-12-03T00:00:00.000Z)");
-    await kube.apply(record("true"), "datomspod-lab-test");
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(gate.hookedProbe).toContain("without environment, mounts, lifecycle hooks or probes");
+    // the doctor's grant, as --record makes it after a canary that was refused everywhere
+    for (const grant of isolationGrant(recordName, "lab", "2026-12-03T00:00:00.000Z", "{}")) await kube.apply(grant, "datomspod-lab-test");
 
-    expect(await refusal(() => dryRunCreate(kube, podOf(job)))).toBe("admitted");
+    expect(await settled((answer) => answer === "admitted")).toBe("admitted");
 
     const edited = (edit: (spec: any) => void): KubeObject => {
       const copy = structuredClone(job);
@@ -312,6 +310,10 @@ describe("the admission policies of the lab profile on the lab's API server", ()
       expect(got, what).toContain("ValidatingAdmissionPolicy");
       expect(got, what).toContain(message);
     }
+
+    // the proof withdrawn (the doctor's canary got through): the next pod is refused again, at once
+    await kube.delete(`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${recordName}`);
+    expect(await settled((answer) => answer !== "admitted")).toContain("there is no proof");
 
     // a weakened policy (a rule dropped on the cluster) is reported as refused by the doctor
     const jobs = expected.find((o) => o.kind === "ValidatingAdmissionPolicy" && o.metadata.name === `datomspod-lab-jobs-${run}`)!;

@@ -29,13 +29,14 @@ import { rmSync } from "node:fs";
 const id = runId();
 const PV = `${SEALED_CLASS}-doctor-${id}`;
 let client: Kube | undefined;
-const RECORD = "/api/v1/namespaces/datomspod-system/configmaps/datomspod-isolation";
+const RECORD = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/datomspod-isolation";
 let madeClass = false;
 
 afterAll(async () => {
   if (providedLab().info !== undefined && client !== undefined) {
     await client.delete(`/api/v1/persistentvolumes/${PV}`);
     await client.delete(RECORD);
+    await client.delete("/apis/rbac.authorization.k8s.io/v1/clusterroles/datomspod-isolation");
     if (madeClass) await client.delete(`/apis/storage.k8s.io/v1/storageclasses/${SEALED_CLASS}`);
     client.close();
   }
@@ -52,10 +53,8 @@ describe("datomspod cluster doctor in the lab", () => {
     client = new Kube(readKubeconfig(info.adminKubeconfig));
     const images = await labDatomspodImages(info);
     const repo = tempRepo([]);
-    // no isolation record yet (only this file writes the lab's real one), in the operator's namespace
+    // no proof of isolation yet (only this file grants the lab's real one)
     await client.delete(RECORD);
-    if ((await client.find("/api/v1/namespaces/datomspod-system")) === undefined)
-      await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "datomspod-system" } });
 
     // a variant of the lab profile asking for what the lab does not have
     const missingClass = `dp-doctor-none-${id}`;
@@ -77,7 +76,7 @@ describe("datomspod cluster doctor in the lab", () => {
       `StorageClass/${missingClass}`,
       ...admission,
       "NetworkPolicy enforcement",
-      "ConfigMap/datomspod-isolation in datomspod-system",
+      "ClusterRoleBinding/datomspod-isolation",
     ]);
     expect(missing.at(-1)!.fix).toContain("datomspod cluster doctor --cluster lab --record");
     expect(missing.every((f) => (f.fix ?? "").length > 0)).toBe(true);
@@ -118,12 +117,12 @@ describe("datomspod cluster doctor in the lab", () => {
       [`StorageClass/${SEALED_CLASS}`, "ok"],
       [`PersistentVolume (class ${SEALED_CLASS})`, "ok"],
     ]);
-    // --record wrote the proof the isolation admission policy reads
-    expect(of(report.findings, "isolation-record")).toEqual([["ConfigMap/datomspod-isolation in datomspod-system", "ok"]]);
-    const record = await client.get<any>(RECORD);
-    expect(record.data.proven).toBe("true");
-    expect(record.data.cluster).toBe("lab");
-    expect(JSON.parse(record.data.evidence)).toMatchObject({ reasons: [], policy: true, canaryIp: report.isolation.canaryIp });
+    // --record granted the proof the isolation admission policy asks the authorizer for, with the evidence
+    expect(of(report.findings, "isolation-record")).toEqual([["ClusterRoleBinding/datomspod-isolation", "ok"]]);
+    const grant = await client.get<any>(RECORD);
+    expect(grant.subjects).toEqual([{ kind: "ServiceAccount", name: "datomspod-isolation", namespace: "datomspod-system" }]);
+    expect(grant.metadata.annotations["datomspod.io/cluster"]).toBe("lab");
+    expect(JSON.parse(grant.metadata.annotations["datomspod.io/evidence"])).toMatchObject({ reasons: [], policy: true, canaryIp: report.isolation.canaryIp });
     expect(report.isolation.policy).toBe(true);
     expect(Object.keys(report.isolation.targets)).toEqual(["pod", "listener"]);
     // the control got through to both, the canary to neither, and the listener never saw the canary
@@ -160,8 +159,8 @@ describe("datomspod cluster doctor in the lab", () => {
     expect(finding.fix).toContain("enforces NetworkPolicy");
     // recorded, the verdict withdraws the proof: no new instance pod is admitted
     const recorded = await recordIsolation(client, "lab", evidence, new Date("2026-12-03T12:00:00Z"));
-    expect(recorded).toMatchObject({ status: "refused", message: expect.stringContaining("recorded proven=false at 2026-12-03T12:00:00.000Z") });
-    expect((await client.get<any>(RECORD)).data).toMatchObject({ proven: "false", checkedAt: "2026-12-03T12:00:00.000Z" });
+    expect(recorded).toMatchObject({ status: "refused", message: expect.stringContaining("not proven at 2026-12-03T12:00:00.000Z: the proof is withdrawn") });
+    expect(await client.find(RECORD)).toBeUndefined();
   });
 
   it("dry-runs the other profiles' committed instances by server-side apply and reports every need", async (ctx) => {

@@ -39,9 +39,9 @@ export const clusterDoctor: Command = {
     "pod in another namespace, every --egress-url and a listener the doctor opens on --listen ADDRESS (an",
     "address the pods can route to); a control pod without the policy must reach them all. Any way through,",
     "or a control that gets nowhere, refuses. Both namespaces are removed afterwards.",
-    "--record writes the verdict to ConfigMap datomspod-system/datomspod-isolation (proven=true only when the",
-    "canary proved isolation): the cluster's isolation admission policy creates no instance pod without it.",
-    "Without --record the doctor reports what the record says.",
+    "--record grants the proof the cluster's isolation admission policy asks for (ClusterRoleBinding",
+    "datomspod-isolation, with the canary's evidence) when the canary proved isolation, and withdraws it when",
+    "it did not: no instance pod is created without it. Without --record the doctor reports whether it is there.",
     "Exit 0 when nothing is missing or refused, 1 otherwise, 3 when the API server cannot be reached.",
   ].join("\n"),
   options: {
