@@ -97,6 +97,8 @@ export interface LabContractOptions {
   readonly algorithm?: { readonly name: string; readonly code: string | Buffer };
   /** Fields of inputs.compute to change (e.g. a short maxDurationSeconds). */
   readonly compute?: Record<string, unknown>;
+  /** An edit of the lab profile's text (after the pod image is pinned), e.g. this run's loopback addresses. */
+  readonly profile?: (text: string) => string;
 }
 
 /**
@@ -136,7 +138,7 @@ export async function labContract(id: string, images: { pod: LocalImage; python:
     mkdirSync(join(repo, "environments", name), { recursive: true });
     writeFileSync(join(repo, "environments", name, "environment.json"), `${JSON.stringify(env, null, 2)}\n`);
   }
-  writeFileSync(join(repo, "clusters", "lab", "cluster.yaml"), pinnedLabProfile(images.pod));
+  writeFileSync(join(repo, "clusters", "lab", "cluster.yaml"), pinnedLabProfile(images.pod, options.profile));
 
   await signAll(repo, id);
   await approveAll(repo, id);
@@ -262,15 +264,21 @@ export interface LabRun {
 
 /**
  * Runs a compiled lab instance as Argo CD would apply it: its sealed-output PersistentVolume
- * (`sealedPv`, on the node under LAB_VOLUME_ROOT/<id>/sealed-run-1, reserved for run-1's claim)
+ * (`sealedPv`, on the node under `volumeRoot`/<id>/sealed-run-1, reserved for run-1's claim)
  * made first, then every rendered object applied as rendered (each admitted without a warning),
  * then waits up to `timeoutMs` for the Job to finish.
  */
-export async function runLabInstance(kube: ClusterKube, prepared: LabContract, sealedPv: string, timeoutMs = 300_000): Promise<LabRun> {
+export async function runLabInstance(
+  kube: ClusterKube,
+  prepared: LabContract,
+  sealedPv: string,
+  timeoutMs = 300_000,
+  volumeRoot = LAB_VOLUME_ROOT,
+): Promise<LabRun> {
   const { objects } = renderedObjects(prepared.folder);
   const job = objects.find((object) => object.kind === "Job")!;
   const volumes = [sealedPv, ...objects.filter((object) => object.kind === "PersistentVolume").map((object) => object.metadata.name)];
-  const sealedDir = join(LAB_VOLUME_ROOT, prepared.id, "sealed-run-1");
+  const sealedDir = join(volumeRoot, prepared.id, "sealed-run-1");
   await kube.create(sealedVolume(sealedPv, sealedDir, { namespace: prepared.namespace, name: "sealed-run-1" }));
   for (const object of applyOrder(objects)) {
     const answer = await kube.apply(object, "datomspod-lab-test");
