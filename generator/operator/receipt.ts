@@ -207,6 +207,8 @@ export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob):
   await setup.git.sync();
   const receiptPath = join(recordDir(setup.repo, job.contract, "receipts"), `${job.run}.json`);
   if (existsSync(receiptPath)) return { kind: "already", where: display(setup.repo, receiptPath) };
+  // A Job of a contract this repository does not hold (another repository's, on a shared cluster) is refused before the API server is asked anything.
+  loadContract(setup.repo, job.contract);
   const live = await readLive(setup.kube, job);
   const { loaded, instance, jobFile } = checkJob(setup, job, live);
   const sealed = await sealedFolder(setup, job, live.claim);

@@ -53,8 +53,12 @@ const PATHS: Record<string, (namespace: string | undefined, name: string) => str
   Deployment: (ns, name) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
 };
 
-/** clusters/lab/operator/ as compile rendered it, moved to this run's names; nothing else changed. */
-function operatorObjects(work: string): KubeObject[] {
+/**
+ * clusters/lab/operator/ as compile rendered it, moved to this run's names, and its pod held to the
+ * lab's real node (the shared lab may have kwok's fake nodes, which "run" any pod without running
+ * it; the sealed volumes are on the real node); nothing else changed.
+ */
+function operatorObjects(work: string, nodeName: string): KubeObject[] {
   const dir = join(work, "clusters", "lab", "operator");
   const order = ["namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "deployment.yaml"];
   expect(readdirSync(dir).sort()).toEqual([...order].sort());
@@ -63,6 +67,7 @@ function operatorObjects(work: string): KubeObject[] {
     object.metadata.labels = { ...object.metadata.labels, ...RUN_LABEL };
     if (object.kind === "Namespace") object.metadata.name = OPERATOR_NS;
     if (object.metadata.namespace === OPERATOR_NAMESPACE) object.metadata.namespace = OPERATOR_NS;
+    if (object.kind === "Deployment") object.spec.template.spec.nodeSelector = { "kubernetes.io/hostname": nodeName };
     if (object.kind === "ClusterRole") object.metadata.name = CLUSTER_NAME;
     if (object.kind === "ClusterRoleBinding") {
       object.metadata.name = CLUSTER_NAME;
@@ -157,7 +162,7 @@ describe("the rendered operator Deployment in the lab's cluster", () => {
     cpSync(prepared.repo, repo!.work, { recursive: true });
     writeFileSync(join(repo!.work, ".gitignore"), "/.datomspod/\n");
     await repo!.commit(`contract ${CONTRACT}: signed, approved, run-1 requested, compiled for the lab`);
-    const objects = operatorObjects(repo!.work);
+    const objects = operatorObjects(repo!.work, info.nodeName);
     const deployment = objects.find((object) => object.kind === "Deployment") as any;
     const pod = deployment.spec.template.spec;
     expect(pod.hostNetwork).toBe(true);
@@ -189,8 +194,10 @@ describe("the rendered operator Deployment in the lab's cluster", () => {
       return state?.running !== undefined ? found : undefined;
     });
     timings["appliedToOperatorRunningMs"] = Date.now() - applied;
-    expect(running.spec.hostNetwork).toBe(true);
-    expect(running.status.containerStatuses[0].imageID).toContain(images.pod.digest);
+    expect([running.spec.hostNetwork, running.spec.nodeName]).toEqual([true, info.nodeName]);
+    // the image the kubelet runs, by digest (the CRI may report the imageID a while later: image or imageID names it)
+    const status = running.status.containerStatuses[0] as { image: string; imageID: string };
+    expect(`${status.image} ${status.imageID}`, JSON.stringify(status)).toContain(images.pod.digest);
 
     // 3. An instance's Job runs to the end (its objects applied as rendered; its sealed volume under the operator's sealed root).
     const ran = await runLabInstance(cluster, prepared, SEALED_PV, 300_000, SEALED_ROOT);
@@ -202,7 +209,7 @@ describe("the rendered operator Deployment in the lab's cluster", () => {
     // 4. The operator in the pod brings the receipt home: committed to the lab git server, signed by the runner, a success.
     const receiptText = await waitFor(
       `the in-cluster operator's receipt of ${CONTRACT} run-1 in git`,
-      120_000,
+      240_000,
       () => remoteFile(`contracts/${CONTRACT}/receipts/run-1.json`),
       1000,
     ).catch(async (error: unknown) => {
