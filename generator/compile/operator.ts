@@ -131,7 +131,8 @@ export function renderOperator(profile: ClusterProfile): K8sObject[] {
                 resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
                 securityContext,
                 volumeMounts: [
-                  { name: "keys", mountPath: "/keys", readOnly: true },
+                  // One file by subPath: a Secret volume's files are symbolic links (into ..data/), and a keystore that is a link is refused.
+                  { name: "keys", mountPath: "/keys/keystore.json", subPath: "keystore.json", readOnly: true },
                   { name: "repo", mountPath: "/repo" },
                   { name: "sealed", mountPath: SEALED_ROOT, readOnly: true },
                   { name: "tmp", mountPath: "/tmp" },

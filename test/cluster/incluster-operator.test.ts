@@ -21,10 +21,22 @@ import { cli } from "../helpers/cli.js";
 import { testKey, TEST_PASSWORD } from "../helpers/keys.js";
 import { NO_IPFS, startKubo, type Kubo } from "../publish/kubo.js";
 import { kube, needs, providedLab } from "./lab/context.js";
-import { SEALED_CLASS, ensureSealedClass, expectAggregatesOf, labContract, labDatomspodImages, removeLabData, runLabInstance } from "./lab/datomspod.js";
+import {
+  SEALED_CLASS,
+  applyOrder,
+  ensureSealedClass,
+  expectAggregatesOf,
+  labContract,
+  labDatomspodImages,
+  removeLabData,
+  renderedObjects,
+  sealedVolume,
+  type LabContract,
+  type LabRun,
+} from "./lab/datomspod.js";
 import { run, waitFor } from "./lab/exec.js";
 import { createRepo, startGitServer, type GitServer, type LabRepo } from "./lab/git-server.js";
-import type { KubeObject } from "./lab/kube.js";
+import { conditionStatus, type Kube, type KubeObject } from "./lab/kube.js";
 import { podLines, runId, waitNamespaceGone } from "./lab/workloads.js";
 
 const id = runId();
@@ -54,9 +66,10 @@ const PATHS: Record<string, (namespace: string | undefined, name: string) => str
 };
 
 /**
- * clusters/lab/operator/ as compile rendered it, moved to this run's names, and its pod held to the
- * lab's real node (the shared lab may have kwok's fake nodes, which "run" any pod without running
- * it; the sealed volumes are on the real node); nothing else changed.
+ * clusters/lab/operator/ as compile rendered it, moved to this run's names, and its pod placed on
+ * the lab's real node (`nodeName`: the shared lab may have kwok's fake nodes, which "run" any pod
+ * without running it, and a scale bench cordons the real node; the sealed volumes are on the real
+ * node); nothing else changed.
  */
 function operatorObjects(work: string, nodeName: string): KubeObject[] {
   const dir = join(work, "clusters", "lab", "operator");
@@ -67,7 +80,7 @@ function operatorObjects(work: string, nodeName: string): KubeObject[] {
     object.metadata.labels = { ...object.metadata.labels, ...RUN_LABEL };
     if (object.kind === "Namespace") object.metadata.name = OPERATOR_NS;
     if (object.metadata.namespace === OPERATOR_NAMESPACE) object.metadata.namespace = OPERATOR_NS;
-    if (object.kind === "Deployment") object.spec.template.spec.nodeSelector = { "kubernetes.io/hostname": nodeName };
+    if (object.kind === "Deployment") object.spec.template.spec.nodeName = nodeName;
     if (object.kind === "ClusterRole") object.metadata.name = CLUSTER_NAME;
     if (object.kind === "ClusterRoleBinding") {
       object.metadata.name = CLUSTER_NAME;
@@ -110,6 +123,41 @@ async function operatorSaid(): Promise<string> {
   return [...lines.slice(0, 10), "…", ...lines.filter((line) => line.includes(CONTRACT)).slice(-30)].join("\n");
 }
 
+/**
+ * The instance run as `runLabInstance` runs it (sealed volume under the operator's sealed root, the
+ * rendered objects applied as rendered), on the lab's real node even while a scale bench has it
+ * cordoned and kwok's fake nodes take every pod: the sealed PersistentVolume (made here, like the
+ * admin's volumes) is held to the real node by node affinity, so no fake node can take the Job's pod,
+ * and a pod the scheduler leaves Pending for the cordon is bound to the real node as the scheduler
+ * would bind it. The Job itself is applied as rendered (the operator compares it with git).
+ */
+async function runOnRealNode(api: Kube, cluster: ClusterKube, prepared: LabContract, nodeName: string): Promise<LabRun> {
+  const { objects } = renderedObjects(prepared.folder);
+  const job = objects.find((object) => object.kind === "Job")!;
+  const sealedDir = join(SEALED_ROOT, prepared.id, "sealed-run-1");
+  const pv = sealedVolume(SEALED_PV, sealedDir, { namespace: prepared.namespace, name: "sealed-run-1" }) as any;
+  pv.spec.nodeAffinity = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [nodeName] }] }] } };
+  await api.request("POST", "/api/v1/persistentvolumes", pv);
+  const volumes = [SEALED_PV, ...objects.filter((object) => object.kind === "PersistentVolume").map((object) => object.metadata.name)];
+  for (const object of applyOrder(objects)) expect((await cluster.apply(object, "datomspod-lab-test")).warnings, object.metadata.name).toEqual([]);
+  const path = `/apis/batch/v1/namespaces/${prepared.namespace}/jobs/${job.metadata.name}`;
+  const done = await waitFor(`Job ${prepared.namespace}/${job.metadata.name} finished`, 300_000, async () => {
+    for (const pod of await api.list(`/api/v1/namespaces/${prepared.namespace}/pods`, { labelSelector: `job-name=${job.metadata.name}` }))
+      if (pod.spec.nodeName === undefined && (await api.get(`/api/v1/nodes/${nodeName}`)).spec?.unschedulable === true)
+        await api.request("POST", `/api/v1/namespaces/${prepared.namespace}/pods/${pod.metadata.name}/binding`, {
+          apiVersion: "v1",
+          kind: "Binding",
+          metadata: { name: pod.metadata.name, namespace: prepared.namespace },
+          target: { apiVersion: "v1", kind: "Node", name: nodeName },
+        });
+    const found = await api.get(path);
+    return conditionStatus(found, "Complete") === "True" || conditionStatus(found, "Failed") === "True" ? found : undefined;
+  });
+  const [pod] = await api.list(`/api/v1/namespaces/${prepared.namespace}/pods`, { labelSelector: `job-name=${job.metadata.name}` });
+  expect(pod.spec.nodeName).toBe(nodeName);
+  return { job: done, pod, sealedDir, volumes };
+}
+
 beforeAll(async () => {
   const info = providedLab().info;
   if (info === undefined || !info.running.includes("node")) return;
@@ -146,9 +194,6 @@ describe("the rendered operator Deployment in the lab's cluster", () => {
     const info = needs(ctx, "node");
     if (kubo === undefined) ctx.skip(`NOT RUN: ${NO_IPFS ?? "Kubo did not start"}`);
     const api = kube(info);
-    // a scale bench cordons the real node while kwok's fake nodes take its pods: nothing here would really run
-    if ((await api.get(`/api/v1/nodes/${info.nodeName}`)).spec?.unschedulable === true)
-      ctx.skip(`NOT RUN: the lab's node ${info.nodeName} is cordoned (a scale bench runs on the shared lab)`);
     const cluster = new ClusterKube(readKubeconfig(info.adminKubeconfig));
     const apiPort = new URL(info.server).port;
 
@@ -203,7 +248,7 @@ describe("the rendered operator Deployment in the lab's cluster", () => {
     expect(`${status.image} ${status.imageID}`, JSON.stringify(status)).toContain(images.pod.digest);
 
     // 3. An instance's Job runs to the end (its objects applied as rendered; its sealed volume under the operator's sealed root).
-    const ran = await runLabInstance(cluster, prepared, SEALED_PV, 300_000, SEALED_ROOT);
+    const ran = await runOnRealNode(api, cluster, prepared, info.nodeName);
     volumes.push(...ran.volumes);
     const finished = Date.now();
     expect(ran.job.status.conditions.find((c: any) => c.type === "Complete")?.status, JSON.stringify(ran.pod?.status)).toBe("True");

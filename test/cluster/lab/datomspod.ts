@@ -264,21 +264,15 @@ export interface LabRun {
 
 /**
  * Runs a compiled lab instance as Argo CD would apply it: its sealed-output PersistentVolume
- * (`sealedPv`, on the node under `volumeRoot`/<id>/sealed-run-1, reserved for run-1's claim)
+ * (`sealedPv`, on the node under LAB_VOLUME_ROOT/<id>/sealed-run-1, reserved for run-1's claim)
  * made first, then every rendered object applied as rendered (each admitted without a warning),
  * then waits up to `timeoutMs` for the Job to finish.
  */
-export async function runLabInstance(
-  kube: ClusterKube,
-  prepared: LabContract,
-  sealedPv: string,
-  timeoutMs = 300_000,
-  volumeRoot = LAB_VOLUME_ROOT,
-): Promise<LabRun> {
+export async function runLabInstance(kube: ClusterKube, prepared: LabContract, sealedPv: string, timeoutMs = 300_000): Promise<LabRun> {
   const { objects } = renderedObjects(prepared.folder);
   const job = objects.find((object) => object.kind === "Job")!;
   const volumes = [sealedPv, ...objects.filter((object) => object.kind === "PersistentVolume").map((object) => object.metadata.name)];
-  const sealedDir = join(volumeRoot, prepared.id, "sealed-run-1");
+  const sealedDir = join(LAB_VOLUME_ROOT, prepared.id, "sealed-run-1");
   await kube.create(sealedVolume(sealedPv, sealedDir, { namespace: prepared.namespace, name: "sealed-run-1" }));
   for (const object of applyOrder(objects)) {
     const answer = await kube.apply(object, "datomspod-lab-test");
