@@ -135,6 +135,8 @@ async function runOnRealNode(api: Kube, cluster: ClusterKube, prepared: LabContr
   const { objects } = renderedObjects(prepared.folder);
   const job = objects.find((object) => object.kind === "Job")!;
   const sealedDir = join(SEALED_ROOT, prepared.id, "sealed-run-1");
+  // the operator (uid 65532) reads the volume through the node's folders: every folder above it must let it pass
+  mkdirSync(join(SEALED_ROOT, prepared.id), { mode: 0o755 });
   const pv = sealedVolume(SEALED_PV, sealedDir, { namespace: prepared.namespace, name: "sealed-run-1" }) as any;
   pv.spec.nodeAffinity = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [nodeName] }] }] } };
   await api.request("POST", "/api/v1/persistentvolumes", pv);
