@@ -23,6 +23,7 @@ const ORDER = [
   "hostile.test.ts",
   "doctor.test.ts",
   "operator-manifests.test.ts",
+  "incluster-operator.test.ts",
   "loop.test.ts",
   "recovery.test.ts",
 ];

@@ -215,7 +215,8 @@ async function scale(n) {
   log(`N=${n}: run ${id}, profile ${profile}, folder ${base}`);
   try {
     // 1. The repository: N contracts compiled for the bench profile; the Jobs sent to kwok in this copy.
-    server = await gitServer.startGitServer({ root: join(base, "git") });
+    // pushes accepted: the operator pushes its records over HTTP (isomorphic-git), as to any git host
+    server = await gitServer.startGitServer({ root: join(base, "git"), acceptPush: true });
     const repo = await gitServer.createRepo("git", server.root, profile, join(base, "work"));
     const work = repo.work;
     writeFileSync(join(work, ".gitignore"), "/.datomspod/\n");
@@ -302,10 +303,10 @@ async function scale(n) {
 
     // The operator: its own clone of a copy of the repository (its receipts never reach Argo CD's repository).
     await repo.commit(`${n} contracts: signed, approved, run-1 requested, compiled`);
-    const operatorRemote = join(base, "operator-remote.git");
+    const operatorRemote = join(server.root, "operator-remote.git");
     const operatorClone = join(base, "operator-clone");
     await run("git", ["clone", "--quiet", "--bare", repo.bare, operatorRemote]);
-    await run("git", ["clone", "--quiet", operatorRemote, operatorClone]);
+    await run("git", ["clone", "--quiet", server.repoUrl("operator-remote"), operatorClone]);
     result.loadAverage1m.beforeCommit = load1();
     memorySampler = sampler(() => (operator?.pid === undefined || operator.exitCode !== null ? {} : { operator: operator.pid }));
 

@@ -27,6 +27,21 @@ export const OPERATOR_RULES = [
   { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] },
 ] as const;
 
+/**
+ * The API server named by the profile (`operator.apiServer`), as the variables the kubelet would
+ * set for the kubernetes Service (a container's own variables win): for clusters whose Service has
+ * no proxy, as the lab's.
+ */
+function apiServerEnv(profile: ClusterProfile): { name: string; value: string }[] {
+  const url = profile.operator?.apiServer;
+  if (url === undefined) return [];
+  const { hostname, port } = new URL(url);
+  return [
+    { name: "KUBERNETES_SERVICE_HOST", value: hostname.replace(/^\[(.*)\]$/, "$1") },
+    { name: "KUBERNETES_SERVICE_PORT", value: port === "" ? "443" : port },
+  ];
+}
+
 export function operatorRendered(profile: ClusterProfile): boolean {
   return profile.mode !== "local";
 }
@@ -83,6 +98,8 @@ export function renderOperator(profile: ClusterProfile): K8sObject[] {
           spec: {
             serviceAccountName: OPERATOR_NAME,
             enableServiceLinks: false,
+            // The lab's Kubo and git server listen on the node's loopback (the profile says so; never an instance's pod).
+            ...(profile.operator?.hostNetwork === true ? { hostNetwork: true } : {}),
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {
@@ -109,11 +126,13 @@ export function renderOperator(profile: ClusterProfile): K8sObject[] {
                 env: [
                   { name: "DATOMSPOD_KEY_PASSWORD", valueFrom: { secretKeyRef: { name: OPERATOR_KEY_SECRET, key: "password" } } },
                   { name: "HOME", value: "/tmp" },
+                  ...apiServerEnv(profile),
                 ],
                 resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
                 securityContext,
                 volumeMounts: [
-                  { name: "keys", mountPath: "/keys", readOnly: true },
+                  // One file by subPath: a Secret volume's files are symbolic links (into ..data/), and a keystore that is a link is refused.
+                  { name: "keys", mountPath: "/keys/keystore.json", subPath: "keystore.json", readOnly: true },
                   { name: "repo", mountPath: "/repo" },
                   { name: "sealed", mountPath: SEALED_ROOT, readOnly: true },
                   { name: "tmp", mountPath: "/tmp" },

@@ -49,6 +49,8 @@ export interface ClusterProfile {
   };
   readonly secrets?: readonly SecretRef[];
   readonly argocd: { readonly namespace: string; readonly repoURL: string; readonly targetRevision: string; readonly destinationServer: string };
+  /** How the operator's Deployment reaches Kubo, git and the API server (see the schema; the lab's listen on the node's loopback). */
+  readonly operator?: { readonly hostNetwork?: boolean; readonly apiServer?: string };
 }
 
 let profileValidator: ValidateFunction | undefined;
@@ -87,8 +89,37 @@ export function parseProfile(text: string, file: string, folder: string, known: 
       fix: `set name: ${folder}`,
     });
   }
+  if (issues.length === 0) issues.push(...operatorReachIssues(value as ClusterProfile, file));
   if (issues.length > 0) throw InputError.many(`${file}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`, issues);
   return value as ClusterProfile;
+}
+
+/** Whether a URL's host is the loopback (127.0.0.0/8, ::1, localhost): reachable from a pod only in its node's network namespace. */
+export function loopbackUrl(url: string): boolean {
+  const host = /^[a-z]+:\/\/(\[[^\]]*\]|[^/:]*)/i.exec(url)?.[1]?.toLowerCase() ?? "";
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The operator's Deployment (profiles other than `local`) runs in a pod: an address on the node's
+ * loopback (the lab's Kubo and git server) reaches nothing from the pod's own network namespace,
+ * so it needs `operator.hostNetwork: true`, said here rather than found as a pod that cannot connect.
+ */
+function operatorReachIssues(profile: ClusterProfile, file: string): Issue[] {
+  if (profile.mode === "local" || profile.operator?.hostNetwork === true) return [];
+  const addresses: [string, string | undefined][] = [
+    ["$.ipfs.endpoint", profile.ipfs?.endpoint],
+    ["$.argocd.repoURL", profile.argocd.repoURL],
+    ["$.operator.apiServer", profile.operator?.apiServer],
+  ];
+  return addresses
+    .filter((entry): entry is [string, string] => entry[1] !== undefined && loopbackUrl(entry[1]))
+    .map(([path, url]) => ({
+      file,
+      path,
+      message: `${url} is on the node's loopback, which the operator's pod cannot reach from its own network namespace`,
+      fix: "set operator.hostNetwork: true (only where these services listen on the node's loopback, as in the lab), or give an address pods reach",
+    }));
 }
 
 export function clustersDir(repo: string): string {

@@ -94,6 +94,7 @@ export async function recordDeletion(setup: OperatorSetup, observed: ObservedDel
     const where = setup.dispatch.render(name, DELETION_EVENT_TYPE, { contract: observed.contract, deletion: record });
     return { kind: "recorded", file: where, where };
   }
+  setup.git.willWrite();
   writeFileAtomic(path, toJsonText(record));
   const file = display(setup.repo, path);
   const commit = await setup.git.record(

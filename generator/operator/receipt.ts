@@ -207,6 +207,8 @@ export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob):
   await setup.git.sync();
   const receiptPath = join(recordDir(setup.repo, job.contract, "receipts"), `${job.run}.json`);
   if (existsSync(receiptPath)) return { kind: "already", where: display(setup.repo, receiptPath) };
+  // A Job of a contract this repository does not hold (another repository's, on a shared cluster) is refused before the API server is asked anything.
+  loadContract(setup.repo, job.contract);
   const live = await readLive(setup.kube, job);
   const { loaded, instance, jobFile } = checkJob(setup, job, live);
   const sealed = await sealedFolder(setup, job, live.claim);
@@ -216,6 +218,7 @@ export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob):
     const where = setup.dispatch.render(name, RECEIPT_EVENT_TYPE, await receiptDispatch(loaded, job.run, receipt, setup.runner));
     return { kind: "recorded", files: [where], where, receipt };
   }
+  setup.git.willWrite();
   const written = await writeRunReceipt(setup.repo, loaded, job.run, receipt, setup.runner);
   const files = [display(setup.repo, receiptSignatureFile(loaded.dir, job.run)), display(setup.repo, written)];
   const commit = await setup.git.record(

@@ -138,7 +138,8 @@ beforeAll(async () => {
   const info = providedLab().info;
   if (info === undefined || notRunning(providedLab(), "argocd") !== undefined || notRunning(providedLab(), "node") !== undefined) return;
   base = join(info.dir, "state", "oploop", id);
-  server = await startGitServer({ root: join(base, "git") });
+  // pushes accepted: the operator's clone pushes its records over HTTP, as to any git host
+  server = await startGitServer({ root: join(base, "git"), acceptPush: true });
   repo = await createRepo("git", server.root, "loop", join(base, "work"));
   operatorClone = join(base, "operator-clone");
   if (NO_IPFS === undefined) kubo = await startKubo();
@@ -209,7 +210,7 @@ describe("the whole loop with the rendered clusters/lab instance: commit → Arg
       sealedVolume(SEALED_PV, join(SEALED_ROOT, "sealed-run-1"), { namespace: NAMESPACE, name: "sealed-run-1" }),
     );
     await repo!.commit(`contract ${CONTRACT}: signed, approved, run-1 requested, compiled for the lab`);
-    await run("git", ["clone", "--quiet", repo!.bare, operatorClone]);
+    await run("git", ["clone", "--quiet", server!.repoUrl("loop"), operatorClone]);
     operator = startOperator(info);
 
     // 2. Argo CD, through the rendered ApplicationSet, syncs the rendered folder; the pod runs.

@@ -10,7 +10,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { renderArgoCd } from "../../generator/compile/argocd.js";
 import { OPERATOR_RULES, renderOperator } from "../../generator/compile/operator.js";
-import { loadProfiles } from "../../generator/compile/profile.js";
+import { loadProfiles, parseProfile } from "../../generator/compile/profile.js";
 import { MAX_REMOVALS } from "../../generator/compile/write.js";
 import { cli } from "../helpers/cli.js";
 import { ROOT, tempRepo } from "../helpers/repo.js";
@@ -68,6 +68,83 @@ describe("the operator's manifests", () => {
     expect(deployment.spec.template.spec.containers[0].args).toEqual(
       expect.arrayContaining(["operator", "--cluster", "self-built-example", "--clone", profile.argocd.repoURL]),
     );
+  });
+});
+
+/** The lab profile's text with `edit` applied (a YAML line replaced or added). */
+function labProfileText(edit: (text: string) => string): string {
+  return edit(readFileSync(join(ROOT, "clusters", "lab", "cluster.yaml"), "utf8"));
+}
+
+function issuesOf(text: string): { path: string; message: string; fix: string }[] {
+  try {
+    parseProfile(text, "clusters/lab/cluster.yaml", "lab");
+    return [];
+  } catch (error) {
+    return (error as { issues: { path: string; message: string; fix: string }[] }).issues;
+  }
+}
+
+describe("how the operator reaches services on the node's loopback (profile field operator)", () => {
+  it("runs the lab's operator in the node's network namespace, and only the lab's: other clusters' and the instances' pods keep their own", () => {
+    const deployment = renderOperator(profiles.get("lab")!).find((o) => o.kind === "Deployment") as unknown as {
+      spec: { template: { spec: { hostNetwork?: boolean; containers: { env: { name: string }[] }[] } } };
+    };
+    const example = renderOperator(profiles.get("self-built-example")!).find((o) => o.kind === "Deployment") as unknown as {
+      spec: { template: { spec: { hostNetwork?: boolean } } };
+    };
+
+    expect(deployment.spec.template.spec.hostNetwork).toBe(true);
+    expect(example.spec.template.spec.hostNetwork).toBeUndefined();
+    expect(deployment.spec.template.spec.containers[0].env.map((e) => e.name)).toEqual(["DATOMSPOD_KEY_PASSWORD", "HOME"]);
+    // the instances' pods: the lab's admission policies refuse hostNetwork in dp- namespaces (test/cluster/admission.test.ts)
+    expect(readFileSync(join(ROOT, "clusters", "lab", "admission", "validatingadmissionpolicy-datomspod-lab-pods.yaml"), "utf8")).toContain(
+      "spec.hostNetwork must be false",
+    );
+  });
+
+  it("calls the API server the profile names, as the kubelet's variables for the kubernetes Service", () => {
+    const profile = parseProfile(
+      labProfileText((t) => `${t}  apiServer: https://127.0.0.1:41234\n`),
+      "clusters/lab/cluster.yaml",
+      "lab",
+    );
+
+    const deployment = renderOperator(profile).find((o) => o.kind === "Deployment") as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+
+    expect(deployment.spec.template.spec.containers[0].env.slice(2)).toEqual([
+      { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
+      { name: "KUBERNETES_SERVICE_PORT", value: "41234" },
+    ]);
+  });
+
+  it("refuses a loopback address the operator's pod could not reach without hostNetwork, naming each field and the fix", () => {
+    const issues = issuesOf(
+      labProfileText((t) =>
+        t
+          .replace("  hostNetwork: true\n", "  apiServer: https://localhost:6443\n")
+          .replace("repoURL: https://github.com/datomspod/datomspod.git", "repoURL: http://127.0.0.1:9418/r.git"),
+      ),
+    );
+
+    expect(issues.map((issue) => issue.path)).toEqual(["$.ipfs.endpoint", "$.argocd.repoURL", "$.operator.apiServer"]);
+    expect(issues[0]).toMatchObject({
+      message: "http://127.0.0.1:5001 is on the node's loopback, which the operator's pod cannot reach from its own network namespace",
+      fix: expect.stringContaining("set operator.hostNetwork: true"),
+    });
+  });
+
+  it.each([
+    ["hostNetwork: yes", "  hostNetwork: true\n", '  hostNetwork: "yes"\n', "$.operator.hostNetwork"],
+    ["an http:// API server", "  hostNetwork: true\n", "  hostNetwork: true\n  apiServer: http://127.0.0.1:6443\n", "$.operator.apiServer"],
+    ["an API server with a path", "  hostNetwork: true\n", "  hostNetwork: true\n  apiServer: https://127.0.0.1:6443/api\n", "$.operator.apiServer"],
+    ["an unknown field", "  hostNetwork: true\n", "  hostNetwork: true\n  hostPID: true\n", "$.operator.hostPID"],
+  ])("refuses %s at its JSON path", (_name, from, to, path) => {
+    const issues = issuesOf(labProfileText((t) => t.replace(from, to)));
+
+    expect(issues.map((issue) => issue.path)).toContain(path);
   });
 });
 

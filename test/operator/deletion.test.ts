@@ -1,12 +1,13 @@
 /**
- * The deletion record through a real git remote: recorded once, signed by the runner over exactly
- * what it says, committed and pushed; not recorded while the instance's folder is still in git.
+ * The deletion record through a real git remote (git http-backend on loopback, pushed to over smart
+ * HTTP as the operator's Deployment does): recorded once, signed by the runner over exactly what it
+ * says, committed and pushed; not recorded while the instance's folder is still in git.
  */
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadContract } from "../../generator/contract/load.js";
 import { deletionMessage, recordDeletion } from "../../generator/operator/deletion.js";
 import type { Kube } from "../../generator/cluster/kube.js";
@@ -15,6 +16,7 @@ import { GitSink } from "../../generator/operator/sink.js";
 import { verifyRecord } from "../../generator/signatures/records.js";
 import { testWallet } from "../helpers/keys.js";
 import { tempDir, tempRepo } from "../helpers/repo.js";
+import { startGitServer, type GitServer } from "../cluster/lab/git-server.js";
 
 const ID = "hospital-stats";
 const OBSERVED = {
@@ -32,28 +34,37 @@ function git(dir: string, ...args: string[]): string {
   });
 }
 
-/** A bare remote holding the example repository, and the operator's clone of it. */
+const servers: GitServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+});
+
+/** A bare remote holding the example repository, served over HTTP, and the operator's clone of it. */
 async function operatorClone(withFolder: boolean): Promise<{ setup: OperatorSetup; remote: string }> {
   const source = tempRepo([ID]);
   if (withFolder) {
     mkdirSync(join(source, "clusters", "local", ID), { recursive: true });
     writeFileSync(join(source, "clusters", "local", ID, "namespace.yaml"), "kind: Namespace\n");
   }
-  const remote = join(tempDir(), "remote.git");
+  const server = await startGitServer({ root: tempDir(), acceptPush: true });
+  servers.push(server);
+  const remote = join(server.root, "remote.git");
   execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
   git(source, "init", "--quiet", "--initial-branch=main");
   git(source, "add", "--all");
   git(source, "commit", "--quiet", "-m", "contracts");
   git(source, "push", "--quiet", remote, "HEAD:main");
   const clone = join(tempDir(), "clone");
-  execFileSync("git", ["clone", "--quiet", remote, clone]);
+  mkdirSync(clone);
+  const sink = new GitSink(clone);
+  await sink.cloneInto(server.repoUrl("remote"));
   const setup: OperatorSetup = {
     repo: clone,
     cluster: "local",
     runner: await testWallet("hospital-provider"),
     kube: undefined as unknown as Kube,
     sealedRoot: tempDir(),
-    git: new GitSink(clone),
+    git: sink,
     now: () => new Date("2026-12-03T08:11:00Z"),
   };
   return { setup, remote };

@@ -97,6 +97,8 @@ export interface LabContractOptions {
   readonly algorithm?: { readonly name: string; readonly code: string | Buffer };
   /** Fields of inputs.compute to change (e.g. a short maxDurationSeconds). */
   readonly compute?: Record<string, unknown>;
+  /** An edit of the lab profile's text (after the pod image is pinned), e.g. this run's loopback addresses. */
+  readonly profile?: (text: string) => string;
 }
 
 /**
@@ -136,7 +138,7 @@ export async function labContract(id: string, images: { pod: LocalImage; python:
     mkdirSync(join(repo, "environments", name), { recursive: true });
     writeFileSync(join(repo, "environments", name, "environment.json"), `${JSON.stringify(env, null, 2)}\n`);
   }
-  writeFileSync(join(repo, "clusters", "lab", "cluster.yaml"), pinnedLabProfile(images.pod));
+  writeFileSync(join(repo, "clusters", "lab", "cluster.yaml"), pinnedLabProfile(images.pod, options.profile));
 
   await signAll(repo, id);
   await approveAll(repo, id);

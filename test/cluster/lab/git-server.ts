@@ -1,7 +1,8 @@
 /**
  * A git server on loopback for the lab: a Node HTTP server on 127.0.0.1 that runs `git
- * http-backend` (CGI, smart HTTP, read-only) for the bare repositories under one folder. Argo CD's
- * repo server reads from it as from any http git host.
+ * http-backend` (CGI, smart HTTP, read-only unless `acceptPush`) for the bare repositories under one
+ * folder. Argo CD's repo server reads from it as from any http git host; the operator, given
+ * `acceptPush`, pushes its records to it as to any git host.
  *
  * Tests can make it fail on purpose: `stop()` closes the port (connection refused) and `start()`
  * opens it again on the same port; `setMode("unavailable")` answers 503 and `setMode("not-found")`
@@ -39,13 +40,15 @@ export interface GitServerOptions {
   readonly git?: string;
   /** 0 (default): a free port. */
   readonly port?: number;
+  /** Lets clients push (git http-backend enables receive-pack for an authenticated user: REMOTE_USER is set). */
+  readonly acceptPush?: boolean;
 }
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const HEADER_END_LF = Buffer.from("\n\n");
 
 /** Runs `git http-backend` for one request and streams its answer. */
-function cgi(git: string, root: string, req: IncomingMessage, res: ServerResponse): void {
+function cgi(git: string, root: string, acceptPush: boolean, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -58,6 +61,7 @@ function cgi(git: string, root: string, req: IncomingMessage, res: ServerRespons
     PATH_INFO: decodeURIComponent(url.pathname),
     QUERY_STRING: url.search.startsWith("?") ? url.search.slice(1) : url.search,
     REMOTE_ADDR: req.socket.remoteAddress ?? "127.0.0.1",
+    ...(acceptPush ? { REMOTE_USER: "datomspod-lab" } : {}),
     CONTENT_TYPE: req.headers["content-type"] ?? "",
     ...(req.headers["content-length"] === undefined ? {} : { CONTENT_LENGTH: req.headers["content-length"] }),
     ...(req.headers["content-encoding"] === undefined ? {} : { HTTP_CONTENT_ENCODING: String(req.headers["content-encoding"]) }),
@@ -134,7 +138,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       res.writeHead(404, { "content-type": "text/plain" }).end("repository not found (datomspod lab test)\n");
       return;
     }
-    cgi(git, root, req, res);
+    cgi(git, root, options.acceptPush === true, req, res);
   };
 
   const listen = (): Promise<void> =>

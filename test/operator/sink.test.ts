@@ -1,0 +1,131 @@
+/**
+ * The operator's git clone, spoken to by isomorphic-git over smart HTTP (git http-backend on
+ * loopback, as the lab's git server and any git host): reset to the remote before every decision
+ * (a crash's leftovers go), a push that lost a race is put on top of the other commit, and a clone
+ * that is not the operator's own, or a remote that is not http(s), is refused.
+ */
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
+import { tempDir } from "../helpers/repo.js";
+import { startGitServer, type GitServer } from "../cluster/lab/git-server.js";
+
+const servers: GitServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+});
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t.invalid", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" },
+  });
+}
+
+/** A remote served over HTTP with two files, and a clone of it made by the sink (as the Deployment's --clone does). */
+async function remoteAndClone(): Promise<{ server: GitServer; bare: string; clone: string; sink: GitSink }> {
+  const server = await startGitServer({ root: tempDir(), acceptPush: true });
+  servers.push(server);
+  const source = tempDir();
+  git(source, "init", "--quiet", "--initial-branch=main");
+  mkdirSync(join(source, "contracts", "a"), { recursive: true });
+  writeFileSync(join(source, "contracts", "a", "contract.json"), "{}\n");
+  writeFileSync(join(source, "README.md"), "hello\n");
+  git(source, "add", "--all");
+  git(source, "commit", "--quiet", "-m", "start");
+  execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", join(server.root, "r.git")]);
+  git(source, "push", "--quiet", join(server.root, "r.git"), "HEAD:main");
+  const clone = join(tempDir(), "clone");
+  mkdirSync(clone);
+  const sink = new GitSink(clone);
+  await sink.cloneInto(server.repoUrl("r"));
+  // the test's own git commands use the bare repository's path: a synchronous git against this process's server would wait forever
+  return { server, bare: join(server.root, "r.git"), clone, sink };
+}
+
+describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
+  it("is reset to the remote before a decision: a changed, a deleted, a staged and an untracked file of a crash are gone", async () => {
+    const { clone, sink } = await remoteAndClone();
+    writeFileSync(join(clone, "README.md"), "changed\n");
+    rmSync(join(clone, "contracts", "a", "contract.json"));
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+    git(clone, "add", "contracts/a/receipts/run-1.json");
+    mkdirSync(join(clone, "contracts", "b", "deep"), { recursive: true });
+    writeFileSync(join(clone, "contracts", "b", "deep", "deletion.json"), "{}\n");
+
+    await sink.sync();
+
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
+    expect(readFileSync(join(clone, "contracts", "a", "contract.json"), "utf8")).toBe("{}\n");
+    expect(existsSync(join(clone, "contracts", "a", "receipts"))).toBe(false);
+    expect(existsSync(join(clone, "contracts", "b"))).toBe(false);
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    await expect(sink.assertOwned()).resolves.toBeUndefined();
+  });
+
+  it("walks the work tree again after a decision that wrote (willWrite), or when the remote moved; not otherwise", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    sink.willWrite();
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+
+    await sink.sync();
+
+    expect(existsSync(join(clone, "contracts", "a", "receipts"))).toBe(false);
+    const other = join(tempDir(), "other");
+    execFileSync("git", ["clone", "--quiet", bare, other]);
+    writeFileSync(join(other, "README.md"), "moved\n");
+    git(other, "commit", "--quiet", "-am", "moved");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("moved\n");
+    // neither moved nor written: the tree is not walked (a file put there behind the operator's back stays until one of those happens)
+    writeFileSync(join(clone, "stray.txt"), "x\n");
+    await sink.sync();
+    expect(existsSync(join(clone, "stray.txt"))).toBe(true);
+  });
+
+  it("commits as the operator and pushes; a push that lost the race goes on top of the other commit", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const other = join(tempDir(), "other");
+    execFileSync("git", ["clone", "--quiet", bare, other]);
+    git(other, "commit", "--quiet", "--allow-empty", "-m", "someone else first");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), '{"r":1}\n');
+
+    const commit = await sink.record(["contracts/a/receipts/run-1.json"], "Receipt of a run-1");
+
+    git(other, "pull", "--quiet", "origin", "main");
+    expect(git(other, "rev-parse", "HEAD").trim()).toBe(commit);
+    expect(git(other, "log", "--format=%s|%an|%ae|%cn").trim().split("\n")).toEqual([
+      `Receipt of a run-1|${OPERATOR_COMMITTER.name}|${OPERATOR_COMMITTER.email}|${OPERATOR_COMMITTER.name}`,
+      "someone else first|t|t@t.invalid|t",
+      "start|t|t@t.invalid|t",
+    ]);
+    expect(readFileSync(join(other, "contracts", "a", "receipts", "run-1.json"), "utf8")).toBe('{"r":1}\n');
+  });
+
+  it("refuses a clone with changes of its own, and a remote that is not http(s)", async () => {
+    const { clone, sink } = await remoteAndClone();
+    writeFileSync(join(clone, "README.md"), "mine\n");
+
+    await expect(sink.assertOwned()).rejects.toThrow(/has uncommitted changes \(README\.md\)/);
+    git(clone, "checkout", "--quiet", "--", "README.md");
+    git(clone, "remote", "set-url", "origin", "/srv/git/r.git");
+    await expect(sink.assertOwned()).rejects.toThrow(/"\/srv\/git\/r\.git" is not an http:\/\/ or https:\/\/ URL/);
+    await expect(new GitSink(tempDir()).cloneInto("git@example.invalid:r.git")).rejects.toThrow(/is not an http:\/\/ or https:\/\/ URL/);
+  });
+
+  it("says which step failed when the remote is down", async () => {
+    const { server, sink } = await remoteAndClone();
+    await server.stop();
+
+    await expect(sink.sync()).rejects.toThrow(/^git fetch failed in .*clone: .*ECONNREFUSED/);
+  });
+});
