@@ -15,7 +15,7 @@
 //    polls here) until all N Applications are Synced and Healthy (Jobs Complete, claims Bound), the
 //    RSS of the lab's daemons (kube-apiserver, etcd, Argo CD's application controller, repo server,
 //    ApplicationSet controller, redis: VmRSS sampled every second from /proc/<pid>/status, and
-//    VmHWM) and of `datomspod operator` watching the N namespaces and Jobs (its own clone and remote,
+//    VmHWM; and the CPU seconds each used in the phase) and of `datomspod operator` watching the N namespaces and Jobs (its own clone and remote,
 //    at nice 10). Then the removal: every contract revoked by its provider, compile refuses to remove
 //    N folders without --allow-removals (the mass-deletion guard), passes with it; then the time from
 //    the commit removing every folder until all Applications and namespaces are gone.
@@ -25,6 +25,8 @@
 //
 // Run after `npm run build`, as root, with the lab up (npm run lab -- up, or the shared one):
 //   DATOMSPOD_LAB_DIR=/work/lab node bench/cluster-scale.mjs [--sizes 20,100] [--kwok-nodes 10] [--out FILE]
+//     [--timeout S (default 6 s per Application, at least 300)] [--removal-timeout S (default: --timeout)]
+//     [--no-removal (skip step 2's removal; the cleanup then deletes at once)]
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
@@ -42,6 +44,8 @@ const { values: options } = parseArgs({
     "kwok-nodes": { type: "string", default: "10" },
     "timeout-per-app": { type: "string", default: "6" },
     timeout: { type: "string" },
+    "removal-timeout": { type: "string" },
+    "no-removal": { type: "boolean", default: false },
     out: { type: "string", default: join(root, "bench/results/cluster-scale.json") },
   },
 });
@@ -72,6 +76,8 @@ const DAEMONS = [
   "kube-controller-manager",
   "kwok",
 ];
+/** USER_HZ of /proc/<pid>/stat (100 on Linux). */
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const load1 = () => Math.round(loadavg()[0] * 100) / 100;
 const mb = (kb) => Math.round(kb / 1024);
 
@@ -81,12 +87,16 @@ for (const piece of ["argocd", "kwok"])
   if (!info.running.includes(piece)) throw new Error(`the lab's ${piece} is not running (${info.skipped[piece] ?? "not started"}): the bench needs it`);
 const api = lab.labKube(info);
 
-/** VmRSS and VmHWM (kB) of a process, or undefined when it is gone. */
+/** VmRSS and VmHWM (kB) of a process and its CPU seconds (user + system, its own and its waited-for children's), or undefined when it is gone. */
 function memory(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    return { rss: field("VmRSS"), hwm: field("VmHWM") };
+    // fields after the command's closing parenthesis: utime, stime, cutime, cstime are the 12th-15th
+    const line = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const cpu = [11, 12, 13, 14].reduce((sum, i) => sum + Number(stat[i]), 0) / CLOCK_TICKS;
+    return { rss: field("VmRSS"), hwm: field("VmHWM"), cpu };
   } catch {
     return undefined;
   }
@@ -102,10 +112,11 @@ function sampler(extra) {
     for (const [name, pid] of Object.entries(all)) {
       const m = memory(pid);
       if (m === undefined) continue;
-      const entry = ((phases[phase] ??= {})[name] ??= { startMB: mb(m.rss), peakMB: 0, endMB: 0, hwmMB: 0 });
+      const entry = ((phases[phase] ??= {})[name] ??= { startMB: mb(m.rss), peakMB: 0, endMB: 0, hwmMB: 0, cpuStart: m.cpu, cpuSeconds: 0 });
       entry.peakMB = Math.max(entry.peakMB, mb(m.rss));
       entry.endMB = mb(m.rss);
       entry.hwmMB = mb(m.hwm);
+      entry.cpuSeconds = Math.round((m.cpu - entry.cpuStart) * 10) / 10;
     }
   };
   sample();
@@ -119,9 +130,16 @@ function sampler(extra) {
     stop() {
       clearInterval(timer);
       sample();
+      for (const entries of Object.values(phases)) for (const entry of Object.values(entries)) delete entry.cpuStart;
       return phases;
     },
   };
+}
+
+/** The flags the lab runs Argo CD's daemons with (lab-only tuning is stated with the numbers it gave). */
+function argocdFlags() {
+  const names = ["argocd-application-controller", "argocd-repo-server", "argocd-applicationset-controller"];
+  return Object.fromEntries(names.map((name) => [name, (daemonRecord(info.dir, name)?.command ?? []).slice(1).filter((flag) => !/port|addr|redis|repo-server=|dir/.test(flag))]));
 }
 
 /** The bench profile: the lab profile under the name `profile`, its sealed claims in StorageClass `<profile>-sealed`. */
@@ -206,7 +224,7 @@ async function scale(n) {
   const profile = `scale-${id}`;
   const prefix = `s${id}`;
   const base = join(info.dir, "state", "scale", id);
-  const result = { n, runId: id, profile, startedAt: new Date().toISOString(), loadAverage1m: { start: load1() } };
+  const result = { n, runId: id, profile, startedAt: new Date().toISOString(), loadAverage1m: { start: load1() }, argocdFlags: argocdFlags() };
   const made = { appset: `datomspod-${profile}`, project: `datomspod-${profile}`, nodes: [], storageClass: `${profile}-sealed` };
   let server;
   let operator;
@@ -417,6 +435,10 @@ async function scale(n) {
 
     // The removal: every contract revoked by its provider; the mass-deletion guard refuses the
     // compile that would remove N folders, --allow-removals N lets it.
+    if (options["no-removal"]) {
+      result.removal = { skipped: "--no-removal: the guard and the pruning were not measured at this N; the cleanup deleted everything" };
+      return result;
+    }
     memorySampler.phase("removal");
     for (const [file, text] of renderedJobs) writeFileSync(file, text);
     for (const contract of ids) await writer.revoke(contract, "scale bench: the run is over");
@@ -438,10 +460,11 @@ async function scale(n) {
     t = Date.now();
     await repo.commit(`${n} contracts revoked: instance folders removed`);
     await refreshApplicationSet(api, made.appset);
+    const removalTimeoutMs = options["removal-timeout"] !== undefined ? Number(options["removal-timeout"]) * 1000 : timeoutMs;
     result.removal.applicationsGoneMs = await until(
       `${n} Applications deleted`,
       t,
-      timeoutMs,
+      removalTimeoutMs,
       () => listApps(id),
       (apps) => apps.length === 0,
       (apps) => `${apps.length} left`,
@@ -449,7 +472,7 @@ async function scale(n) {
     result.removal.namespacesGoneMs = await until(
       `${n} namespaces deleted`,
       t,
-      timeoutMs,
+      removalTimeoutMs,
       () => listNamespaces(`dp-${prefix}-`),
       (list) => list.length === 0,
       (list) => `${list.length} left`,
@@ -466,7 +489,7 @@ async function scale(n) {
     }
     if (memorySampler !== undefined) result.memory = memorySampler.stop();
     result.loadAverage1m.end = load1();
-    result.cleanup = await cleanUp(id, prefix, made, result.failure !== undefined);
+    result.cleanup = await cleanUp(id, prefix, made, result.failure !== undefined || options["no-removal"]);
     await server?.stop();
     rmSync(base, { recursive: true, force: true });
     result.finishedAt = new Date().toISOString();
