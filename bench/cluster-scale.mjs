@@ -4,9 +4,10 @@
 // For each N (--sizes, default 100,300,1000), against the running lab (DATOMSPOD_LAB_DIR):
 // 1. N copies of the hospital-stats contract (bench/contracts.mjs, the compile bench's generator),
 //    signed, approved, one run requested, for a bench-only cluster profile `scale-<id>` (the lab
-//    profile under another name and StorageClass), compiled by the real CLI. In the bench's copy
-//    only, every rendered Job's pod template gets a nodeSelector and a toleration for this run's
-//    kwok nodes (a plain edit of the YAML, no kustomize), so kwok's stages run and complete the pods.
+//    profile under another name and StorageClass), compiled by the real CLI, committed as rendered
+//    (the operator signs a receipt only for a Job that is exactly the committed one). The pods go to
+//    this run's kwok nodes (untainted) because the lab's real node is cordoned for the run (and
+//    uncordoned at the end), so kwok's stages run and complete them.
 //    The cluster side the profile names is made: the StorageClass `scale-<id>-sealed` and one sealed
 //    PersistentVolume per instance (claimRef to its claim). The rendered AppProject and
 //    ApplicationSet (automated sync, prune) are applied, pointed at a loopback git repository of
@@ -34,7 +35,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { runnerImport } from "vite";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { contractWriter } from "./contracts.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -139,7 +140,9 @@ function sampler(extra) {
 /** The flags the lab runs Argo CD's daemons with (lab-only tuning is stated with the numbers it gave). */
 function argocdFlags() {
   const names = ["argocd-application-controller", "argocd-repo-server", "argocd-applicationset-controller"];
-  return Object.fromEntries(names.map((name) => [name, (daemonRecord(info.dir, name)?.command ?? []).slice(1).filter((flag) => !/port|addr|redis|repo-server=|dir/.test(flag))]));
+  return Object.fromEntries(
+    names.map((name) => [name, (daemonRecord(info.dir, name)?.command ?? []).slice(1).filter((flag) => !/port|addr|redis|repo-server=|dir/.test(flag))]),
+  );
 }
 
 /** The bench profile: the lab profile under the name `profile`, its sealed claims in StorageClass `<profile>-sealed`. */
@@ -151,26 +154,14 @@ function benchProfile(profile) {
   return edited;
 }
 
-/**
- * The bench's patch of the rendered Jobs: their pods go to this run's kwok nodes (nodeSelector +
- * toleration of their taint). Resolves with the rendered texts, to put back before the next compile
- * (compile refuses a clusters/ that differs from what it rendered).
- */
-function onKwok(folder, id) {
-  const rendered = new Map();
+/** The number of rendered Jobs (job-*.yaml) in the instance folders of `folder`. */
+function renderedJobs(folder) {
+  let count = 0;
   for (const instance of readdirSync(folder)) {
-    const dir = join(folder, instance);
     if (["argocd", "operator", "cluster.yaml"].includes(instance)) continue;
-    for (const file of readdirSync(dir).filter((name) => name.startsWith("job-"))) {
-      const text = readFileSync(join(dir, file), "utf8");
-      rendered.set(join(dir, file), text);
-      const job = parse(text);
-      job.spec.template.spec.nodeSelector = { [RUN_LABEL]: id };
-      job.spec.template.spec.tolerations = [{ key: KWOK_NODE_ANNOTATION, operator: "Exists", effect: "NoSchedule" }];
-      writeFileSync(join(dir, file), stringify(job, { lineWidth: 0 }));
-    }
+    count += readdirSync(join(folder, instance)).filter((name) => name.startsWith("job-")).length;
   }
-  return rendered;
+  return count;
 }
 
 function timed(args, cwd) {
@@ -225,7 +216,7 @@ async function scale(n) {
   const prefix = `s${id}`;
   const base = join(info.dir, "state", "scale", id);
   const result = { n, runId: id, profile, startedAt: new Date().toISOString(), loadAverage1m: { start: load1() }, argocdFlags: argocdFlags() };
-  const made = { appset: `datomspod-${profile}`, project: `datomspod-${profile}`, nodes: [], storageClass: `${profile}-sealed` };
+  const made = { appset: `datomspod-${profile}`, project: `datomspod-${profile}`, nodes: [], cordoned: [], storageClass: `${profile}-sealed` };
   let server;
   let operator;
   let operatorEvents = { receipt: 0, deletion: 0, error: 0, firstError: undefined };
@@ -257,8 +248,8 @@ async function scale(n) {
     if (compiled.code !== 0) throw new Error(`compile failed (${compiled.code}): ${compiled.stderr.slice(0, 2000)}`);
     result.compile = { seconds: compiled.seconds, peakRssMB: compiled.peakRssMB };
     const folder = join(work, "clusters", profile);
-    const renderedJobs = onKwok(folder, id);
-    if (renderedJobs.size !== n) throw new Error(`expected ${n} rendered Jobs, found ${renderedJobs.size}`);
+    const jobs = renderedJobs(folder);
+    if (jobs !== n) throw new Error(`expected ${n} rendered Jobs, found ${jobs}`);
     log(`N=${n}: ${n} contracts made in ${result.contractsSetupSeconds} s, compiled in ${compiled.seconds} s (peak ${compiled.peakRssMB} MB)`);
 
     // The cluster side: kwok nodes, the profile's StorageClass, one sealed PV per instance.
@@ -270,8 +261,13 @@ async function scale(n) {
         apiVersion: "v1",
         kind: "Node",
         metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: "fake" }, labels: { type: "kwok", [RUN_LABEL]: id, "kubernetes.io/hostname": name } },
-        spec: { taints: [{ key: KWOK_NODE_ANNOTATION, value: "fake", effect: "NoSchedule" }] },
       });
+    }
+    // Only kwok's nodes take pods during the run: every other schedulable node is cordoned (and uncordoned by the cleanup).
+    for (const node of await api.list("/api/v1/nodes")) {
+      if (node.metadata.annotations?.[KWOK_NODE_ANNOTATION] === "fake" || node.spec?.unschedulable === true) continue;
+      made.cordoned.push(node.metadata.name);
+      await api.patch(`/api/v1/nodes/${node.metadata.name}`, { spec: { unschedulable: true } });
     }
     await api.apply({
       apiVersion: "storage.k8s.io/v1",
@@ -440,7 +436,6 @@ async function scale(n) {
       return result;
     }
     memorySampler.phase("removal");
-    for (const [file, text] of renderedJobs) writeFileSync(file, text);
     for (const contract of ids) await writer.revoke(contract, "scale bench: the run is over");
     const refused = timed(["compile"], work);
     const guardLine = refused.stderr.split("\n").find((line) => line.includes("instance folders at once")) ?? refused.stderr.split("\n")[0];
@@ -537,6 +532,11 @@ async function cleanUp(id, prefix, made, fast) {
     report.error = String(error?.message ?? error);
     log(`cleanup of run ${id} failed: ${report.error}`);
   }
+  // the lab's own nodes take pods again, whatever failed above
+  for (const node of made.cordoned) {
+    await api.patch(`/api/v1/nodes/${node}`, { spec: { unschedulable: null } }).catch((error) => log(`uncordon ${node} failed: ${error.message}`));
+  }
+  report.uncordoned = made.cordoned;
   return report;
 }
 
