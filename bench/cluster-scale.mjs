@@ -551,6 +551,8 @@ const output = {
     "N contracts → N Argo CD Applications on the lab (bench/cluster-scale.mjs): commit → all Synced+Healthy (Jobs completed by kwok), daemons' RSS, operator RSS, removal → namespaces gone",
   versions: (await load("test/cluster/lab/tools.ts")).readVersions(),
   byN: previous.byN ?? {},
+  // runs set aside by hand (other flags, another bench), kept as they were
+  ...(previous.earlier !== undefined ? { earlier: previous.earlier } : {}),
 };
 let failed = false;
 for (const n of options.sizes.split(",").map(Number)) {
@@ -598,5 +600,7 @@ function growth(byN) {
     healthyApplicationsPerSecond: Object.fromEntries(runs.map((r) => [r.n, healthyPerSecond(r)])),
     removalNamespacesGoneMs: Object.fromEntries(runs.map((r) => [r.n, r.removal?.namespacesGoneMs ?? null])),
     peakRssMB: Object.fromEntries(names.map((name) => [name, Object.fromEntries(runs.map((r) => [r.n, peak(r, name)]))])),
+    // CPU seconds from the commit to all Synced+Healthy (or to the timeout)
+    syncCpuSeconds: Object.fromEntries(names.map((name) => [name, Object.fromEntries(runs.map((r) => [r.n, r.memory.sync?.[name]?.cpuSeconds ?? null]))])),
   };
 }
