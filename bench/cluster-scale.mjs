@@ -4,9 +4,10 @@
 // For each N (--sizes, default 100,300,1000), against the running lab (DATOMSPOD_LAB_DIR):
 // 1. N copies of the hospital-stats contract (bench/contracts.mjs, the compile bench's generator),
 //    signed, approved, one run requested, for a bench-only cluster profile `scale-<id>` (the lab
-//    profile under another name and StorageClass), compiled by the real CLI. In the bench's copy
-//    only, every rendered Job's pod template gets a nodeSelector and a toleration for this run's
-//    kwok nodes (a plain edit of the YAML, no kustomize), so kwok's stages run and complete the pods.
+//    profile under another name and StorageClass), compiled by the real CLI, committed as rendered
+//    (the operator signs a receipt only for a Job that is exactly the committed one). The pods go to
+//    this run's kwok nodes (untainted) because the lab's real node is cordoned for the run (and
+//    uncordoned at the end), so kwok's stages run and complete them.
 //    The cluster side the profile names is made: the StorageClass `scale-<id>-sealed` and one sealed
 //    PersistentVolume per instance (claimRef to its claim). The rendered AppProject and
 //    ApplicationSet (automated sync, prune) are applied, pointed at a loopback git repository of
@@ -15,7 +16,7 @@
 //    polls here) until all N Applications are Synced and Healthy (Jobs Complete, claims Bound), the
 //    RSS of the lab's daemons (kube-apiserver, etcd, Argo CD's application controller, repo server,
 //    ApplicationSet controller, redis: VmRSS sampled every second from /proc/<pid>/status, and
-//    VmHWM) and of `datomspod operator` watching the N namespaces and Jobs (its own clone and remote,
+//    VmHWM; and the CPU seconds each used in the phase) and of `datomspod operator` watching the N namespaces and Jobs (its own clone and remote,
 //    at nice 10). Then the removal: every contract revoked by its provider, compile refuses to remove
 //    N folders without --allow-removals (the mass-deletion guard), passes with it; then the time from
 //    the commit removing every folder until all Applications and namespaces are gone.
@@ -25,6 +26,8 @@
 //
 // Run after `npm run build`, as root, with the lab up (npm run lab -- up, or the shared one):
 //   DATOMSPOD_LAB_DIR=/work/lab node bench/cluster-scale.mjs [--sizes 20,100] [--kwok-nodes 10] [--out FILE]
+//     [--timeout S (default 6 s per Application, at least 300)] [--removal-timeout S (default: --timeout)]
+//     [--no-removal (skip step 2's removal; the cleanup then deletes at once)]
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
@@ -32,7 +35,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { runnerImport } from "vite";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { contractWriter } from "./contracts.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -42,6 +45,8 @@ const { values: options } = parseArgs({
     "kwok-nodes": { type: "string", default: "10" },
     "timeout-per-app": { type: "string", default: "6" },
     timeout: { type: "string" },
+    "removal-timeout": { type: "string" },
+    "no-removal": { type: "boolean", default: false },
     out: { type: "string", default: join(root, "bench/results/cluster-scale.json") },
   },
 });
@@ -72,6 +77,8 @@ const DAEMONS = [
   "kube-controller-manager",
   "kwok",
 ];
+/** USER_HZ of /proc/<pid>/stat (100 on Linux). */
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const load1 = () => Math.round(loadavg()[0] * 100) / 100;
 const mb = (kb) => Math.round(kb / 1024);
 
@@ -81,12 +88,16 @@ for (const piece of ["argocd", "kwok"])
   if (!info.running.includes(piece)) throw new Error(`the lab's ${piece} is not running (${info.skipped[piece] ?? "not started"}): the bench needs it`);
 const api = lab.labKube(info);
 
-/** VmRSS and VmHWM (kB) of a process, or undefined when it is gone. */
+/** VmRSS and VmHWM (kB) of a process and its CPU seconds (user + system, its own and its waited-for children's), or undefined when it is gone. */
 function memory(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    return { rss: field("VmRSS"), hwm: field("VmHWM") };
+    // fields after the command's closing parenthesis: utime, stime, cutime, cstime are the 12th-15th
+    const line = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const cpu = [11, 12, 13, 14].reduce((sum, i) => sum + Number(stat[i]), 0) / CLOCK_TICKS;
+    return { rss: field("VmRSS"), hwm: field("VmHWM"), cpu };
   } catch {
     return undefined;
   }
@@ -102,10 +113,11 @@ function sampler(extra) {
     for (const [name, pid] of Object.entries(all)) {
       const m = memory(pid);
       if (m === undefined) continue;
-      const entry = ((phases[phase] ??= {})[name] ??= { startMB: mb(m.rss), peakMB: 0, endMB: 0, hwmMB: 0 });
+      const entry = ((phases[phase] ??= {})[name] ??= { startMB: mb(m.rss), peakMB: 0, endMB: 0, hwmMB: 0, cpuStart: m.cpu, cpuSeconds: 0 });
       entry.peakMB = Math.max(entry.peakMB, mb(m.rss));
       entry.endMB = mb(m.rss);
       entry.hwmMB = mb(m.hwm);
+      entry.cpuSeconds = Math.round((m.cpu - entry.cpuStart) * 10) / 10;
     }
   };
   sample();
@@ -119,9 +131,18 @@ function sampler(extra) {
     stop() {
       clearInterval(timer);
       sample();
+      for (const entries of Object.values(phases)) for (const entry of Object.values(entries)) delete entry.cpuStart;
       return phases;
     },
   };
+}
+
+/** The flags the lab runs Argo CD's daemons with (lab-only tuning is stated with the numbers it gave). */
+function argocdFlags() {
+  const names = ["argocd-application-controller", "argocd-repo-server", "argocd-applicationset-controller"];
+  return Object.fromEntries(
+    names.map((name) => [name, (daemonRecord(info.dir, name)?.command ?? []).slice(1).filter((flag) => !/port|addr|redis|repo-server=|dir/.test(flag))]),
+  );
 }
 
 /** The bench profile: the lab profile under the name `profile`, its sealed claims in StorageClass `<profile>-sealed`. */
@@ -133,26 +154,14 @@ function benchProfile(profile) {
   return edited;
 }
 
-/**
- * The bench's patch of the rendered Jobs: their pods go to this run's kwok nodes (nodeSelector +
- * toleration of their taint). Resolves with the rendered texts, to put back before the next compile
- * (compile refuses a clusters/ that differs from what it rendered).
- */
-function onKwok(folder, id) {
-  const rendered = new Map();
+/** The number of rendered Jobs (job-*.yaml) in the instance folders of `folder`. */
+function renderedJobs(folder) {
+  let count = 0;
   for (const instance of readdirSync(folder)) {
-    const dir = join(folder, instance);
     if (["argocd", "operator", "cluster.yaml"].includes(instance)) continue;
-    for (const file of readdirSync(dir).filter((name) => name.startsWith("job-"))) {
-      const text = readFileSync(join(dir, file), "utf8");
-      rendered.set(join(dir, file), text);
-      const job = parse(text);
-      job.spec.template.spec.nodeSelector = { [RUN_LABEL]: id };
-      job.spec.template.spec.tolerations = [{ key: KWOK_NODE_ANNOTATION, operator: "Exists", effect: "NoSchedule" }];
-      writeFileSync(join(dir, file), stringify(job, { lineWidth: 0 }));
-    }
+    count += readdirSync(join(folder, instance)).filter((name) => name.startsWith("job-")).length;
   }
-  return rendered;
+  return count;
 }
 
 function timed(args, cwd) {
@@ -206,8 +215,8 @@ async function scale(n) {
   const profile = `scale-${id}`;
   const prefix = `s${id}`;
   const base = join(info.dir, "state", "scale", id);
-  const result = { n, runId: id, profile, startedAt: new Date().toISOString(), loadAverage1m: { start: load1() } };
-  const made = { appset: `datomspod-${profile}`, project: `datomspod-${profile}`, nodes: [], storageClass: `${profile}-sealed` };
+  const result = { n, runId: id, profile, startedAt: new Date().toISOString(), loadAverage1m: { start: load1() }, argocdFlags: argocdFlags() };
+  const made = { appset: `datomspod-${profile}`, project: `datomspod-${profile}`, nodes: [], cordoned: [], storageClass: `${profile}-sealed` };
   let server;
   let operator;
   let operatorEvents = { receipt: 0, deletion: 0, error: 0, firstError: undefined };
@@ -240,8 +249,8 @@ async function scale(n) {
     if (compiled.code !== 0) throw new Error(`compile failed (${compiled.code}): ${compiled.stderr.slice(0, 2000)}`);
     result.compile = { seconds: compiled.seconds, peakRssMB: compiled.peakRssMB };
     const folder = join(work, "clusters", profile);
-    const renderedJobs = onKwok(folder, id);
-    if (renderedJobs.size !== n) throw new Error(`expected ${n} rendered Jobs, found ${renderedJobs.size}`);
+    const jobs = renderedJobs(folder);
+    if (jobs !== n) throw new Error(`expected ${n} rendered Jobs, found ${jobs}`);
     log(`N=${n}: ${n} contracts made in ${result.contractsSetupSeconds} s, compiled in ${compiled.seconds} s (peak ${compiled.peakRssMB} MB)`);
 
     // The cluster side: kwok nodes, the profile's StorageClass, one sealed PV per instance.
@@ -253,8 +262,13 @@ async function scale(n) {
         apiVersion: "v1",
         kind: "Node",
         metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: "fake" }, labels: { type: "kwok", [RUN_LABEL]: id, "kubernetes.io/hostname": name } },
-        spec: { taints: [{ key: KWOK_NODE_ANNOTATION, value: "fake", effect: "NoSchedule" }] },
       });
+    }
+    // Only kwok's nodes take pods during the run: every other schedulable node is cordoned (and uncordoned by the cleanup).
+    for (const node of await api.list("/api/v1/nodes")) {
+      if (node.metadata.annotations?.[KWOK_NODE_ANNOTATION] === "fake" || node.spec?.unschedulable === true) continue;
+      made.cordoned.push(node.metadata.name);
+      await api.patch(`/api/v1/nodes/${node.metadata.name}`, { spec: { unschedulable: true } });
     }
     await api.apply({
       apiVersion: "storage.k8s.io/v1",
@@ -418,8 +432,11 @@ async function scale(n) {
 
     // The removal: every contract revoked by its provider; the mass-deletion guard refuses the
     // compile that would remove N folders, --allow-removals N lets it.
+    if (options["no-removal"]) {
+      result.removal = { skipped: "--no-removal: the guard and the pruning were not measured at this N; the cleanup deleted everything" };
+      return result;
+    }
     memorySampler.phase("removal");
-    for (const [file, text] of renderedJobs) writeFileSync(file, text);
     for (const contract of ids) await writer.revoke(contract, "scale bench: the run is over");
     const refused = timed(["compile"], work);
     const guardLine = refused.stderr.split("\n").find((line) => line.includes("instance folders at once")) ?? refused.stderr.split("\n")[0];
@@ -439,10 +456,11 @@ async function scale(n) {
     t = Date.now();
     await repo.commit(`${n} contracts revoked: instance folders removed`);
     await refreshApplicationSet(api, made.appset);
+    const removalTimeoutMs = options["removal-timeout"] !== undefined ? Number(options["removal-timeout"]) * 1000 : timeoutMs;
     result.removal.applicationsGoneMs = await until(
       `${n} Applications deleted`,
       t,
-      timeoutMs,
+      removalTimeoutMs,
       () => listApps(id),
       (apps) => apps.length === 0,
       (apps) => `${apps.length} left`,
@@ -450,7 +468,7 @@ async function scale(n) {
     result.removal.namespacesGoneMs = await until(
       `${n} namespaces deleted`,
       t,
-      timeoutMs,
+      removalTimeoutMs,
       () => listNamespaces(`dp-${prefix}-`),
       (list) => list.length === 0,
       (list) => `${list.length} left`,
@@ -467,7 +485,7 @@ async function scale(n) {
     }
     if (memorySampler !== undefined) result.memory = memorySampler.stop();
     result.loadAverage1m.end = load1();
-    result.cleanup = await cleanUp(id, prefix, made, result.failure !== undefined);
+    result.cleanup = await cleanUp(id, prefix, made, result.failure !== undefined || options["no-removal"]);
     await server?.stop();
     rmSync(base, { recursive: true, force: true });
     result.finishedAt = new Date().toISOString();
@@ -515,6 +533,11 @@ async function cleanUp(id, prefix, made, fast) {
     report.error = String(error?.message ?? error);
     log(`cleanup of run ${id} failed: ${report.error}`);
   }
+  // the lab's own nodes take pods again, whatever failed above
+  for (const node of made.cordoned) {
+    await api.patch(`/api/v1/nodes/${node}`, { spec: { unschedulable: null } }).catch((error) => log(`uncordon ${node} failed: ${error.message}`));
+  }
+  report.uncordoned = made.cordoned;
   return report;
 }
 
@@ -529,6 +552,8 @@ const output = {
     "N contracts → N Argo CD Applications on the lab (bench/cluster-scale.mjs): commit → all Synced+Healthy (Jobs completed by kwok), daemons' RSS, operator RSS, removal → namespaces gone",
   versions: (await load("test/cluster/lab/tools.ts")).readVersions(),
   byN: previous.byN ?? {},
+  // runs set aside by hand (other flags, another bench), kept as they were
+  ...(previous.earlier !== undefined ? { earlier: previous.earlier } : {}),
 };
 let failed = false;
 for (const n of options.sizes.split(",").map(Number)) {
@@ -576,5 +601,7 @@ function growth(byN) {
     healthyApplicationsPerSecond: Object.fromEntries(runs.map((r) => [r.n, healthyPerSecond(r)])),
     removalNamespacesGoneMs: Object.fromEntries(runs.map((r) => [r.n, r.removal?.namespacesGoneMs ?? null])),
     peakRssMB: Object.fromEntries(names.map((name) => [name, Object.fromEntries(runs.map((r) => [r.n, peak(r, name)]))])),
+    // CPU seconds from the commit to all Synced+Healthy (or to the timeout)
+    syncCpuSeconds: Object.fromEntries(names.map((name) => [name, Object.fromEntries(runs.map((r) => [r.n, r.memory.sync?.[name]?.cpuSeconds ?? null]))])),
   };
 }

@@ -77,6 +77,10 @@ export function renderArgoCd(profile: ClusterProfile): K8sObject[] {
               "link.argocd.argoproj.io/contract": `${web}/tree/${targetRevision}/contracts/{{.path.basename}}`,
               "link.argocd.argoproj.io/pull-requests": `${web}/pulls?q=is%3Apr+{{.path.basename}}`,
               "link.argocd.argoproj.io/anchors": `${web}/tree/${targetRevision}/contracts/{{.path.basename}}/evidence/anchors`,
+              // An instance is its folder and nothing else: a commit that does not touch the folder (another
+              // contract's, the operator's receipts, evidence) reuses its manifests instead of regenerating them,
+              // so one commit costs the repo server one folder, not every instance (docs/cluster.md, at scale).
+              "argocd.argoproj.io/manifest-generate-paths": ".",
             },
             finalizers: ["resources-finalizer.argocd.argoproj.io"],
           },

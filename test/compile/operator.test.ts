@@ -160,6 +160,17 @@ describe("the Argo CD dashboard", () => {
     ]);
   });
 
+  it("regenerates an instance's manifests only for a commit that touches its own folder", () => {
+    for (const profile of profiles.values()) {
+      const appset = renderArgoCd(profile)[1] as unknown as {
+        spec: { template: { metadata: { annotations: Record<string, string> }; spec: { source: { path: string } } } };
+      };
+
+      // "." is the Application's source path: clusters/<cluster>/<id>, the instance folder (nothing outside it is rendered into it)
+      expect(appset.spec.template.metadata.annotations["argocd.argoproj.io/manifest-generate-paths"]).toBe(".");
+      expect(appset.spec.template.spec.source.path).toBe("{{.path.path}}");
+    }
+  });
   it("shows the contract's state and OPS-C verdict (the instance Namespace's annotations) and links to the contract, its pull requests and anchors", () => {
     const appset = parse(readFileSync(join(ROOT, "clusters", "local", "argocd", "applicationset.yaml"), "utf8")) as {
       spec: { template: { metadata: { annotations: Record<string, string> }; spec: { info: { name: string; value: string }[] } } };
@@ -170,6 +181,7 @@ describe("the Argo CD dashboard", () => {
 
     expect(appset.spec.template.spec.info.map((entry) => entry.name)).toEqual(["contract", "contract state", "OPS-C verdict"]);
     expect(Object.keys(appset.spec.template.metadata.annotations).sort()).toEqual([
+      "argocd.argoproj.io/manifest-generate-paths",
       "link.argocd.argoproj.io/anchors",
       "link.argocd.argoproj.io/contract",
       "link.argocd.argoproj.io/pull-requests",

@@ -629,9 +629,15 @@ async function startArgoCd(ctx: Context, crdsCreated: Promise<void>): Promise<vo
         "--repo-server-plaintext",
         // (Argo CD v3.6.1 binds this one to 0.0.0.0, hard-coded: controller/appcontroller.go)
         `--metrics-port=${p.controllerMetrics}`,
-        "--app-resync=60",
-        "--status-processors=4",
-        "--operation-processors=4",
+        // every Application compared again every 10 min: what the lab tests and benches wait for is refreshed
+        // by annotation (as a webhook would); at 60 s, 1,000 Applications would mean 17 full compares a second,
+        // most of the 2 cores (about 0.1 CPU-s each: 70 CPU-s for 724 compares and 50 syncs at N=50)
+        "--app-resync=600",
+        // Argo CD's own numbers for 1,000 Applications (its high-availability guide; defaults 20 and 10).
+        // They are goroutines that mostly wait on the API server and the repo server: with 4 each, 1,000
+        // Applications queued behind 4 compares and 4 syncs at a time (bench/cluster-scale.mjs, docs/cluster-lab.md).
+        "--status-processors=50",
+        "--operation-processors=25",
         "--loglevel=info",
       ],
       env,
