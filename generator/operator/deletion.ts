@@ -94,9 +94,9 @@ export async function recordDeletion(setup: OperatorSetup, observed: ObservedDel
     const where = setup.dispatch.render(name, DELETION_EVENT_TYPE, { contract: observed.contract, deletion: record });
     return { kind: "recorded", file: where, where };
   }
-  setup.git.willWrite();
-  writeFileAtomic(path, toJsonText(record));
   const file = display(setup.repo, path);
+  setup.git.willWrite([file]);
+  writeFileAtomic(path, toJsonText(record));
   const commit = await setup.git.record(
     [file],
     `Deletion of ${observed.contract}: namespace ${observed.namespace} (uid ${observed.uid}) gone at ${observed.goneAt} (datomspod operator, cluster ${setup.cluster})`,

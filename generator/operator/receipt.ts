@@ -218,7 +218,7 @@ export async function handleFinishedJob(setup: OperatorSetup, job: FinishedJob):
     const where = setup.dispatch.render(name, RECEIPT_EVENT_TYPE, await receiptDispatch(loaded, job.run, receipt, setup.runner));
     return { kind: "recorded", files: [where], where, receipt };
   }
-  setup.git.willWrite();
+  setup.git.willWrite([display(setup.repo, receiptSignatureFile(loaded.dir, job.run)), display(setup.repo, receiptPath)]);
   const written = await writeRunReceipt(setup.repo, loaded, job.run, receipt, setup.runner);
   const files = [display(setup.repo, receiptSignatureFile(loaded.dir, job.run)), display(setup.repo, written)];
   const commit = await setup.git.record(

@@ -15,8 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Kube as ClusterKube, readKubeconfig } from "../../generator/cluster/kube.js";
 import { OPERATOR_KEY_SECRET, OPERATOR_NAME, OPERATOR_NAMESPACE, SEALED_ROOT } from "../../generator/compile/operator.js";
-import { loadContract } from "../../generator/contract/load.js";
-import { verifyReceiptSignature } from "../../generator/lifecycle/facts.js";
 import { cli } from "../helpers/cli.js";
 import { testKey, TEST_PASSWORD } from "../helpers/keys.js";
 import { NO_IPFS, startKubo, type Kubo } from "../publish/kubo.js";
@@ -33,6 +31,7 @@ import {
   sealedVolume,
   type LabContract,
   type LabRun,
+  expectSucceededClusterReceipt,
 } from "./lab/datomspod.js";
 import { run, waitFor } from "./lab/exec.js";
 import { createRepo, startGitServer, type GitServer, type LabRepo } from "./lab/git-server.js";
@@ -266,12 +265,7 @@ describe("the rendered operator Deployment in the lab's cluster", () => {
       throw new Error(`${String(error)}\nthe operator said:\n${await operatorSaid()}`);
     });
     timings["jobFinishedToReceiptCommittedMs"] = Date.now() - finished;
-    const receipt = JSON.parse(receiptText) as { predicate: { status: { phase: string }; inputs: { verified: boolean }; instance: Record<string, unknown> } };
-    const loaded = loadContract(repo!.work, CONTRACT);
-    expect(verifyReceiptSignature(repo!.work, loaded, "run-1", receipt)).toEqual([]);
-    expect(receipt.predicate.status.phase).toBe("succeeded");
-    expect(receipt.predicate.inputs.verified).toBe(true);
-    expect(receipt.predicate.instance).toMatchObject({ cluster: "lab", namespace: NAMESPACE, namespaceUid, jobOutcome: "Complete" });
+    expectSucceededClusterReceipt(repo!.work, CONTRACT, "run-1", receiptText, { namespace: NAMESPACE, namespaceUid, jobOutcome: "Complete" });
     const log = (await run("git", ["-C", repo!.work, "log", "-1", "--format=%an <%ae>%n%s"])).stdout.trim().split("\n");
     expect(log[0]).toBe("datomspod operator <operator@datomspod.invalid>");
     expect(log[1]).toContain(CONTRACT);

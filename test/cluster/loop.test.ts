@@ -20,7 +20,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadContract } from "../../generator/contract/load.js";
 import { deletionMessage } from "../../generator/operator/deletion.js";
-import { verifyReceiptSignature } from "../../generator/lifecycle/facts.js";
 import { verifyRecord } from "../../generator/signatures/records.js";
 import { devKeyFile, pinnedChain } from "../anchor/chain.js";
 import { cli, jsonOut } from "../helpers/cli.js";
@@ -37,6 +36,7 @@ import {
   labDatomspodImages,
   removeLabData,
   sealedVolume,
+  expectSucceededClusterReceipt,
 } from "./lab/datomspod.js";
 import { run, waitFor } from "./lab/exec.js";
 import { createRepo, startGitServer, type GitServer, type LabRepo } from "./lab/git-server.js";
@@ -270,13 +270,7 @@ describe("the whole loop with the rendered clusters/lab instance: commit → Arg
       1000,
     );
     timings["jobFinishedToReceiptCommittedMs"] = Date.now() - finished;
-    const receipt = JSON.parse(receiptText) as { predicate: { status: { phase: string }; inputs: { verified: boolean }; instance: Record<string, unknown> } };
-    const loaded = loadContract(repo!.work, CONTRACT);
-    expect(verifyReceiptSignature(repo!.work, loaded, "run-1", receipt)).toEqual([]);
-    expect(receipt.predicate.status.phase).toBe("succeeded");
-    expect(receipt.predicate.inputs.verified).toBe(true);
-    expect(receipt.predicate.instance).toMatchObject({
-      cluster: "lab",
+    expectSucceededClusterReceipt(repo!.work, CONTRACT, "run-1", receiptText, {
       namespace: NAMESPACE,
       namespaceUid,
       job: `job-${jobName}.yaml`,
@@ -331,6 +325,7 @@ describe("the whole loop with the rendered clusters/lab instance: commit → Arg
     timings["namespaceGoneToDeletionCommittedMs"] = Date.now() - gone;
     const record = JSON.parse(deletionText) as { signer: string; message: Record<string, string> };
     expect(record.message).toMatchObject({ namespace: NAMESPACE, namespaceUid, cluster: "lab" });
+    const loaded = loadContract(repo!.work, CONTRACT);
     const observed = {
       contract: CONTRACT,
       namespace: NAMESPACE,

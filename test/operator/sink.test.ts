@@ -6,7 +6,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
@@ -111,8 +111,94 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expect(readFileSync(join(other, "contracts", "a", "receipts", "run-1.json"), "utf8")).toBe('{"r":1}\n');
   });
 
-  it("refuses a clone with changes of its own, and a remote that is not http(s)", async () => {
+  it("follows a moved remote path by path (changed, added, removed, a file that became a folder, an executable), index and work tree equal to the commit", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const other = join(tempDir(), "other");
+    execFileSync("git", ["clone", "--quiet", bare, other]);
+    writeFileSync(join(other, "README.md"), "changed\n");
+    rmSync(join(other, "contracts", "a"), { recursive: true });
+    mkdirSync(join(other, "contracts", "b", "receipts"), { recursive: true });
+    writeFileSync(join(other, "contracts", "b", "receipts", "run-1.json"), "{}\n");
+    writeFileSync(join(other, "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "moved");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    // a file the operator did not write, outside the changed paths: a path-by-path sync does not look there
+    writeFileSync(join(clone, "stray.txt"), "x\n");
+
+    await sink.sync();
+
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("changed\n");
+    expect(existsSync(join(clone, "contracts", "a"))).toBe(false);
+    expect(readFileSync(join(clone, "contracts", "b", "receipts", "run-1.json"), "utf8")).toBe("{}\n");
+    expect(statSync(join(clone, "run.sh")).mode & 0o777).toBe(0o755);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(other, "rev-parse", "HEAD"));
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("?? stray.txt\n");
+    // back: the folder becomes a file again
+    rmSync(join(other, "contracts", "b"), { recursive: true });
+    writeFileSync(join(other, "contracts", "b"), "now a file\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "folder to file");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    expect(readFileSync(join(clone, "contracts", "b"), "utf8")).toBe("now a file\n");
+    expect(git(clone, "status", "--porcelain")).toBe("?? stray.txt\n");
+  });
+
+  it("puts back the files a decision named (willWrite(paths)) and did not commit, path by path", async () => {
     const { clone, sink } = await remoteAndClone();
+    await sink.sync();
+    writeFileSync(join(clone, "stray.txt"), "x\n");
+    sink.willWrite(["contracts/a/receipts/run-1.json", "README.md"]);
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+    writeFileSync(join(clone, "README.md"), "half\n");
+
+    await sink.sync();
+
+    expect(existsSync(join(clone, "contracts", "a", "receipts"))).toBe(false);
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
+    // only the named paths were looked at
+    expect(existsSync(join(clone, "stray.txt"))).toBe(true);
+  });
+
+  it("a push refused because the remote moved after the sync goes on top of the other commit; the record lands once", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    sink.willWrite(["contracts/a/receipts/run-1.json"]);
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), '{"r":1}\n');
+    const other = join(tempDir(), "other");
+    execFileSync("git", ["clone", "--quiet", bare, other]);
+    writeFileSync(join(other, "README.md"), "theirs\n");
+    git(other, "commit", "--quiet", "-am", "someone else, after the sync");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    const commit = await sink.record(["contracts/a/receipts/run-1.json"], "Receipt of a run-1");
+
+    git(other, "pull", "--quiet", "origin", "main");
+    expect(git(other, "rev-parse", "HEAD").trim()).toBe(commit);
+    expect(git(other, "log", "--format=%s").trim().split("\n")).toEqual(["Receipt of a run-1", "someone else, after the sync", "start"]);
+    expect(git(other, "show", "--stat", "--format=", "HEAD").trim()).toMatch(/^contracts\/a\/receipts\/run-1\.json \| 1 \+\n 1 file changed/);
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("theirs\n");
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    execFileSync("git", ["-C", bare, "fsck", "--strict"], { stdio: "pipe" });
+  });
+
+  it("refuses a clone with changes of its own (one it did not make), and a remote that is not http(s)", async () => {
+    const { bare, clone: own, sink: ownSink } = await remoteAndClone();
+    // its own clone, after a crash that left a changed file: accepted, and the first sync puts the file back
+    writeFileSync(join(own, "README.md"), "half-written\n");
+    await expect(ownSink.assertOwned()).resolves.toBeUndefined();
+    await ownSink.sync();
+    expect(readFileSync(join(own, "README.md"), "utf8")).toBe("hello\n");
+    // someone's clone, given to the operator
+    const clone = join(tempDir(), "theirs");
+    execFileSync("git", ["clone", "--quiet", bare, clone]);
+    git(clone, "remote", "set-url", "origin", git(own, "remote", "get-url", "origin").trim());
+    const sink = new GitSink(clone);
+    await expect(sink.assertOwned()).resolves.toBeUndefined();
     writeFileSync(join(clone, "README.md"), "mine\n");
 
     await expect(sink.assertOwned()).rejects.toThrow(/has uncommitted changes \(README\.md\)/);

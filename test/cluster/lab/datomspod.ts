@@ -21,6 +21,8 @@ import { testKey } from "../../helpers/keys.js";
 import { approveAll, signAll } from "../../helpers/records.js";
 import { ROOT, tempRepo } from "../../helpers/repo.js";
 import { openBlob, sealContext, unwrapKey } from "../../../generator/seal/crypto.js";
+import { loadContract } from "../../../generator/contract/load.js";
+import { verifyReceiptSignature } from "../../../generator/lifecycle/facts.js";
 import { waitFor } from "./exec.js";
 import { importImage, type ContainerdAccess, type LocalImage } from "./images.js";
 import { KubeError, conditionStatus, type Kube, type KubeObject } from "./kube.js";
@@ -237,6 +239,30 @@ export function expectAggregatesOf(aggregates: string, dataDir: string): void {
     .reduce((sum, line) => sum + Number(line.split(",")[1]), 0);
   expect(counted).toBeGreaterThan(0);
   expect(counted).toBeLessThanOrEqual(patients);
+}
+
+export interface ClusterReceipt {
+  predicate: { status: { phase: string }; inputs: { verified: boolean }; instance: Record<string, unknown> };
+}
+
+/**
+ * A receipt the operator committed for a run of the lab: signed by the contract's runner, a success
+ * with its inputs verified, naming the instance (cluster, namespace and its uid, and `instance`'s
+ * other fields).
+ */
+export function expectSucceededClusterReceipt(
+  repo: string,
+  contract: string,
+  run: string,
+  receiptText: string,
+  instance: Record<string, unknown>,
+): ClusterReceipt {
+  const receipt = JSON.parse(receiptText) as ClusterReceipt;
+  expect(verifyReceiptSignature(repo, loadContract(repo, contract), run, receipt)).toEqual([]);
+  expect(receipt.predicate.status.phase).toBe("succeeded");
+  expect(receipt.predicate.inputs.verified).toBe(true);
+  expect(receipt.predicate.instance).toMatchObject({ cluster: "lab", ...instance });
+  return receipt;
 }
 
 /** Namespace first, cluster-scoped objects next, then the rest in file order: what Argo CD's sync waves do by kind. */
