@@ -144,8 +144,29 @@ export class GitSink {
    * the whole clone.
    */
   willWrite(files?: readonly string[]): void {
+    if (files !== undefined) for (const file of files) this.assertWritable(normalPath(file));
     if (files === undefined || this.written === "unknown") this.written = "unknown";
     else for (const file of files) this.written.add(normalPath(file));
+  }
+
+  /**
+   * Refuses a path whose folders in the clone are not all real folders: a symbolic link committed
+   * to the repository (`contracts -> /etc`) must not carry the operator's write out of its clone.
+   */
+  private assertWritable(path: string): void {
+    const parts = path.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const at = parts.slice(0, i).join("/");
+      const stat = lstatOrUndefined(join(this.dir, at));
+      if (stat === undefined) return;
+      if (stat.isSymbolicLink() || (i < parts.length && !stat.isDirectory()))
+        throw InputError.of({
+          file: `${this.dir}/${at}`,
+          path: "$",
+          message: `is ${stat.isSymbolicLink() ? "a symbolic link" : "not a folder"}: the operator does not write ${path} through it`,
+          fix: "commit a real folder there (symbolic links are refused in a datomspod repository)",
+        });
+    }
   }
 
   /**
@@ -327,8 +348,13 @@ export class GitSink {
     return null;
   }
 
+  /** A tree's entries; a name git itself refuses to check out (`..`, `.git`, a slash) is refused, so no path leaves the clone. */
   private async readTree(oid: string): Promise<TreeEntry[]> {
-    return (await git.readTree({ fs, dir: this.dir, oid })).tree;
+    const entries = (await git.readTree({ fs, dir: this.dir, oid })).tree;
+    for (const entry of entries)
+      if (/^(\.|\.\.|\.git)$/i.test(entry.path) || /[/\\\0]/.test(entry.path) || entry.path === "")
+        throw new Error(`tree ${oid} holds an entry named ${JSON.stringify(entry.path)}, which git does not check out`);
+    return entries;
   }
 
   /** The changed paths made as in `oid` (removals first, so a file can become a folder and back), in the work tree and the index; then the branch. */

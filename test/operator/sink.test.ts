@@ -6,7 +6,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
@@ -161,6 +161,50 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
     // only the named paths were looked at
     expect(existsSync(join(clone, "stray.txt"))).toBe(true);
+  });
+
+  it("does not write through a symbolic link committed to the repository", async () => {
+    const { bare, sink } = await remoteAndClone();
+    const other = join(tempDir(), "other");
+    execFileSync("git", ["clone", "--quiet", bare, other]);
+    const outside = tempDir();
+    symlinkSync(outside, join(other, "contracts", "b"));
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a link out");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+
+    expect(() => sink.willWrite(["contracts/b/receipts/run-1.json"])).toThrow(
+      /contracts\/b: is a symbolic link: the operator does not write contracts\/b\/receipts\/run-1\.json through it/,
+    );
+    expect(() => sink.willWrite(["README.md/x.json"])).toThrow(/README\.md: is not a folder/);
+    expect(() => sink.willWrite(["../x.json"])).toThrow(/is not a path inside the work tree/);
+    expect(() => sink.willWrite([".git/config"])).toThrow(/is not a path inside the work tree/);
+    await expect(sink.record(["contracts/b/receipts/run-1.json"], "through the link")).rejects.toThrow(/is a symbolic link/);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it("refuses a commit whose tree names a path out of the clone (.., .git), writing nothing", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const blob = execFileSync("git", ["-C", bare, "hash-object", "-w", "--stdin"], { input: "escaped\n", encoding: "utf8" }).trim();
+    for (const name of ["..", ".git", ".GIT"]) {
+      const inner = execFileSync("git", ["-C", bare, "mktree"], { input: `100644 blob ${blob}\tescaped.txt\n`, encoding: "utf8" }).trim();
+      const head = git(bare, "rev-parse", "main").trim();
+      const headTree = git(bare, "rev-parse", "main^{tree}").trim();
+      const listing = git(bare, "ls-tree", headTree);
+      const tree = execFileSync("git", ["-C", bare, "mktree"], { input: `${listing}040000 tree ${inner}\t${name}\n`, encoding: "utf8" }).trim();
+      const commit = git(bare, "commit-tree", tree, "-p", head, "-m", `a tree with ${name}`).trim();
+      const before = git(bare, "rev-parse", "main").trim();
+      git(bare, "update-ref", "refs/heads/main", commit);
+
+      // isomorphic-git refuses these names itself ("unsafe character sequences"); the sink's own check is the second line
+      await expect(sink.sync()).rejects.toThrow(new RegExp(`git reset failed .*(holds an entry named|The filepath) "${name.replace(/\./g, "\\.")}"`));
+
+      expect(existsSync(join(clone, "..", "escaped.txt"))).toBe(false);
+      expect(existsSync(join(clone, ".git", "escaped.txt"))).toBe(false);
+      git(bare, "update-ref", "refs/heads/main", before);
+    }
   });
 
   it("a push refused because the remote moved after the sync goes on top of the other commit; the record lands once", async () => {
