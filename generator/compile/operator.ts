@@ -100,6 +100,8 @@ export function renderOperator(profile: ClusterProfile): K8sObject[] {
             enableServiceLinks: false,
             // The lab's Kubo and git server listen on the node's loopback (the profile says so; never an instance's pod).
             ...(profile.operator?.hostNetwork === true ? { hostNetwork: true } : {}),
+            // The node whose sealed folder holds the sealed-output volumes (the profile says which).
+            ...(profile.operator?.nodeSelector === undefined ? {} : { nodeSelector: { ...profile.operator.nodeSelector } }),
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {

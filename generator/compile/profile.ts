@@ -50,7 +50,7 @@ export interface ClusterProfile {
   readonly secrets?: readonly SecretRef[];
   readonly argocd: { readonly namespace: string; readonly repoURL: string; readonly targetRevision: string; readonly destinationServer: string };
   /** How the operator's Deployment reaches Kubo, git and the API server (see the schema; the lab's listen on the node's loopback). */
-  readonly operator?: { readonly hostNetwork?: boolean; readonly apiServer?: string };
+  readonly operator?: { readonly hostNetwork?: boolean; readonly apiServer?: string; readonly nodeSelector?: Readonly<Record<string, string>> };
 }
 
 let profileValidator: ValidateFunction | undefined;

@@ -148,7 +148,12 @@ async function sealedFolder(setup: OperatorSetup, job: FinishedJob, claim: Claim
   if (pv === undefined || path === undefined) refuse(job, `the volume ${volumeName} of claim ${job.sealedClaim} is not a hostPath or local volume`, fix);
   if (pv.spec?.claimRef?.uid !== claim.metadata.uid) refuse(job, `the volume ${volumeName} is bound to another claim`, fix);
   const root = realpathSync(setup.sealedRoot);
-  if (!existsSync(path)) refuse(job, `the volume's folder ${path} is not on this node`, "run the operator on the node that holds the volumes");
+  if (!existsSync(path))
+    refuse(
+      job,
+      `the volume's folder ${path} is not on this node`,
+      "run the operator on the node that holds the volumes (operator.nodeSelector in the cluster profile)",
+    );
   const real = realpathSync(path);
   if (real !== root && !real.startsWith(root + sep)) refuse(job, `the volume's folder ${real} is outside the sealed root ${root}`, fix);
   checkSealedFolder(job, real);

@@ -103,6 +103,27 @@ describe("how the operator reaches services on the node's loopback (profile fiel
     );
   });
 
+  it("schedules the operator on the node the profile names (operator.nodeSelector), and refuses a label that is not one", () => {
+    const profile = parseProfile(
+      labProfileText((t) => `${t}  nodeSelector:\n    kubernetes.io/hostname: sealed-node-1\n`),
+      "clusters/lab/cluster.yaml",
+      "lab",
+    );
+    const deployment = renderOperator(profile).find((o) => o.kind === "Deployment") as unknown as {
+      spec: { template: { spec: { nodeSelector?: Record<string, string> } } };
+    };
+    const lab = renderOperator(profiles.get("lab")!).find((o) => o.kind === "Deployment") as unknown as typeof deployment;
+
+    expect(deployment.spec.template.spec.nodeSelector).toEqual({ "kubernetes.io/hostname": "sealed-node-1" });
+    expect(lab.spec.template.spec.nodeSelector).toBeUndefined();
+    expect(issuesOf(labProfileText((t) => `${t}  nodeSelector:\n    kubernetes.io/hostname: "not a node!"\n`))).toEqual([
+      expect.objectContaining({ path: expect.stringMatching(/operator\.nodeSelector/) }),
+    ]);
+    expect(issuesOf(labProfileText((t) => `${t}  nodeSelector: {}\n`))).toEqual([
+      expect.objectContaining({ path: expect.stringMatching(/operator\.nodeSelector/) }),
+    ]);
+  });
+
   it("calls the API server the profile names, as the kubelet's variables for the kubernetes Service", () => {
     const profile = parseProfile(
       labProfileText((t) => `${t}  apiServer: https://127.0.0.1:41234\n`),
