@@ -98,6 +98,9 @@ export class GitSink {
       git.clone({ fs, cache: this.cache, http, dir: this.dir, url, ref: this.branch, remote: this.remote, singleBranch: true, noTags: true }),
     );
     writeFileAtomic(join(this.dir, ".git", OWN_CLONE_MARKER), `${url}\n`);
+    // A fresh clone is its commit exactly (work tree and index): the first sync need not walk it.
+    this.cleanAt = await step(this.dir, "clone", () => git.resolveRef({ fs, dir: this.dir, ref: `refs/remotes/${this.remote}/${this.branch}` }));
+    this.written = new Set();
   }
 
   /**
