@@ -117,7 +117,7 @@ export class GitSink {
 
   /**
    * `fetch`, then the branch, the index and the work tree set to the remote's commit; files git does
-   * not track (and are not ignored) go. Path by path from the commit the clone was last known to
+   * not track go (ignored ones too). Path by path from the commit the clone was last known to
    * equal; the whole clone is walked only at the first sync, after a decision that wrote files it
    * did not name (`willWrite()`), or when more than PATHWISE_LIMIT paths changed.
    */
@@ -295,6 +295,8 @@ export class GitSink {
         "user-agent": "datomspod-operator",
       },
       body: oneChunk(new Uint8Array(Buffer.concat([command, Buffer.from("0000"), packfile]))),
+      // a redirected POST would be sent again as a GET without the pack: whatever answers it did not take the record
+      fetchOptions: { followRedirects: false },
     });
     const chunks: Uint8Array[] = [];
     for await (const chunk of response.body ?? []) chunks.push(chunk);
@@ -379,12 +381,13 @@ export class GitSink {
   }
 
   private async checkoutEntry(full: string, entry: Entry): Promise<void> {
+    // a file or a symbolic link where a submodule's folder goes is replaced too
+    rmSync(full, { force: true });
     if (entry.type === "commit") {
       mkdirSync(full, { recursive: true });
       return;
     }
     const { blob } = await git.readBlob({ fs, dir: this.dir, oid: entry.oid });
-    rmSync(full, { force: true });
     if (entry.mode === "120000") symlinkSync(Buffer.from(blob).toString("utf8"), full);
     else {
       writeFileAtomic(full, Buffer.from(blob));
@@ -392,9 +395,9 @@ export class GitSink {
     }
   }
 
-  /** The index entry of `path` made as `entry` (or removed). */
+  /** The index entry of `path` made as `entry` (a submodule as git holds it: its commit, mode 160000), or removed. */
   private async indexFile(path: string, entry: Entry | null): Promise<void> {
-    if (entry === null || entry.type === "commit") await git.remove({ fs, dir: this.dir, filepath: path });
+    if (entry === null) await git.remove({ fs, dir: this.dir, filepath: path });
     else await git.updateIndex({ fs, dir: this.dir, filepath: path, oid: entry.oid, mode: Number.parseInt(entry.mode, 8), add: true, force: true });
   }
 
@@ -402,8 +405,9 @@ export class GitSink {
   private async resetAll(oid: string): Promise<void> {
     await git.writeRef({ fs, dir: this.dir, ref: `refs/heads/${this.branch}`, value: oid, force: true });
     await git.checkout({ fs, dir: this.dir, ref: this.branch, force: true });
-    // A record written before a crash but never committed must not pass for one that was: what HEAD does not hold goes too.
-    for (const [file, head, workdir, stage] of await this.status()) {
+    // A record written before a crash but never committed must not pass for one that was: what HEAD does not hold goes too,
+    // in a folder the repository's .gitignore names as well (a party can commit one).
+    for (const [file, head, workdir, stage] of await this.status(true)) {
       if (head === 0) {
         if (stage !== 0) await git.remove({ fs, dir: this.dir, filepath: file });
         rmSync(join(this.dir, file), { force: true });
@@ -415,9 +419,13 @@ export class GitSink {
     removeEmptyFolders(this.dir);
   }
 
-  /** git's status matrix: [file, HEAD, work tree, index] (0 absent, 1 as HEAD, 2/3 changed), ignored files left out. */
-  private status(): Promise<[string, number, number, number][]> {
-    return step(this.dir, "status", () => git.statusMatrix({ fs, dir: this.dir }) as Promise<[string, number, number, number][]>);
+  /**
+   * git's status matrix: [file, HEAD, work tree, index] (0 absent, 1 as HEAD, 2/3 changed), ignored
+   * files left out unless asked for (then .git, which isomorphic-git counts as ignored, is not walked).
+   */
+  private status(ignored = false): Promise<[string, number, number, number][]> {
+    const filepaths = ignored ? readdirSync(this.dir).filter((name) => name !== ".git") : ["."];
+    return step(this.dir, "status", () => git.statusMatrix({ fs, dir: this.dir, ignored, filepaths }) as Promise<[string, number, number, number][]>);
   }
 }
 

@@ -7,8 +7,10 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
 import { tempDir } from "../helpers/repo.js";
 import { startGitServer, type GitServer } from "../cluster/lab/git-server.js";
@@ -44,6 +46,18 @@ async function remoteAndClone(): Promise<{ server: GitServer; bare: string; clon
   await sink.cloneInto(server.repoUrl("r"));
   // the test's own git commands use the bare repository's path: a synchronous git against this process's server would wait forever
   return { server, bare: join(server.root, "r.git"), clone, sink };
+}
+
+/** A clone of `bare` to commit from as another party would. */
+function otherClone(bare: string): string {
+  const other = join(tempDir(), "other");
+  execFileSync("git", ["clone", "--quiet", bare, other]);
+  return other;
+}
+
+/** Everything in `dir`'s HEAD equals its index and work tree: no change, nothing untracked or ignored left over. */
+function expectClean(dir: string): void {
+  expect(git(dir, "status", "--porcelain", "--untracked-files=all", "--ignored")).toBe("");
 }
 
 describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
@@ -257,5 +271,179 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     await server.stop();
 
     await expect(sink.sync()).rejects.toThrow(/^git fetch failed in .*clone: .*ECONNREFUSED/);
+  });
+
+  it("a record written before a crash in a folder the repository ignores does not pass for a committed one after the restart", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const other = otherClone(bare);
+    writeFileSync(join(other, ".gitignore"), "receipts/\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a party ignores receipts");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    // the crash: the receipt is written, the push never happened
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+
+    const restarted = new GitSink(clone);
+    await restarted.assertOwned();
+    await restarted.sync();
+
+    expect(existsSync(join(clone, "contracts", "a", "receipts"))).toBe(false);
+    expectClean(clone);
+  });
+
+  it("follows a submodule (gitlink) added, changed from a file and back, with the index holding it as git does", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const other = otherClone(bare);
+    const target = git(other, "rev-parse", "HEAD").trim();
+    git(other, "update-index", "--add", "--cacheinfo", `160000,${target},vendor/lib`);
+    git(other, "rm", "--quiet", "--cached", "README.md");
+    git(other, "update-index", "--add", "--cacheinfo", `160000,${target},README.md`);
+    git(other, "commit", "--quiet", "-m", "submodules");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    await sink.sync();
+
+    expect(statSync(join(clone, "vendor", "lib")).isDirectory()).toBe(true);
+    expect(statSync(join(clone, "README.md")).isDirectory()).toBe(true);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(other, "rev-parse", "HEAD"));
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    git(other, "rm", "--quiet", "--cached", "README.md");
+    rmSync(join(other, "README.md"), { recursive: true, force: true });
+    writeFileSync(join(other, "README.md"), "a file again\n");
+    git(other, "add", "README.md");
+    git(other, "commit", "--quiet", "-m", "file again");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("a file again\n");
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+  });
+
+  it("follows a remote force-pushed to an unrelated history, and more than 64 changes, to exactly its commit", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const orphan = join(tempDir(), "orphan");
+    git(tempDir(), "init", "--quiet", "--initial-branch=main", orphan);
+    mkdirSync(join(orphan, "contracts", "a", "contract.json"), { recursive: true });
+    writeFileSync(join(orphan, "contracts", "a", "contract.json", "inner.json"), "{}\n");
+    writeFileSync(join(orphan, "readme.md"), "lower case\n");
+    mkdirSync(join(orphan, "a b", "数据"), { recursive: true });
+    writeFileSync(join(orphan, "a b", "数据", "é.json"), "{}\n");
+    symlinkSync("readme.md", join(orphan, "link"));
+    git(orphan, "add", "--all");
+    git(orphan, "commit", "--quiet", "-m", "unrelated");
+    git(orphan, "push", "--quiet", "--force", bare, "HEAD:main");
+
+    await sink.sync();
+
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(orphan, "rev-parse", "HEAD"));
+    expect(existsSync(join(clone, "README.md"))).toBe(false);
+    expect(readFileSync(join(clone, "a b", "数据", "é.json"), "utf8")).toBe("{}\n");
+    expectClean(clone);
+    for (let i = 0; i < 70; i++) writeFileSync(join(orphan, `f${i}.txt`), `${i}\n`);
+    rmSync(join(orphan, "a b"), { recursive: true });
+    git(orphan, "add", "--all");
+    git(orphan, "commit", "--quiet", "-m", "many");
+    git(orphan, "push", "--quiet", "--force", bare, "HEAD:main");
+    await sink.sync();
+    expect(existsSync(join(clone, "a b"))).toBe(false);
+    expectClean(clone);
+    // and a record goes onto it
+    sink.willWrite(["r/ü x.json"]);
+    mkdirSync(join(clone, "r"));
+    writeFileSync(join(clone, "r", "ü x.json"), "{}\n");
+    const commit = await sink.record(["r/ü x.json"], "unicode");
+    expect(git(bare, "rev-parse", "main").trim()).toBe(commit);
+    expect(git(bare, "-c", "core.quotepath=false", "show", "--name-only", "--format=", "main").trim()).toBe("r/ü x.json");
+    expectClean(clone);
+  });
+
+  it("a first sync walking a committed symbolic link to a folder outside leaves that folder alone", async () => {
+    const { bare, clone } = await remoteAndClone();
+    const outside = tempDir();
+    writeFileSync(join(outside, "precious.txt"), "keep\n");
+    const other = otherClone(bare);
+    symlinkSync(outside, join(other, "contracts", "b"));
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a link out");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    await new GitSink(clone).sync();
+    await new GitSink(clone).sync();
+
+    expect(readdirSync(outside)).toEqual(["precious.txt"]);
+  });
+
+  it("after a crash in the middle of following the remote, the next sync makes the clone equal again", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const other = otherClone(bare);
+    writeFileSync(join(other, "README.md"), "b\n");
+    writeFileSync(join(other, "z.txt"), "z\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "two");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    const crash = vi.spyOn(GitSink.prototype as unknown as { checkoutEntry: () => Promise<void> }, "checkoutEntry");
+    crash.mockRejectedValueOnce(new Error("crash"));
+    await expect(sink.sync()).rejects.toThrow(/crash/);
+    crash.mockRestore();
+    await sink.sync();
+    expectClean(clone);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(other, "rev-parse", "HEAD"));
+    // a crash after the push landed: the record is there once, the clone follows
+    sink.willWrite(["r.json"]);
+    writeFileSync(join(clone, "r.json"), "{}\n");
+    const index = vi.spyOn(GitSink.prototype as unknown as { indexFile: () => Promise<void> }, "indexFile");
+    index.mockRejectedValueOnce(new Error("crash after push"));
+    await expect(sink.record(["r.json"], "r")).rejects.toThrow(/crash after push/);
+    index.mockRestore();
+    await sink.sync();
+    expect(git(bare, "log", "--format=%s", "main").trim().split("\n")).toEqual(["r", "two", "start"]);
+    expectClean(clone);
+  });
+
+  it("accepts a push only on the remote's unpack ok and ok for the branch (not on a missing ok line, side-band, a redirect or an HTTP error)", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, "0")}${s}`;
+    const answers: { status: number; headers?: Record<string, string>; body: string | Buffer }[] = [
+      { status: 200, body: `${pkt("unpack ok\n")}0000` },
+      { status: 200, body: `${pkt(`\x01${pkt("unpack ok\n")}${pkt("ok refs/heads/main\n")}0000`)}0000` },
+      { status: 200, body: `${pkt("ok refs/heads/main\n")}0000` },
+      { status: 200, body: `${pkt("unpack ok\n")}${pkt("ok refs/heads/main2\n")}0000` },
+      { status: 302, headers: { location: "/elsewhere" }, body: "" },
+      { status: 500, body: `${pkt("unpack ok\n")}${pkt("ok refs/heads/main\n")}0000` },
+    ];
+    let answer = 0;
+    const fake = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url === "/elsewhere") {
+          res.writeHead(200, { "content-type": "application/x-git-receive-pack-result" }).end(`${pkt("unpack ok\n")}${pkt("ok refs/heads/main\n")}0000`);
+          return;
+        }
+        const { status, headers, body } = answers[answer++];
+        res.writeHead(status, { "content-type": "application/x-git-receive-pack-result", ...headers }).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    const realUrl = git(clone, "remote", "get-url", "origin").trim();
+    git(clone, "remote", "set-url", "origin", `http://127.0.0.1:${(fake.address() as AddressInfo).port}/r.git`);
+    const head = git(clone, "rev-parse", "HEAD");
+    sink.willWrite(["r.json"]);
+    writeFileSync(join(clone, "r.json"), "{}\n");
+    try {
+      for (let i = 0; i < answers.length; i++) await expect(sink.record(["r.json"], "r").then(() => `answer ${i} accepted`)).rejects.toThrow(/git push failed/);
+    } finally {
+      fake.close();
+    }
+    expect(answer).toBe(answers.length);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(head);
+    git(clone, "remote", "set-url", "origin", realUrl);
+    await sink.sync();
+    expectClean(clone);
+    expect(git(bare, "rev-parse", "main")).toBe(head);
   });
 });
