@@ -122,8 +122,12 @@ export class GitSink {
    * did not name (`willWrite()`), or when more than PATHWISE_LIMIT paths changed.
    */
   async sync(): Promise<void> {
-    await step(this.dir, "fetch", () => git.fetch({ fs, http, dir: this.dir, remote: this.remote, ref: this.branch, singleBranch: true, tags: false }));
-    const oid = await step(this.dir, "fetch", () => git.resolveRef({ fs, dir: this.dir, ref: `refs/remotes/${this.remote}/${this.branch}` }));
+    // The fetched commit itself: a remote without the branch (deleted) answers none, and the old remote-tracking ref must not pass for it.
+    const oid = await step(this.dir, "fetch", async () => {
+      const { fetchHead } = await git.fetch({ fs, http, dir: this.dir, remote: this.remote, ref: this.branch, singleBranch: true, tags: false });
+      if (!fetchHead) throw new Error(`the remote has no branch ${this.branch}`);
+      return fetchHead;
+    });
     const written = this.written;
     if (this.cleanAt === oid && written !== "unknown" && written.size === 0) return;
     const from = written === "unknown" ? undefined : this.cleanAt;
@@ -151,7 +155,8 @@ export class GitSink {
 
   /**
    * Refuses a path whose folders in the clone are not all real folders: a symbolic link committed
-   * to the repository (`contracts -> /etc`) must not carry the operator's write out of its clone.
+   * to the repository (`contracts -> /etc`) must not carry the operator's write out of its clone;
+   * and a path that is a folder (a decision writes files).
    */
   private assertWritable(path: string): void {
     const parts = path.split("/");
@@ -159,12 +164,19 @@ export class GitSink {
       const at = parts.slice(0, i).join("/");
       const stat = lstatOrUndefined(join(this.dir, at));
       if (stat === undefined) return;
-      if (stat.isSymbolicLink() || (i < parts.length && !stat.isDirectory()))
+      const folder = i < parts.length;
+      if (stat.isSymbolicLink() || folder !== stat.isDirectory())
         throw InputError.of({
           file: `${this.dir}/${at}`,
           path: "$",
-          message: `is ${stat.isSymbolicLink() ? "a symbolic link" : "not a folder"}: the operator does not write ${path} through it`,
-          fix: "commit a real folder there (symbolic links are refused in a datomspod repository)",
+          message:
+            folder || stat.isSymbolicLink()
+              ? `is ${stat.isSymbolicLink() ? "a symbolic link" : "not a folder"}: the operator does not write ${path} through it`
+              : "is a folder: the operator writes files (the next sync would remove the folder from its clone)",
+          fix:
+            folder || stat.isSymbolicLink()
+              ? "commit a real folder there (symbolic links are refused in a datomspod repository)"
+              : "name the files it writes, not their folder",
         });
     }
   }
@@ -416,7 +428,8 @@ export class GitSink {
         await git.checkout({ fs, dir: this.dir, ref: this.branch, filepaths: [file], force: true });
       }
     }
-    removeEmptyFolders(this.dir);
+    // a submodule is an empty folder in the work tree (and a path in the index): it stays
+    removeEmptyFolders(this.dir, new Set(await git.listFiles({ fs, dir: this.dir })));
   }
 
   /**
@@ -494,18 +507,19 @@ function readPktLines(data: Buffer): string[] {
   return lines;
 }
 
-/** Folders left empty below the work tree (git tracks no folders), .git excepted. */
-function removeEmptyFolders(dir: string, top = true): boolean {
+/** Folders left empty below the work tree (git tracks no folders), .git and the submodules' (`tracked`, index paths) excepted. */
+function removeEmptyFolders(dir: string, tracked: ReadonlySet<string>, at = ""): boolean {
   let empty = true;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (top && entry.name === ".git") {
+  for (const entry of readdirSync(join(dir, at), { withFileTypes: true })) {
+    const path = at === "" ? entry.name : `${at}/${entry.name}`;
+    if (path === ".git" || tracked.has(path)) {
       empty = false;
       continue;
     }
-    if (entry.isDirectory() && removeEmptyFolders(join(dir, entry.name), false)) rmdirSync(join(dir, entry.name));
+    if (entry.isDirectory() && removeEmptyFolders(dir, tracked, path)) rmdirSync(join(dir, path));
     else empty = false;
   }
-  return empty && !top;
+  return empty && at !== "";
 }
 
 /**

@@ -310,6 +310,10 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expect(statSync(join(clone, "README.md")).isDirectory()).toBe(true);
     expect(git(clone, "rev-parse", "HEAD")).toBe(git(other, "rev-parse", "HEAD"));
     expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    // a restart walks the whole clone: the submodules stay as git checks them out
+    await new GitSink(clone).sync();
+    expect(statSync(join(clone, "vendor", "lib")).isDirectory()).toBe(true);
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
     git(other, "rm", "--quiet", "--cached", "README.md");
     rmSync(join(other, "README.md"), { recursive: true, force: true });
     writeFileSync(join(other, "README.md"), "a file again\n");
@@ -445,5 +449,35 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     await sink.sync();
     expectClean(clone);
     expect(git(bare, "rev-parse", "main")).toBe(head);
+  });
+
+  it("refuses to name a folder as a file it writes (the next sync would remove the folder from the clone only)", async () => {
+    const { clone, sink } = await remoteAndClone();
+    await sink.sync();
+
+    expect(() => sink.willWrite(["contracts/a"])).toThrow(/contracts\/a: is a folder/);
+
+    await sink.sync();
+    expect(readFileSync(join(clone, "contracts", "a", "contract.json"), "utf8")).toBe("{}\n");
+    expectClean(clone);
+  });
+
+  it("a remote branch deleted fails the sync, leaving the clone as it was; recreated elsewhere, it is followed", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const head = git(clone, "rev-parse", "HEAD");
+    const other = otherClone(bare);
+    git(bare, "update-ref", "-d", "refs/heads/main");
+
+    await expect(sink.sync()).rejects.toThrow(/^git fetch failed in /);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(head);
+    expectClean(clone);
+
+    writeFileSync(join(other, "README.md"), "again\n");
+    git(other, "commit", "--quiet", "-am", "again");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("again\n");
+    expectClean(clone);
   });
 });
