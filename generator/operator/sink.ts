@@ -262,7 +262,7 @@ export class GitSink {
   }
 
   /** `tree` with the changes (path → entry, or null to remove) made; only the trees on the changed paths are read and written. Undefined when empty. */
-  private async splice(tree: string | undefined, changes: ReadonlyMap<string, Entry | null>, objects: string[]): Promise<string | undefined> {
+  private async splice(tree: string | undefined, changes: ReadonlyMap<string, Entry | null>, objects: string[], prefix = ""): Promise<string | undefined> {
     const entries = new Map<string, TreeEntry>((tree === undefined ? [] : await this.readTree(tree)).map((entry) => [entry.path, entry]));
     const below = new Map<string, Map<string, Entry | null>>();
     for (const [path, entry] of changes) {
@@ -278,7 +278,9 @@ export class GitSink {
     }
     for (const [name, inside] of below) {
       const current = entries.get(name);
-      const sub = await this.splice(current?.type === "tree" ? current.oid : undefined, inside, objects);
+      // a submodule (another party's entry) is not turned into a folder to hold the operator's file
+      if (current?.type === "commit") throw new Error(`${prefix}${name} is a submodule in the commit: the operator does not record files below it`);
+      const sub = await this.splice(current?.type === "tree" ? current.oid : undefined, inside, objects, `${prefix}${name}/`);
       if (sub === undefined) entries.delete(name);
       else entries.set(name, { path: name, mode: "040000", oid: sub, type: "tree" });
     }
@@ -378,7 +380,7 @@ export class GitSink {
       const full = join(this.dir, path);
       if (entry === null) {
         rmSync(full, { recursive: true, force: true });
-        removeEmptyParents(this.dir, path);
+        await removeEmptyParents(this.dir, path, async (folder) => (await this.entryAt(oid, folder))?.type === "commit");
       } else {
         // a folder where the file goes (or a file where a parent folder goes) is replaced
         for (let at = dirname(path); at !== "."; at = dirname(at))
@@ -415,6 +417,22 @@ export class GitSink {
 
   /** The whole clone made as `oid`: branch, index and work tree; what HEAD does not hold goes. */
   private async resetAll(oid: string): Promise<void> {
+    // isomorphic-git's checkout does not turn a file (or a symbolic link) into a folder or back: such paths go first, from the work tree and the index
+    const turned: string[] = [];
+    await git.walk({
+      fs,
+      dir: this.dir,
+      trees: [git.TREE({ ref: oid }), git.STAGE()],
+      map: async (path, [commit, stage]) => {
+        if (path === "." || commit === null || stage === null || (await commit.type()) === (await stage.type())) return true;
+        turned.push(path);
+        return null;
+      },
+    });
+    for (const path of turned) {
+      rmSync(join(this.dir, path), { recursive: true, force: true });
+      await git.remove({ fs, dir: this.dir, filepath: path });
+    }
     await git.writeRef({ fs, dir: this.dir, ref: `refs/heads/${this.branch}`, value: oid, force: true });
     await git.checkout({ fs, dir: this.dir, ref: this.branch, force: true });
     // A record written before a crash but never committed must not pass for one that was: what HEAD does not hold goes too,
@@ -466,11 +484,11 @@ function lstatOrUndefined(path: string): fs.Stats | undefined {
   }
 }
 
-/** Empty folders on the way from `path`'s folder up to the work tree, removed. */
-function removeEmptyParents(dir: string, path: string): void {
+/** Empty folders on the way from `path`'s folder up to the work tree, removed; a submodule's (`keep`) stays. */
+async function removeEmptyParents(dir: string, path: string, keep: (folder: string) => Promise<boolean>): Promise<void> {
   for (let at = dirname(path); at !== "."; at = dirname(at)) {
     const full = join(dir, at);
-    if (lstatOrUndefined(full)?.isDirectory() !== true || readdirSync(full).length > 0) return;
+    if (lstatOrUndefined(full)?.isDirectory() !== true || readdirSync(full).length > 0 || (await keep(at))) return;
     rmdirSync(full);
   }
 }

@@ -480,4 +480,63 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("again\n");
     expectClean(clone);
   });
+
+  it("more than 64 changes that turn a committed symbolic link to an outside folder into a real folder write nothing outside", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const outside = tempDir();
+    const other = otherClone(bare);
+    symlinkSync(outside, join(other, "contracts", "b"));
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a link out");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    rmSync(join(other, "contracts", "b"));
+    mkdirSync(join(other, "contracts", "b"));
+    for (let i = 0; i < 70; i++) writeFileSync(join(other, "contracts", "b", `f${i}.json`), "{}\n");
+    // and a file that becomes a folder, a folder that becomes a file, in the same walk
+    rmSync(join(other, "README.md"));
+    mkdirSync(join(other, "README.md"));
+    writeFileSync(join(other, "README.md", "x"), "x\n");
+    rmSync(join(other, "contracts", "a"), { recursive: true });
+    writeFileSync(join(other, "contracts", "a"), "a\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a real folder");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    await sink.sync();
+
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readdirSync(join(clone, "contracts", "b"))).toHaveLength(70);
+    expect(readFileSync(join(clone, "README.md", "x"), "utf8")).toBe("x\n");
+    expect(readFileSync(join(clone, "contracts", "a"), "utf8")).toBe("a\n");
+    expectClean(clone);
+    // the walk back at a restart
+    rmSync(join(other, "README.md"), { recursive: true });
+    writeFileSync(join(other, "README.md"), "hello\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "back");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await new GitSink(clone).sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
+    expectClean(clone);
+  });
+
+  it("does not record below a submodule: the commit would replace another party's submodule with a folder", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const other = otherClone(bare);
+    const target = git(other, "rev-parse", "HEAD").trim();
+    git(other, "update-index", "--add", "--cacheinfo", `160000,${target},contracts/a/receipts`);
+    git(other, "commit", "--quiet", "-m", "a submodule where receipts go");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    const head = git(bare, "rev-parse", "main");
+    sink.willWrite(["contracts/a/receipts/run-1.json"]);
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+
+    await expect(sink.record(["contracts/a/receipts/run-1.json"], "into a submodule")).rejects.toThrow(/contracts\/a\/receipts is a submodule/);
+
+    expect(git(bare, "rev-parse", "main")).toBe(head);
+    await sink.sync();
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+  });
 });
