@@ -89,8 +89,10 @@ export class GitSink {
   /** Clones `url` into the (empty) folder: the operator's Deployment starts with an empty volume. */
   async cloneInto(url: string): Promise<void> {
     assertRemoteUrl(url, "--clone");
-    await step(this.dir, "clone", () => git.clone({ fs, http, dir: this.dir, url, ref: this.branch, remote: this.remote, singleBranch: true, noTags: true }));
+    // marked first: a crash in the middle of the clone leaves a clone that is still the operator's own at the restart
+    mkdirSync(join(this.dir, ".git"), { recursive: true });
     writeFileAtomic(join(this.dir, ".git", OWN_CLONE_MARKER), `${url}\n`);
+    await step(this.dir, "clone", () => git.clone({ fs, http, dir: this.dir, url, ref: this.branch, remote: this.remote, singleBranch: true, noTags: true }));
   }
 
   /**

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, sym
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import git_ from "isomorphic-git";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
 import { tempDir } from "../helpers/repo.js";
@@ -537,6 +538,26 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
 
     expect(git(bare, "rev-parse", "main")).toBe(head);
     await sink.sync();
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+  });
+
+  it("a clone cut short by a crash (files not yet checked out) is still the operator's own at the restart, and the first sync completes it", async () => {
+    const { server } = await remoteAndClone();
+    const clone = join(tempDir(), "clone");
+    mkdirSync(clone);
+    const clone_ = git_.clone.bind(git_);
+    vi.spyOn(git_, "clone").mockImplementationOnce(async (args) => {
+      await clone_(args);
+      rmSync(join(clone, "README.md"));
+      throw new Error("crash while checking out");
+    });
+    await expect(new GitSink(clone).cloneInto(server.repoUrl("r"))).rejects.toThrow(/crash while checking out/);
+
+    const restarted = new GitSink(clone);
+    await restarted.assertOwned();
+    await restarted.sync();
+
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
     expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
   });
 });
