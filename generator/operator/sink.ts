@@ -280,9 +280,10 @@ export class GitSink {
     }
     for (const [name, inside] of below) {
       const current = entries.get(name);
-      // a submodule (another party's entry) is not turned into a folder to hold the operator's file
-      if (current?.type === "commit") throw new Error(`${prefix}${name} is a submodule in the commit: the operator does not record files below it`);
-      const sub = await this.splice(current?.type === "tree" ? current.oid : undefined, inside, objects, `${prefix}${name}/`);
+      // a submodule or a file (another party's entry) is not turned into a folder to hold the operator's file
+      if (current !== undefined && current.type !== "tree")
+        throw new Error(`${prefix}${name} is a ${current.type === "commit" ? "submodule" : "file"} in the commit: the operator does not record files below it`);
+      const sub = await this.splice(current?.oid, inside, objects, `${prefix}${name}/`);
       if (sub === undefined) entries.delete(name);
       else entries.set(name, { path: name, mode: "040000", oid: sub, type: "tree" });
     }

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, sym
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import git_ from "isomorphic-git";
+import isogit from "isomorphic-git";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
 import { tempDir } from "../helpers/repo.js";
@@ -539,15 +539,21 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expect(git(bare, "rev-parse", "main")).toBe(head);
     await sink.sync();
     expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    // nor below a file of the commit that the work tree no longer shows as one: the record never deletes another party's file
+    rmSync(join(clone, "README.md"));
+    mkdirSync(join(clone, "README.md"));
+    writeFileSync(join(clone, "README.md", "x.json"), "{}\n");
+    await expect(sink.record(["README.md/x.json"], "over a file")).rejects.toThrow(/README\.md is a file in the commit/);
+    expect(git(bare, "rev-parse", "main")).toBe(head);
   });
 
   it("a clone cut short by a crash (files not yet checked out) is still the operator's own at the restart, and the first sync completes it", async () => {
     const { server } = await remoteAndClone();
     const clone = join(tempDir(), "clone");
     mkdirSync(clone);
-    const clone_ = git_.clone.bind(git_);
-    vi.spyOn(git_, "clone").mockImplementationOnce(async (args) => {
-      await clone_(args);
+    const realClone = isogit.clone.bind(isogit);
+    vi.spyOn(isogit, "clone").mockImplementationOnce(async (args) => {
+      await realClone(args);
       rmSync(join(clone, "README.md"));
       throw new Error("crash while checking out");
     });
