@@ -94,10 +94,12 @@ export class GitSink {
   /** Clones `url` into the (empty) folder: the operator's Deployment starts with an empty volume. */
   async cloneInto(url: string): Promise<void> {
     assertRemoteUrl(url, "--clone");
+    // marked first: a crash in the middle of the clone leaves a clone that is still the operator's own at the restart
+    mkdirSync(join(this.dir, ".git"), { recursive: true });
+    writeFileAtomic(join(this.dir, ".git", OWN_CLONE_MARKER), `${url}\n`);
     await step(this.dir, "clone", () =>
       git.clone({ fs, cache: this.cache, http, dir: this.dir, url, ref: this.branch, remote: this.remote, singleBranch: true, noTags: true }),
     );
-    writeFileAtomic(join(this.dir, ".git", OWN_CLONE_MARKER), `${url}\n`);
     // A fresh clone is its commit exactly (work tree and index): the first sync need not walk it.
     this.cleanAt = await step(this.dir, "clone", () => git.resolveRef({ fs, dir: this.dir, ref: `refs/remotes/${this.remote}/${this.branch}` }));
     this.written = new Set();
@@ -127,16 +129,27 @@ export class GitSink {
 
   /**
    * `fetch`, then the branch, the index and the work tree set to the remote's commit; files git does
-   * not track (and are not ignored) go. Path by path from the commit the clone was last known to
+   * not track go (ignored ones too). Path by path from the commit the clone was last known to
    * equal; the whole clone is walked only at the first sync, after a decision that wrote files it
    * did not name (`willWrite()`), or when more than PATHWISE_LIMIT paths changed.
    */
   async sync(): Promise<void> {
     this.cache = {};
-    await step(this.dir, "fetch", () =>
-      git.fetch({ fs, cache: this.cache, http, dir: this.dir, remote: this.remote, ref: this.branch, singleBranch: true, tags: false }),
-    );
-    const oid = await step(this.dir, "fetch", () => git.resolveRef({ fs, dir: this.dir, ref: `refs/remotes/${this.remote}/${this.branch}` }));
+    // The fetched commit itself: a remote without the branch (deleted) answers none, and the old remote-tracking ref must not pass for it.
+    const oid = await step(this.dir, "fetch", async () => {
+      const { fetchHead } = await git.fetch({
+        fs,
+        cache: this.cache,
+        http,
+        dir: this.dir,
+        remote: this.remote,
+        ref: this.branch,
+        singleBranch: true,
+        tags: false,
+      });
+      if (!fetchHead) throw new Error(`the remote has no branch ${this.branch}`);
+      return fetchHead;
+    });
     const written = this.written;
     if (this.cleanAt === oid && written !== "unknown" && written.size === 0) return;
     const from = written === "unknown" ? undefined : this.cleanAt;
@@ -164,7 +177,8 @@ export class GitSink {
 
   /**
    * Refuses a path whose folders in the clone are not all real folders: a symbolic link committed
-   * to the repository (`contracts -> /etc`) must not carry the operator's write out of its clone.
+   * to the repository (`contracts -> /etc`) must not carry the operator's write out of its clone;
+   * and a path that is a folder (a decision writes files).
    */
   private assertWritable(path: string): void {
     const parts = path.split("/");
@@ -172,12 +186,19 @@ export class GitSink {
       const at = parts.slice(0, i).join("/");
       const stat = lstatOrUndefined(join(this.dir, at));
       if (stat === undefined) return;
-      if (stat.isSymbolicLink() || (i < parts.length && !stat.isDirectory()))
+      const folder = i < parts.length;
+      if (stat.isSymbolicLink() || folder !== stat.isDirectory())
         throw InputError.of({
           file: `${this.dir}/${at}`,
           path: "$",
-          message: `is ${stat.isSymbolicLink() ? "a symbolic link" : "not a folder"}: the operator does not write ${path} through it`,
-          fix: "commit a real folder there (symbolic links are refused in a datomspod repository)",
+          message:
+            folder || stat.isSymbolicLink()
+              ? `is ${stat.isSymbolicLink() ? "a symbolic link" : "not a folder"}: the operator does not write ${path} through it`
+              : "is a folder: the operator writes files (the next sync would remove the folder from its clone)",
+          fix:
+            folder || stat.isSymbolicLink()
+              ? "commit a real folder there (symbolic links are refused in a datomspod repository)"
+              : "name the files it writes, not their folder",
         });
     }
   }
@@ -263,7 +284,7 @@ export class GitSink {
   }
 
   /** `tree` with the changes (path → entry, or null to remove) made; only the trees on the changed paths are read and written. Undefined when empty. */
-  private async splice(tree: string | undefined, changes: ReadonlyMap<string, Entry | null>, objects: string[]): Promise<string | undefined> {
+  private async splice(tree: string | undefined, changes: ReadonlyMap<string, Entry | null>, objects: string[], prefix = ""): Promise<string | undefined> {
     const entries = new Map<string, TreeEntry>((tree === undefined ? [] : await this.readTree(tree)).map((entry) => [entry.path, entry]));
     const below = new Map<string, Map<string, Entry | null>>();
     for (const [path, entry] of changes) {
@@ -279,7 +300,10 @@ export class GitSink {
     }
     for (const [name, inside] of below) {
       const current = entries.get(name);
-      const sub = await this.splice(current?.type === "tree" ? current.oid : undefined, inside, objects);
+      // a submodule or a file (another party's entry) is not turned into a folder to hold the operator's file
+      if (current !== undefined && current.type !== "tree")
+        throw new Error(`${prefix}${name} is a ${current.type === "commit" ? "submodule" : "file"} in the commit: the operator does not record files below it`);
+      const sub = await this.splice(current?.oid, inside, objects, `${prefix}${name}/`);
       if (sub === undefined) entries.delete(name);
       else entries.set(name, { path: name, mode: "040000", oid: sub, type: "tree" });
     }
@@ -308,6 +332,8 @@ export class GitSink {
         "user-agent": "datomspod-operator",
       },
       body: oneChunk(new Uint8Array(Buffer.concat([command, Buffer.from("0000"), packfile]))),
+      // a redirected POST would be sent again as a GET without the pack: whatever answers it did not take the record
+      fetchOptions: { followRedirects: false },
     });
     const chunks: Uint8Array[] = [];
     for await (const chunk of response.body ?? []) chunks.push(chunk);
@@ -377,7 +403,7 @@ export class GitSink {
       const full = join(this.dir, path);
       if (entry === null) {
         rmSync(full, { recursive: true, force: true });
-        removeEmptyParents(this.dir, path);
+        await removeEmptyParents(this.dir, path, async (folder) => (await this.entryAt(oid, folder))?.type === "commit");
       } else {
         // a folder where the file goes (or a file where a parent folder goes) is replaced
         for (let at = dirname(path); at !== "."; at = dirname(at))
@@ -392,12 +418,13 @@ export class GitSink {
   }
 
   private async checkoutEntry(full: string, entry: Entry): Promise<void> {
+    // a file or a symbolic link where a submodule's folder goes is replaced too
+    rmSync(full, { force: true });
     if (entry.type === "commit") {
       mkdirSync(full, { recursive: true });
       return;
     }
     const { blob } = await git.readBlob({ fs, cache: this.cache, dir: this.dir, oid: entry.oid });
-    rmSync(full, { force: true });
     if (entry.mode === "120000") symlinkSync(Buffer.from(blob).toString("utf8"), full);
     else {
       writeFileAtomic(full, Buffer.from(blob));
@@ -405,18 +432,35 @@ export class GitSink {
     }
   }
 
-  /** The index entry of `path` made as `entry` (or removed). */
+  /** The index entry of `path` made as `entry` (a submodule as git holds it: its commit, mode 160000), or removed. */
   private async indexFile(path: string, entry: Entry | null): Promise<void> {
-    if (entry === null || entry.type === "commit") await git.remove({ fs, cache: this.cache, dir: this.dir, filepath: path });
+    if (entry === null) await git.remove({ fs, cache: this.cache, dir: this.dir, filepath: path });
     else await git.updateIndex({ fs, dir: this.dir, filepath: path, oid: entry.oid, mode: Number.parseInt(entry.mode, 8), add: true, force: true });
   }
 
   /** The whole clone made as `oid`: branch, index and work tree; what HEAD does not hold goes. */
   private async resetAll(oid: string): Promise<void> {
+    // isomorphic-git's checkout does not turn a file (or a symbolic link) into a folder or back: such paths go first, from the work tree and the index
+    const turned: string[] = [];
+    await git.walk({
+      fs,
+      dir: this.dir,
+      trees: [git.TREE({ ref: oid }), git.STAGE()],
+      map: async (path, [commit, stage]) => {
+        if (path === "." || commit === null || stage === null || (await commit.type()) === (await stage.type())) return true;
+        turned.push(path);
+        return null;
+      },
+    });
+    for (const path of turned) {
+      rmSync(join(this.dir, path), { recursive: true, force: true });
+      await git.remove({ fs, cache: this.cache, dir: this.dir, filepath: path });
+    }
     await git.writeRef({ fs, dir: this.dir, ref: `refs/heads/${this.branch}`, value: oid, force: true });
     await git.checkout({ fs, cache: this.cache, dir: this.dir, ref: this.branch, force: true });
-    // A record written before a crash but never committed must not pass for one that was: what HEAD does not hold goes too.
-    for (const [file, head, workdir, stage] of await this.status()) {
+    // A record written before a crash but never committed must not pass for one that was: what HEAD does not hold goes too,
+    // in a folder the repository's .gitignore names as well (a party can commit one).
+    for (const [file, head, workdir, stage] of await this.status(true)) {
       if (head === 0) {
         if (stage !== 0) await git.remove({ fs, cache: this.cache, dir: this.dir, filepath: file });
         rmSync(join(this.dir, file), { force: true });
@@ -425,12 +469,21 @@ export class GitSink {
         await git.checkout({ fs, cache: this.cache, dir: this.dir, ref: this.branch, filepaths: [file], force: true });
       }
     }
-    removeEmptyFolders(this.dir);
+    // a submodule is an empty folder in the work tree (and a path in the index): it stays
+    removeEmptyFolders(this.dir, new Set(await git.listFiles({ fs, cache: this.cache, dir: this.dir })));
   }
 
-  /** git's status matrix: [file, HEAD, work tree, index] (0 absent, 1 as HEAD, 2/3 changed), ignored files left out. */
-  private status(): Promise<[string, number, number, number][]> {
-    return step(this.dir, "status", () => git.statusMatrix({ fs, cache: this.cache, dir: this.dir }) as Promise<[string, number, number, number][]>);
+  /**
+   * git's status matrix: [file, HEAD, work tree, index] (0 absent, 1 as HEAD, 2/3 changed), ignored
+   * files left out unless asked for (then .git, which isomorphic-git counts as ignored, is not walked).
+   */
+  private status(ignored = false): Promise<[string, number, number, number][]> {
+    const filepaths = ignored ? readdirSync(this.dir).filter((name) => name !== ".git") : ["."];
+    return step(
+      this.dir,
+      "status",
+      () => git.statusMatrix({ fs, cache: this.cache, dir: this.dir, ignored, filepaths }) as Promise<[string, number, number, number][]>,
+    );
   }
 }
 
@@ -458,11 +511,11 @@ function lstatOrUndefined(path: string): fs.Stats | undefined {
   }
 }
 
-/** Empty folders on the way from `path`'s folder up to the work tree, removed. */
-function removeEmptyParents(dir: string, path: string): void {
+/** Empty folders on the way from `path`'s folder up to the work tree, removed; a submodule's (`keep`) stays. */
+async function removeEmptyParents(dir: string, path: string, keep: (folder: string) => Promise<boolean>): Promise<void> {
   for (let at = dirname(path); at !== "."; at = dirname(at)) {
     const full = join(dir, at);
-    if (lstatOrUndefined(full)?.isDirectory() !== true || readdirSync(full).length > 0) return;
+    if (lstatOrUndefined(full)?.isDirectory() !== true || readdirSync(full).length > 0 || (await keep(at))) return;
     rmdirSync(full);
   }
 }
@@ -499,18 +552,19 @@ function readPktLines(data: Buffer): string[] {
   return lines;
 }
 
-/** Folders left empty below the work tree (git tracks no folders), .git excepted. */
-function removeEmptyFolders(dir: string, top = true): boolean {
+/** Folders left empty below the work tree (git tracks no folders), .git and the submodules' (`tracked`, index paths) excepted. */
+function removeEmptyFolders(dir: string, tracked: ReadonlySet<string>, at = ""): boolean {
   let empty = true;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (top && entry.name === ".git") {
+  for (const entry of readdirSync(join(dir, at), { withFileTypes: true })) {
+    const path = at === "" ? entry.name : `${at}/${entry.name}`;
+    if (path === ".git" || tracked.has(path)) {
       empty = false;
       continue;
     }
-    if (entry.isDirectory() && removeEmptyFolders(join(dir, entry.name), false)) rmdirSync(join(dir, entry.name));
+    if (entry.isDirectory() && removeEmptyFolders(dir, tracked, path)) rmdirSync(join(dir, path));
     else empty = false;
   }
-  return empty && !top;
+  return empty && at !== "";
 }
 
 /**

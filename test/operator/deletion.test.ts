@@ -110,9 +110,12 @@ describe("the deletion record", () => {
   });
 
   it("a crash between writing and pushing leaves nothing: the clone is reset to the remote before the next decision", async () => {
-    const { setup } = await operatorClone(false);
-    writeFileSync(join(setup.repo, "contracts", ID, "deletion.json"), "{}\n");
-    rmSync(join(setup.repo, "contracts", ID, "contract.json"));
+    const { setup: crashed } = await operatorClone(false);
+    writeFileSync(join(crashed.repo, "contracts", ID, "deletion.json"), "{}\n");
+    rmSync(join(crashed.repo, "contracts", ID, "contract.json"));
+    // the restart: a new process on the same clone
+    const setup = { ...crashed, git: new GitSink(crashed.repo) };
+    await setup.git.assertOwned();
 
     const handled = await recordDeletion(setup, OBSERVED);
 

@@ -7,8 +7,11 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import isogit from "isomorphic-git";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { GitSink, OPERATOR_COMMITTER } from "../../generator/operator/sink.js";
 import { tempDir } from "../helpers/repo.js";
 import { startGitServer, type GitServer } from "../cluster/lab/git-server.js";
@@ -46,9 +49,21 @@ async function remoteAndClone(): Promise<{ server: GitServer; bare: string; clon
   return { server, bare: join(server.root, "r.git"), clone, sink };
 }
 
+/** A clone of `bare` to commit from as another party would. */
+function otherClone(bare: string): string {
+  const other = join(tempDir(), "other");
+  execFileSync("git", ["clone", "--quiet", bare, other]);
+  return other;
+}
+
+/** Everything in `dir`'s HEAD equals its index and work tree: no change, nothing untracked or ignored left over. */
+function expectClean(dir: string): void {
+  expect(git(dir, "status", "--porcelain", "--untracked-files=all", "--ignored")).toBe("");
+}
+
 describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
   it("is reset to the remote before a decision: a changed, a deleted, a staged and an untracked file of a crash are gone", async () => {
-    const { clone, sink } = await remoteAndClone();
+    const { clone } = await remoteAndClone();
     writeFileSync(join(clone, "README.md"), "changed\n");
     rmSync(join(clone, "contracts", "a", "contract.json"));
     mkdirSync(join(clone, "contracts", "a", "receipts"));
@@ -57,6 +72,8 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     mkdirSync(join(clone, "contracts", "b", "deep"), { recursive: true });
     writeFileSync(join(clone, "contracts", "b", "deep", "deletion.json"), "{}\n");
 
+    // the restart after the crash: a new process on the same clone
+    const sink = new GitSink(clone);
     await sink.sync();
 
     expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
@@ -65,6 +82,16 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expect(existsSync(join(clone, "contracts", "b"))).toBe(false);
     expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
     await expect(sink.assertOwned()).resolves.toBeUndefined();
+  });
+
+  it("does not walk a clone it has just made (its commit exactly): a stray file stays until a restart", async () => {
+    const { clone, sink } = await remoteAndClone();
+    writeFileSync(join(clone, "stray.txt"), "x\n");
+
+    await sink.sync();
+    expect(existsSync(join(clone, "stray.txt"))).toBe(true);
+    await new GitSink(clone).sync();
+    expect(existsSync(join(clone, "stray.txt"))).toBe(false);
   });
 
   it("walks the work tree again after a decision that wrote (willWrite), or when the remote moved; not otherwise", async () => {
@@ -231,11 +258,12 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
   });
 
   it("refuses a clone with changes of its own (one it did not make), and a remote that is not http(s)", async () => {
-    const { bare, clone: own, sink: ownSink } = await remoteAndClone();
+    const { bare, clone: own } = await remoteAndClone();
     // its own clone, after a crash that left a changed file: accepted, and the first sync puts the file back
     writeFileSync(join(own, "README.md"), "half-written\n");
-    await expect(ownSink.assertOwned()).resolves.toBeUndefined();
-    await ownSink.sync();
+    const restarted = new GitSink(own);
+    await expect(restarted.assertOwned()).resolves.toBeUndefined();
+    await restarted.sync();
     expect(readFileSync(join(own, "README.md"), "utf8")).toBe("hello\n");
     // someone's clone, given to the operator
     const clone = join(tempDir(), "theirs");
@@ -257,5 +285,298 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     await server.stop();
 
     await expect(sink.sync()).rejects.toThrow(/^git fetch failed in .*clone: .*ECONNREFUSED/);
+  });
+
+  it("a record written before a crash in a folder the repository ignores does not pass for a committed one after the restart", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const other = otherClone(bare);
+    writeFileSync(join(other, ".gitignore"), "receipts/\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a party ignores receipts");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    // the crash: the receipt is written, the push never happened
+    mkdirSync(join(clone, "contracts", "a", "receipts"));
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+
+    const restarted = new GitSink(clone);
+    await restarted.assertOwned();
+    await restarted.sync();
+
+    expect(existsSync(join(clone, "contracts", "a", "receipts"))).toBe(false);
+    expectClean(clone);
+  });
+
+  it("follows a submodule (gitlink) added, changed from a file and back, with the index holding it as git does", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const other = otherClone(bare);
+    const target = git(other, "rev-parse", "HEAD").trim();
+    git(other, "update-index", "--add", "--cacheinfo", `160000,${target},vendor/lib`);
+    git(other, "rm", "--quiet", "--cached", "README.md");
+    git(other, "update-index", "--add", "--cacheinfo", `160000,${target},README.md`);
+    git(other, "commit", "--quiet", "-m", "submodules");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    await sink.sync();
+
+    expect(statSync(join(clone, "vendor", "lib")).isDirectory()).toBe(true);
+    expect(statSync(join(clone, "README.md")).isDirectory()).toBe(true);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(other, "rev-parse", "HEAD"));
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    // a restart walks the whole clone: the submodules stay as git checks them out
+    await new GitSink(clone).sync();
+    expect(statSync(join(clone, "vendor", "lib")).isDirectory()).toBe(true);
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    git(other, "rm", "--quiet", "--cached", "README.md");
+    rmSync(join(other, "README.md"), { recursive: true, force: true });
+    writeFileSync(join(other, "README.md"), "a file again\n");
+    git(other, "add", "README.md");
+    git(other, "commit", "--quiet", "-m", "file again");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("a file again\n");
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+  });
+
+  it("follows a remote force-pushed to an unrelated history, and more than 64 changes, to exactly its commit", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const orphan = join(tempDir(), "orphan");
+    git(tempDir(), "init", "--quiet", "--initial-branch=main", orphan);
+    mkdirSync(join(orphan, "contracts", "a", "contract.json"), { recursive: true });
+    writeFileSync(join(orphan, "contracts", "a", "contract.json", "inner.json"), "{}\n");
+    writeFileSync(join(orphan, "readme.md"), "lower case\n");
+    mkdirSync(join(orphan, "a b", "数据"), { recursive: true });
+    writeFileSync(join(orphan, "a b", "数据", "é.json"), "{}\n");
+    symlinkSync("readme.md", join(orphan, "link"));
+    git(orphan, "add", "--all");
+    git(orphan, "commit", "--quiet", "-m", "unrelated");
+    git(orphan, "push", "--quiet", "--force", bare, "HEAD:main");
+
+    await sink.sync();
+
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(orphan, "rev-parse", "HEAD"));
+    expect(existsSync(join(clone, "README.md"))).toBe(false);
+    expect(readFileSync(join(clone, "a b", "数据", "é.json"), "utf8")).toBe("{}\n");
+    expectClean(clone);
+    for (let i = 0; i < 70; i++) writeFileSync(join(orphan, `f${i}.txt`), `${i}\n`);
+    rmSync(join(orphan, "a b"), { recursive: true });
+    git(orphan, "add", "--all");
+    git(orphan, "commit", "--quiet", "-m", "many");
+    git(orphan, "push", "--quiet", "--force", bare, "HEAD:main");
+    await sink.sync();
+    expect(existsSync(join(clone, "a b"))).toBe(false);
+    expectClean(clone);
+    // and a record goes onto it
+    sink.willWrite(["r/ü x.json"]);
+    mkdirSync(join(clone, "r"));
+    writeFileSync(join(clone, "r", "ü x.json"), "{}\n");
+    const commit = await sink.record(["r/ü x.json"], "unicode");
+    expect(git(bare, "rev-parse", "main").trim()).toBe(commit);
+    expect(git(bare, "-c", "core.quotepath=false", "show", "--name-only", "--format=", "main").trim()).toBe("r/ü x.json");
+    expectClean(clone);
+  });
+
+  it("a first sync walking a committed symbolic link to a folder outside leaves that folder alone", async () => {
+    const { bare, clone } = await remoteAndClone();
+    const outside = tempDir();
+    writeFileSync(join(outside, "precious.txt"), "keep\n");
+    const other = otherClone(bare);
+    symlinkSync(outside, join(other, "contracts", "b"));
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a link out");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    await new GitSink(clone).sync();
+    await new GitSink(clone).sync();
+
+    expect(readdirSync(outside)).toEqual(["precious.txt"]);
+  });
+
+  it("after a crash in the middle of following the remote, the next sync makes the clone equal again", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const other = otherClone(bare);
+    writeFileSync(join(other, "README.md"), "b\n");
+    writeFileSync(join(other, "z.txt"), "z\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "two");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    const crash = vi.spyOn(GitSink.prototype as unknown as { checkoutEntry: () => Promise<void> }, "checkoutEntry");
+    crash.mockRejectedValueOnce(new Error("crash"));
+    await expect(sink.sync()).rejects.toThrow(/crash/);
+    crash.mockRestore();
+    await sink.sync();
+    expectClean(clone);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(git(other, "rev-parse", "HEAD"));
+    // a crash after the push landed: the record is there once, the clone follows
+    sink.willWrite(["r.json"]);
+    writeFileSync(join(clone, "r.json"), "{}\n");
+    const index = vi.spyOn(GitSink.prototype as unknown as { indexFile: () => Promise<void> }, "indexFile");
+    index.mockRejectedValueOnce(new Error("crash after push"));
+    await expect(sink.record(["r.json"], "r")).rejects.toThrow(/crash after push/);
+    index.mockRestore();
+    await sink.sync();
+    expect(git(bare, "log", "--format=%s", "main").trim().split("\n")).toEqual(["r", "two", "start"]);
+    expectClean(clone);
+  });
+
+  it("accepts a push only on the remote's unpack ok and ok for the branch (not on a missing ok line, side-band, a redirect or an HTTP error)", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, "0")}${s}`;
+    const answers: { status: number; headers?: Record<string, string>; body: string | Buffer }[] = [
+      { status: 200, body: `${pkt("unpack ok\n")}0000` },
+      { status: 200, body: `${pkt(`\x01${pkt("unpack ok\n")}${pkt("ok refs/heads/main\n")}0000`)}0000` },
+      { status: 200, body: `${pkt("ok refs/heads/main\n")}0000` },
+      { status: 200, body: `${pkt("unpack ok\n")}${pkt("ok refs/heads/main2\n")}0000` },
+      { status: 302, headers: { location: "/elsewhere" }, body: "" },
+      { status: 500, body: `${pkt("unpack ok\n")}${pkt("ok refs/heads/main\n")}0000` },
+    ];
+    let answer = 0;
+    const fake = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url === "/elsewhere") {
+          res.writeHead(200, { "content-type": "application/x-git-receive-pack-result" }).end(`${pkt("unpack ok\n")}${pkt("ok refs/heads/main\n")}0000`);
+          return;
+        }
+        const { status, headers, body } = answers[answer++];
+        res.writeHead(status, { "content-type": "application/x-git-receive-pack-result", ...headers }).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    const realUrl = git(clone, "remote", "get-url", "origin").trim();
+    git(clone, "remote", "set-url", "origin", `http://127.0.0.1:${(fake.address() as AddressInfo).port}/r.git`);
+    const head = git(clone, "rev-parse", "HEAD");
+    sink.willWrite(["r.json"]);
+    writeFileSync(join(clone, "r.json"), "{}\n");
+    try {
+      for (let i = 0; i < answers.length; i++) await expect(sink.record(["r.json"], "r").then(() => `answer ${i} accepted`)).rejects.toThrow(/git push failed/);
+    } finally {
+      fake.close();
+    }
+    expect(answer).toBe(answers.length);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(head);
+    git(clone, "remote", "set-url", "origin", realUrl);
+    await sink.sync();
+    expectClean(clone);
+    expect(git(bare, "rev-parse", "main")).toBe(head);
+  });
+
+  it("refuses to name a folder as a file it writes (the next sync would remove the folder from the clone only)", async () => {
+    const { clone, sink } = await remoteAndClone();
+    await sink.sync();
+
+    expect(() => sink.willWrite(["contracts/a"])).toThrow(/contracts\/a: is a folder/);
+
+    await sink.sync();
+    expect(readFileSync(join(clone, "contracts", "a", "contract.json"), "utf8")).toBe("{}\n");
+    expectClean(clone);
+  });
+
+  it("a remote branch deleted fails the sync, leaving the clone as it was; recreated elsewhere, it is followed", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    await sink.sync();
+    const head = git(clone, "rev-parse", "HEAD");
+    const other = otherClone(bare);
+    git(bare, "update-ref", "-d", "refs/heads/main");
+
+    await expect(sink.sync()).rejects.toThrow(/^git fetch failed in /);
+    expect(git(clone, "rev-parse", "HEAD")).toBe(head);
+    expectClean(clone);
+
+    writeFileSync(join(other, "README.md"), "again\n");
+    git(other, "commit", "--quiet", "-am", "again");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("again\n");
+    expectClean(clone);
+  });
+
+  it("more than 64 changes that turn a committed symbolic link to an outside folder into a real folder write nothing outside", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const outside = tempDir();
+    const other = otherClone(bare);
+    symlinkSync(outside, join(other, "contracts", "b"));
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a link out");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    rmSync(join(other, "contracts", "b"));
+    mkdirSync(join(other, "contracts", "b"));
+    for (let i = 0; i < 70; i++) writeFileSync(join(other, "contracts", "b", `f${i}.json`), "{}\n");
+    // and a file that becomes a folder, a folder that becomes a file, in the same walk
+    rmSync(join(other, "README.md"));
+    mkdirSync(join(other, "README.md"));
+    writeFileSync(join(other, "README.md", "x"), "x\n");
+    rmSync(join(other, "contracts", "a"), { recursive: true });
+    writeFileSync(join(other, "contracts", "a"), "a\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "a real folder");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    await sink.sync();
+
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readdirSync(join(clone, "contracts", "b"))).toHaveLength(70);
+    expect(readFileSync(join(clone, "README.md", "x"), "utf8")).toBe("x\n");
+    expect(readFileSync(join(clone, "contracts", "a"), "utf8")).toBe("a\n");
+    expectClean(clone);
+    // the walk back at a restart
+    rmSync(join(other, "README.md"), { recursive: true });
+    writeFileSync(join(other, "README.md"), "hello\n");
+    git(other, "add", "--all");
+    git(other, "commit", "--quiet", "-m", "back");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await new GitSink(clone).sync();
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
+    expectClean(clone);
+  });
+
+  it("does not record below a submodule: the commit would replace another party's submodule with a folder", async () => {
+    const { bare, clone, sink } = await remoteAndClone();
+    const other = otherClone(bare);
+    const target = git(other, "rev-parse", "HEAD").trim();
+    git(other, "update-index", "--add", "--cacheinfo", `160000,${target},contracts/a/receipts`);
+    git(other, "commit", "--quiet", "-m", "a submodule where receipts go");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+    await sink.sync();
+    const head = git(bare, "rev-parse", "main");
+    sink.willWrite(["contracts/a/receipts/run-1.json"]);
+    writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), "{}\n");
+
+    await expect(sink.record(["contracts/a/receipts/run-1.json"], "into a submodule")).rejects.toThrow(/contracts\/a\/receipts is a submodule/);
+
+    expect(git(bare, "rev-parse", "main")).toBe(head);
+    await sink.sync();
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
+    // nor below a file of the commit that the work tree no longer shows as one: the record never deletes another party's file
+    rmSync(join(clone, "README.md"));
+    mkdirSync(join(clone, "README.md"));
+    writeFileSync(join(clone, "README.md", "x.json"), "{}\n");
+    await expect(sink.record(["README.md/x.json"], "over a file")).rejects.toThrow(/README\.md is a file in the commit/);
+    expect(git(bare, "rev-parse", "main")).toBe(head);
+  });
+
+  it("a clone cut short by a crash (files not yet checked out) is still the operator's own at the restart, and the first sync completes it", async () => {
+    const { server } = await remoteAndClone();
+    const clone = join(tempDir(), "clone");
+    mkdirSync(clone);
+    const realClone = isogit.clone.bind(isogit);
+    vi.spyOn(isogit, "clone").mockImplementationOnce(async (args) => {
+      await realClone(args);
+      rmSync(join(clone, "README.md"));
+      throw new Error("crash while checking out");
+    });
+    await expect(new GitSink(clone).cloneInto(server.repoUrl("r"))).rejects.toThrow(/crash while checking out/);
+
+    const restarted = new GitSink(clone);
+    await restarted.assertOwned();
+    await restarted.sync();
+
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
+    expect(git(clone, "status", "--porcelain", "--untracked-files=all")).toBe("");
   });
 });
