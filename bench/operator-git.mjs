@@ -5,7 +5,7 @@
 // its checkout + statusMatrix walk to follow a foreign push. Same repository, same loopback
 // `git http-backend` server, rounds alternating. Results: bench/results/operator-git.json.
 // Run after `npm run build`: node bench/operator-git.mjs [--contracts 1000] [--rounds 5]
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
@@ -23,12 +23,43 @@ const { values: options } = parseArgs({
     contracts: { type: "string", default: "1000" },
     rounds: { type: "string", default: "5" },
     out: { type: "string", default: join(root, "bench/results/operator-git.json") },
+    "memory-child": { type: "string" },
   },
 });
 const contracts = Number(options.contracts);
 const rounds = Number(options.rounds);
 const { startGitServer } = (await runnerImport(join(root, "test/cluster/lab/git-server.ts"), { configFile: false, logLevel: "error", server: { watch: null } }))
   .module;
+
+// The operator's memory, in a process of its own (RSS is per process): clone with the sink (as the
+// Deployment's --clone does), first sync, then 40 receipts recorded; RSS and heap after each phase.
+if (options["memory-child"] !== undefined) {
+  const [url, dir] = JSON.parse(options["memory-child"]);
+  const mb = (what) => {
+    const m = process.memoryUsage();
+    return { phase: what, rssMB: Math.round(m.rss / 2 ** 20), heapMB: Math.round(m.heapUsed / 2 ** 20) };
+  };
+  const phases = [mb("started")];
+  let peak = 0;
+  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const sink = new GitSink(dir);
+  await sink.cloneInto(url);
+  phases.push(mb("cloned"));
+  await sink.sync();
+  phases.push(mb("first sync"));
+  for (let i = 0; i < 40; i++) {
+    await sink.sync();
+    const file = `contracts/c${i}/receipts/memory-${i}.json`;
+    sink.willWrite([file]);
+    mkdirSync(join(dir, file, ".."), { recursive: true });
+    writeFileSync(join(dir, file), `{"run":${i}}\n`);
+    await sink.record([file], "receipt");
+  }
+  phases.push(mb("40 receipts recorded"));
+  clearInterval(sample);
+  process.stdout.write(JSON.stringify({ phases, peakRssMB: Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20) }));
+  process.exit(0);
+}
 
 const base = mkdtempSync(join(tmpdir(), "datomspod-bench-operator-git-"));
 const quiet = { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" } };
@@ -152,6 +183,19 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 load.end = loadavg()[0];
+// the memory child: its own remote (a bare copy), cloned over HTTP by the sink
+const memoryBare = join(server.root, "memory.git");
+execFileSync("git", ["clone", "--quiet", "--bare", seed, memoryBare], quiet);
+const memory = JSON.parse(
+  await new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--memory-child", JSON.stringify([server.repoUrl("memory"), join(base, "clone-memory")])],
+      { maxBuffer: 1 << 20 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    ),
+  ),
+);
 await server.stop();
 
 // the sink's clone ended equal to its remote, git status clean
@@ -165,6 +209,10 @@ const out = {
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version },
   loadAverage1m: { start: load.start, end: load.end },
   files,
+  operatorMemory: {
+    how: "a process of its own: the sink clones over HTTP (as the Deployment's --clone), syncs, records 40 receipts; RSS sampled every 50 ms",
+    ...memory,
+  },
   ms: Object.fromEntries(
     Object.entries(results).map(([name, r]) => [
       name,
@@ -178,5 +226,5 @@ out.speedup = {
 };
 mkdirSync(join(options.out, ".."), { recursive: true });
 writeFileSync(options.out, `${JSON.stringify(out, null, 2)}\n`);
-console.log(JSON.stringify(out.ms), JSON.stringify(out.speedup));
+console.log(JSON.stringify(out.ms), JSON.stringify(out.speedup), JSON.stringify(out.operatorMemory.phases), out.operatorMemory.peakRssMB);
 rmSync(base, { recursive: true, force: true });
