@@ -96,7 +96,7 @@ describe("how the operator reaches services on the node's loopback (profile fiel
 
     expect(deployment.spec.template.spec.hostNetwork).toBe(true);
     expect(example.spec.template.spec.hostNetwork).toBeUndefined();
-    expect(deployment.spec.template.spec.containers[0].env.map((e) => e.name)).toEqual(["DATOMSPOD_KEY_PASSWORD", "HOME"]);
+    expect(deployment.spec.template.spec.containers[0].env.map((e) => e.name)).toEqual(["DATOMSPOD_KEY_PASSWORD", "HOME", "NODE_OPTIONS"]);
     // the instances' pods: the lab's admission policies refuse hostNetwork in dp- namespaces (test/cluster/admission.test.ts)
     expect(readFileSync(join(ROOT, "clusters", "lab", "admission", "validatingadmissionpolicy-datomspod-lab-pods.yaml"), "utf8")).toContain(
       "spec.hostNetwork must be false",
@@ -135,7 +135,7 @@ describe("how the operator reaches services on the node's loopback (profile fiel
       spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
     };
 
-    expect(deployment.spec.template.spec.containers[0].env.slice(2)).toEqual([
+    expect(deployment.spec.template.spec.containers[0].env.slice(3)).toEqual([
       { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
       { name: "KUBERNETES_SERVICE_PORT", value: "41234" },
     ]);
