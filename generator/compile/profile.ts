@@ -5,6 +5,7 @@
  */
 
 import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { BlockList, isIPv4 } from "node:net";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import type { ValidateFunction } from "ajv";
@@ -94,10 +95,29 @@ export function parseProfile(text: string, file: string, folder: string, known: 
   return value as ClusterProfile;
 }
 
-/** Whether a URL's host is the loopback (127.0.0.0/8, ::1, localhost): reachable from a pod only in its node's network namespace. */
+/** Hosts that are this machine's own, whichever way they are written once the URL parser has normalised them. */
+const NODE_LOCAL = new BlockList();
+NODE_LOCAL.addSubnet("127.0.0.0", 8, "ipv4");
+NODE_LOCAL.addAddress("0.0.0.0", "ipv4");
+NODE_LOCAL.addAddress("::1", "ipv6");
+NODE_LOCAL.addAddress("::", "ipv6");
+NODE_LOCAL.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/**
+ * Whether a URL's host is the node itself (127.0.0.0/8, 0.0.0.0, ::1, ::, IPv4-mapped loopback,
+ * localhost and its subdomains): reachable from a pod only in its node's network namespace. The
+ * WHATWG URL parser normalises the spellings (`127.1`, `0x7f.1`, `[0:0::1]`, `LOCALHOST.`) first.
+ */
 export function loopbackUrl(url: string): boolean {
-  const host = /^[a-z]+:\/\/(\[[^\]]*\]|[^/:]*)/i.exec(url)?.[1]?.toLowerCase() ?? "";
-  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/\.$/, "");
+  } catch {
+    return false;
+  }
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host.startsWith("[")) return NODE_LOCAL.check(host.slice(1, -1), "ipv6");
+  return isIPv4(host) && NODE_LOCAL.check(host, "ipv4");
 }
 
 /**

@@ -152,11 +152,12 @@ export class GitSink {
     });
     const written = this.written;
     if (this.cleanAt === oid && written !== "unknown" && written.size === 0) return;
-    const from = written === "unknown" ? undefined : this.cleanAt;
+    // path by path only from a commit the clone is known to equal, with the paths written since named
+    const from = written === "unknown" || this.cleanAt === undefined ? undefined : { commit: this.cleanAt, written };
     this.cleanAt = undefined;
     this.written = "unknown";
     await step(this.dir, "reset", async () => {
-      const changes = from === undefined ? undefined : await this.changesBetween(from, oid, written as Set<string>);
+      const changes = from === undefined ? undefined : await this.changesBetween(from.commit, oid, from.written);
       if (changes === undefined || changes.size > PATHWISE_LIMIT) await this.resetAll(oid);
       else await this.resetPaths(oid, changes);
     });
@@ -255,7 +256,7 @@ export class GitSink {
   /** The commit of `files` (their content in the work tree) on top of `base`: the new blobs, the trees on their paths, the commit. */
   private async commitOnto(base: string, files: readonly string[], message: string): Promise<{ commit: string; objects: string[] }> {
     const objects: string[] = [];
-    const changes = new Map<string, Entry | null>();
+    const changes = new Map<string, Entry>();
     for (const file of files) {
       const path = normalPath(file);
       const stat = lstatSync(join(this.dir, path));
@@ -265,8 +266,7 @@ export class GitSink {
       changes.set(path, { mode: (stat.mode & 0o111) !== 0 ? "100755" : "100644", oid, type: "blob" });
     }
     const { commit: baseCommit } = await git.readCommit({ fs, cache: this.cache, dir: this.dir, oid: base });
-    const tree = (await this.splice(baseCommit.tree, changes, objects)) ?? (await git.writeTree({ fs, dir: this.dir, tree: [] }));
-    objects.push(tree);
+    const tree = await this.splice(baseCommit.tree, changes, objects);
     const when = { timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
     const commit = await git.writeCommit({
       fs,
@@ -283,15 +283,14 @@ export class GitSink {
     return { commit, objects };
   }
 
-  /** `tree` with the changes (path → entry, or null to remove) made; only the trees on the changed paths are read and written. Undefined when empty. */
-  private async splice(tree: string | undefined, changes: ReadonlyMap<string, Entry | null>, objects: string[], prefix = ""): Promise<string | undefined> {
+  /** `tree` with the entries (path → entry) set; only the trees on their paths are read and written (each new one added to `objects`). */
+  private async splice(tree: string | undefined, changes: ReadonlyMap<string, Entry>, objects: string[], prefix = ""): Promise<string> {
     const entries = new Map<string, TreeEntry>((tree === undefined ? [] : await this.readTree(tree)).map((entry) => [entry.path, entry]));
-    const below = new Map<string, Map<string, Entry | null>>();
+    const below = new Map<string, Map<string, Entry>>();
     for (const [path, entry] of changes) {
       const slash = path.indexOf("/");
       if (slash < 0) {
-        if (entry === null) entries.delete(path);
-        else entries.set(path, { path, ...entry });
+        entries.set(path, { path, ...entry });
         continue;
       }
       const name = path.slice(0, slash);
@@ -303,11 +302,8 @@ export class GitSink {
       // a submodule or a file (another party's entry) is not turned into a folder to hold the operator's file
       if (current !== undefined && current.type !== "tree")
         throw new Error(`${prefix}${name} is a ${current.type === "commit" ? "submodule" : "file"} in the commit: the operator does not record files below it`);
-      const sub = await this.splice(current?.oid, inside, objects, `${prefix}${name}/`);
-      if (sub === undefined) entries.delete(name);
-      else entries.set(name, { path: name, mode: "040000", oid: sub, type: "tree" });
+      entries.set(name, { path: name, mode: "040000", oid: await this.splice(current?.oid, inside, objects, `${prefix}${name}/`), type: "tree" });
     }
-    if (entries.size === 0) return undefined;
     const oid = await git.writeTree({ fs, dir: this.dir, tree: [...entries.values()] });
     objects.push(oid);
     return oid;
@@ -387,13 +383,9 @@ export class GitSink {
     return null;
   }
 
-  /** A tree's entries; a name git itself refuses to check out (`..`, `.git`, a slash) is refused, so no path leaves the clone. */
+  /** A tree's entries: isomorphic-git refuses a tree naming `..` or `.git` (any case), so no path built from them leaves the clone. */
   private async readTree(oid: string): Promise<TreeEntry[]> {
-    const entries = (await git.readTree({ fs, cache: this.cache, dir: this.dir, oid })).tree;
-    for (const entry of entries)
-      if (/^(\.|\.\.|\.git)$/i.test(entry.path) || /[/\\\0]/.test(entry.path) || entry.path === "")
-        throw new Error(`tree ${oid} holds an entry named ${JSON.stringify(entry.path)}, which git does not check out`);
-    return entries;
+    return (await git.readTree({ fs, cache: this.cache, dir: this.dir, oid })).tree;
   }
 
   /** The changed paths made as in `oid` (removals first, so a file can become a folder and back), in the work tree and the index; then the branch. */

@@ -10,7 +10,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { renderArgoCd } from "../../generator/compile/argocd.js";
 import { OPERATOR_RULES, renderOperator } from "../../generator/compile/operator.js";
-import { loadProfiles, parseProfile } from "../../generator/compile/profile.js";
+import { loadProfiles, loopbackUrl, parseProfile } from "../../generator/compile/profile.js";
 import { MAX_REMOVALS } from "../../generator/compile/write.js";
 import { cli } from "../helpers/cli.js";
 import { ROOT, tempRepo } from "../helpers/repo.js";
@@ -155,6 +155,27 @@ describe("how the operator reaches services on the node's loopback (profile fiel
       message: "http://127.0.0.1:5001 is on the node's loopback, which the operator's pod cannot reach from its own network namespace",
       fix: expect.stringContaining("set operator.hostNetwork: true"),
     });
+  });
+
+  it.each([
+    "http://127.1:5001",
+    "http://0x7f.0.0.1:5001",
+    "http://0.0.0.0:5001",
+    "http://[0:0:0:0:0:0:0:1]:5001",
+    "http://[::ffff:127.0.0.1]:5001",
+    "http://LOCALHOST.:5001",
+    "http://kubo.localhost:5001",
+  ])("refuses %s as the loopback too, however it is spelled", (url) => {
+    const issues = issuesOf(
+      labProfileText((t) => t.replace("  hostNetwork: true\n", "  hostNetwork: false\n").replace("endpoint: http://127.0.0.1:5001", `endpoint: ${url}`)),
+    );
+
+    expect(issues).toContainEqual(expect.objectContaining({ path: "$.ipfs.endpoint", message: expect.stringContaining("is on the node's loopback") }));
+  });
+
+  it("takes an address pods reach, and a name that only starts like the loopback", () => {
+    for (const url of ["http://10.0.0.7:5001", "http://127.example.org:5001", "http://localhost.example.org:5001", "http://[fd00::1]:5001"])
+      expect(loopbackUrl(url), url).toBe(false);
   });
 
   it.each([

@@ -49,16 +49,23 @@ async function remoteAndClone(): Promise<{ server: GitServer; bare: string; clon
   return { server, bare: join(server.root, "r.git"), clone, sink };
 }
 
-/** A clone of `bare` to commit from as another party would. */
+/** Everything in `dir`'s HEAD equals its index and work tree: no change, nothing untracked or ignored left over. */
+function expectClean(dir: string): void {
+  expect(git(dir, "status", "--porcelain", "--untracked-files=all", "--ignored")).toBe("");
+}
+
+/** Someone else's clone of the remote (the test's git works on the bare repository's path, not over this process's server). */
 function otherClone(bare: string): string {
   const other = join(tempDir(), "other");
   execFileSync("git", ["clone", "--quiet", bare, other]);
   return other;
 }
 
-/** Everything in `dir`'s HEAD equals its index and work tree: no change, nothing untracked or ignored left over. */
-function expectClean(dir: string): void {
-  expect(git(dir, "status", "--porcelain", "--untracked-files=all", "--ignored")).toBe("");
+/** Everything in `other` committed as someone else and pushed. */
+function pushAll(other: string, message: string): void {
+  git(other, "add", "--all");
+  git(other, "commit", "--quiet", "-m", message);
+  git(other, "push", "--quiet", "origin", "HEAD:main");
 }
 
 describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
@@ -104,11 +111,9 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     await sink.sync();
 
     expect(existsSync(join(clone, "contracts", "a", "receipts"))).toBe(false);
-    const other = join(tempDir(), "other");
-    execFileSync("git", ["clone", "--quiet", bare, other]);
+    const other = otherClone(bare);
     writeFileSync(join(other, "README.md"), "moved\n");
-    git(other, "commit", "--quiet", "-am", "moved");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "moved");
     await sink.sync();
     expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("moved\n");
     // neither moved nor written: the tree is not walked (a file put there behind the operator's back stays until one of those happens)
@@ -119,8 +124,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
 
   it("commits as the operator and pushes; a push that lost the race goes on top of the other commit", async () => {
     const { bare, clone, sink } = await remoteAndClone();
-    const other = join(tempDir(), "other");
-    execFileSync("git", ["clone", "--quiet", bare, other]);
+    const other = otherClone(bare);
     git(other, "commit", "--quiet", "--allow-empty", "-m", "someone else first");
     git(other, "push", "--quiet", "origin", "HEAD:main");
     mkdirSync(join(clone, "contracts", "a", "receipts"));
@@ -141,16 +145,13 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
   it("follows a moved remote path by path (changed, added, removed, a file that became a folder, an executable), index and work tree equal to the commit", async () => {
     const { bare, clone, sink } = await remoteAndClone();
     await sink.sync();
-    const other = join(tempDir(), "other");
-    execFileSync("git", ["clone", "--quiet", bare, other]);
+    const other = otherClone(bare);
     writeFileSync(join(other, "README.md"), "changed\n");
     rmSync(join(other, "contracts", "a"), { recursive: true });
     mkdirSync(join(other, "contracts", "b", "receipts"), { recursive: true });
     writeFileSync(join(other, "contracts", "b", "receipts", "run-1.json"), "{}\n");
     writeFileSync(join(other, "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "moved");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "moved");
     // a file the operator did not write, outside the changed paths: a path-by-path sync does not look there
     writeFileSync(join(clone, "stray.txt"), "x\n");
 
@@ -165,9 +166,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     // back: the folder becomes a file again
     rmSync(join(other, "contracts", "b"), { recursive: true });
     writeFileSync(join(other, "contracts", "b"), "now a file\n");
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "folder to file");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "folder to file");
     await sink.sync();
     expect(readFileSync(join(clone, "contracts", "b"), "utf8")).toBe("now a file\n");
     expect(git(clone, "status", "--porcelain")).toBe("?? stray.txt\n");
@@ -192,13 +191,10 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
 
   it("does not write through a symbolic link committed to the repository", async () => {
     const { bare, sink } = await remoteAndClone();
-    const other = join(tempDir(), "other");
-    execFileSync("git", ["clone", "--quiet", bare, other]);
+    const other = otherClone(bare);
     const outside = tempDir();
     symlinkSync(outside, join(other, "contracts", "b"));
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "a link out");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "a link out");
     await sink.sync();
 
     expect(() => sink.willWrite(["contracts/b/receipts/run-1.json"])).toThrow(
@@ -225,8 +221,12 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
       const before = git(bare, "rev-parse", "main").trim();
       git(bare, "update-ref", "refs/heads/main", commit);
 
-      // isomorphic-git refuses these names itself ("unsafe character sequences"); the sink's own check is the second line
-      await expect(sink.sync()).rejects.toThrow(new RegExp(`git reset failed .*(holds an entry named|The filepath) "${name.replace(/\./g, "\\.")}"`));
+      // isomorphic-git's readTree refuses these names, before the sink builds a path from them
+      await expect(sink.sync()).rejects.toThrow(
+        new RegExp(`git reset failed .*The filepath "${name.replace(/\./g, "\\.")}" contains unsafe character sequences`),
+      );
+      // and a restart's whole-clone reset (isomorphic-git's checkout) refuses it too
+      await expect(new GitSink(clone).sync()).rejects.toThrow(/git reset failed .*contains unsafe character sequences/);
 
       expect(existsSync(join(clone, "..", "escaped.txt"))).toBe(false);
       expect(existsSync(join(clone, ".git", "escaped.txt"))).toBe(false);
@@ -240,11 +240,9 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     sink.willWrite(["contracts/a/receipts/run-1.json"]);
     mkdirSync(join(clone, "contracts", "a", "receipts"));
     writeFileSync(join(clone, "contracts", "a", "receipts", "run-1.json"), '{"r":1}\n');
-    const other = join(tempDir(), "other");
-    execFileSync("git", ["clone", "--quiet", bare, other]);
+    const other = otherClone(bare);
     writeFileSync(join(other, "README.md"), "theirs\n");
-    git(other, "commit", "--quiet", "-am", "someone else, after the sync");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "someone else, after the sync");
 
     const commit = await sink.record(["contracts/a/receipts/run-1.json"], "Receipt of a run-1");
 
@@ -291,9 +289,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     const { bare, clone, sink } = await remoteAndClone();
     const other = otherClone(bare);
     writeFileSync(join(other, ".gitignore"), "receipts/\n");
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "a party ignores receipts");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "a party ignores receipts");
     await sink.sync();
     // the crash: the receipt is written, the push never happened
     mkdirSync(join(clone, "contracts", "a", "receipts"));
@@ -384,9 +380,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     writeFileSync(join(outside, "precious.txt"), "keep\n");
     const other = otherClone(bare);
     symlinkSync(outside, join(other, "contracts", "b"));
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "a link out");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "a link out");
 
     await new GitSink(clone).sync();
     await new GitSink(clone).sync();
@@ -400,9 +394,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     const other = otherClone(bare);
     writeFileSync(join(other, "README.md"), "b\n");
     writeFileSync(join(other, "z.txt"), "z\n");
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "two");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "two");
     const crash = vi.spyOn(GitSink.prototype as unknown as { checkoutEntry: () => Promise<void> }, "checkoutEntry");
     crash.mockRejectedValueOnce(new Error("crash"));
     await expect(sink.sync()).rejects.toThrow(/crash/);
@@ -488,8 +480,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     expectClean(clone);
 
     writeFileSync(join(other, "README.md"), "again\n");
-    git(other, "commit", "--quiet", "-am", "again");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "again");
     await sink.sync();
     expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("again\n");
     expectClean(clone);
@@ -500,9 +491,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     const outside = tempDir();
     const other = otherClone(bare);
     symlinkSync(outside, join(other, "contracts", "b"));
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "a link out");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "a link out");
     await sink.sync();
     rmSync(join(other, "contracts", "b"));
     mkdirSync(join(other, "contracts", "b"));
@@ -513,9 +502,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     writeFileSync(join(other, "README.md", "x"), "x\n");
     rmSync(join(other, "contracts", "a"), { recursive: true });
     writeFileSync(join(other, "contracts", "a"), "a\n");
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "a real folder");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "a real folder");
 
     await sink.sync();
 
@@ -527,9 +514,7 @@ describe("the operator's git clone (isomorphic-git, smart HTTP)", () => {
     // the walk back at a restart
     rmSync(join(other, "README.md"), { recursive: true });
     writeFileSync(join(other, "README.md"), "hello\n");
-    git(other, "add", "--all");
-    git(other, "commit", "--quiet", "-m", "back");
-    git(other, "push", "--quiet", "origin", "HEAD:main");
+    pushAll(other, "back");
     await new GitSink(clone).sync();
     expect(readFileSync(join(clone, "README.md"), "utf8")).toBe("hello\n");
     expectClean(clone);
