@@ -298,9 +298,19 @@ export async function kubePlay(yamlFile: string): Promise<string | undefined> {
   return /^Pod:\n([0-9a-f]{64})$/m.exec(result.stdout)?.[1];
 }
 
-/** `podman pod start`: runs the init containers one after the other, then starts the containers. */
-export async function podStart(pod: string, timeoutMs: number): Promise<ExecResult> {
-  return execEngine("podman", ["pod", "start", pod], { allowFailure: true, timeoutMs });
+/**
+ * `podman init`: creates the containers in the OCI runtime (root file system, mounts, namespaces,
+ * cgroup; runc resolves the program) without starting their process. The pod's infra container
+ * starts with the first.
+ */
+export async function initContainers(names: readonly string[], timeoutMs: number): Promise<ExecResult> {
+  if (names.length === 0) return { code: 0, stdout: "", stderr: "" };
+  return execEngine("podman", ["init", ...names], { allowFailure: true, timeoutMs });
+}
+
+/** `podman start`: starts the containers (creating the ones not created yet); resolves with podman's result. */
+export async function startContainers(names: readonly string[], timeoutMs: number): Promise<ExecResult> {
+  return execEngine("podman", ["start", ...names], { allowFailure: true, timeoutMs });
 }
 
 /** `podman kube down`: stops and removes the pod (not its volumes); resolves with whether it worked. */
@@ -338,10 +348,16 @@ export interface ContainerFacts {
 
 /** What `inspectContainers` also tells about where a container's output went. */
 export interface InspectedContainer extends ContainerFacts {
+  /** podman's ID of the container (64 hex digits). */
+  readonly id: string;
   /** The log driver (`k8s-file` by default) and, for k8s-file, the host path of the log. */
   readonly log: { readonly driver: string; readonly path: string };
   /** The podman volumes it mounts (e.g. anonymous ones for an image's VOLUME). */
   readonly volumes: readonly string[];
+  /** The container's conmon, once it was created in the OCI runtime (0 before). */
+  readonly conmonPid: number;
+  /** Where conmon writes its process ID when it starts. */
+  readonly conmonPidFile: string;
 }
 
 /** The state of containers (one podman call); the ones that do not exist are left out. */
@@ -352,13 +368,16 @@ export async function inspectContainers(names: readonly string[]): Promise<Inspe
     result.stdout.trim() === ""
       ? []
       : (JSON.parse(result.stdout) as {
+          Id: string;
           Name: string;
-          State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string };
+          ConmonPidFile?: string;
+          State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; ConmonPid?: number };
           HostConfig?: { LogConfig?: { Type?: string; Path?: string } };
           Mounts?: { Type?: string; Name?: string }[] | null;
         }[]);
-  return found.map(({ Name, State, HostConfig, Mounts }) => ({
+  return found.map(({ Id, Name, ConmonPidFile, State, HostConfig, Mounts }) => ({
     name: Name,
+    id: Id,
     status: State.Status,
     exitCode: State.ExitCode,
     oomKilled: State.OOMKilled,
@@ -366,6 +385,8 @@ export async function inspectContainers(names: readonly string[]): Promise<Inspe
     finishedAt: State.FinishedAt,
     log: { driver: HostConfig?.LogConfig?.Type ?? "", path: HostConfig?.LogConfig?.Path ?? "" },
     volumes: (Mounts ?? []).filter((m) => m.Type === "volume" && typeof m.Name === "string" && m.Name !== "").map((m) => m.Name as string),
+    conmonPid: typeof State.ConmonPid === "number" ? State.ConmonPid : 0,
+    conmonPidFile: ConmonPidFile ?? "",
   }));
 }
 

@@ -10,8 +10,8 @@
  * - volume and ConfigMap names are global in podman (an emptyDir is a named volume called like the
  *   pod's volume, and an existing one is reused with its content), so each is renamed
  *   `<pod>-<name>`;
- * - init containers are kept after they ran (annotation `io.podman.annotations.init.container.type:
- *   always`), so their exit codes and logs can be read.
+ * - the runner, not podman, runs the init containers one after the other: podman gets every role
+ *   as a container, in the pod's order, and starts none of them itself (see playPod).
  *
  * `playPod` is the edge. It gives podman no volume of its own to manage, and the pod no path of the
  * host: everything the pod mounts lies in the run's root, a tmpfs of its own (`scratchLayout`):
@@ -20,10 +20,14 @@
  * through a read-only overlay (zero copy), and a neutral /etc/hosts, /etc/hostname and
  * /run/.containerenv in every container, all played as hostPath volumes; so the mount table in the
  * pod names paths inside the root only (checked before the pod starts: `revealingMounts`). Then
- * `kube play --start=false --network none`, the pids limit on the pod's cgroup (kube play sets
- * none), `pod start`, one `podman wait`, one `podman container inspect`, the logs read from
- * podman's k8s-file logs, collect, `kube down`, unmount, and a check that nothing is left (pod,
- * mounts, folder). About a dozen processes in all.
+ * `kube play --start=false --network none` (while the emptyDirs are mounted), the pids limit on the
+ * pod's cgroup (kube play sets none), and Kubernetes' order kept by the runner: each init container
+ * alone (`podman start`), the next only once it ended with 0, then the containers together. Each
+ * end is read from the file conmon writes the exit code to (exits.ts), at once, instead of after
+ * podman's own cleanup of the container, which `pod start` and `podman wait` wait for (100–250 ms a
+ * role here); the later roles are created (`podman init`) while the first runs. Then one `podman
+ * container inspect`, the logs read from podman's k8s-file logs, collect, `kube down`, unmount,
+ * and a check that nothing is left (pod, mounts, folder).
  */
 
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -40,11 +44,12 @@ import {
   kubePlay,
   mountOverlay,
   mountTmpfs,
+  initContainers,
   podCgroupPath,
   podExists,
   podRemove,
-  podStart,
   podStop,
+  startContainers,
   unmount,
   volumeNames,
   volumeRemove,
@@ -52,8 +57,7 @@ import {
   type ContainerFacts,
   type InspectedContainer,
 } from "./exec.js";
-
-export const INIT_CONTAINER_TYPE_ANNOTATION = "io.podman.annotations.init.container.type";
+import { conmonExitFile, processArgv, readPid, waitExitFile, type ExitTarget } from "./exits.js";
 
 /** The volumes the runner adds to the pod are named with this prefix, which a rendered pod may not use. */
 export const RUNNER_VOLUME_PREFIX = "datomspod-";
@@ -91,6 +95,17 @@ interface Container {
   [key: string]: unknown;
 }
 
+/** Whether the container's program (its absolute `command[0]`) lies in one of the volumes it mounts. */
+function programInVolume(container: Container): boolean {
+  const command: unknown = container["command"];
+  const program: unknown = Array.isArray(command) ? (command as unknown[])[0] : undefined;
+  if (typeof program !== "string" || !program.startsWith("/")) return false;
+  return (container.volumeMounts ?? []).some((m) => {
+    const at = m.mountPath.replace(/\/+$/, "");
+    return program === at || program.startsWith(`${at}/`);
+  });
+}
+
 interface Volume {
   name: string;
   emptyDir?: { sizeLimit?: string; medium?: string };
@@ -106,8 +121,16 @@ export interface PodmanPod {
   readonly file: string;
   readonly at: string;
   readonly name: string;
+  /** The containers that run one after the other, each only when the one before ended with 0 (Kubernetes' init containers). */
   readonly initContainers: readonly string[];
+  /** The containers that run together once every init container succeeded. */
   readonly containers: readonly string[];
+  /**
+   * The containers whose program a volume brings (the supervisor, which datomspace-in puts into the
+   * tools volume): created only when their turn comes, since runc looks the program up when it
+   * creates the container. The others are all created before the first starts.
+   */
+  readonly createdAtTurn: readonly string[];
   /** The emptyDirs (already renamed `<pod>-<name>`), with their size. */
   readonly emptyDirs: readonly { readonly volume: string; readonly bytes: number }[];
   /** The podman volumes kube play makes of the ConfigMaps (named like the renamed ConfigMaps). */
@@ -180,6 +203,11 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
   // What would let the host into the pod's view: its namespaces, and host names podman would write into /etc/hosts.
   for (const field of ["hostNetwork", "hostPID", "hostIPC"] as const) {
     if (spec[field] === true) issue(`${at}.spec.${field}`, `shares the host's ${field.slice(4)} namespace with the pod`, `remove ${field}`);
+  }
+  if (spec.shareProcessNamespace === true) {
+    // The runner starts a role when the one before ended (its PID 1 and, with it, every process of its
+    // own PID namespace): a shared namespace would let the algorithm's processes outlive it.
+    issue(`${at}.spec.shareProcessNamespace`, "lets one container's processes outlive it, into the next role's turn", "remove shareProcessNamespace");
   }
   if (Array.isArray(spec.hostAliases) && spec.hostAliases.length > 0) {
     issue(
@@ -309,7 +337,11 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
     throw InputError.many(`${file}: the pod cannot run under podman kube play as rendered (${issues.length} issue${issues.length === 1 ? "" : "s"})`, issues);
   }
 
-  pod.metadata = { ...metadata, annotations: { ...((metadata.annotations ?? {}) as Json), [INIT_CONTAINER_TYPE_ANNOTATION]: "always" } };
+  // The runner runs the roles one after the other itself (playPod): podman gets them all as
+  // containers, in the pod's order, and starts none before the runner says.
+  spec.containers = [...initContainers, ...containers];
+  delete spec.initContainers;
+  pod.metadata = { ...metadata };
   delete (pod.metadata as Json).namespace;
   const activeDeadlineSeconds = typeof spec.activeDeadlineSeconds === "number" ? spec.activeDeadlineSeconds : undefined;
   configMaps.sort((a, b) => (String((a.metadata as Json).name) < String((b.metadata as Json).name) ? -1 : 1));
@@ -320,6 +352,7 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
     name,
     initContainers: initContainers.map((c) => c.name),
     containers: containers.map((c) => c.name),
+    createdAtTurn: [...initContainers, ...containers].filter(programInVolume).map((c) => c.name),
     emptyDirs,
     configMapVolumes: configMaps.map((cm) => String((cm.metadata as Json).name)),
     scratchOwner,
@@ -346,13 +379,13 @@ export interface ContainerResult extends ContainerFacts {
 }
 
 export interface PodTimings {
-  /** Folders, tmpfs mounts, ConfigMap files, and the check that no pod of the name exists. */
+  /** Folders, the root's tmpfs, the inputs' overlays, ConfigMap files, and the check that no pod of the name exists. */
   readonly prepareMs: number;
-  /** `kube play --start=false` and the pids limit. */
+  /** `kube play --start=false` (while the emptyDirs are mounted) and the pids limit. */
   readonly playMs: number;
-  /** `pod start`: the init containers run inside it. */
+  /** The init containers, one after the other, each from its `podman start` to its exit code. */
   readonly startMs: number;
-  /** `podman wait` on the containers. */
+  /** The containers, from their `podman start` to the last exit code. */
   readonly waitMs: number;
   /** inspect, logs and the caller's collect (kube down runs meanwhile). */
   readonly collectMs: number;
@@ -688,7 +721,7 @@ const MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 /** A container's logs: read from its k8s-file log on the host (no process), else through `podman logs`. */
 async function logsOf(container: InspectedContainer): Promise<{ stdout: string; stderr: string }> {
-  if (container.status === "created") return { stdout: "", stderr: "" };
+  if (container.status === "created" || container.status === "initialized") return { stdout: "", stderr: "" };
   if (container.log.driver === "k8s-file" && container.log.path !== "") {
     try {
       const fd = openSync(container.log.path, "r");
@@ -708,6 +741,12 @@ async function logsOf(container: InspectedContainer): Promise<{ stdout: string; 
 
 function mountTable(file: string): string {
   return readFileSync(file, "utf8");
+}
+
+/** Waits for every promise, then throws the first failure: no mount may still be under way when a failure cleans up. */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((p) => p.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**
@@ -739,7 +778,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
       if (imageVolumes.size > 0) await volumeRemove([...imageVolumes]);
     })());
   try {
-    const prepare = async (): Promise<void> => {
+    /** The run's root (a tmpfs of its own), podman's YAML, the volumes' folders and the ConfigMaps' files. */
+    const prepareFiles = async (): Promise<void> => {
       mkdirSync(layout.root, { recursive: true, mode: 0o700 });
       mountPoints.push(layout.root);
       await mountTmpfs(layout.root, { ...layout.rootFs, uid: 0, gid: 0, mode: 0o700 });
@@ -750,16 +790,10 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         mkdirSync(dirname(file.path), { recursive: true, mode: 0o755 });
         writeFileSync(file.path, file.data, { mode: file.mode });
       }
-      const owner = pod.scratchOwner ?? { uid: 0, gid: 0 };
-      // Settled, not Promise.all: no mount may still be under way when a failure cleans up.
-      const mounts = await Promise.allSettled([
-        ...layout.tmpfs.map(async ({ volume, dir, bytes, inodes }) => {
-          mkdirSync(dir, { recursive: true, mode: 0o700 });
-          mounted[volume] = dir;
-          mountPoints.push(dir);
-          await mountTmpfs(dir, { bytes, inodes, uid: owner.uid, gid: owner.gid, mode: SCRATCH_MODE });
-        }),
-        ...layout.staged.map(async (folder) => {
+      for (const { dir } of layout.tmpfs) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // The inputs' files must be there when podman reads the YAML (a hostPath of type File).
+      await settleAll(
+        layout.staged.map(async (folder) => {
           mkdirSync(folder.stage, { recursive: true, mode: 0o700 });
           mkdirSync(folder.overlay, { recursive: true, mode: 0o700 });
           mountPoints.push(folder.stage);
@@ -767,9 +801,18 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
           mountPoints.push(folder.overlay);
           await mountOverlay(layout.root, folder.lowers, folder.overlay);
         }),
-      ]);
-      const failed = mounts.find((m) => m.status === "rejected");
-      if (failed !== undefined) throw failed.reason;
+      );
+    };
+    /** The emptyDirs' tmpfs, then the check that no mount shows a host path. */
+    const mountVolumes = async (): Promise<void> => {
+      const owner = pod.scratchOwner ?? { uid: 0, gid: 0 };
+      await settleAll(
+        layout.tmpfs.map(async ({ volume, dir, bytes, inodes }) => {
+          mounted[volume] = dir;
+          mountPoints.push(dir);
+          await mountTmpfs(dir, { bytes, inodes, uid: owner.uid, gid: owner.gid, mode: SCRATCH_MODE });
+        }),
+      );
       // Fail closed: were the kernel to show a host path in a mount the pod gets, nothing runs.
       const revealing = revealingMounts(mountTable(mountInfo), layout.root);
       if (revealing.length > 0) {
@@ -782,7 +825,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         throw new ServiceError(formatIssue(issue), [issue]);
       }
     };
-    const [exists, prepared] = await Promise.allSettled([podExists(pod.name), prepare()]);
+    const [exists, prepared] = await Promise.allSettled([podExists(pod.name), prepareFiles()]);
     if (prepared.status === "rejected") throw prepared.reason;
     if (exists.status === "rejected") throw exists.reason;
     if (exists.value) {
@@ -797,29 +840,93 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     const t1 = now();
     timings.prepareMs = t1 - t0;
     played = true; // a failed play leaves the pod behind: take it down whatever happens now
-    const podId = await kubePlay(layout.yamlFile);
+    // podman creates the pod (nothing of it runs) while the volumes are mounted: their folders are
+    // there already, and no container is created before the mounts are checked.
+    const [playing, mounting] = await Promise.allSettled([kubePlay(layout.yamlFile), mountVolumes()]);
+    if (mounting.status === "rejected") throw mounting.reason;
+    if (playing.status === "rejected") throw playing.reason;
+    const podId = playing.value;
     const cgroup = await podCgroup(options.cgroupRoot ?? "/sys/fs/cgroup", pod.name, podId);
     cgroupPath = cgroup.path;
     pidsLimit = setPidsLimit(cgroup.pidsFiles, options.pidsLimit);
-    const t2 = now();
-    timings.playMs = t2 - t1;
     const deadline = t1 + (pod.activeDeadlineSeconds !== undefined ? pod.activeDeadlineSeconds * 1000 : options.timeoutMs);
-    const timeUp = async (error: unknown): Promise<undefined> => {
+    const remaining = (): number => Math.max(1, deadline - now());
+    const timeUp = (error: unknown): undefined => {
       if (!(error instanceof ServiceError) || !/did not finish within/.test(error.message)) throw error;
-      timedOut = true;
-      await podStop(pod.name, 2);
       return undefined;
     };
-    // Init containers run inside `pod start`, one after the other; it fails when one of them does.
-    const started = await podStart(pod.name, Math.max(1, deadline - now())).catch(timeUp);
+    const t2 = now();
+    timings.playMs = t2 - t1;
+    const all = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
+    const [first, ...later] = pod.initContainers.length > 0 ? pod.initContainers.map((c) => [containerName(pod.name, c)]) : [];
+    const turns = [...(first === undefined ? [] : [first]), ...later, all.slice(pod.initContainers.length)];
+    // While the first role starts, every later container whose program is in its image is created
+    // (runc's share of a start); one that could not be (podman leaves it "created") is created
+    // when it starts. A container whose program a volume brings is created at its turn.
+    const atTurn = new Set([...(turns[0] ?? []), ...pod.createdAtTurn.map((c) => containerName(pod.name, c))]);
+    const creating = initContainers(
+      all.filter((name) => !atTurn.has(name)),
+      remaining(),
+    ).catch(timeUp);
+    const inspecting = inspectContainers(all);
+    // Settled at once, so that neither is left unhandled while the first turn runs.
+    creating.catch(() => undefined);
+    inspecting.catch(() => undefined);
+
+    /** Where conmon will write the container's exit code, read from conmon's own command line; undefined when not known. */
+    const exitTarget = async (name: string): Promise<ExitTarget | undefined> => {
+      const facts = (await inspecting).find((c) => c.name === name);
+      const conmonPid = facts === undefined ? undefined : readPid(facts.conmonPidFile);
+      const argv = conmonPid === undefined ? undefined : processArgv(conmonPid);
+      const file = argv === undefined || facts === undefined ? undefined : conmonExitFile(argv, facts.id);
+      return file === undefined ? undefined : { file, conmonPid };
+    };
+    /** The container's exit code as soon as conmon wrote it; else podman's (`podman wait`); "timeout" past the deadline. */
+    const exitOf = async (name: string): Promise<number | "timeout"> => {
+      const target = await exitTarget(name);
+      if (target !== undefined) {
+        const outcome = await waitExitFile(target, deadline, now);
+        if ("code" in outcome) return outcome.code;
+        if ("timedOut" in outcome) return "timeout";
+      }
+      const codes = await waitContainers([name], remaining()).catch(timeUp);
+      return codes === undefined ? "timeout" : (codes[0] ?? -1);
+    };
+    /** The containers the runner started: the others never ran, whatever podman made of them when the pod stopped. */
+    const startedByRunner = new Set<string>();
+    /**
+     * Starts the containers together and waits until each ended: true when all ended with 0.
+     * Past the deadline, the pod is stopped (SIGTERM, SIGKILL 2 s later).
+     */
+    const turn = async (names: readonly string[]): Promise<boolean> => {
+      if (names.some((name) => !atTurn.has(name))) await creating;
+      const started = await startContainers(names, remaining()).catch(timeUp);
+      let running = names;
+      if (started !== undefined && started.code !== 0) {
+        // One did not start: wait only for the ones that did.
+        const states = new Map((await inspectContainers(names)).map((c) => [c.name, c.status]));
+        running = names.filter((name) => !["created", "initialized", "configured"].includes(states.get(name) ?? "created"));
+      }
+      for (const name of running) startedByRunner.add(name);
+      const codes = started === undefined ? ["timeout" as const] : await Promise.all(running.map(exitOf));
+      if (codes.includes("timeout")) {
+        timedOut = true;
+        await podStop(pod.name, 2);
+        return false;
+      }
+      return started?.code === 0 && codes.every((code) => code === 0);
+    };
+    // Kubernetes' order, kept by the runner: each init container alone, the next only after it
+    // ended with 0; then the containers, only when every init container did.
+    let ok = true;
+    for (const names of turns.slice(0, -1)) {
+      ok = await turn(names);
+      if (!ok) break;
+    }
     const t3 = now();
     timings.startMs = t3 - t2;
-    const mains = pod.containers.map((c) => containerName(pod.name, c));
-    if (!timedOut) {
-      // When pod start failed, the containers after the failure never started: wait only for the ones that did.
-      const waiting = started?.code === 0 ? mains : (await inspectContainers(mains)).filter((c) => c.status !== "created").map((c) => c.name);
-      await waitContainers(waiting, Math.max(1, deadline - now())).catch(timeUp);
-    }
+    if (ok) await turn(turns.at(-1) ?? []);
+    await Promise.allSettled([creating, inspecting]);
     const t4 = now();
     timings.waitMs = t4 - t3;
     // The pod's cgroup goes with the pod: read what it counted now that its containers ended.
@@ -845,8 +952,14 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
               container,
               logs: { stdout: "", stderr: "" },
             };
-          const { log: _log, volumes: _volumes, ...facts } = found;
-          return { ...facts, role, container, logs: await logsOf(found) };
+          const { log: _log, volumes: _volumes, id: _id, conmonPid: _conmonPid, conmonPidFile: _conmonPidFile, ...facts } = found;
+          // Created in the runtime but never started (podman says "initialized", or "exited" once the
+          // pod was stopped) is, for the run, never started.
+          if (!startedByRunner.has(name)) return { ...facts, status: "created", role, container, logs: { stdout: "", stderr: "" } };
+          // "stopped" is podman's word for a container that ended and whose cleanup (conmon's exit
+          // command) has not finished yet: its exit code and end are recorded, it ended.
+          const status = facts.status === "stopped" ? "exited" : facts.status;
+          return { ...facts, status, role, container, logs: await logsOf(found) };
         }),
       )),
     );

@@ -96,8 +96,11 @@ async function checkImages(engine: Engine, objects: readonly Json[], algorithmIm
   const job = objects.find((o) => o["kind"] === "Job")!;
   const spec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
   const containers = [...(spec["initContainers"] as Json[]), ...(spec["containers"] as Json[])];
-  for (const image of [...new Set(containers.map((c) => String(c["image"])))]) {
-    if ((await inspectImage(engine, image)) !== undefined) continue;
+  const images = [...new Set(containers.map((c) => String(c["image"])))];
+  // Asked all at once: one podman process each, side by side.
+  const found = await Promise.all(images.map((image) => inspectImage(engine, image)));
+  for (const [i, image] of images.entries()) {
+    if (found[i] !== undefined) continue;
     const [repository = "", digest = ""] = image.split("@");
     const current = image === algorithmImage ? await inspectImage(engine, `${repository}:${algorithmTag}`) : undefined;
     if (image === algorithmImage && current !== undefined) {

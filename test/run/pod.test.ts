@@ -4,7 +4,6 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../generator/errors.js";
 import {
-  INIT_CONTAINER_TYPE_ANNOTATION,
   mountPointsUnder,
   parseK8sFileLog,
   pidsMaxFiles,
@@ -44,6 +43,8 @@ describe("podmanPod", () => {
     expect(pod.name).toBe("hospital-stats-r1");
     expect(pod.initContainers).toEqual(["datomspace-in", "computing", "datomspace-out"]);
     expect(pod.containers).toEqual(["oracle"]);
+    // The supervisor comes through the tools volume: runc can create the container only once it is there.
+    expect(pod.createdAtTurn).toEqual(["computing"]);
     expect(pod.emptyDirs).toEqual([
       { volume: "hospital-stats-r1-layout", bytes: 1024 ** 2 },
       { volume: "hospital-stats-r1-outputs", bytes: 16 * 1024 ** 2 },
@@ -61,9 +62,12 @@ describe("podmanPod", () => {
       "ConfigMap hospital-stats-r1-run",
       "Pod hospital-stats-r1",
     ]);
-    expect(podDoc.metadata.annotations).toEqual({ [INIT_CONTAINER_TYPE_ANNOTATION]: "always" });
+    // The runner starts each role itself, in the pod's order: podman gets them all as containers.
+    expect(podDoc.metadata.annotations).toBeUndefined();
+    expect(podDoc.spec.initContainers).toBeUndefined();
+    expect(podDoc.spec.containers.map((c: Json) => c.name)).toEqual(["datomspace-in", "computing", "datomspace-out", "oracle"]);
     expect(podDoc.spec.volumes.find((v: Json) => v.name === "hospital-stats-r1-outputs")).toEqual({ name: "hospital-stats-r1-outputs", emptyDir: {} });
-    expect(podDoc.spec.initContainers[1].volumeMounts.map((m: { name: string }) => m.name)).toEqual([
+    expect(podDoc.spec.containers[1].volumeMounts.map((m: { name: string }) => m.name)).toEqual([
       "hospital-stats-r1-layout",
       "input-0-0",
       "ddos",
@@ -105,7 +109,7 @@ describe("podmanPod", () => {
       {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { name: "dp-run-1", labels: { a: "b" }, annotations: { [INIT_CONTAINER_TYPE_ANNOTATION]: "always" } },
+        metadata: { name: "dp-run-1", labels: { a: "b" } },
         spec: { restartPolicy: "Never", containers: [{ name: "oracle", image: "i" }], activeDeadlineSeconds: 900 },
       },
     ]);
@@ -256,10 +260,10 @@ describe("scratchLayout", () => {
     expect([...layout.files[0].data]).toEqual([0xff, 0x00, 0x41]);
     expect(layout.files[3].data.toString()).toBe(`{"groupBy": "region", "minGroupSize": 10}\n`);
     expect(layout.folders).toEqual(["roles", "algorithm", "ddos", "run"].map((name) => `/run/s/hospital-stats-r1/configmap/${name}`));
-    const mounts = [...podDoc[0].spec.initContainers, ...podDoc[0].spec.containers].flatMap((c: Json) => c.volumeMounts as Json[]);
+    const mounts: Json[] = podDoc[0].spec.containers.flatMap((c: Json) => c.volumeMounts as Json[]);
     expect(mounts.filter((m) => ["roles", "algorithm", "ddos", "run", "input-0-0"].includes(m.name)).every((m) => m.readOnly === true)).toBe(true);
     expect(mounts.find((m) => m.name === "hospital-stats-r1-outputs")).toEqual({ name: "hospital-stats-r1-outputs", mountPath: "/data/outputs" });
-    for (const container of [...podDoc[0].spec.initContainers, ...podDoc[0].spec.containers]) {
+    for (const container of podDoc[0].spec.containers) {
       expect(container.volumeMounts.slice(-3), container.name).toEqual([
         { name: "datomspod-etc-hosts", mountPath: "/etc/hosts", readOnly: true },
         { name: "datomspod-etc-hostname", mountPath: "/etc/hostname", readOnly: true },

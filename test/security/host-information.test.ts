@@ -61,6 +61,13 @@ describe("the runner refuses a pod that would let the host in", () => {
     ]);
   });
 
+  it("sharing one PID namespace between the roles, which would let the algorithm's processes outlive its turn", () => {
+    const objects = fixture();
+    Object.assign(podSpec(objects), { shareProcessNamespace: true });
+
+    expect(issuesOf(objects)).toEqual(["$[4].spec.shareProcessNamespace: lets one container's processes outlive it, into the next role's turn"]);
+  });
+
   it.each(["/etc/hosts", "/etc/hostname/", "/run/.containerenv"])("mounting over %s, which the runner owns", (mountPath) => {
     const objects = fixture();
     podSpec(objects).containers[0].volumeMounts.push({ name: "run", mountPath, readOnly: true });
@@ -85,7 +92,7 @@ describe("what the runner plays", () => {
     const played = parseAllDocuments(layout.yaml)[0].toJS() as Json;
     expect(layout.yaml).not.toContain("/home/alice");
     expect((played.spec.volumes as Json[]).map((v) => v.hostPath.path).filter((p: string) => !p.startsWith(`${layout.root}/`))).toEqual([]);
-    for (const container of [...played.spec.initContainers, ...played.spec.containers] as Json[]) {
+    for (const container of played.spec.containers as Json[]) {
       for (const { volume, mountPath } of NEUTRAL_FILES) expect(container.volumeMounts).toContainEqual({ name: volume, mountPath, readOnly: true });
     }
     expect(layout.staged.map((s) => s.source)).toEqual(["/home/alice/hospital data"]);

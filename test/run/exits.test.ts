@@ -1,0 +1,146 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { conmonExitFile, processArgv, readExitCode, readPid, waitExitFile } from "../../generator/run/exits.js";
+
+const ID = "8715fc9800e90ef071412502b0f0530cf4caddfa9fe4d0ebcb3195c0398052d6";
+
+/** conmon's arguments as podman 4.3 starts it (taken from /proc/<pid>/cmdline on this machine). */
+const CONMON = [
+  "/usr/bin/conmon",
+  "--api-version",
+  "1",
+  "-c",
+  ID,
+  "-u",
+  ID,
+  "-r",
+  "/usr/bin/runc",
+  "-b",
+  `/var/lib/containers/storage/overlay-containers/${ID}/userdata`,
+  "-n",
+  "seqtest-a",
+  "--exit-dir",
+  "/run/libpod/exits",
+  "--full-attach",
+  "--exit-command",
+  "/usr/bin/podman",
+  "--exit-command-arg",
+  "container",
+  "--exit-command-arg",
+  "cleanup",
+];
+
+const dirs: string[] = [];
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), "datomspod-exits-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The ID of a process that has ended. */
+function endedPid(): number {
+  return spawnSync("true").pid;
+}
+
+describe("conmonExitFile", () => {
+  it("is conmon's exit dir joined with the container's ID", () => {
+    expect(conmonExitFile(CONMON, ID)).toBe(`/run/libpod/exits/${ID}`);
+  });
+
+  it("is unknown when the arguments are another container's conmon, name no absolute exit dir, or the ID is not podman's", () => {
+    expect(conmonExitFile(CONMON, ID.replace(/^8/, "9"))).toBeUndefined();
+    expect(
+      conmonExitFile(
+        CONMON.filter((a) => a !== "--exit-dir" && a !== "/run/libpod/exits"),
+        ID,
+      ),
+    ).toBeUndefined();
+    expect(
+      conmonExitFile(
+        CONMON.map((a) => (a === "/run/libpod/exits" ? "exits" : a)),
+        ID,
+      ),
+    ).toBeUndefined();
+    expect(conmonExitFile([...CONMON.slice(0, -1), "--exit-dir"], ID)).toBe(`/run/libpod/exits/${ID}`);
+    expect(conmonExitFile(CONMON, "../../etc/passwd")).toBeUndefined();
+  });
+});
+
+describe("reading what conmon wrote", () => {
+  it("reads an exit code, and nothing from a missing, empty or foreign file", () => {
+    const dir = scratch();
+    const file = join(dir, ID);
+    expect(readExitCode(file)).toBeUndefined();
+    writeFileSync(file, "");
+    expect(readExitCode(file)).toBeUndefined();
+    writeFileSync(file, "137\n");
+    expect(readExitCode(file)).toBe(137);
+    writeFileSync(file, "0 but more");
+    expect(readExitCode(file)).toBeUndefined();
+    writeFileSync(file, "-1");
+    expect(readExitCode(file)).toBe(-1);
+  });
+
+  it("reads a pid file and this process's own argument vector", () => {
+    const dir = scratch();
+    writeFileSync(join(dir, "conmon.pid"), "4242\n");
+    writeFileSync(join(dir, "bad.pid"), "0");
+    expect(readPid(join(dir, "conmon.pid"))).toBe(4242);
+    expect(readPid(join(dir, "bad.pid"))).toBeUndefined();
+    expect(readPid("")).toBeUndefined();
+    expect(processArgv(process.pid)).toEqual(process.argv.length > 0 ? expect.arrayContaining([expect.stringMatching(/node|vitest/)]) : []);
+    expect(processArgv(0)).toBeUndefined();
+  });
+});
+
+describe("waitExitFile", () => {
+  it("resolves once conmon's file appears (written aside and renamed)", async () => {
+    const dir = scratch();
+    const file = join(dir, ID);
+    const started = Date.now();
+    setTimeout(() => {
+      writeFileSync(join(dir, `${ID}.tmp`), "3");
+      renameSync(join(dir, `${ID}.tmp`), file);
+    }, 30);
+    const outcome = await waitExitFile({ file, conmonPid: process.pid }, Date.now() + 10_000);
+    expect(outcome).toEqual({ code: 3 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("reads a file already there", async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, ID), "0");
+    expect(await waitExitFile({ file: join(dir, ID), conmonPid: process.pid }, Date.now() + 10_000)).toEqual({ code: 0 });
+  });
+
+  it("gives up, for podman to tell, when conmon ended without writing the code", async () => {
+    const dir = scratch();
+    expect(await waitExitFile({ file: join(dir, ID), conmonPid: endedPid() }, Date.now() + 10_000)).toEqual({ gone: true });
+  });
+
+  it("stops at the deadline while the container runs", async () => {
+    const dir = scratch();
+    const started = Date.now();
+    expect(await waitExitFile({ file: join(dir, ID), conmonPid: process.pid }, Date.now() + 250)).toEqual({ timedOut: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+  });
+
+  it("waits on the file alone when conmon's process is not known, and still ends at the deadline", async () => {
+    const dir = scratch();
+    expect(await waitExitFile({ file: join(dir, ID) }, Date.now() + 150)).toEqual({ timedOut: true });
+    setTimeout(() => writeFileSync(join(dir, ID), "1"), 20);
+    expect(await waitExitFile({ file: join(dir, ID) }, Date.now() + 10_000)).toEqual({ code: 1 });
+  });
+
+  it("looks even where the folder cannot be watched", async () => {
+    const dir = scratch();
+    const file = join(dir, "missing-folder", ID);
+    expect(await waitExitFile({ file, conmonPid: process.pid }, Date.now() + 150)).toEqual({ timedOut: true });
+  });
+});
