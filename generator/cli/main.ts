@@ -8,7 +8,7 @@
 
 import * as nodeModule from "node:module";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { accessSync, constants, mkdirSync, realpathSync, statSync } from "node:fs";
 import type { Io } from "./dispatch.js";
@@ -18,6 +18,21 @@ export type { Io } from "./dispatch.js";
 /** Runs the CLI with `argv` (without node and script) and returns the exit code; never throws. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   return (await import("./cli.js")).main(argv, io);
+}
+
+/**
+ * Whether only this user (or root) can change what the folder holds: it is this user's, and it and
+ * every folder above it belong to this user or root and are writable by no one else (root running
+ * with another user's HOME would otherwise load code that user wrote).
+ */
+function cacheIsOurs(dir: string): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined || statSync(dir).uid !== uid) return false;
+  for (let path = dir; ; path = dirname(path)) {
+    const folder = statSync(path);
+    if (!folder.isDirectory() || (folder.uid !== uid && folder.uid !== 0) || (folder.mode & 0o022) !== 0) return false;
+    if (dirname(path) === path) return true;
+  }
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
@@ -35,8 +50,7 @@ if (isEntry) {
     // Only a folder this user made and can write: Node 24 spins forever when it cannot create the folder.
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK);
-    const owner = statSync(dir);
-    if (owner.isDirectory() && owner.uid === process.getuid?.()) {
+    if (cacheIsOurs(dir)) {
       // Node 22.1 and later (a name import would fail to link on 22.0).
       (nodeModule as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache?.(dir);
     }

@@ -361,9 +361,9 @@ export interface InspectedContainer extends ContainerFacts {
 }
 
 /** The state of containers (one podman call); the ones that do not exist are left out. */
-export async function inspectContainers(names: readonly string[]): Promise<InspectedContainer[]> {
+export async function inspectContainers(names: readonly string[], timeoutMs?: number): Promise<InspectedContainer[]> {
   if (names.length === 0) return [];
-  const result = await execEngine("podman", ["container", "inspect", ...names], { allowFailure: true });
+  const result = await execEngine("podman", ["container", "inspect", ...names], { allowFailure: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   const found =
     result.stdout.trim() === ""
       ? []
@@ -401,10 +401,9 @@ export const WAIT_INTERVAL = "50ms";
 export async function waitContainers(names: readonly string[], timeoutMs: number): Promise<number[]> {
   if (names.length === 0) return [];
   const result = await execEngine("podman", ["wait", "--interval", WAIT_INTERVAL, ...names], { timeoutMs });
-  return result.stdout
-    .trim()
-    .split("\n")
-    .map((line) => Number(line));
+  // One exit code a line, in order; anything else is no exit code (-1), never a success.
+  const lines = result.stdout.trim().split("\n");
+  return names.map((_, i) => (/^-?\d{1,10}$/.test(lines[i]?.trim() ?? "") ? Number(lines[i]) : -1));
 }
 
 /** A container's output through `podman logs` (stdout and stderr, each in order). */

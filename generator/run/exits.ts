@@ -69,14 +69,21 @@ export function readExitCode(file: string): number | undefined {
   return /^-?\d{1,10}$/.test(text) ? Number(text) : undefined;
 }
 
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return true; // not known: only the file or the deadline ends the wait
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** Whether the target's conmon still runs: its process is there and is still that container's conmon (not a reused ID). */
+function conmonAlive(target: ExitTarget): boolean {
+  if (target.conmonPid === undefined) return true; // not known: only the file or the deadline ends the wait
+  if (!alive(target.conmonPid)) return false;
+  const argv = processArgv(target.conmonPid);
+  return argv === undefined || conmonExitFile(argv, basename(target.file)) === target.file;
 }
 
 export interface ExitTarget {
@@ -110,7 +117,7 @@ export function waitExitFile(target: ExitTarget, deadline: number, now: () => nu
     const look = (): void => {
       const code = readExitCode(target.file);
       if (code !== undefined) return finish({ code });
-      if (!alive(target.conmonPid)) {
+      if (!conmonAlive(target)) {
         // conmon writes the file, then ends: read once more, now that it has ended.
         const last = readExitCode(target.file);
         return finish(last === undefined ? { gone: true } : { code: last });

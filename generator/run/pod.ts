@@ -204,6 +204,11 @@ export function podmanPod(objects: readonly unknown[], file: string): PodmanPod 
   for (const field of ["hostNetwork", "hostPID", "hostIPC"] as const) {
     if (spec[field] === true) issue(`${at}.spec.${field}`, `shares the host's ${field.slice(4)} namespace with the pod`, `remove ${field}`);
   }
+  if (spec.restartPolicy !== "Never") {
+    // podman restarts a container its pod's policy says to, in its cleanup, after the runner read
+    // the exit code: a role would run again beside the next one (kube play makes a missing policy Always).
+    issue(`${at}.spec.restartPolicy`, `is ${JSON.stringify(spec.restartPolicy ?? null)}: a role would run again after it ended`, 'set restartPolicy: "Never"');
+  }
   if (spec.shareProcessNamespace === true) {
     // The runner starts a role when the one before ended (its PID 1 and, with it, every process of its
     // own PID namespace): a shared namespace would let the algorithm's processes outlive it.
@@ -769,6 +774,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   const results: ContainerResult[] = [];
   const t0 = now();
   const timings = { prepareMs: 0, playMs: 0, startMs: 0, waitMs: 0, collectMs: 0, downMs: 0, checkMs: 0, totalMs: 0 };
+  /** podman processes started in the background (creating the later roles, inspecting): settled before the pod is taken down. */
+  const background: Promise<unknown>[] = [];
   let down: Promise<void> | undefined;
   let downStarted = 0;
   const takeDown = (): Promise<void> =>
@@ -868,14 +875,16 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
       all.filter((name) => !atTurn.has(name)),
       remaining(),
     ).catch(timeUp);
-    const inspecting = inspectContainers(all);
+    const inspecting = inspectContainers(all, remaining());
     // Settled at once, so that neither is left unhandled while the first turn runs.
     creating.catch(() => undefined);
     inspecting.catch(() => undefined);
+    background.push(creating, inspecting);
 
     /** Where conmon will write the container's exit code, read from conmon's own command line; undefined when not known. */
     const exitTarget = async (name: string): Promise<ExitTarget | undefined> => {
-      const facts = (await inspecting).find((c) => c.name === name);
+      // Not known in time (a wedged podman holds the lock): podman wait, up to the deadline, tells.
+      const facts = (await inspecting.catch(() => [])).find((c) => c.name === name);
       const conmonPid = facts === undefined ? undefined : readPid(facts.conmonPidFile);
       const argv = conmonPid === undefined ? undefined : processArgv(conmonPid);
       const file = argv === undefined || facts === undefined ? undefined : conmonExitFile(argv, facts.id);
@@ -899,22 +908,29 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
      * Past the deadline, the pod is stopped (SIGTERM, SIGKILL 2 s later).
      */
     const turn = async (names: readonly string[]): Promise<boolean> => {
-      if (names.some((name) => !atTurn.has(name))) await creating;
-      const started = await startContainers(names, remaining()).catch(timeUp);
-      let running = names;
-      if (started !== undefined && started.code !== 0) {
-        // One did not start: wait only for the ones that did.
-        const states = new Map((await inspectContainers(names)).map((c) => [c.name, c.status]));
-        running = names.filter((name) => !["created", "initialized", "configured"].includes(states.get(name) ?? "created"));
-      }
-      for (const name of running) startedByRunner.add(name);
-      const codes = started === undefined ? ["timeout" as const] : await Promise.all(running.map(exitOf));
-      if (codes.includes("timeout")) {
-        timedOut = true;
+      const stop = async (deadlinePassed: boolean): Promise<false> => {
+        timedOut ||= deadlinePassed;
         await podStop(pod.name, 2);
         return false;
+      };
+      if (names.some((name) => !atTurn.has(name))) await creating;
+      if (now() >= deadline) return stop(true);
+      const started = await startContainers(names, remaining()).catch(timeUp);
+      if (started === undefined) {
+        for (const name of names) startedByRunner.add(name);
+        return stop(true);
       }
-      return started?.code === 0 && codes.every((code) => code === 0);
+      if (started.code !== 0) {
+        // One did not start: the run has failed. What did start is stopped before anything reads
+        // the volumes; a container podman does not show is counted as started.
+        const states = new Map((await inspectContainers(names, remaining()).catch(() => [])).map((c) => [c.name, c.status]));
+        for (const name of names) if (!["created", "initialized", "configured"].includes(states.get(name) ?? "unknown")) startedByRunner.add(name);
+        return stop(false);
+      }
+      for (const name of names) startedByRunner.add(name);
+      const codes = await Promise.all(names.map(exitOf));
+      if (codes.includes("timeout")) return stop(true);
+      return codes.every((code) => code === 0);
     };
     // Kubernetes' order, kept by the runner: each init container alone, the next only after it
     // ended with 0; then the containers, only when every init container did.
@@ -955,7 +971,19 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
           const { log: _log, volumes: _volumes, id: _id, conmonPid: _conmonPid, conmonPidFile: _conmonPidFile, ...facts } = found;
           // Created in the runtime but never started (podman says "initialized", or "exited" once the
           // pod was stopped) is, for the run, never started.
-          if (!startedByRunner.has(name)) return { ...facts, status: "created", role, container, logs: { stdout: "", stderr: "" } };
+          if (!startedByRunner.has(name) && facts.status !== "running") {
+            return {
+              ...facts,
+              status: "created",
+              exitCode: 0,
+              oomKilled: false,
+              startedAt: "",
+              finishedAt: "",
+              role,
+              container,
+              logs: { stdout: "", stderr: "" },
+            };
+          }
           // "stopped" is podman's word for a container that ended and whose cleanup (conmon's exit
           // command) has not finished yet: its exit code and end are recorded, it ended.
           const status = facts.status === "stopped" ? "exited" : facts.status;
@@ -968,6 +996,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     await Promise.all([collecting, takeDown()]);
     timings.collectMs = now() - t4;
   } finally {
+    // Nothing of podman's may still be creating a container while the pod is taken down.
+    await Promise.allSettled(background);
     await takeDown();
     await release(layout, mountPoints, mountInfo);
     timings.downMs = now() - (downStarted || now());

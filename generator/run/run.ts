@@ -130,7 +130,10 @@ const SUPERVISOR_FINISHED = [0, 125, 126, 127];
  */
 export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly ContainerResult[], _maxDurationSeconds: number): Receipt {
   const computing = containers.find((c) => c.container === "computing");
-  if (computing === undefined || computing.status !== "exited" || SUPERVISOR_FINISHED.includes(computing.exitCode)) return buildReceipt(facts);
+  // Evidence only when the supervisor ended as it ends after writing it, or the algorithm never ran
+  // (then it wrote nothing); a container still running, gone, or ended otherwise leaves the file the algorithm's.
+  const finished = computing !== undefined && computing.status === "exited" && SUPERVISOR_FINISHED.includes(computing.exitCode);
+  if (computing === undefined || computing.status === "created" || finished) return buildReceipt(facts);
   // How long it ran and how the supervisor ended are the algorithm's doing (it can fill the status
   // volume): the receipt says only that the run failed, and shows no usage.
   const reason = "the supervisor did not write its final status; the status volume is writable by the algorithm, so what it holds is not evidence";

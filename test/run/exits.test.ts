@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,12 +34,23 @@ const CONMON = [
 ];
 
 const dirs: string[] = [];
+const processes: ChildProcess[] = [];
+
+/** A process that stays up with conmon's arguments for the container `ID` and the exit dir `dir`. */
+async function fakeConmon(dir: string): Promise<number> {
+  const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)", "--", "-c", ID, "--exit-dir", dir], { stdio: "ignore" });
+  processes.push(child);
+  // Until it has exec'd, /proc shows the parent's command line.
+  while (!(processArgv(child.pid!) ?? []).includes("--exit-dir")) await new Promise((resolve) => setTimeout(resolve, 10));
+  return child.pid!;
+}
 function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), "datomspod-exits-"));
   dirs.push(dir);
   return dir;
 }
 afterEach(() => {
+  for (const child of processes.splice(0)) child.kill("SIGKILL");
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -108,7 +119,7 @@ describe("waitExitFile", () => {
       writeFileSync(join(dir, `${ID}.tmp`), "3");
       renameSync(join(dir, `${ID}.tmp`), file);
     }, 30);
-    const outcome = await waitExitFile({ file, conmonPid: process.pid }, Date.now() + 10_000);
+    const outcome = await waitExitFile({ file, conmonPid: await fakeConmon(dir) }, Date.now() + 10_000);
     expect(outcome).toEqual({ code: 3 });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
@@ -116,7 +127,7 @@ describe("waitExitFile", () => {
   it("reads a file already there", async () => {
     const dir = scratch();
     writeFileSync(join(dir, ID), "0");
-    expect(await waitExitFile({ file: join(dir, ID), conmonPid: process.pid }, Date.now() + 10_000)).toEqual({ code: 0 });
+    expect(await waitExitFile({ file: join(dir, ID), conmonPid: await fakeConmon(dir) }, Date.now() + 10_000)).toEqual({ code: 0 });
   });
 
   it("gives up, for podman to tell, when conmon ended without writing the code", async () => {
@@ -124,10 +135,16 @@ describe("waitExitFile", () => {
     expect(await waitExitFile({ file: join(dir, ID), conmonPid: endedPid() }, Date.now() + 10_000)).toEqual({ gone: true });
   });
 
+  it("gives up too when the process of that ID is no longer that container's conmon (an ID used again)", async () => {
+    const dir = scratch();
+    expect(await waitExitFile({ file: join(dir, ID), conmonPid: process.pid }, Date.now() + 10_000)).toEqual({ gone: true });
+  });
+
   it("stops at the deadline while the container runs", async () => {
     const dir = scratch();
+    const conmon = await fakeConmon(dir);
     const started = Date.now();
-    expect(await waitExitFile({ file: join(dir, ID), conmonPid: process.pid }, Date.now() + 250)).toEqual({ timedOut: true });
+    expect(await waitExitFile({ file: join(dir, ID), conmonPid: conmon }, Date.now() + 250)).toEqual({ timedOut: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(240);
   });
 
@@ -141,6 +158,6 @@ describe("waitExitFile", () => {
   it("looks even where the folder cannot be watched", async () => {
     const dir = scratch();
     const file = join(dir, "missing-folder", ID);
-    expect(await waitExitFile({ file, conmonPid: process.pid }, Date.now() + 150)).toEqual({ timedOut: true });
+    expect(await waitExitFile({ file }, Date.now() + 150)).toEqual({ timedOut: true });
   });
 });

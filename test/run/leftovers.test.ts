@@ -40,12 +40,12 @@ function facts(): ReceiptFacts {
   };
 }
 
-function computing(exitCode: number, seconds: number): ContainerResult {
+function computing(exitCode: number, seconds: number, status = "exited"): ContainerResult {
   return {
     name: "hospital-stats-run-1-0123abcd-computing",
     container: "computing",
     role: "init",
-    status: "exited",
+    status,
     exitCode,
     oomKilled: false,
     startedAt: "2026-11-24T10:00:00.000Z",
@@ -65,6 +65,13 @@ describe("receiptFromLeftovers", () => {
 
   it("does not show how long the algorithm ran, however long podman saw it run", () => {
     expect(receiptFromLeftovers(facts(), [computing(137, 2)], 600)).toEqual(receiptFromLeftovers(facts(), [computing(137, 612.4)], 600));
+  });
+
+  it.each(["running", "removed", "stopping"])("ignores the status file when podman last saw the computing container %s", (status) => {
+    const receipt = receiptFromLeftovers(facts(), [computing(0, 2, status)], 600);
+
+    expect(receipt.predicate.status).toEqual({ phase: "failed", reason: PUBLIC_REASONS.failed });
+    expect(receipt.predicate.usage.cpuSeconds).toBeNull();
   });
 
   it.each([0, 125, 126, 127])("keeps the status the supervisor wrote when it exited %i (usage in buckets)", (code) => {

@@ -68,6 +68,18 @@ describe("the runner refuses a pod that would let the host in", () => {
     expect(issuesOf(objects)).toEqual(["$[4].spec.shareProcessNamespace: lets one container's processes outlive it, into the next role's turn"]);
   });
 
+  it.each([["OnFailure"], ["Always"], [undefined]])(
+    "a restart policy %s, under which podman would run a role again after the runner read its end",
+    (policy) => {
+      const objects = fixture();
+      const spec = podSpec(objects);
+      if (policy === undefined) delete spec.restartPolicy;
+      else spec.restartPolicy = policy;
+
+      expect(issuesOf(objects)).toEqual([`$[4].spec.restartPolicy: is ${JSON.stringify(policy ?? null)}: a role would run again after it ended`]);
+    },
+  );
+
   it.each(["/etc/hosts", "/etc/hostname/", "/run/.containerenv"])("mounting over %s, which the runner owns", (mountPath) => {
     const objects = fixture();
     podSpec(objects).containers[0].volumeMounts.push({ name: "run", mountPath, readOnly: true });
