@@ -21,6 +21,7 @@ import { parseProfile, profileFile } from "../compile/profile.js";
 import { LOCAL_ANCHOR } from "../contract/templates.js";
 import { InputError } from "../errors.js";
 import { display, readJsonFile, readRegularFile, toJsonText, writeFileAtomic } from "../repo/files.js";
+import { isAlive } from "../repo/processes.js";
 import { startAnvil, devWallet, type AnvilNode } from "./anvil.js";
 import { anchorCodeAt, assertAnchorCode, connectChain, deployAnchor, type Chain, type ChainOptions } from "./chain.js";
 
@@ -258,15 +259,6 @@ function lockLocalChain(repo: string): () => void {
     message: "cannot lock the local chain",
     fix: "remove the lock file if no datomspod command is running",
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** On the local chain, gives `wallet` development ether when it has little (anvil_setBalance). */

@@ -281,7 +281,4 @@ export async function buildImages(options: BuildOptions): Promise<BuiltImage[]> 
   return IMAGE_KEYS.flatMap((key) => built.get(key) ?? []);
 }
 
-/** Where datomspod keeps its caches: DATOMSPOD_CACHE, else ~/.cache/datomspod. */
-export function cacheDirectory(env: NodeJS.ProcessEnv, home: string): string {
-  return env.DATOMSPOD_CACHE !== undefined && env.DATOMSPOD_CACHE !== "" ? env.DATOMSPOD_CACHE : join(home, ".cache", "datomspod");
-}
+export { cacheDirectory } from "../repo/cache-directory.js";

@@ -354,8 +354,6 @@ export interface InspectedContainer extends ContainerFacts {
   readonly log: { readonly driver: string; readonly path: string };
   /** The podman volumes it mounts (e.g. anonymous ones for an image's VOLUME). */
   readonly volumes: readonly string[];
-  /** The container's conmon, once it was created in the OCI runtime (0 before). */
-  readonly conmonPid: number;
   /** Where conmon writes its process ID when it starts. */
   readonly conmonPidFile: string;
 }
@@ -371,7 +369,7 @@ export async function inspectContainers(names: readonly string[], timeoutMs?: nu
           Id: string;
           Name: string;
           ConmonPidFile?: string;
-          State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; ConmonPid?: number };
+          State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string };
           HostConfig?: { LogConfig?: { Type?: string; Path?: string } };
           Mounts?: { Type?: string; Name?: string }[] | null;
         }[]);
@@ -385,7 +383,6 @@ export async function inspectContainers(names: readonly string[], timeoutMs?: nu
     finishedAt: State.FinishedAt,
     log: { driver: HostConfig?.LogConfig?.Type ?? "", path: HostConfig?.LogConfig?.Path ?? "" },
     volumes: (Mounts ?? []).filter((m) => m.Type === "volume" && typeof m.Name === "string" && m.Name !== "").map((m) => m.Name as string),
-    conmonPid: typeof State.ConmonPid === "number" ? State.ConmonPid : 0,
     conmonPidFile: ConmonPidFile ?? "",
   }));
 }
@@ -401,9 +398,13 @@ export const WAIT_INTERVAL = "50ms";
 export async function waitContainers(names: readonly string[], timeoutMs: number): Promise<number[]> {
   if (names.length === 0) return [];
   const result = await execEngine("podman", ["wait", "--interval", WAIT_INTERVAL, ...names], { timeoutMs });
-  // One exit code a line, in order; anything else is no exit code (-1), never a success.
-  const lines = result.stdout.trim().split("\n");
-  return names.map((_, i) => (/^-?\d{1,10}$/.test(lines[i]?.trim() ?? "") ? Number(lines[i]) : -1));
+  return exitCodesOf(result.stdout, names.length);
+}
+
+/** `podman wait`'s answer (pure): one exit code a line, in order; a missing or other line is no exit code (-1), never a success. */
+export function exitCodesOf(stdout: string, count: number): number[] {
+  const lines = stdout.trim().split("\n");
+  return Array.from({ length: count }, (_, i) => (/^-?\d{1,10}$/.test(lines[i]?.trim() ?? "") ? Number(lines[i]) : -1));
 }
 
 /** A container's output through `podman logs` (stdout and stderr, each in order). */

@@ -18,6 +18,7 @@
 
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { isAlive } from "../repo/processes.js";
 
 /**
  * The file conmon will write a container's exit code to, from conmon's argument vector (pure): its
@@ -69,19 +70,10 @@ export function readExitCode(file: string): number | undefined {
   return /^-?\d{1,10}$/.test(text) ? Number(text) : undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Whether the target's conmon still runs: its process is there and is still that container's conmon (not a reused ID). */
 function conmonAlive(target: ExitTarget): boolean {
   if (target.conmonPid === undefined) return true; // not known: only the file or the deadline ends the wait
-  if (!alive(target.conmonPid)) return false;
+  if (!isAlive(target.conmonPid)) return false;
   const argv = processArgv(target.conmonPid);
   return argv === undefined || conmonExitFile(argv, basename(target.file)) === target.file;
 }

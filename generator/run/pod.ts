@@ -726,7 +726,7 @@ const MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 /** A container's logs: read from its k8s-file log on the host (no process), else through `podman logs`. */
 async function logsOf(container: InspectedContainer): Promise<{ stdout: string; stderr: string }> {
-  if (container.status === "created" || container.status === "initialized") return { stdout: "", stderr: "" };
+  if (container.status === "created") return { stdout: "", stderr: "" };
   if (container.log.driver === "k8s-file" && container.log.path !== "") {
     try {
       const fd = openSync(container.log.path, "r");
@@ -865,8 +865,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     const t2 = now();
     timings.playMs = t2 - t1;
     const all = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
-    const [first, ...later] = pod.initContainers.length > 0 ? pod.initContainers.map((c) => [containerName(pod.name, c)]) : [];
-    const turns = [...(first === undefined ? [] : [first]), ...later, all.slice(pod.initContainers.length)];
+    // Each init container alone, then the containers together.
+    const turns = [...pod.initContainers.map((c) => [containerName(pod.name, c)]), pod.containers.map((c) => containerName(pod.name, c))];
     // While the first role starts, every later container whose program is in its image is created
     // (runc's share of a start); one that could not be (podman leaves it "created") is created
     // when it starts. A container whose program a volume brings is created at its turn.
@@ -956,34 +956,22 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         roles.map(async ([role, container]): Promise<ContainerResult> => {
           const name = containerName(pod.name, container);
           const found = inspected.get(name);
-          if (found === undefined)
-            return {
-              name,
-              status: "removed",
-              exitCode: -1,
-              oomKilled: false,
-              startedAt: "",
-              finishedAt: "",
-              role,
-              container,
-              logs: { stdout: "", stderr: "" },
-            };
-          const { log: _log, volumes: _volumes, id: _id, conmonPid: _conmonPid, conmonPidFile: _conmonPidFile, ...facts } = found;
+          const notRun = (status: string, exitCode: number): ContainerResult => ({
+            name,
+            status,
+            exitCode,
+            oomKilled: false,
+            startedAt: "",
+            finishedAt: "",
+            role,
+            container,
+            logs: { stdout: "", stderr: "" },
+          });
+          if (found === undefined) return notRun("removed", -1);
           // Created in the runtime but never started (podman says "initialized", or "exited" once the
           // pod was stopped) is, for the run, never started.
-          if (!startedByRunner.has(name) && facts.status !== "running") {
-            return {
-              ...facts,
-              status: "created",
-              exitCode: 0,
-              oomKilled: false,
-              startedAt: "",
-              finishedAt: "",
-              role,
-              container,
-              logs: { stdout: "", stderr: "" },
-            };
-          }
+          if (!startedByRunner.has(name) && found.status !== "running") return notRun("created", 0);
+          const { log: _log, volumes: _volumes, id: _id, conmonPidFile: _conmonPidFile, ...facts } = found;
           // "stopped" is podman's word for a container that ended and whose cleanup (conmon's exit
           // command) has not finished yet: its exit code and end are recorded, it ended.
           const status = facts.status === "stopped" ? "exited" : facts.status;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ServiceError } from "../../generator/errors.js";
-import { execEngine, execTool } from "../../generator/run/exec.js";
+import { execEngine, execTool, exitCodesOf } from "../../generator/run/exec.js";
 
 async function failure(promise: Promise<unknown>): Promise<ServiceError> {
   try {
@@ -46,5 +46,17 @@ describe("execTool", () => {
       message: "docker is not installed or not on PATH",
       fix: "install docker (Debian: `apt-get install docker.io`) and start dockerd",
     });
+  });
+});
+
+describe("exitCodesOf (podman wait's answer)", () => {
+  it("reads one exit code a line, in order", () => {
+    expect(exitCodesOf("0\n137\n", 2)).toEqual([0, 137]);
+  });
+
+  it("counts a missing, empty or other line as no exit code, never as 0", () => {
+    expect(exitCodesOf("", 1)).toEqual([-1]);
+    expect(exitCodesOf("0\n", 2)).toEqual([0, -1]);
+    expect(exitCodesOf("Error: no such container\n3", 2)).toEqual([-1, 3]);
   });
 });

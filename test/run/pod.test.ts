@@ -85,6 +85,20 @@ describe("podmanPod", () => {
     });
   });
 
+  it("creates at its turn only a container whose program lies in a volume it mounts", () => {
+    const objects = fixture();
+    const spec = objects.find((o) => o.kind === "Pod")!.spec;
+    const [datomspaceIn, computing, datomspaceOut] = spec.initContainers;
+    const oracle = spec.containers[0];
+    datomspaceIn.command = ["datomspod"]; // a name PATH resolves in the image
+    computing.command = [`${computing.volumeMounts.at(-1).mountPath}/`]; // the mount point itself
+    datomspaceOut.command = ["/datomspod/statusfile"]; // beside a mount, not in it
+    datomspaceOut.volumeMounts.push({ name: "status", mountPath: "/datomspod/status/" });
+    delete oracle.command; // the image's entrypoint
+
+    expect(podmanPod(objects, "fixture.yaml").createdAtTurn).toEqual(["computing"]);
+  });
+
   it("turns a Job into the Pod it would create, with its deadline", () => {
     const job = {
       apiVersion: "batch/v1",
