@@ -211,7 +211,7 @@ function receiptOf(dir) {
 
 function runCli(dir) {
   const t0 = performance.now();
-  execFileSync(process.execPath, [join(root, "dist/generator/cli/main.js"), "run", ID, RUN, "--repo", dir, "--key", runnerKey(dir), "--format", "json"], {
+  execFileSync(process.execPath, [join(root, "dist/bundle/datomspod.js"), "run", ID, RUN, "--repo", dir, "--key", runnerKey(dir), "--format", "json"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../repo/files.js";
 import { packageFile } from "../repo/package-root.js";
@@ -41,13 +41,22 @@ function hashTree(root: string, hash: ReturnType<typeof createHash>, filter: (na
   if (existsSync(root)) walk(root);
 }
 
+/**
+ * The generator's code this module is part of: generator/ (or dist/generator/) above compile/, or
+ * the bundle's folder (dist/bundle/) when it runs bundled.
+ */
+function codeDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return basename(here) === "compile" ? dirname(here) : here;
+}
+
 let fingerprint: string | undefined;
 
 /** A hash of the generator's own code and the schemas it validates against. */
 export function codeFingerprint(): string {
   if (fingerprint === undefined) {
     const hash = createHash("sha256").update(CACHE_VERSION);
-    hashTree(dirname(dirname(fileURLToPath(import.meta.url))), hash, (name) => /\.(js|ts|json)$/.test(name));
+    hashTree(codeDir(), hash, (name) => /\.(js|ts|json)$/.test(name));
     hashTree(packageFile("generator", "compile", "schemas"), hash);
     hash.update(readFileSync(packageFile("contracts", "contract.schema.json")));
     hash.update(readFileSync(packageFile("clusters", "cluster-profile.schema.json")));

@@ -22,6 +22,7 @@ import { loadContract, type LoadedContract } from "../contract/load.js";
 import type { K8sObject } from "../compile/instance.js";
 import { objectFileName, planContract, type ContractOutcome } from "../compile/plan.js";
 import type { ClusterProfile } from "../compile/profile.js";
+import { ordered } from "../compile/yaml.js";
 import { assertRunId } from "../repo/layout.js";
 
 type Json = Record<string, unknown>;
@@ -59,8 +60,18 @@ export interface AdmitOptions {
   readonly keyFile: string;
 }
 
-/** The committed instance folder, refused unless it holds exactly the files the gate renders for the contract now. */
-export function committedInstance(repo: string, profile: ClusterProfile, id: string, expected: Readonly<Record<string, string>>): CommittedInstance {
+/**
+ * The committed instance folder, refused unless it holds exactly the files the gate renders for the
+ * contract now. Its objects are the gate's `rendered` objects as their files say them (`ordered`: what
+ * toYaml writes; the files' text was just compared with it), not parsed again from the files.
+ */
+export function committedInstance(
+  repo: string,
+  profile: ClusterProfile,
+  id: string,
+  expected: Readonly<Record<string, string>>,
+  rendered: readonly K8sObject[] = [],
+): CommittedInstance {
   const shown = `clusters/${profile.name}/${id}`;
   const dir = join(repo, shown);
   let names: string[];
@@ -84,7 +95,11 @@ export function committedInstance(repo: string, profile: ClusterProfile, id: str
       fix,
     });
   }
-  const objects = names.flatMap((name) => parseAllDocuments(readFileSync(join(dir, name), "utf8")).map((doc) => doc.toJS() as Json));
+  const byFile = new Map(rendered.map((object) => [objectFileName(object), object]));
+  const objects = names.flatMap((name): Json[] => {
+    const object = byFile.get(name);
+    return object !== undefined ? [ordered(object) as Json] : parseAllDocuments(expected[name] ?? "").map((doc) => doc.toJS() as Json);
+  });
   return { dir, shown, objects, files: names };
 }
 
@@ -139,7 +154,7 @@ export function admitRun(options: AdmitOptions): AdmittedRun {
       fix: `the consumer requests it: datomspod request ${id} ${runId} --key FILE`,
     });
   }
-  const instance = committedInstance(repo, profile, id, outcome.files);
+  const instance = committedInstance(repo, profile, id, outcome.files, outcome.plan.objects);
   const jobs = instance.objects.filter((object) => isRunJob(object, runId));
   if (jobs.length !== 1)
     throw InputError.of({

@@ -204,7 +204,7 @@ async function productionModules(options: BuildOptions, packageJson: Buffer, loc
 async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>): Promise<BuiltImage> {
   const reference = podImageReference(options.version);
   const dist = join(options.root, "dist");
-  const cli = join(dist, "generator", "cli", "main.js");
+  const cli = join(dist, "bundle", "pod.js");
   if (!existsSync(cli)) throw serviceError(relative(options.root, cli), "the CLI is not built", "npm run build");
   const base = await podBase(options, built);
   const baseImage = await inspectImage(options.engine, base);
@@ -245,16 +245,15 @@ async function buildPod(options: BuildOptions, built: Map<ImageKey, BuiltImage>)
       mkdirSync(dirname(join(app, relative(options.root, file))), { recursive: true });
       cpSync(file, join(app, relative(options.root, file)));
     }
-    chmodSync(join(app, "dist", "generator", "cli", "main.js"), 0o755);
-    chmodSync(join(app, "dist", "generator", "pod", "main.js"), 0o755);
+    chmodSync(join(app, "dist", "bundle", "pod.js"), 0o755);
     cpSync(join(options.root, "package.json"), join(app, "package.json"));
     cpSync(join(options.root, "package-lock.json"), join(app, "package-lock.json"));
     cpSync(modules, join(app, "node_modules"), { recursive: true, verbatimSymlinks: true });
     mkdirSync(join(work, "bin"));
     cpSync(supervise, join(work, "bin", "supervise"));
     chmodSync(join(work, "bin", "supervise"), 0o755);
-    // The roles' entry: `datomspod role …` loads the roles only, any other command the whole CLI.
-    symlinkSync("../app/dist/generator/pod/main.js", join(work, "bin", "datomspod"));
+    // The roles' entry, bundled (cli/bundle.ts): `datomspod role …` loads the roles only, any other command the whole CLI.
+    symlinkSync("../app/dist/bundle/pod.js", join(work, "bin", "datomspod"));
     cpSync(containerfile, join(work, "Containerfile"));
     await buildImage(options.engine, {
       context: work,

@@ -154,8 +154,8 @@ export interface ImageFacts {
 }
 
 /** What the engine knows of a local image, or undefined when it has none by that reference. */
-export async function inspectImage(engine: Engine, reference: string): Promise<ImageFacts | undefined> {
-  const result = await execEngine(engine, ["image", "inspect", reference], { allowFailure: true });
+export async function inspectImage(engine: Engine, reference: string, timeoutMs?: number): Promise<ImageFacts | undefined> {
+  const result = await execEngine(engine, ["image", "inspect", reference], { allowFailure: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   if (result.code !== 0) return undefined;
   const [raw] = JSON.parse(result.stdout) as {
     Id: string;

@@ -16,7 +16,7 @@
  * (`podman wait`), as it did before.
  */
 
-import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { readFileSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { isAlive } from "../repo/processes.js";
 
@@ -127,4 +127,53 @@ export function waitExitFile(target: ExitTarget, deadline: number, now: () => nu
     const timer = setInterval(look, LOOK_INTERVAL_MS);
     look();
   });
+}
+
+/** The `cgroup.procs` files of a cgroup and of every cgroup under it; none when it is gone. */
+export function cgroupProcsFiles(dir: string): string[] {
+  const files: string[] = [];
+  const walk = (at: string, depth: number): void => {
+    let entries;
+    try {
+      entries = readdirSync(at, { withFileTypes: true });
+    } catch {
+      return; // removed meanwhile: no process there
+    }
+    for (const entry of entries) {
+      if (entry.isFile() && entry.name === "cgroup.procs") files.push(join(at, entry.name));
+      else if (entry.isDirectory() && depth < 4) walk(join(at, entry.name), depth + 1);
+    }
+  };
+  walk(dir, 0);
+  return files;
+}
+
+/** Whether no process is left in the cgroup `dir` and its children (a file that cannot be read holds none: its cgroup went). */
+export function cgroupEmpty(dir: string): boolean {
+  return cgroupProcsFiles(dir).every((file) => {
+    try {
+      return readFileSync(file, "utf8").trim() === "";
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** How often the pod's cgroup is looked at while its last processes end. */
+const CGROUP_LOOK_MS = 10;
+
+/**
+ * Waits until no process is left in the pod's cgroup `dir`: the containers ended, and so did the
+ * processes podman leaves behind them (conmon, and the `podman container cleanup` it starts, which
+ * also stops the pod's infra container once the last container ended: podman's exit policy for
+ * played pods). `podman kube down` begun while one of those still waits for a container's lock
+ * finds the pod's cgroup busy and retries for 3 s until it kills them (one run in ten on this
+ * machine). True once empty; false when `deadline` (a `Date.now()` value) passed first.
+ */
+export async function waitCgroupEmpty(dir: string, deadline: number, now: () => number = Date.now): Promise<boolean> {
+  for (;;) {
+    if (cgroupEmpty(dir)) return true;
+    if (now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, CGROUP_LOOK_MS));
+  }
 }

@@ -57,7 +57,7 @@ import {
   type ContainerFacts,
   type InspectedContainer,
 } from "./exec.js";
-import { conmonExitFile, processArgv, readPid, waitExitFile, type ExitTarget } from "./exits.js";
+import { conmonExitFile, processArgv, readPid, waitCgroupEmpty, waitExitFile, type ExitTarget } from "./exits.js";
 
 /** The volumes the runner adds to the pod are named with this prefix, which a rendered pod may not use. */
 export const RUNNER_VOLUME_PREFIX = "datomspod-";
@@ -724,6 +724,9 @@ export function podCgroupUsage(cgroupRoot: string, cgroupPath: string): PodUsage
 
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
 
+/** How long the runner waits for podman's processes of an ended pod (conmon, its cleanup) before it takes the pod down anyway. */
+const QUIET_MS = 1000;
+
 /** A container's logs: read from its k8s-file log on the host (no process), else through `podman logs`. */
 async function logsOf(container: InspectedContainer): Promise<{ stdout: string; stderr: string }> {
   if (container.status === "created") return { stdout: "", stderr: "" };
@@ -979,9 +982,15 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         }),
       )),
     );
-    // The volumes are the runner's, not podman's: the pod can go while the caller reads them.
+    // The volumes are the runner's, not podman's: the pod can go while the caller reads them, once
+    // podman's own processes of the pod ended (waitCgroupEmpty; at most QUIET_MS, then it goes anyway).
     const collecting = Promise.resolve().then(() => options.collect?.(mounted));
-    await Promise.all([collecting, takeDown()]);
+    const quiet = async (): Promise<void> => {
+      // Only when the runner started every container: one it never started sits in the cgroup (runc's init, waiting to be started) until the pod goes.
+      if (pidsLimit !== undefined && "file" in pidsLimit && all.every((name) => startedByRunner.has(name)))
+        await waitCgroupEmpty(dirname(pidsLimit.file), Math.min(deadline, now() + QUIET_MS), now);
+    };
+    await Promise.all([collecting, quiet().then(takeDown)]);
     timings.collectMs = now() - t4;
   } finally {
     // Nothing of podman's may still be creating a container while the pod is taken down.

@@ -17,11 +17,11 @@ import { loadProfiles, type ClusterProfile } from "../compile/profile.js";
 import { parseQuantity } from "../compile/quantity.js";
 import { writeRunReceipt } from "../delivery/receipts.js";
 import { admitRun, assertRunner } from "../gate/admit.js";
-import { directoryDigest } from "../evidence/collect.js";
+import { filesDigest } from "../evidence/digest.js";
 import type { PublishedBlob } from "../publish/sealed.js";
 import { publisherFor } from "../publish/select.js";
 import { assertRunId } from "../repo/layout.js";
-import { inspectImage, type Engine } from "./exec.js";
+import { inspectImage, type Engine, type ImageFacts } from "./exec.js";
 import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
 import { collectSealed } from "./collect.js";
 import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "../pod/roles/receipt.js";
@@ -92,13 +92,46 @@ function runObjects(objects: readonly Json[], committedJob: Json, sealedBytes: s
  * the operator's to build (an error, nothing recorded); an algorithm image whose tag now names
  * another digest is refused and recorded in a receipt: it is not the image the parties approved.
  */
-async function checkImages(engine: Engine, objects: readonly Json[], algorithmImage: string, algorithmTag: string): Promise<string | undefined> {
+/**
+ * How long an image question asked while the gate runs may take: a gate that refuses does not wait
+ * longer for it (the process ends once its children have), and one not answered in time is asked
+ * again, without a limit, once the gate passed.
+ */
+const EARLY_ASK_MS = 10_000;
+
+/** What the engine says of each image, all asked at once (one podman process each, side by side); a failure is thrown where the answer is awaited. */
+function askImages(engine: Engine, images: readonly string[], timeoutMs?: number): Map<string, Promise<ImageFacts | undefined>> {
+  return new Map(
+    images.map((image) => {
+      const answer = inspectImage(engine, image, timeoutMs);
+      answer.catch(() => undefined);
+      return [image, answer];
+    }),
+  );
+}
+
+/**
+ * Refuses a pod whose pinned images are not on this machine; a string when the algorithm's image was
+ * replaced under its tag (the receipt says so). `asked`: answers asked for earlier (while the gate
+ * ran), used for the images the pod does name.
+ */
+async function checkImages(
+  engine: Engine,
+  objects: readonly Json[],
+  algorithmImage: string,
+  algorithmTag: string,
+  asked: ReadonlyMap<string, Promise<ImageFacts | undefined>>,
+): Promise<string | undefined> {
   const job = objects.find((o) => o["kind"] === "Job")!;
   const spec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
   const containers = [...(spec["initContainers"] as Json[]), ...(spec["containers"] as Json[])];
   const images = [...new Set(containers.map((c) => String(c["image"])))];
-  // Asked all at once: one podman process each, side by side.
-  const found = await Promise.all(images.map((image) => inspectImage(engine, image)));
+  const more = askImages(
+    engine,
+    images.filter((image) => !asked.has(image)),
+  );
+  // An early answer that did not come (timed out, podman failed) is asked for again here.
+  const found = await Promise.all(images.map((image) => asked.get(image)?.catch(() => inspectImage(engine, image)) ?? more.get(image)!));
   for (const [i, image] of images.entries()) {
     if (found[i] !== undefined) continue;
     const [repository = "", digest = ""] = image.split("@");
@@ -119,6 +152,15 @@ async function checkImages(engine: Engine, objects: readonly Json[], algorithmIm
 }
 
 /** Exit codes with which the supervisor has written its final status: done, or the algorithm could not be started. */
+/**
+ * The digest of the instance folder the gate admitted (evidence.manifestDigest): of the files it
+ * compared the folder with, which the folder then held exactly, not read again (the folder could
+ * change after the comparison; the run plays what was admitted).
+ */
+function admittedDigest(files: Readonly<Record<string, string>>): string {
+  return filesDigest(new Map(Object.entries(files).map(([name, text]) => [name, Buffer.from(text, "utf8")])));
+}
+
 const SUPERVISOR_FINISHED = [0, 125, 126, 127];
 
 /**
@@ -149,16 +191,20 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   assertRunId(runId);
   const probe = loadContract(repo, id);
   const profile = localProfile(repo, probe);
+  // The images the pod will name (the profile's pod image, the contract's algorithm image) are looked
+  // up while the gate runs: a read-only question to the engine; nothing is created before the gate passes.
+  const algorithm = probe.contract.inputs.algorithm.container;
+  const asked = askImages(engine, [`${profile.images.pod.image}@${profile.images.pod.digest}`, `${algorithm.image}@${algorithm.digest}`], EARLY_ASK_MS);
   // What the cluster's operator checks too (gate/admit.ts): the gate at the real clock, the request, the
   // committed folder; then the runner, once its key (decrypting meanwhile) is there.
-  const { loaded, instance, job, jobFile } = admitRun({ repo, id, runId, now, profile, runner: undefined, keyFile: "--key" });
+  const { loaded, instance, job, jobFile, outcome } = admitRun({ repo, id, runId, now, profile, runner: undefined, keyFile: "--key" });
   const wallet = await runnerKey;
   assertRunner(loaded, wallet.address, "--key");
   const objects = runObjects(instance.objects, job, String(parseQuantity(profile.sealedOutputSize ?? "1Gi")));
-  const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: directoryDigest(instance.dir, instance.shown), job: jobFile };
+  const instanceEvidence = { cluster: profile.name, folder: instance.shown, manifestDigest: admittedDigest(outcome.files), job: jobFile };
 
   const container = loaded.contract.inputs.algorithm.container;
-  const refused = await checkImages(engine, objects, `${container.image}@${container.digest}`, container.tag);
+  const refused = await checkImages(engine, objects, `${container.image}@${container.digest}`, container.tag, asked);
   if (refused !== undefined) {
     const base = buildReceipt({
       contract: loaded.contract,

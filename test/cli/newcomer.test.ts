@@ -315,7 +315,7 @@ describe("datomspod on PATH", () => {
 
     expect(statSync(launcher).mode & 0o777).toBe(0o755);
     expect(help).toMatch(/^datomspod: use data without handing it over\n/);
-    expect(readFileSync(launcher, "utf8")).toContain(join(ROOT, "dist", "generator", "cli", "main.js"));
+    expect(readFileSync(launcher, "utf8")).toContain(join(ROOT, "dist", "bundle", "datomspod.js"));
   });
 
   it("leaves alone a datomspod it did not write", () => {

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { planCompile } from "../../generator/compile/plan.js";
+import { objectFileName, planCompile } from "../../generator/compile/plan.js";
+import { ordered } from "../../generator/compile/yaml.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 import { AT, BANK, HOSPITAL, KEYS, cli, cliAt, editContract, editEnvironment, readJson, tempRepo, tree, writeJson } from "./repo.js";
 
@@ -212,6 +213,23 @@ describe("datomspod compile", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(contract.data["contract.json"]).title).toBe(tricky.slice(0, 200));
     expect(JSON.parse(params.data["algoCustomData.json"])).toEqual({ groupBy: "region\n- injected: true", minGroupSize: 10 });
+  });
+});
+
+describe("a rendered file says exactly its object (the runner and the operator use the object once the file's text matched)", () => {
+  it("parses back to the object as toYaml ordered it, every field and its order, for every example contract", () => {
+    const plan = planCompile(tempRepo(), new Date(AT));
+    const files = plan.contracts.flatMap((contract) =>
+      contract.objects.map((object) => [`clusters/${contract.cluster}/${contract.id}/${objectFileName(object)}`, object] as const),
+    );
+    expect(files.length).toBeGreaterThan(10);
+
+    for (const [path, object] of files) {
+      const text = plan.files.get(path);
+      expect(text, path).toBeDefined();
+      const parsed = parseAllDocuments(text!).map((doc) => doc.toJS() as unknown);
+      expect(JSON.stringify(parsed), path).toBe(JSON.stringify([ordered(object)]));
+    }
   });
 });
 

@@ -10,11 +10,11 @@ import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 const run = promisify(execFile);
 
 describe("npm run demo (the README's main job)", () => {
-  it("runs the whole pipeline end to end with the built CLI: a delivered run, anchored, audited, settled and paid through the escrow; a market package reused and revoked", async () => {
+  it("runs the whole pipeline end to end with the built CLI (the bundle package.json's bin names): a delivered run, anchored, audited, settled and paid through the escrow; a market package reused and revoked", async () => {
     const workspace = mkdtempSync(join(tmpdir(), "datomspod-demo-"));
 
     try {
-      const { stdout } = await run(process.execPath, [join(PACKAGE_ROOT, "dist/generator/cli/main.js"), "demo", "--workspace", workspace], {
+      const { stdout } = await run(process.execPath, [join(PACKAGE_ROOT, "dist/bundle/datomspod.js"), "demo", "--workspace", workspace], {
         env: { ...process.env, DATOMSPOD_KEY_PASSWORD: "demo-test-password" },
         maxBuffer: 64 * 1024 * 1024,
         timeout: 600_000,

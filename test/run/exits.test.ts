@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { conmonExitFile, processArgv, readExitCode, readPid, waitExitFile } from "../../generator/run/exits.js";
+import { cgroupEmpty, cgroupProcsFiles, conmonExitFile, processArgv, readExitCode, readPid, waitCgroupEmpty, waitExitFile } from "../../generator/run/exits.js";
 
 const ID = "8715fc9800e90ef071412502b0f0530cf4caddfa9fe4d0ebcb3195c0398052d6";
 
@@ -160,5 +160,57 @@ describe("waitExitFile", () => {
     const dir = scratch();
     const file = join(dir, "missing-folder", ID);
     expect(await waitExitFile({ file }, Date.now() + 150)).toEqual({ timedOut: true });
+  });
+});
+
+/** A pod's cgroup as podman 4.3 lays it out with cgroupfs: the pod, a cgroup per container, conmon's beside them. */
+function podCgroup(procs: Record<string, string>): string {
+  const pod = join(scratch(), "libpod_parent", "5c3b");
+  for (const [cgroup, pids] of Object.entries({ ".": "", ...procs })) {
+    mkdirSync(join(pod, cgroup), { recursive: true });
+    writeFileSync(join(pod, cgroup, "cgroup.procs"), pids);
+    writeFileSync(join(pod, cgroup, "pids.max"), "512\n");
+  }
+  return pod;
+}
+
+describe("waitCgroupEmpty: the pod is taken down only once podman's own processes of it ended", () => {
+  it("finds the procs of the pod, of each container and of conmon's cgroup", () => {
+    const pod = podCgroup({ "libpod-aa": "", conmon: "" });
+    expect(cgroupProcsFiles(pod).map((file) => file.slice(pod.length))).toEqual(
+      expect.arrayContaining(["/cgroup.procs", "/libpod-aa/cgroup.procs", "/conmon/cgroup.procs"]),
+    );
+    expect(cgroupProcsFiles(pod)).toHaveLength(3);
+    expect(cgroupEmpty(pod)).toBe(true);
+  });
+
+  it("is not empty while a process is left in a child cgroup (conmon's cleanup)", () => {
+    expect(cgroupEmpty(podCgroup({ "libpod-aa": "", conmon: "4242\n" }))).toBe(false);
+    expect(cgroupEmpty(podCgroup({ "libpod-aa": "17\n", conmon: "" }))).toBe(false);
+  });
+
+  it("waits until the last process is gone", async () => {
+    const pod = podCgroup({ conmon: "4242\n4250\n" });
+    setTimeout(() => writeFileSync(join(pod, "conmon", "cgroup.procs"), "4250\n"), 30);
+    setTimeout(() => writeFileSync(join(pod, "conmon", "cgroup.procs"), ""), 60);
+    const started = Date.now();
+
+    expect(await waitCgroupEmpty(pod, started + 5_000)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+  });
+
+  it("gives up at the deadline when a process stays", async () => {
+    const pod = podCgroup({ conmon: "4242\n" });
+    const started = Date.now();
+
+    expect(await waitCgroupEmpty(pod, started + 80)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(80);
+  });
+
+  it("counts a cgroup that is gone, or went while it was read, as empty", async () => {
+    expect(await waitCgroupEmpty(join(scratch(), "libpod_parent", "gone"), Date.now())).toBe(true);
+    const pod = podCgroup({ conmon: "4242\n" });
+    setTimeout(() => rmSync(pod, { recursive: true, force: true }), 30);
+    expect(await waitCgroupEmpty(pod, Date.now() + 5_000)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
  * new approval could let it run, which is the point: nobody but them decides.
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -21,8 +21,17 @@ skipMessage(missing);
 
 const slow = { timeout: 420_000 };
 
-/** Where the pod image keeps the output policy datomspace-out applies. */
-const POLICY_MODULE = "/opt/datomspod/app/dist/generator/seal/policy.js";
+/** The verdict of the output policy datomspace-out applies, as the pod image's bundle holds it. */
+const VERDICT = "return { ok: detailed.length === 0,";
+
+/** The chunk of the bundle (dist/bundle/, what the pod image's roles run) that holds the output policy's verdict. */
+function policyChunk(): string {
+  const dir = join(ROOT, "dist", "bundle");
+  const chunks = readdirSync(dir).filter((name) => name.endsWith(".js") && readFileSync(join(dir, name), "utf8").includes(VERDICT));
+  if (chunks.length !== 1)
+    throw new Error(`dist/bundle holds the output policy's verdict ${JSON.stringify(VERDICT)} in ${chunks.length} chunks: update this test's attack`);
+  return chunks[0];
+}
 
 /**
  * Builds a role image like the pinned one, with the output policy's verdict forced to "ok": what an
@@ -32,12 +41,11 @@ async function buildEvilPodImage(pod: { reference: string; digest: string }): Pr
   const repository = pod.reference.split(":")[0];
   const dir = mkdtempSync(join(tmpdir(), "datomspod-evil-pod-"));
   try {
-    // The pod image packs the built dist/ as it is: its policy module is this checkout's.
-    const original = readFileSync(join(ROOT, "dist", "generator", "seal", "policy.js"), "utf8");
-    const verdict = "return { ok: detailed.length === 0,";
-    if (!original.includes(verdict)) throw new Error(`${POLICY_MODULE} no longer holds ${JSON.stringify(verdict)}: update this test's attack`);
-    writeFileSync(join(dir, "policy.js"), original.replace(verdict, "return { ok: true,"));
-    writeFileSync(join(dir, "Containerfile"), `FROM ${repository}@${pod.digest}\nCOPY policy.js ${POLICY_MODULE}\n`);
+    // The pod image packs the built dist/ as it is: its bundled policy is this checkout's.
+    const chunk = policyChunk();
+    const original = readFileSync(join(ROOT, "dist", "bundle", chunk), "utf8");
+    writeFileSync(join(dir, "policy.js"), original.replace(VERDICT, "return { ok: true,"));
+    writeFileSync(join(dir, "Containerfile"), `FROM ${repository}@${pod.digest}\nCOPY policy.js /opt/datomspod/app/dist/bundle/${chunk}\n`);
     const tag = `evil-${randomBytes(4).toString("hex")}`;
     await execEngine("podman", ["build", "--network", "none", "--quiet", "--tag", `${repository}:${tag}`, "--file", join(dir, "Containerfile"), dir], {
       timeoutMs: 300_000,
