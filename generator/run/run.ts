@@ -97,10 +97,10 @@ function runObjects(objects: readonly Json[], committedJob: Json, sealedBytes: s
  * longer for it (the process ends once its children have), and one not answered in time is asked
  * again, without a limit, once the gate passed.
  */
-const EARLY_ASK_MS = 10_000;
+export const EARLY_ASK_MS = 10_000;
 
 /** What the engine says of each image, all asked at once (one podman process each, side by side); a failure is thrown where the answer is awaited. */
-function askImages(engine: Engine, images: readonly string[], timeoutMs?: number): Map<string, Promise<ImageFacts | undefined>> {
+export function askImages(engine: Engine, images: readonly string[], timeoutMs?: number): Map<string, Promise<ImageFacts | undefined>> {
   return new Map(
     images.map((image) => {
       const answer = inspectImage(engine, image, timeoutMs);
@@ -115,7 +115,7 @@ function askImages(engine: Engine, images: readonly string[], timeoutMs?: number
  * replaced under its tag (the receipt says so). `asked`: answers asked for earlier (while the gate
  * ran), used for the images the pod does name.
  */
-async function checkImages(
+export async function checkImages(
   engine: Engine,
   objects: readonly Json[],
   algorithmImage: string,

@@ -45,7 +45,7 @@ describe("the bundled datomspod (package.json bin, /usr/local/bin/datomspod)", (
     ["an unknown command", ["frobnicate"]],
     ["a contract checked by the gate (schema, signatures, OPS-C in wasm)", ["check", "hospital-stats", "--format", "json"]],
     ["the committed instances compared with the compile", ["compile", "--check"]],
-    ["the environments and their locks", ["env", "list", "--format", "json"]],
+    ["the algorithm market's packages", ["algorithm", "list", "--format", "json"]],
   ])(
     "answers %s exactly as the modules do",
     (_what, args) => {
