@@ -17,7 +17,7 @@
  */
 
 import { chmodSync, copyFileSync, existsSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { CONTRACT_VALIDATOR_FILE, PRECOMPILED_VALIDATORS_FILE } from "../contract/schema.js";
@@ -63,7 +63,7 @@ export async function bundleCli(root: string, out = BUNDLE_DIR): Promise<string[
       legalComments: "eof",
       logLevel: "warning",
     });
-    for (const file of BESIDE) copyFileSync(join(root, file), join(work, file.split("/").at(-1)!));
+    for (const file of BESIDE) copyFileSync(join(root, file), join(work, basename(file)));
     for (const name of ["datomspod.js", "pod.js"]) chmodSync(join(work, name), 0o755);
     rmSync(target, { recursive: true, force: true });
     renameSync(work, target);

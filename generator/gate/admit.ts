@@ -16,7 +16,6 @@
 import { existsSync, lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { getAddress } from "ethers";
-import { parseAllDocuments } from "yaml";
 import { InputError, VerdictError, formatIssue, type Issue } from "../errors.js";
 import { loadContract, type LoadedContract } from "../contract/load.js";
 import type { K8sObject } from "../compile/instance.js";
@@ -62,15 +61,15 @@ export interface AdmitOptions {
 
 /**
  * The committed instance folder, refused unless it holds exactly the files the gate renders for the
- * contract now. Its objects are the gate's `rendered` objects as their files say them (`ordered`: what
- * toYaml writes; the files' text was just compared with it), not parsed again from the files.
+ * contract now (`expected`, each the YAML of one of the `rendered` objects). Its objects are those
+ * objects as their files say them (`ordered`: what toYaml writes), not parsed again from the files.
  */
 export function committedInstance(
   repo: string,
   profile: ClusterProfile,
   id: string,
   expected: Readonly<Record<string, string>>,
-  rendered: readonly K8sObject[] = [],
+  rendered: readonly K8sObject[],
 ): CommittedInstance {
   const shown = `clusters/${profile.name}/${id}`;
   const dir = join(repo, shown);
@@ -95,11 +94,9 @@ export function committedInstance(
       fix,
     });
   }
-  const byFile = new Map(rendered.map((object) => [objectFileName(object), object]));
-  const objects = names.flatMap((name): Json[] => {
-    const object = byFile.get(name);
-    return object !== undefined ? [ordered(object) as Json] : parseAllDocuments(expected[name] ?? "").map((doc) => doc.toJS() as Json);
-  });
+  // Every name is one of `expected`'s (any other was refused above as not what compile wrote).
+  const byFile = new Map(rendered.map((object) => [objectFileName(object), ordered(object) as Json]));
+  const objects = names.map((name) => byFile.get(name)!);
   return { dir, shown, objects, files: names };
 }
 

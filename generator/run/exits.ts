@@ -48,26 +48,25 @@ export function processArgv(pid: number, proc = "/proc"): string[] | undefined {
   }
 }
 
-/** The process ID in a pid file (one positive integer); undefined when not readable. */
-export function readPid(file: string): number | undefined {
+/** The one number a small file holds when it matches `pattern`; undefined when not readable or not (yet) whole. */
+function readNumber(file: string, pattern: RegExp): number | undefined {
   if (file === "") return undefined;
   try {
     const text = readFileSync(file, "utf8").trim();
-    return /^[1-9]\d{0,9}$/.test(text) ? Number(text) : undefined;
+    return pattern.test(text) ? Number(text) : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The process ID in a pid file (one positive integer); undefined when not readable. */
+export function readPid(file: string): number | undefined {
+  return readNumber(file, /^[1-9]\d{0,9}$/);
+}
+
 /** The exit code conmon wrote (one integer), or undefined while the file is not there (or not yet whole). */
 export function readExitCode(file: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8").trim();
-  } catch {
-    return undefined;
-  }
-  return /^-?\d{1,10}$/.test(text) ? Number(text) : undefined;
+  return readNumber(file, /^-?\d{1,10}$/);
 }
 
 /** Whether the target's conmon still runs: its process is there and is still that container's conmon (not a reused ID). */

@@ -751,6 +751,16 @@ function mountTable(file: string): string {
   return readFileSync(file, "utf8");
 }
 
+/**
+ * The pod's cgroup to wait for before it is taken down (waitCgroupEmpty), or undefined: only when the
+ * runner started every container (one it never started sits in the cgroup as runc's init, waiting
+ * to be started, until the pod goes) and the pods limit was written (its folder is the cgroup).
+ */
+export function cgroupToQuiet(pidsLimit: PodRun["pidsLimit"] | undefined, all: readonly string[], started: ReadonlySet<string>): string | undefined {
+  if (pidsLimit === undefined || !("file" in pidsLimit)) return undefined;
+  return all.every((name) => started.has(name)) ? dirname(pidsLimit.file) : undefined;
+}
+
 /** Waits for every promise, then throws the first failure: no mount may still be under way when a failure cleans up. */
 async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((p) => p.status === "rejected");
@@ -950,8 +960,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     timings.waitMs = t4 - t3;
     // The pod's cgroup goes with the pod: read what it counted now that its containers ended.
     if (cgroupPath !== undefined) usage = podCgroupUsage(options.cgroupRoot ?? "/sys/fs/cgroup", cgroupPath);
-    const names = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
-    const inspected = new Map((await inspectContainers(names)).map((c) => [c.name, c]));
+    const inspected = new Map((await inspectContainers(all)).map((c) => [c.name, c]));
     for (const container of inspected.values()) for (const volume of container.volumes) imageVolumes.add(volume);
     const roles = [...pod.initContainers.map((c) => ["init", c] as const), ...pod.containers.map((c) => ["main", c] as const)];
     results.push(
@@ -985,12 +994,9 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     // The volumes are the runner's, not podman's: the pod can go while the caller reads them, once
     // podman's own processes of the pod ended (waitCgroupEmpty; at most QUIET_MS, then it goes anyway).
     const collecting = Promise.resolve().then(() => options.collect?.(mounted));
-    const quiet = async (): Promise<void> => {
-      // Only when the runner started every container: one it never started sits in the cgroup (runc's init, waiting to be started) until the pod goes.
-      if (pidsLimit !== undefined && "file" in pidsLimit && all.every((name) => startedByRunner.has(name)))
-        await waitCgroupEmpty(dirname(pidsLimit.file), Math.min(deadline, now() + QUIET_MS), now);
-    };
-    await Promise.all([collecting, quiet().then(takeDown)]);
+    const quietDir = cgroupToQuiet(pidsLimit, all, startedByRunner);
+    const quiet = quietDir === undefined ? Promise.resolve(true) : waitCgroupEmpty(quietDir, Math.min(deadline, now() + QUIET_MS), now);
+    await Promise.all([collecting, quiet.then(takeDown)]);
     timings.collectMs = now() - t4;
   } finally {
     // Nothing of podman's may still be creating a container while the pod is taken down.

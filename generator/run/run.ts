@@ -88,11 +88,6 @@ function runObjects(objects: readonly Json[], committedJob: Json, sealedBytes: s
 }
 
 /**
- * Every pinned image must be on this machine under its digest. An image that is simply not here is
- * the operator's to build (an error, nothing recorded); an algorithm image whose tag now names
- * another digest is refused and recorded in a receipt: it is not the image the parties approved.
- */
-/**
  * How long an image question asked while the gate runs may take: a gate that refuses does not wait
  * longer for it (the process ends once its children have), and one not answered in time is asked
  * again, without a limit, once the gate passed.
@@ -111,9 +106,12 @@ export function askImages(engine: Engine, images: readonly string[], timeoutMs?:
 }
 
 /**
- * Refuses a pod whose pinned images are not on this machine; a string when the algorithm's image was
- * replaced under its tag (the receipt says so). `asked`: answers asked for earlier (while the gate
- * ran), used for the images the pod does name.
+ * Every pinned image must be on this machine under its digest. An image that is simply not here is
+ * the operator's to build (an error, nothing recorded); an algorithm image whose tag now names
+ * another digest is refused and recorded in a receipt: it is not the image the parties approved.
+ *
+ * `asked`: the answers asked for while the gate ran; an image the pod names that was not asked, or
+ * whose early answer did not come (timed out, podman failed), is asked here.
  */
 export async function checkImages(
   engine: Engine,
@@ -126,12 +124,7 @@ export async function checkImages(
   const spec = ((job["spec"] as Json)["template"] as Json)["spec"] as Json;
   const containers = [...(spec["initContainers"] as Json[]), ...(spec["containers"] as Json[])];
   const images = [...new Set(containers.map((c) => String(c["image"])))];
-  const more = askImages(
-    engine,
-    images.filter((image) => !asked.has(image)),
-  );
-  // An early answer that did not come (timed out, podman failed) is asked for again here.
-  const found = await Promise.all(images.map((image) => asked.get(image)?.catch(() => inspectImage(engine, image)) ?? more.get(image)!));
+  const found = await Promise.all(images.map((image) => asked.get(image)?.catch(() => inspectImage(engine, image)) ?? inspectImage(engine, image)));
   for (const [i, image] of images.entries()) {
     if (found[i] !== undefined) continue;
     const [repository = "", digest = ""] = image.split("@");
@@ -151,7 +144,6 @@ export async function checkImages(
   return undefined;
 }
 
-/** Exit codes with which the supervisor has written its final status: done, or the algorithm could not be started. */
 /**
  * The digest of the instance folder the gate admitted (evidence.manifestDigest): of the files it
  * compared the folder with, which the folder then held exactly, not read again (the folder could
@@ -161,6 +153,7 @@ function admittedDigest(files: Readonly<Record<string, string>>): string {
   return filesDigest(new Map(Object.entries(files).map(([name, text]) => [name, Buffer.from(text, "utf8")])));
 }
 
+/** Exit codes with which the supervisor has written its final status: done, or the algorithm could not be started. */
 const SUPERVISOR_FINISHED = [0, 125, 126, 127];
 
 /**

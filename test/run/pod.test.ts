@@ -4,6 +4,7 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../generator/errors.js";
 import {
+  cgroupToQuiet,
   mountPointsUnder,
   parseK8sFileLog,
   pidsMaxFiles,
@@ -379,5 +380,24 @@ describe("mountPointsUnder", () => {
 describe("podCgroupCandidates", () => {
   it("names the pod's cgroup under the cgroupfs and systemd managers", () => {
     expect(podCgroupCandidates("abc")).toEqual(["/libpod_parent/abc", "/machine.slice/machine-libpod_pod_abc.slice"]);
+  });
+});
+
+describe("cgroupToQuiet: the pod is taken down after podman's last processes only when none of its containers waits to be started", () => {
+  const PIDS = { file: "/sys/fs/cgroup/pids/libpod_parent/5c3b/pids.max", value: 512 };
+  const ALL = ["p-datomspace-in", "p-computing", "p-datomspace-out", "p-oracle"];
+
+  it("waits on the pod's cgroup (the pids limit's folder) once the runner started every container", () => {
+    expect(cgroupToQuiet(PIDS, ALL, new Set(ALL))).toBe("/sys/fs/cgroup/pids/libpod_parent/5c3b");
+  });
+
+  it("does not wait when a role failed before the others' turn: their runc init stays in the cgroup until the pod goes", () => {
+    expect(cgroupToQuiet(PIDS, ALL, new Set(ALL.slice(0, 1)))).toBeUndefined();
+    expect(cgroupToQuiet(PIDS, ALL, new Set(ALL.slice(0, 3)))).toBeUndefined();
+  });
+
+  it("does not wait when the pod's cgroup is not known (the pids limit could not be written, or the pod never played)", () => {
+    expect(cgroupToQuiet({ error: "pids.max: EACCES" }, ALL, new Set(ALL))).toBeUndefined();
+    expect(cgroupToQuiet(undefined, ALL, new Set(ALL))).toBeUndefined();
   });
 });
