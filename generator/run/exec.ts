@@ -1,11 +1,11 @@
 /**
  * The one place of the run stage that starts processes: the container engine (podman, or docker
- * for image builds), the helpers an image build needs (go through the supervisor's build script,
+ * for image builds, and the podman service a run asks), the helpers an image build needs (go through the supervisor's build script,
  * npm, the rootfs script), and mount/umount of a run's scratch volumes (tmpfs, the inputs' bind and overlay mounts). Always `execFile` with an argument array, never a shell string.
  * A failure becomes a ServiceError that carries the command and the end of its stderr.
  */
 
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { ServiceError, formatIssue, type Issue } from "../errors.js";
 
 export const ENGINES = ["podman", "docker"] as const;
@@ -362,10 +362,15 @@ export interface InspectedContainer extends ContainerFacts {
 export async function inspectContainers(names: readonly string[], timeoutMs?: number): Promise<InspectedContainer[]> {
   if (names.length === 0) return [];
   const result = await execEngine("podman", ["container", "inspect", ...names], { allowFailure: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  return parseInspected(result.stdout);
+}
+
+/** What `podman container inspect` prints (the API's answers, in an array, read the same): the facts the runner uses. */
+export function parseInspected(json: string): InspectedContainer[] {
   const found =
-    result.stdout.trim() === ""
+    json.trim() === ""
       ? []
-      : (JSON.parse(result.stdout) as {
+      : (JSON.parse(json) as {
           Id: string;
           Name: string;
           ConmonPidFile?: string;
@@ -415,6 +420,16 @@ export async function containerLogs(name: string): Promise<{ stdout: string; std
 
 export async function volumeRemove(names: readonly string[]): Promise<void> {
   if (names.length > 0) await execEngine("podman", ["volume", "rm", "--force", ...names], { allowFailure: true });
+}
+
+/**
+ * Starts `podman system service` listening on `socket` (a unix socket), ending by itself after
+ * `idleSeconds` without a request; its output is discarded. The caller stops it (see podman.ts).
+ */
+export function startPodmanService(socket: string, idleSeconds: number): ChildProcess {
+  const child = spawn("podman", ["system", "service", "--time", String(idleSeconds), `unix://${socket}`], { stdio: "ignore", shell: false });
+  child.on("error", () => undefined); // podman missing: the service never answers, and the CLI, asked instead, says so
+  return child;
 }
 
 /** The names of all volumes (one podman call). */

@@ -27,7 +27,9 @@
  * podman's own cleanup of the container, which `pod start` and `podman wait` wait for (100–250 ms a
  * role here); the later roles are created (`podman init`) while the first runs. Then one `podman
  * container inspect`, the logs read from podman's k8s-file logs, collect, `kube down`, unmount,
- * and a check that nothing is left (pod, mounts, folder).
+ * and a check that nothing is left (pod, mounts, folder). Who answers these questions is the
+ * caller's choice (`PlayOptions.podman`, podman.ts): a podman process each, or, as `datomspod run`
+ * does, a podman service of the run's own, with the same answers and none of a process's start.
  */
 
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -36,27 +38,8 @@ import { stringify } from "yaml";
 import { InputError, ServiceError, formatIssue, type Issue } from "../errors.js";
 import { parseQuantity } from "../compile/quantity.js";
 import type { PodUsage } from "../pod/roles/usage.js";
-import {
-  bindMount,
-  containerLogs,
-  inspectContainers,
-  kubeDown,
-  kubePlay,
-  mountOverlay,
-  mountTmpfs,
-  initContainers,
-  podCgroupPath,
-  podExists,
-  podRemove,
-  podStop,
-  startContainers,
-  unmount,
-  volumeNames,
-  volumeRemove,
-  waitContainers,
-  type ContainerFacts,
-  type InspectedContainer,
-} from "./exec.js";
+import { bindMount, mountOverlay, mountTmpfs, unmount, type ContainerFacts, type InspectedContainer } from "./exec.js";
+import { podmanCli, type Podman } from "./podman.js";
 import { conmonExitFile, processArgv, readPid, waitCgroupEmpty, waitExitFile, type ExitTarget } from "./exits.js";
 
 /** The volumes the runner adds to the pod are named with this prefix, which a rendered pod may not use. */
@@ -432,6 +415,8 @@ export interface PlayOptions {
   readonly cgroupRoot?: string;
   /** The kernel's mount table (default /proc/self/mountinfo). */
   readonly mountInfo?: string;
+  /** Who answers the questions to podman: its CLI (the default), or a service of the run's own (podman.ts). */
+  readonly podman?: Podman;
 }
 
 /** Mode of the tmpfs that backs an emptyDir: its owner only (every container runs as the pod's user). */
@@ -683,12 +668,12 @@ function setPidsLimit(files: readonly string[], value: number): PodRun["pidsLimi
 }
 
 /** The pod's cgroup and its pids.max files: found from its ID without asking podman, else from `podman pod inspect`. */
-async function podCgroup(cgroupRoot: string, pod: string, podId: string | undefined): Promise<{ path: string; pidsFiles: string[] }> {
+async function podCgroup(podman: Podman, cgroupRoot: string, pod: string, podId: string | undefined): Promise<{ path: string; pidsFiles: string[] }> {
   for (const candidate of podId === undefined ? [] : podCgroupCandidates(podId)) {
     const files = pidsMaxFiles(cgroupRoot, candidate).filter((file) => existsSync(file));
     if (files.length > 0) return { path: candidate, pidsFiles: files };
   }
-  const path = await podCgroupPath(pod);
+  const path = await podman.podCgroupPath(pod);
   return { path, pidsFiles: pidsMaxFiles(cgroupRoot, path) };
 }
 
@@ -728,7 +713,7 @@ const MAX_LOG_BYTES = 64 * 1024 * 1024;
 const QUIET_MS = 1000;
 
 /** A container's logs: read from its k8s-file log on the host (no process), else through `podman logs`. */
-async function logsOf(container: InspectedContainer): Promise<{ stdout: string; stderr: string }> {
+async function logsOf(podman: Podman, container: InspectedContainer): Promise<{ stdout: string; stderr: string }> {
   if (container.status === "created") return { stdout: "", stderr: "" };
   if (container.log.driver === "k8s-file" && container.log.path !== "") {
     try {
@@ -744,7 +729,7 @@ async function logsOf(container: InspectedContainer): Promise<{ stdout: string; 
       // Not readable here: ask podman.
     }
   }
-  return containerLogs(container.name);
+  return podman.containerLogs(container.name);
 }
 
 function mountTable(file: string): string {
@@ -774,6 +759,7 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
 export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<PodRun> {
   const now = options.now ?? Date.now;
   const mountInfo = options.mountInfo ?? "/proc/self/mountinfo";
+  const podman = options.podman ?? podmanCli;
   const layout = scratchLayout(pod, options.scratchDir, resolveHostPaths(pod));
   const mounted: Record<string, string> = {};
   /** Every mount point the runner made (or began to make), in order: unmounted in the reverse order. */
@@ -794,8 +780,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   const takeDown = (): Promise<void> =>
     (down ??= (async () => {
       downStarted = now();
-      if (played && !(await kubeDown(layout.yamlFile))) await podRemove(pod.name);
-      if (imageVolumes.size > 0) await volumeRemove([...imageVolumes]);
+      if (played && !(await podman.kubeDown(layout.yamlFile))) await podman.podRemove(pod.name);
+      if (imageVolumes.size > 0) await podman.volumeRemove([...imageVolumes]);
     })());
   try {
     /** The run's root (a tmpfs of its own), podman's YAML, the volumes' folders and the ConfigMaps' files. */
@@ -845,7 +831,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         throw new ServiceError(formatIssue(issue), [issue]);
       }
     };
-    const [exists, prepared] = await Promise.allSettled([podExists(pod.name), prepareFiles()]);
+    const [exists, prepared] = await Promise.allSettled([podman.podExists(pod.name), prepareFiles()]);
     if (prepared.status === "rejected") throw prepared.reason;
     if (exists.status === "rejected") throw exists.reason;
     if (exists.value) {
@@ -862,11 +848,11 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     played = true; // a failed play leaves the pod behind: take it down whatever happens now
     // podman creates the pod (nothing of it runs) while the volumes are mounted: their folders are
     // there already, and no container is created before the mounts are checked.
-    const [playing, mounting] = await Promise.allSettled([kubePlay(layout.yamlFile), mountVolumes()]);
+    const [playing, mounting] = await Promise.allSettled([podman.kubePlay(layout.yamlFile), mountVolumes()]);
     if (mounting.status === "rejected") throw mounting.reason;
     if (playing.status === "rejected") throw playing.reason;
     const podId = playing.value;
-    const cgroup = await podCgroup(options.cgroupRoot ?? "/sys/fs/cgroup", pod.name, podId);
+    const cgroup = await podCgroup(podman, options.cgroupRoot ?? "/sys/fs/cgroup", pod.name, podId);
     cgroupPath = cgroup.path;
     pidsLimit = setPidsLimit(cgroup.pidsFiles, options.pidsLimit);
     const deadline = t1 + (pod.activeDeadlineSeconds !== undefined ? pod.activeDeadlineSeconds * 1000 : options.timeoutMs);
@@ -884,11 +870,13 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     // (runc's share of a start); one that could not be (podman leaves it "created") is created
     // when it starts. A container whose program a volume brings is created at its turn.
     const atTurn = new Set([...(turns[0] ?? []), ...pod.createdAtTurn.map((c) => containerName(pod.name, c))]);
-    const creating = initContainers(
-      all.filter((name) => !atTurn.has(name)),
-      remaining(),
-    ).catch(timeUp);
-    const inspecting = inspectContainers(all, remaining());
+    const creating = podman
+      .initContainers(
+        all.filter((name) => !atTurn.has(name)),
+        remaining(),
+      )
+      .catch(timeUp);
+    const inspecting = podman.inspectContainers(all, remaining());
     // Settled at once, so that neither is left unhandled while the first turn runs.
     creating.catch(() => undefined);
     inspecting.catch(() => undefined);
@@ -911,7 +899,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         if ("code" in outcome) return outcome.code;
         if ("timedOut" in outcome) return "timeout";
       }
-      const codes = await waitContainers([name], remaining()).catch(timeUp);
+      const codes = await podman.waitContainers([name], remaining()).catch(timeUp);
       return codes === undefined ? "timeout" : (codes[0] ?? -1);
     };
     /** The containers the runner started: the others never ran, whatever podman made of them when the pod stopped. */
@@ -923,12 +911,12 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     const turn = async (names: readonly string[]): Promise<boolean> => {
       const stop = async (deadlinePassed: boolean): Promise<false> => {
         timedOut ||= deadlinePassed;
-        await podStop(pod.name, 2);
+        await podman.podStop(pod.name, 2);
         return false;
       };
       if (names.some((name) => !atTurn.has(name))) await creating;
       if (now() >= deadline) return stop(true);
-      const started = await startContainers(names, remaining()).catch(timeUp);
+      const started = await podman.startContainers(names, remaining()).catch(timeUp);
       if (started === undefined) {
         for (const name of names) startedByRunner.add(name);
         return stop(true);
@@ -936,7 +924,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
       if (started.code !== 0) {
         // One did not start: the run has failed. What did start is stopped before anything reads
         // the volumes; a container podman does not show is counted as started.
-        const states = new Map((await inspectContainers(names, remaining()).catch(() => [])).map((c) => [c.name, c.status]));
+        const states = new Map((await podman.inspectContainers(names, remaining()).catch(() => [])).map((c) => [c.name, c.status]));
         for (const name of names) if (!["created", "initialized", "configured"].includes(states.get(name) ?? "unknown")) startedByRunner.add(name);
         return stop(false);
       }
@@ -960,7 +948,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     timings.waitMs = t4 - t3;
     // The pod's cgroup goes with the pod: read what it counted now that its containers ended.
     if (cgroupPath !== undefined) usage = podCgroupUsage(options.cgroupRoot ?? "/sys/fs/cgroup", cgroupPath);
-    const inspected = new Map((await inspectContainers(all)).map((c) => [c.name, c]));
+    const inspected = new Map((await podman.inspectContainers(all)).map((c) => [c.name, c]));
     for (const container of inspected.values()) for (const volume of container.volumes) imageVolumes.add(volume);
     const roles = [...pod.initContainers.map((c) => ["init", c] as const), ...pod.containers.map((c) => ["main", c] as const)];
     results.push(
@@ -987,7 +975,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
           // "stopped" is podman's word for a container that ended and whose cleanup (conmon's exit
           // command) has not finished yet: its exit code and end are recorded, it ended.
           const status = facts.status === "stopped" ? "exited" : facts.status;
-          return { ...facts, status, role, container, logs: await logsOf(found) };
+          return { ...facts, status, role, container, logs: await logsOf(podman, found) };
         }),
       )),
     );
@@ -1006,7 +994,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     timings.downMs = now() - (downStarted || now());
   }
   const t5 = now();
-  const leftovers = await leftoversOf(pod.name, layout, [...imageVolumes], mountInfo);
+  const leftovers = await leftoversOf(podman, pod.name, layout, [...imageVolumes], mountInfo);
   timings.checkMs = now() - t5;
   timings.totalMs = now() - t0;
   const check = `podman pod exists ${pod.name}; no mount under ${layout.root} (${mountInfo}); ${layout.root} removed${imageVolumes.size > 0 ? "; podman volume ls" : ""}`;
@@ -1028,8 +1016,8 @@ async function release(layout: ScratchLayout, mountPoints: readonly string[], mo
 }
 
 /** What of the run is still here: the pod (one podman call), mounts and the folder; podman volumes only when the images made some. */
-async function leftoversOf(pod: string, layout: ScratchLayout, volumes: readonly string[], mountInfo: string): Promise<string[]> {
-  const [exists, names] = await Promise.all([podExists(pod), volumes.length > 0 ? volumeNames() : Promise.resolve([])]);
+async function leftoversOf(podman: Podman, pod: string, layout: ScratchLayout, volumes: readonly string[], mountInfo: string): Promise<string[]> {
+  const [exists, names] = await Promise.all([podman.podExists(pod), volumes.length > 0 ? podman.volumeNames() : Promise.resolve([])]);
   const existing = new Set(names);
   return [
     ...(exists ? [`pod ${pod}`] : []),

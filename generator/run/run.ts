@@ -23,6 +23,7 @@ import { publisherFor } from "../publish/select.js";
 import { assertRunId } from "../repo/layout.js";
 import { inspectImage, type Engine, type ImageFacts } from "./exec.js";
 import { playPod, podmanPod, type ContainerResult, type PodRun } from "./pod.js";
+import { openPodmanService, podmanCli, type PodmanService } from "./podman.js";
 import { collectSealed } from "./collect.js";
 import { buildReceipt, completeReceipt, type Receipt, type ReceiptFacts } from "../pod/roles/receipt.js";
 import { publicPodUsage, toSecond } from "../seal/public.js";
@@ -176,14 +177,31 @@ export function receiptFromLeftovers(facts: ReceiptFacts, containers: readonly C
 }
 
 export async function runLocally(options: RunOptions): Promise<RunResult> {
+  const { repo, id, runId } = options;
+  assertRunId(runId);
+  const probe = loadContract(repo, id);
+  const profile = localProfile(repo, probe);
+  // podman's service (podman.ts) starts while the gate runs: it answers requests only, and none is
+  // sent before the gate passed; it is stopped however the run ends.
+  const service = openPodmanService();
+  try {
+    return await runAdmitted(options, probe, profile, service);
+  } finally {
+    await (await service)?.close();
+  }
+}
+
+async function runAdmitted(
+  options: RunOptions,
+  probe: LoadedContract,
+  profile: ClusterProfile,
+  service: Promise<PodmanService | undefined>,
+): Promise<RunResult> {
   const { repo, id, runId, now } = options;
   // Handled here, thrown where it is awaited: a gate that refuses first reports its own error.
   const runnerKey = Promise.resolve(options.runner);
   runnerKey.catch(() => undefined);
   const engine = options.engine ?? "podman";
-  assertRunId(runId);
-  const probe = loadContract(repo, id);
-  const profile = localProfile(repo, probe);
   // The images the pod will name (the profile's pod image, the contract's algorithm image) are looked
   // up while the gate runs: a read-only question to the engine; nothing is created before the gate passes.
   const algorithm = probe.contract.inputs.algorithm.container;
@@ -224,6 +242,7 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   let podRun: PodRun;
   try {
     podRun = await playPod(pod, {
+      podman: (await service) ?? podmanCli,
       scratchDir,
       pidsLimit: POD_PIDS_LIMIT,
       timeoutMs: ((pod.activeDeadlineSeconds ?? loaded.contract.inputs.compute.maxDurationSeconds + 600) + 30) * 1000,

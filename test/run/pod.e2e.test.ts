@@ -23,8 +23,9 @@ describe.skipIf(missing !== undefined)("podman kube play of the datomspod pod", 
     await ensureImages();
   }, 600_000);
 
-  slow("runs an Ocean Compute-to-Data algorithm unchanged and reports its status", async () => {
-    const algorithm = `
+  describe.each(["service", "cli"] as const)("asked through podman's %s", (podman) => {
+    slow("runs an Ocean Compute-to-Data algorithm unchanged and reports its status", async () => {
+      const algorithm = `
 import json, os
 dids = json.loads(os.environ["DIDS"])
 did = dids[0]
@@ -42,43 +43,44 @@ with open("/data/outputs/result.json", "w") as out:
 print("aggregated", rows["flat"].count("\\n") - 1, "rows")
 `;
 
-    const result = await runFixture({ name: "ocean", algorithm });
+      const result = await runFixture({ name: "ocean", algorithm, podman });
 
-    expect(result.run.containers.map((c) => [c.container, c.status, c.exitCode])).toEqual([
-      ["datomspace-in", "exited", 0],
-      ["computing", "exited", 0],
-      ["datomspace-out", "exited", 0],
-      ["oracle", "exited", 0],
-    ]);
-    expect(JSON.parse(result.outputs["result.json"])).toEqual({
-      algo: "algorithm",
-      algo_path: "/data/transformations/algorithm",
-      cwd: "/",
-      ddo: DID,
-      files: 0,
-      params: { groupBy: "region", minGroupSize: 10 },
-      rows: 3,
-      same: true,
-      uid: 65532,
+      expect(result.run.containers.map((c) => [c.container, c.status, c.exitCode])).toEqual([
+        ["datomspace-in", "exited", 0],
+        ["computing", "exited", 0],
+        ["datomspace-out", "exited", 0],
+        ["oracle", "exited", 0],
+      ]);
+      expect(JSON.parse(result.outputs["result.json"])).toEqual({
+        algo: "algorithm",
+        algo_path: "/data/transformations/algorithm",
+        cwd: "/",
+        ddo: DID,
+        files: 0,
+        params: { groupBy: "region", minGroupSize: 10 },
+        rows: 3,
+        same: true,
+        uid: 65532,
+      });
+      expect(result.log).toBe("aggregated 3 rows\n");
+      expect(result.status).toMatchObject({
+        state: "exited",
+        exitCode: 0,
+        signal: null,
+        oomKilled: false,
+        deadlineExceeded: false,
+        logBytes: 18,
+        logTruncated: false,
+      });
+      expect(result.status!.cpuSeconds).toBeGreaterThan(0);
+      expect(result.status!.maxRssBytes).toBeGreaterThan(1024 * 1024);
+      const oracle = JSON.parse(container(result.run, "oracle").logs.stdout) as { out: unknown };
+      expect(oracle.out).toEqual({ state: "exited", outputs: [{ file: "result.json", bytes: Buffer.byteLength(result.outputs["result.json"]) }] });
+      expect(container(result.run, "datomspace-in").logs.stdout).toMatch(/^datomspace-in: patients.csv verified, sha256 [0-9a-f]{64}\n$/);
+      expect(result.run.pidsLimit).toMatchObject({ value: 512 });
+      expect(result.run.timedOut).toBe(false);
+      expect(result.run.leftovers).toEqual([]);
     });
-    expect(result.log).toBe("aggregated 3 rows\n");
-    expect(result.status).toMatchObject({
-      state: "exited",
-      exitCode: 0,
-      signal: null,
-      oomKilled: false,
-      deadlineExceeded: false,
-      logBytes: 18,
-      logTruncated: false,
-    });
-    expect(result.status!.cpuSeconds).toBeGreaterThan(0);
-    expect(result.status!.maxRssBytes).toBeGreaterThan(1024 * 1024);
-    const oracle = JSON.parse(container(result.run, "oracle").logs.stdout) as { out: unknown };
-    expect(oracle.out).toEqual({ state: "exited", outputs: [{ file: "result.json", bytes: Buffer.byteLength(result.outputs["result.json"]) }] });
-    expect(container(result.run, "datomspace-in").logs.stdout).toMatch(/^datomspace-in: patients.csv verified, sha256 [0-9a-f]{64}\n$/);
-    expect(result.run.pidsLimit).toMatchObject({ value: 512 });
-    expect(result.run.timedOut).toBe(false);
-    expect(result.run.leftovers).toEqual([]);
   });
 
   slow("gives every emptyDir a tmpfs of its sizeLimit owned by the pod's user, and leaves no mount behind", async () => {
@@ -166,7 +168,7 @@ json.dump(results, open("/data/outputs/writes.json", "w"), sort_keys=True)
     expect(result.run.leftovers).toEqual([]);
   });
 
-  describe("network", () => {
+  describe.each(["service", "cli"] as const)("network, asked through podman's %s", (podman) => {
     let server: Server;
     let port = 0;
     let connections = 0;
@@ -219,7 +221,7 @@ if result["ipv4_routes"] == 0 and result["interfaces"] == ["lo"]:
 json.dump(result, open("/data/outputs/network.json", "w"), sort_keys=True)
 `.replace("${PORT}", String(port));
 
-      const result = await runFixture({ name: "network", algorithm });
+      const result = await runFixture({ name: `network-${podman}`, algorithm, podman });
 
       expect(JSON.parse(result.outputs["network.json"])).toEqual({
         interfaces: ["lo"],

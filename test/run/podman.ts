@@ -14,6 +14,7 @@ import { buildImages, cacheDirectory, type BuiltImage } from "../../generator/ru
 import { execTool } from "../../generator/run/exec.js";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 import { playPod, podmanPod, type PodRun } from "../../generator/run/pod.js";
+import { openPodmanService, podmanCli, type Podman } from "../../generator/run/podman.js";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
@@ -80,6 +81,8 @@ export interface FixtureOptions {
   readonly inputMode?: number;
   /** The runner's time limit for the whole pod (default 180 s). */
   readonly timeoutMs?: number;
+  /** Who answers playPod's questions: a podman service of the run's own, as `datomspod run` (default), or the CLI. */
+  readonly podman?: "service" | "cli";
 }
 
 export const PATIENTS_CSV = "age,sex,region,diagnosis,stay\n34,F,north,J,3\n51,M,south,I,5\n29,F,north,K,2\n";
@@ -118,9 +121,12 @@ export async function runFixture(options: FixtureOptions): Promise<FixtureRun> {
   configMap("algorithm").data.algorithm = options.algorithm;
   for (const role of ["datomspace-in.cjs", "datomspace-out.cjs", "oracle.cjs"]) configMap("roles").data[role] = readFileSync(join(FIXTURES, role), "utf8");
 
+  const service = options.podman === "cli" ? undefined : await openPodmanService();
+  if (options.podman !== "cli" && service === undefined) throw new Error("the podman service did not come up");
   try {
-    return await playFixture(objects, podName, dir, inputFile, options.pidsLimit ?? 512, options.timeoutMs ?? 180_000);
+    return await playFixture(objects, podName, dir, inputFile, options.pidsLimit ?? 512, options.timeoutMs ?? 180_000, service ?? podmanCli);
   } finally {
+    await service?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -132,12 +138,14 @@ async function playFixture(
   inputFile: string,
   pidsLimit: number,
   timeoutMs: number,
+  podman: Podman,
 ): Promise<FixtureRun> {
   let status: Record<string, unknown> | undefined;
   const outputs: Record<string, string> = {};
   let log = "";
   const pod = podmanPod(objects, "test/run/fixtures/pod.yaml");
   const run = await playPod(pod, {
+    podman,
     scratchDir: join(dir, "scratch"),
     pidsLimit,
     timeoutMs,

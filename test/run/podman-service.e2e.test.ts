@@ -1,0 +1,160 @@
+/**
+ * Slow (real podman): the podman service a run asks (generator/run/podman.ts). It answers as the CLI
+ * does for the same pod; it is stopped with the run, whether the run passed or was refused, and
+ * nothing of it is left; once stopped, the CLI answers; it stays up while its runner waits, and ends
+ * by itself once the runner is killed.
+ */
+
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
+import { IDLE_SECONDS, openPodmanService, podmanCli } from "../../generator/run/podman.js";
+import { ensureImages, podmanMissing, skipMessage } from "./podman.js";
+import { PROVIDER, RUN_ID, WITNESS, dp, prepareRun, readReceipt } from "./run-helpers.js";
+
+const missing = await podmanMissing();
+skipMessage(missing);
+
+const slow = { timeout: 300_000 };
+
+/** The processes whose command line names `text`. */
+function processesNaming(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+      if (argv.includes(text) && Number(pid) !== process.pid) found.push(`${pid} ${argv.trim()}`);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
+
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+describe.skipIf(missing !== undefined)("the run's podman service", () => {
+  it("answers as the CLI does for the same pod: created without a network, started, inspected alike, taken down", slow, async () => {
+    const python = (await ensureImages()).get("python")!.pinned;
+    const dir = mkdtempSync(join(tmpdir(), "datomspod-service-e2e-"));
+    const pod = `dp-service-${process.pid}`;
+    const yamlFile = join(dir, "pod.yaml");
+    const container = (name: string, code: number): string =>
+      `  - name: ${name}\n    image: ${python}\n    command: ["python3", "-c", "import sys; print('${name}'); sys.exit(${code})"]\n`;
+    writeFileSync(
+      yamlFile,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  restartPolicy: Never\n  containers:\n${container("a", 0)}${container("b", 3)}`,
+    );
+    const service = await openPodmanService();
+    expect(service).toBeDefined();
+    const names = [`${pod}-a`, `${pod}-b`];
+    try {
+      const id = await service!.kubePlay(yamlFile);
+      const existed = await service!.podExists(pod);
+      const network = execFileSync("podman", ["pod", "inspect", pod, "--format", "{{.InfraContainerID}}"], { encoding: "utf8" }).trim();
+      const mode = execFileSync("podman", ["container", "inspect", network, "--format", "{{.HostConfig.NetworkMode}}"], { encoding: "utf8" }).trim();
+      const created = (await service!.inspectContainers(names)).map((c) => c.status);
+      const started = await service!.startContainers(names, 60_000);
+      const codes = await podmanCli.waitContainers(names, 60_000);
+      const viaService = await service!.inspectContainers([...names, `${pod}-none`]);
+      const viaCli = await podmanCli.inspectContainers([...names, `${pod}-none`]);
+      const down = await service!.kubeDown(yamlFile);
+      const after = await service!.podExists(pod);
+
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect(existed).toBe(true);
+      expect(mode).toBe("none");
+      expect(created).toEqual(["created", "created"]);
+      expect(started.code).toBe(0);
+      expect(codes).toEqual([0, 3]);
+      expect(viaService).toEqual(viaCli);
+      expect(viaService.map((c) => [c.name, c.status, c.exitCode])).toEqual([
+        [`${pod}-a`, "exited", 0],
+        [`${pod}-b`, "exited", 3],
+      ]);
+      expect(down).toBe(true);
+      expect(after).toBe(false);
+      expect(service!.gone()).toBe(false);
+    } finally {
+      await service!.close();
+      execFileSync("podman", ["pod", "rm", "--force", "--ignore", pod]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stops when closed, leaving nothing; its client then asks the CLI", slow, async () => {
+    const service = (await openPodmanService())!;
+    const folder = join(service.socket, "..");
+    const running = processesNaming(service.socket);
+
+    await service.close();
+    const exists = await service.podExists(`dp-service-absent-${process.pid}`);
+
+    expect(running).toHaveLength(1);
+    expect(processesNaming(service.socket)).toEqual([]);
+    expect(existsSync(folder)).toBe(false);
+    expect(exists).toBe(false);
+    expect(service.gone()).toBe(true);
+  });
+
+  it(`stays up while its runner lives (past ${IDLE_SECONDS} s without a run's request) and ends by itself once the runner is killed`, slow, async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { openPodmanService } = await import(${JSON.stringify(join(PACKAGE_ROOT, "dist", "generator", "run", "podman.js"))});
+         const service = await openPodmanService();
+         console.log(service.socket);
+         setInterval(() => undefined, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const socket = await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString("utf8").trim())));
+
+    await new Promise((resolve) => setTimeout(resolve, (IDLE_SECONDS + 3) * 1000));
+    const alive = processesNaming(`unix://${socket}`);
+    child.kill("SIGKILL");
+    const ended = await until(() => processesNaming(`unix://${socket}`).length === 0, (IDLE_SECONDS + 10) * 1000);
+    rmSync(join(socket, ".."), { recursive: true, force: true });
+
+    expect(alive).toHaveLength(1);
+    expect(ended).toBe(true);
+  });
+
+  it("is stopped by `datomspod run`, whether the run passed or its key was refused: no process, no folder left", slow, async (t) => {
+    const prepared = await prepareRun(t, { algorithm: "ocean-env.py" });
+    const temporary = mkdtempSync(join(tmpdir(), "datomspod-service-tmp-"));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = temporary;
+    let refused;
+    let ran;
+    try {
+      refused = await dp(prepared.repo, "run", prepared.id, RUN_ID, "--key", WITNESS.file);
+      ran = await dp(prepared.repo, "run", prepared.id, RUN_ID, "--key", PROVIDER.file);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+    const left = readdirSync(temporary);
+    const processes = processesNaming(`${temporary}/`);
+    rmSync(temporary, { recursive: true, force: true });
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("is not a runner of");
+    expect(ran.code).toBe(0);
+    expect(readReceipt(prepared.repo, prepared.id)?.predicate.status.phase).toBe("succeeded");
+    expect(left).toEqual([]);
+    expect(processes).toEqual([]);
+  });
+});
