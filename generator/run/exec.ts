@@ -327,8 +327,16 @@ export async function podRemove(pod: string): Promise<void> {
   await execEngine("podman", ["pod", "rm", "--force", "--ignore", pod], { allowFailure: true });
 }
 
+/** `podman pod exists`: 0 it does, 1 it does not; any other answer says neither, and is an error. */
 export async function podExists(pod: string): Promise<boolean> {
-  return (await execEngine("podman", ["pod", "exists", pod], { allowFailure: true })).code === 0;
+  const result = await execEngine("podman", ["pod", "exists", pod], { allowFailure: true });
+  if (result.code === 0 || result.code === 1) return result.code === 0;
+  throw serviceError({
+    file: shown("podman", ["pod", "exists", pod]),
+    path: "$",
+    message: `asking whether the pod exists failed: exited with ${result.code}${result.stderr.trim() ? `: ${tail(result.stderr)}` : ""}`,
+    fix: failureFix("podman", result.stderr),
+  });
 }
 
 /** The pod's cgroup (relative to the cgroup mount), e.g. /libpod_parent/<pod id>. */

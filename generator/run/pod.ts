@@ -397,6 +397,8 @@ export interface PodRun {
   readonly timings: PodTimings;
   /** What is still present after the cleanup (`pod …`, `mount …`, `folder …`, `volume …`); empty when it worked. */
   readonly leftovers: readonly string[];
+  /** What podman said when it refused to start a turn's containers (for the runner's own output, not the receipt). */
+  readonly refused: readonly string[];
   /** How `leftovers` was established, for the receipt. */
   readonly check: string;
 }
@@ -771,17 +773,21 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   let cgroupPath: string | undefined;
   let usage: PodUsage | null = null;
   const results: ContainerResult[] = [];
+  /** podman's refusals to start a turn. */
+  const refusals: string[] = [];
   const t0 = now();
   const timings = { prepareMs: 0, playMs: 0, startMs: 0, waitMs: 0, collectMs: 0, downMs: 0, checkMs: 0, totalMs: 0 };
   /** podman processes started in the background (creating the later roles, inspecting): settled before the pod is taken down. */
   const background: Promise<unknown>[] = [];
   let down: Promise<void> | undefined;
   let downStarted = 0;
+  /** Takes the pod down; never fails: what could not be removed, the check that nothing is left reports. */
   const takeDown = (): Promise<void> =>
     (down ??= (async () => {
       downStarted = now();
-      if (played && !(await podman.kubeDown(layout.yamlFile))) await podman.podRemove(pod.name);
-      if (imageVolumes.size > 0) await podman.volumeRemove([...imageVolumes]);
+      const downed = played && (await podman.kubeDown(layout.yamlFile).catch(() => false));
+      if (played && !downed) await podman.podRemove(pod.name).catch(() => undefined);
+      if (imageVolumes.size > 0) await podman.volumeRemove([...imageVolumes]).catch(() => undefined);
     })());
   try {
     /** The run's root (a tmpfs of its own), podman's YAML, the volumes' folders and the ConfigMaps' files. */
@@ -922,6 +928,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         return stop(true);
       }
       if (started.code !== 0) {
+        refusals.push(started.stderr.trim() || `podman start ${names.join(" ")} exited with ${started.code}`);
         // One did not start: the run has failed. What did start is stopped before anything reads
         // the volumes; a container podman does not show is counted as started.
         const states = new Map((await podman.inspectContainers(names, remaining()).catch(() => [])).map((c) => [c.name, c.status]));
@@ -998,7 +1005,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   timings.checkMs = now() - t5;
   timings.totalMs = now() - t0;
   const check = `podman pod exists ${pod.name}; no mount under ${layout.root} (${mountInfo}); ${layout.root} removed${imageVolumes.size > 0 ? "; podman volume ls" : ""}`;
-  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, usage, timings, leftovers, check };
+  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, usage, timings, leftovers, check, refused: refusals };
 }
 
 /**
@@ -1017,10 +1024,14 @@ async function release(layout: ScratchLayout, mountPoints: readonly string[], mo
 
 /** What of the run is still here: the pod (one podman call), mounts and the folder; podman volumes only when the images made some. */
 async function leftoversOf(podman: Podman, pod: string, layout: ScratchLayout, volumes: readonly string[], mountInfo: string): Promise<string[]> {
-  const [exists, names] = await Promise.all([podman.podExists(pod), volumes.length > 0 ? podman.volumeNames() : Promise.resolve([])]);
+  // Not knowing is not "removed": a pod podman could not answer for is recorded as left.
+  const [exists, names] = await Promise.all([
+    podman.podExists(pod).catch((error: unknown) => `pod ${pod} (whether it exists is not known: ${(error as Error).message})`),
+    volumes.length > 0 ? podman.volumeNames() : Promise.resolve([]),
+  ]);
   const existing = new Set(names);
   return [
-    ...(exists ? [`pod ${pod}`] : []),
+    ...(exists === true ? [`pod ${pod}`] : typeof exists === "string" ? [exists] : []),
     ...mountPointsUnder(mountTable(mountInfo), layout.root).map((point) => `mount ${point}`),
     ...(existsSync(layout.root) ? [`folder ${layout.root}`] : []),
     ...volumes.filter((v) => existing.has(v)).map((v) => `volume ${v}`),

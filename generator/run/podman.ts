@@ -98,6 +98,9 @@ export const IDLE_SECONDS = 10;
 /** How long the runner waits for the service to answer its first request before it uses the CLI instead. */
 export const SERVICE_START_MS = 3000;
 
+/** How long the service may take to take a pod down before the CLI is asked to (podman stops each container with 10 s of grace). */
+const KUBE_DOWN_MS = 30_000;
+
 /** The longest path of a unix socket (sun_path is 108 bytes, with the final NUL). */
 const MAX_SOCKET_PATH = 107;
 
@@ -146,6 +149,15 @@ function ask(socket: string, method: string, path: string, options: { body?: str
         res.on("end", () => {
           clearTimeout(timer);
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+        });
+        // An answer cut off before its end is no answer (after "end", settling again does nothing).
+        const cutOff = (): void => {
+          clearTimeout(timer);
+          reject(failed("podman's service did not finish its answer", "see `podman ps -a` for what it did; run again"));
+        };
+        res.on("error", cutOff);
+        res.on("close", () => {
+          if (!res.complete) cutOff();
         });
       },
     );
@@ -202,21 +214,39 @@ export function serviceClient(socket: string): Omit<PodmanService, "close"> {
       return viaCli();
     }
   };
-  /** Several requests at once, as one podman process with several names: code 0 when each succeeded, else 125 and what each refusal said. */
+  /**
+   * Several requests at once, as one podman process with several names: code 0 when each succeeded,
+   * else 125 and a line for each failure, as the CLI prints them. A request that took too long
+   * rejects (the runner then stops the pod); one that could not be delivered rejects Undelivered
+   * only when none was (then the CLI is asked: nothing was done); else it is a failure.
+   */
   const each = async (names: readonly string[], action: string, timeoutMs: number, step: string): Promise<ExecResult> => {
-    const answers = await Promise.all(names.map((n) => ask(socket, "POST", `/containers/${name(n)}/${action}`, { timeoutMs, step })));
-    // 304: already so (created, started): what was asked for holds, as the CLI says too.
-    const failed = answers.map((answer, i) => ({ answer, n: names[i] })).filter(({ answer }) => !ok(answer.status) && answer.status !== 304);
-    return failed.length === 0
-      ? { code: 0, stdout: names.map((n) => `${n}\n`).join(""), stderr: "" }
-      : { code: 125, stdout: "", stderr: failed.map(({ answer, n }) => `Error: ${n}: ${apiMessage(answer.body)}\n`).join("") };
+    const settled = await Promise.allSettled(names.map((n) => ask(socket, "POST", `/containers/${name(n)}/${action}`, { timeoutMs, step })));
+    const reasons = settled.flatMap((s) => (s.status === "rejected" ? [s.reason instanceof Error ? s.reason : new Error(String(s.reason))] : []));
+    const undelivered = reasons.find((r) => r instanceof Undelivered);
+    if (undelivered !== undefined && reasons.length === settled.length && reasons.every((r) => r instanceof Undelivered)) throw undelivered;
+    const timedOut = reasons.find((r) => r instanceof ServiceError && /did not finish within/.test(r.message));
+    if (timedOut !== undefined) throw timedOut;
+    const failed = settled.flatMap((s, i) => {
+      if (s.status === "rejected") return [`Error: ${names[i]}: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}\n`];
+      // 304: already so (started): what was asked for holds.
+      return ok(s.value.status) || s.value.status === 304 ? [] : [`Error: ${names[i]}: ${apiMessage(s.value.body)}\n`];
+    });
+    return failed.length === 0 ? { code: 0, stdout: names.map((n) => `${n}\n`).join(""), stderr: "" } : { code: 125, stdout: "", stderr: failed.join("") };
   };
   return {
     socket,
     gone: () => isGone,
     podExists: (pod) =>
       either(
-        async () => (await ask(socket, "GET", `/pods/${name(pod)}/exists`, { step: "asking whether the pod exists" })).status === 204,
+        async () => {
+          const step = "asking whether the pod exists";
+          const path = `/pods/${name(pod)}/exists`;
+          const answer = await ask(socket, "GET", path, { step });
+          // 204: it exists; 404: it does not; anything else says neither.
+          if (answer.status === 204 || answer.status === 404) return answer.status === 204;
+          throw refused("GET", path, step, answer);
+        },
         () => podExists(pod),
       ),
     kubePlay: (yamlFile) =>
@@ -262,10 +292,16 @@ export function serviceClient(socket: string): Omit<PodmanService, "close"> {
         },
         () => inspectContainers(names, timeoutMs),
       ),
+    // Taking the pod down never fails on the service's account: whatever went wrong with the request
+    // (not delivered, not answered, not in time), the CLI is asked to take it down.
     kubeDown: (yamlFile) =>
       either(
         async () => {
-          const answer = await ask(socket, "DELETE", "/play/kube", { body: readFileSync(yamlFile, "utf8"), step: "taking the pod down (podman kube down)" });
+          const answer = await ask(socket, "DELETE", "/play/kube", {
+            body: readFileSync(yamlFile, "utf8"),
+            step: "taking the pod down (podman kube down)",
+            timeoutMs: KUBE_DOWN_MS,
+          });
           if (!ok(answer.status)) return false;
           // Each pod's stop and removal report their own errors; the CLI exits non-zero on any.
           const report = JSON.parse(answer.body) as { StopReport?: { Errs?: unknown[] | null }[] | null; RmReport?: { Err?: unknown }[] | null };
@@ -275,7 +311,7 @@ export function serviceClient(socket: string): Omit<PodmanService, "close"> {
           return removed.length > 0 && stopped.every((r) => (r.Errs ?? []).length === 0) && removed.every((r) => r.Err === null || r.Err === undefined);
         },
         () => kubeDown(yamlFile),
-      ),
+      ).catch(() => kubeDown(yamlFile)),
     waitContainers,
     podStop,
     podRemove,
@@ -296,13 +332,27 @@ function exited(child: ChildProcess): Promise<void> {
  * Starts `podman system service` on a socket in a new folder (mode 0700, under the system's
  * temporary folder) and waits until it answers, at most `startMs`. Resolves with the service, or
  * undefined when it did not come up (the caller uses `podmanCli`); nothing of it is left then.
+ * Never rejects: the service only saves time.
  */
 export async function openPodmanService(startMs = SERVICE_START_MS, now: () => number = Date.now): Promise<PodmanService | undefined> {
   // A unix socket's path holds at most 107 bytes: under a longer temporary folder, no service (the CLI answers).
   if (Buffer.byteLength(join(tmpdir(), "datomspod-podman-XXXXXX", "podman.sock")) > MAX_SOCKET_PATH) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), "datomspod-podman-"));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), "datomspod-podman-"));
+  } catch {
+    return undefined; // no folder for its socket (a temporary folder not writable): the CLI answers
+  }
   const socket = join(dir, "podman.sock");
-  const child = startPodmanService(socket, IDLE_SECONDS);
+  let child: ChildProcess;
+  try {
+    child = startPodmanService(socket, IDLE_SECONDS);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  // A caller that never closes it does not wait for it: it ends IDLE_SECONDS after its caller.
+  child.unref();
   const running = (): boolean => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   let keepAlive: NodeJS.Timeout | undefined;
   const close = async (): Promise<void> => {

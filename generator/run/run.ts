@@ -181,8 +181,8 @@ export async function runLocally(options: RunOptions): Promise<RunResult> {
   assertRunId(runId);
   const probe = loadContract(repo, id);
   const profile = localProfile(repo, probe);
-  // podman's service (podman.ts) starts while the gate runs: it answers requests only, and none is
-  // sent before the gate passed; it is stopped however the run ends.
+  // podman's service (podman.ts) starts while the gate runs: it answers requests only, and none but
+  // its pings is sent before the gate passed; it is stopped however the run ends.
   const service = openPodmanService();
   try {
     return await runAdmitted(options, probe, profile, service);

@@ -517,6 +517,16 @@ describe.skipIf(missing !== undefined)("hostile algorithms under `datomspod run`
         ]);
         expect(p.status.phase).toBe("rejected");
         expect(p.status.reason).toMatch(/^verification failed before the run: patients.csv \(\$\.inputs\.data\[0\]\.files\[0\]\) has another sha256/);
+        // The runner's own output (not the receipt) says how each role ended: datomspace-in wrote its refusal and
+        // ended; it handed no supervisor over, so the computing container could not even be created; nothing after it started.
+        const output = JSON.parse(run.result.stdout) as { roles: { container: string; status: string; exitCode: number }[]; refused: string[] };
+        expect(output.roles.map((r) => [r.container, r.status])).toEqual([
+          ["datomspace-in", "exited"],
+          ["computing", "created"],
+          ["datomspace-out", "created"],
+          ["oracle", "created"],
+        ]);
+        expect(output.refused).toEqual([expect.stringMatching(/computing: .*\/datomspod\/bin\/supervise: no such file or directory/)]);
         // The algorithm's own usage is not metered; the runner still meters the whole pod from its cgroup.
         expect(p.usage).toEqual({
           durationSeconds: null,

@@ -61,7 +61,7 @@ function lines(text: string): number {
 async function expectSucceeded(run: RunOutcome): Promise<void> {
   expect(run.result.code, run.result.stdout + run.result.stderr).toBe(0);
   const p = run.receipt!.predicate;
-  expect(p.status).toEqual({ phase: "succeeded", reason: PUBLIC_REASONS.succeeded });
+  expect(p.status, run.result.stdout + run.result.stderr).toEqual({ phase: "succeeded", reason: PUBLIC_REASONS.succeeded });
   expect(p.inputs.verified).toBe(true);
   expect(p.inputs.failures).toEqual([]);
   expect(p.inputs.checked.map((c) => c.file)).toEqual([

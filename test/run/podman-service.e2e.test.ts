@@ -11,8 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
-import { IDLE_SECONDS, openPodmanService, podmanCli } from "../../generator/run/podman.js";
-import { ensureImages, podmanMissing, skipMessage } from "./podman.js";
+import { ServiceError } from "../../generator/errors.js";
+import { IDLE_SECONDS, openPodmanService, podmanCli, type Podman } from "../../generator/run/podman.js";
+import { ensureImages, podmanMissing, runFixture, skipMessage } from "./podman.js";
 import { PROVIDER, RUN_ID, WITNESS, dp, prepareRun, readReceipt } from "./run-helpers.js";
 
 const missing = await podmanMissing();
@@ -90,6 +91,39 @@ describe.skipIf(missing !== undefined)("the run's podman service", () => {
       execFileSync("podman", ["pod", "rm", "--force", "--ignore", pod]);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a pod whose kube down failed (the service did not answer) is removed through the CLI, nothing left", slow, async () => {
+    const downs: string[] = [];
+    const failingDown: Podman = {
+      ...podmanCli,
+      kubeDown: (yamlFile) => {
+        downs.push(yamlFile);
+        return Promise.reject(new ServiceError("taking the pod down (podman kube down): podman's service did not answer"));
+      },
+    };
+
+    const result = await runFixture({ name: "down", algorithm: "print('hi')", podman: failingDown });
+
+    expect(downs).toHaveLength(1);
+    expect(result.run.containers.map((c) => c.exitCode)).toEqual([0, 0, 0, 0]);
+    expect(result.run.leftovers).toEqual([]);
+    expect(await podmanCli.podExists(result.podName)).toBe(false);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(result.podName);
+  });
+
+  it("a pod podman could not say was removed is recorded as left, never as removed", slow, async () => {
+    let asked = 0;
+    const unsure: Podman = {
+      ...podmanCli,
+      // The first question (before the pod is created) is answered; the check after the run is not.
+      podExists: (pod) => (asked++ === 0 ? podmanCli.podExists(pod) : Promise.reject(new ServiceError("asking whether the pod exists failed: 500"))),
+    };
+
+    const result = await runFixture({ name: "unsure", algorithm: "print('hi')", podman: unsure });
+
+    expect(result.run.leftovers).toEqual([`pod ${result.podName} (whether it exists is not known: asking whether the pod exists failed: 500)`]);
+    expect(await podmanCli.podExists(result.podName)).toBe(false);
   });
 
   it("stops when closed, leaving nothing; its client then asks the CLI", slow, async () => {

@@ -27,7 +27,7 @@ interface Route {
   readonly method: string;
   readonly url: string;
   /** The answer, or what to do instead: never answer, or close the connection. */
-  readonly answer: { status: number; body?: string } | "hang" | "drop";
+  readonly answer: { status: number; body?: string } | "hang" | "drop" | "cut";
 }
 
 interface Seen {
@@ -62,6 +62,12 @@ async function serve(given: Route[]): Promise<void> {
       if (route.answer === "hang") return;
       if (route.answer === "drop") {
         req.socket.destroy();
+        return;
+      }
+      if (route.answer === "cut") {
+        res.writeHead(200, { "content-length": "100" });
+        res.write('{"Pods":');
+        setTimeout(() => req.socket.destroy(), 20);
         return;
       }
       res.writeHead(route.answer.status, { "content-type": "application/json" }).end(route.answer.body ?? "");
@@ -220,16 +226,64 @@ describe("the service client", () => {
     expect(cliCalls()).toEqual(["pod exists dp-absent", "start a"]);
   });
 
-  it("does not repeat a start the service received but did not answer: the run fails, the CLI is not asked", async () => {
-    await serve([{ method: "POST", url: "/v4.0.0/libpod/containers/a/start", answer: "drop" }]);
+  it("does not repeat a start the service received but did not answer: that container failed to start, the CLI is not asked", async () => {
+    await serve([
+      { method: "POST", url: "/v4.0.0/libpod/containers/a/start", answer: "drop" },
+      { method: "POST", url: "/v4.0.0/libpod/containers/b/start", answer: { status: 204 } },
+    ]);
     const client = serviceClient(socket);
 
-    const error = await client.startContainers(["a"], 5000).catch((e: unknown) => e);
+    const started = await client.startContainers(["a", "b"], 5000);
 
-    expect(error).toBeInstanceOf(ServiceError);
-    expect((error as ServiceError).message).toMatch(/starting the containers \(podman start\): podman's service did not answer/);
+    expect(started.code).toBe(125);
+    expect(started.stderr).toMatch(/^Error: a: .*starting the containers \(podman start\): podman's service did not answer/);
+    expect(started.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     expect(client.gone()).toBe(false);
     expect(cliCalls()).toEqual([]);
+  });
+
+  it("takes an answer cut off before its end for no answer", async () => {
+    await serve([{ method: "GET", url: "/v4.0.0/libpod/pods/p/exists", answer: "cut" }]);
+
+    const error = await serviceClient(socket)
+      .podExists("p")
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).message).toContain("asking whether the pod exists: podman's service did not finish its answer");
+  });
+
+  it.each([
+    [204, true],
+    [404, false],
+  ])("says a pod exists only on 204, that it does not only on 404 (answer %i)", async (status, exists) => {
+    await serve([{ method: "GET", url: "/v4.0.0/libpod/pods/p/exists", answer: { status } }]);
+
+    expect(await serviceClient(socket).podExists("p")).toBe(exists);
+  });
+
+  it("says neither when the service answers whether a pod exists with an error", async () => {
+    await serve([
+      { method: "GET", url: "/v4.0.0/libpod/pods/p/exists", answer: { status: 500, body: '{"cause":"x","message":"database is locked","response":500}' } },
+    ]);
+
+    const error = await serviceClient(socket)
+      .podExists("p")
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).message).toContain("asking whether the pod exists failed: 500: database is locked");
+  });
+
+  it("asks the CLI to take the pod down when the service received the request but did not answer", async () => {
+    await serve([{ method: "DELETE", url: "/v4.0.0/libpod/play/kube", answer: "drop" }]);
+    const yamlFile = join(dir, "pod.yaml");
+    writeFileSync(yamlFile, "kind: Pod\n");
+
+    const downed = await serviceClient(socket).kubeDown(yamlFile);
+
+    expect(downed).toBe(true);
+    expect(cliCalls()).toEqual([`kube down ${yamlFile}`]);
   });
 
   it("gives up on a request past its deadline with the runner's timeout error (the pod is then stopped)", async () => {
@@ -261,6 +315,21 @@ describe("starting the service", () => {
 
     expect(service).toBeUndefined();
     expect(readdirSync(long)).toEqual([]);
+    expect(cliCalls()).toEqual([]);
+  });
+
+  it("does not start it, and does not fail, when the temporary folder cannot take its folder: the CLI answers", async () => {
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, "missing");
+    let service;
+    try {
+      service = await openPodmanService();
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+
+    expect(service).toBeUndefined();
     expect(cliCalls()).toEqual([]);
   });
 

@@ -81,8 +81,8 @@ export interface FixtureOptions {
   readonly inputMode?: number;
   /** The runner's time limit for the whole pod (default 180 s). */
   readonly timeoutMs?: number;
-  /** Who answers playPod's questions: a podman service of the run's own, as `datomspod run` (default), or the CLI. */
-  readonly podman?: "service" | "cli";
+  /** Who answers playPod's questions: a podman service of the run's own, as `datomspod run` (default), the CLI, or the test's own. */
+  readonly podman?: "service" | "cli" | Podman;
 }
 
 export const PATIENTS_CSV = "age,sex,region,diagnosis,stay\n34,F,north,J,3\n51,M,south,I,5\n29,F,north,K,2\n";
@@ -121,10 +121,12 @@ export async function runFixture(options: FixtureOptions): Promise<FixtureRun> {
   configMap("algorithm").data.algorithm = options.algorithm;
   for (const role of ["datomspace-in.cjs", "datomspace-out.cjs", "oracle.cjs"]) configMap("roles").data[role] = readFileSync(join(FIXTURES, role), "utf8");
 
-  const service = options.podman === "cli" ? undefined : await openPodmanService();
-  if (options.podman !== "cli" && service === undefined) throw new Error("the podman service did not come up");
+  const asked = options.podman ?? "service";
+  const service = asked === "service" ? await openPodmanService() : undefined;
+  if (asked === "service" && service === undefined) throw new Error("the podman service did not come up");
+  const podman: Podman = asked === "service" ? service! : asked === "cli" ? podmanCli : asked;
   try {
-    return await playFixture(objects, podName, dir, inputFile, options.pidsLimit ?? 512, options.timeoutMs ?? 180_000, service ?? podmanCli);
+    return await playFixture(objects, podName, dir, inputFile, options.pidsLimit ?? 512, options.timeoutMs ?? 180_000, podman);
   } finally {
     await service?.close();
     rmSync(dir, { recursive: true, force: true });

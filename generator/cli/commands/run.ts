@@ -45,6 +45,9 @@ export const run: Command = {
         : await commitFiles(ctx.repo, records, message);
     const status = result.receipt.predicate.status;
     const usage = result.receipt.predicate.usage;
+    // How each role container ended, and what podman refused: for the runner, on this machine only (the receipt keeps its public reason).
+    const roles = (result.pod?.containers ?? []).map((c) => ({ container: c.container, status: c.status, exitCode: c.exitCode }));
+    const refused = result.pod?.refused ?? [];
     ctx.emit(
       {
         receipt: display(ctx.repo, result.receiptFile),
@@ -53,6 +56,8 @@ export const run: Command = {
         subjects: result.receipt.subject,
         published: result.published,
         deletion: result.receipt.predicate.deletion,
+        roles,
+        refused,
         commit,
       },
       [
@@ -60,6 +65,10 @@ export const run: Command = {
         usage.durationSeconds === null
           ? ""
           : `  at most ${usage.durationSeconds} s, ${usage.cpuSeconds ?? "unmetered"} cpu-s (every process), peak ${usage.peakMemoryMiB ?? "unmetered"} MiB (rounded up to powers of two; exact values are sealed for the data owners)`,
+        ...(status.phase === "succeeded"
+          ? []
+          : roles.map((r) => `  role ${r.container}: ${r.status}${r.status === "created" ? " (never started)" : `, exit code ${r.exitCode}`}`)),
+        ...refused.map((message) => `  podman refused to start: ${message}`),
         ...result.receipt.subject.map((s) => `  sealed ${s.name}  ${s.uri}`),
         `  receipt ${display(ctx.repo, result.receiptFile)}; pod and volumes removed: ${result.pod === undefined ? "no pod was created" : result.pod.leftovers.length === 0 ? "yes" : "NO"}`,
         commit.committed
