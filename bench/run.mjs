@@ -211,12 +211,18 @@ function receiptOf(dir) {
 
 function runCli(dir) {
   const t0 = performance.now();
-  execFileSync(process.execPath, [join(root, "dist/bundle/datomspod.js"), "run", ID, RUN, "--repo", dir, "--key", runnerKey(dir), "--format", "json"], {
+  const stdout = execFileSync(process.execPath, [join(root, "dist/bundle/datomspod.js"), "run", ID, RUN, "--repo", dir, "--key", runnerKey(dir), "--format", "json"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
   const totalMs = ms(t0);
-  receiptOf(dir);
+  try {
+    receiptOf(dir);
+  } catch (error) {
+    // How each role ended and what podman refused, as the runner printed it.
+    const { roles, refused } = JSON.parse(stdout);
+    throw new Error(`${error.message}; roles ${JSON.stringify(roles)}; refused ${JSON.stringify(refused)}`);
+  }
   return { totalMs };
 }
 

@@ -779,6 +779,8 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   const timings = { prepareMs: 0, playMs: 0, startMs: 0, waitMs: 0, collectMs: 0, downMs: 0, checkMs: 0, totalMs: 0 };
   /** podman processes started in the background (creating the later roles, inspecting): settled before the pod is taken down. */
   const background: Promise<unknown>[] = [];
+  /** Lets the background questions go (true) once the first turn's start returned, or drops them (false); the first call counts. */
+  let firstStarted: (go: boolean) => void = () => undefined;
   let down: Promise<void> | undefined;
   let downStarted = 0;
   /** Takes the pod down; never fails: what could not be removed, the check that nothing is left reports. */
@@ -872,17 +874,24 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     const all = [...pod.initContainers, ...pod.containers].map((c) => containerName(pod.name, c));
     // Each init container alone, then the containers together.
     const turns = [...pod.initContainers.map((c) => [containerName(pod.name, c)]), pod.containers.map((c) => containerName(pod.name, c))];
-    // While the first role starts, every later container whose program is in its image is created
-    // (runc's share of a start); one that could not be (podman leaves it "created") is created
-    // when it starts. A container whose program a volume brings is created at its turn.
+    // Once the first role's start returned (podman is not asked to create or inspect a container of
+    // the pod while it starts the first, and the infra container with it), every later container
+    // whose program is in its image is created (runc's share of a start) while the first runs; one
+    // that could not be (podman leaves it "created") is created when it starts. A container whose
+    // program a volume brings is created at its turn.
     const atTurn = new Set([...(turns[0] ?? []), ...pod.createdAtTurn.map((c) => containerName(pod.name, c))]);
-    const creating = podman
-      .initContainers(
-        all.filter((name) => !atTurn.has(name)),
-        remaining(),
+    const mayCreate = new Promise<boolean>((resolve) => (firstStarted = resolve));
+    const creating = mayCreate
+      .then((go) =>
+        go
+          ? podman.initContainers(
+              all.filter((name) => !atTurn.has(name)),
+              remaining(),
+            )
+          : undefined,
       )
       .catch(timeUp);
-    const inspecting = podman.inspectContainers(all, remaining());
+    const inspecting = mayCreate.then((go) => (go ? podman.inspectContainers(all, remaining()) : []));
     // Settled at once, so that neither is left unhandled while the first turn runs.
     creating.catch(() => undefined);
     inspecting.catch(() => undefined);
@@ -921,8 +930,12 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         return false;
       };
       if (names.some((name) => !atTurn.has(name))) await creating;
-      if (now() >= deadline) return stop(true);
+      if (now() >= deadline) {
+        firstStarted(false);
+        return stop(true);
+      }
       const started = await podman.startContainers(names, remaining()).catch(timeUp);
+      firstStarted(true);
       if (started === undefined) {
         for (const name of names) startedByRunner.add(name);
         return stop(true);
@@ -950,6 +963,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     const t3 = now();
     timings.startMs = t3 - t2;
     if (ok) await turn(turns.at(-1) ?? []);
+    firstStarted(false); // no turn started (none to start): nothing waits for it
     await Promise.allSettled([creating, inspecting]);
     const t4 = now();
     timings.waitMs = t4 - t3;
@@ -994,6 +1008,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     await Promise.all([collecting, quiet.then(takeDown)]);
     timings.collectMs = now() - t4;
   } finally {
+    firstStarted(false); // a failure before the first start: nothing is created after it
     // Nothing of podman's may still be creating a container while the pod is taken down.
     await Promise.allSettled(background);
     await takeDown();
