@@ -774,13 +774,14 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   let usage: PodUsage | null = null;
   const results: ContainerResult[] = [];
   /** podman's refusals to start a turn. */
-  const refusals: string[] = [];
+  const refused: string[] = [];
   const t0 = now();
   const timings = { prepareMs: 0, playMs: 0, startMs: 0, waitMs: 0, collectMs: 0, downMs: 0, checkMs: 0, totalMs: 0 };
   /** podman processes started in the background (creating the later roles, inspecting): settled before the pod is taken down. */
   const background: Promise<unknown>[] = [];
-  /** Lets the background questions go (true) once the first turn's start returned, or drops them (false); the first call counts. */
+  /** Lets the background questions go (true) once the first turn started, or drops them (false: it did not, or the run failed before); the first call counts. */
   let firstStarted: (go: boolean) => void = () => undefined;
+  const mayCreate = new Promise<boolean>((resolve) => (firstStarted = resolve));
   let down: Promise<void> | undefined;
   let downStarted = 0;
   /** Takes the pod down; never fails: what could not be removed, the check that nothing is left reports. */
@@ -880,7 +881,6 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
     // that could not be (podman leaves it "created") is created when it starts. A container whose
     // program a volume brings is created at its turn.
     const atTurn = new Set([...(turns[0] ?? []), ...pod.createdAtTurn.map((c) => containerName(pod.name, c))]);
-    const mayCreate = new Promise<boolean>((resolve) => (firstStarted = resolve));
     const creating = mayCreate
       .then((go) =>
         go
@@ -935,13 +935,14 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
         return stop(true);
       }
       const started = await podman.startContainers(names, remaining()).catch(timeUp);
-      firstStarted(true);
+      // The later roles are created only when the first started: after a refusal, nothing more is.
+      firstStarted(started?.code === 0);
       if (started === undefined) {
         for (const name of names) startedByRunner.add(name);
         return stop(true);
       }
       if (started.code !== 0) {
-        refusals.push(started.stderr.trim() || `podman start ${names.join(" ")} exited with ${started.code}`);
+        refused.push(started.stderr.trim() || `podman start ${names.join(" ")} exited with ${started.code}`);
         // One did not start: the run has failed. What did start is stopped before anything reads
         // the volumes; a container podman does not show is counted as started.
         const states = new Map((await podman.inspectContainers(names, remaining()).catch(() => [])).map((c) => [c.name, c.status]));
@@ -1020,7 +1021,7 @@ export async function playPod(pod: PodmanPod, options: PlayOptions): Promise<Pod
   timings.checkMs = now() - t5;
   timings.totalMs = now() - t0;
   const check = `podman pod exists ${pod.name}; no mount under ${layout.root} (${mountInfo}); ${layout.root} removed${imageVolumes.size > 0 ? "; podman volume ls" : ""}`;
-  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, usage, timings, leftovers, check, refused: refusals };
+  return { name: pod.name, containers: results, timedOut, pidsLimit: pidsLimit ?? { error: "not set" }, usage, timings, leftovers, check, refused };
 }
 
 /**

@@ -6,14 +6,14 @@
  */
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../generator/repo/package-root.js";
 import { ServiceError } from "../../generator/errors.js";
 import { IDLE_SECONDS, openPodmanService, podmanCli, type Podman } from "../../generator/run/podman.js";
-import { ensureImages, podmanMissing, runFixture, skipMessage } from "./podman.js";
+import { ensureImages, podmanMissing, runFixture, skipMessage, withTmpdir } from "./podman.js";
 import { PROVIDER, RUN_ID, WITNESS, dp, prepareRun, readReceipt } from "./run-helpers.js";
 
 const missing = await podmanMissing();
@@ -126,15 +126,74 @@ describe.skipIf(missing !== undefined)("the run's podman service", () => {
     expect(await podmanCli.podExists(result.podName)).toBe(false);
   });
 
+  it("asks podman to create the later roles and to inspect only once the first role's start returned", slow, async () => {
+    const events: string[] = [];
+    let starts = 0;
+    const recording: Podman = {
+      ...podmanCli,
+      startContainers: async (names, timeoutMs) => {
+        const turn = starts++;
+        events.push(`start ${turn} asked`);
+        const result = await podmanCli.startContainers(names, timeoutMs);
+        events.push(`start ${turn} answered`);
+        return result;
+      },
+      initContainers: (names, timeoutMs) => {
+        events.push("init asked");
+        return podmanCli.initContainers(names, timeoutMs);
+      },
+      inspectContainers: (names, timeoutMs) => {
+        events.push("inspect asked");
+        return podmanCli.inspectContainers(names, timeoutMs);
+      },
+    };
+
+    const result = await runFixture({ name: "order", algorithm: "print('hi')", podman: recording });
+
+    expect(result.run.containers.map((c) => c.exitCode)).toEqual([0, 0, 0, 0]);
+    const first = events.indexOf("start 0 answered");
+    expect(events[0]).toBe("start 0 asked");
+    expect(events.indexOf("init asked")).toBeGreaterThan(first);
+    expect(events.indexOf("inspect asked")).toBeGreaterThan(first);
+    expect(result.run.leftovers).toEqual([]);
+  });
+
+  it("asks podman to create nothing more when the first role's start is refused; the refusal is reported, nothing left", slow, async () => {
+    const asked: string[] = [];
+    const refusing: Podman = {
+      ...podmanCli,
+      startContainers: (names) => {
+        asked.push(`start ${names.join(" ")}`);
+        return Promise.resolve({ code: 125, stdout: "", stderr: `Error: ${names.join(" ")}: refused by the test\n` });
+      },
+      initContainers: (names, timeoutMs) => {
+        asked.push(`init ${names.join(" ")}`);
+        return podmanCli.initContainers(names, timeoutMs);
+      },
+    };
+
+    const result = await runFixture({ name: "refused", algorithm: "print('hi')", podman: refusing });
+
+    expect(asked).toEqual([`start ${result.podName}-datomspace-in`]);
+    expect(result.run.refused).toEqual([`Error: ${result.podName}-datomspace-in: refused by the test`]);
+    expect(result.run.containers.map((c) => c.status)).toEqual(["created", "created", "created", "created"]);
+    expect(result.run.leftovers).toEqual([]);
+  });
+
   it("stops when closed, leaving nothing; its client then asks the CLI", slow, async () => {
     const service = (await openPodmanService())!;
     const folder = join(service.socket, "..");
     const running = processesNaming(service.socket);
+    // Only its owner (the runner, root) can reach the socket: the folder is 0700 and the socket not open to others.
+    const folderMode = statSync(folder);
+    const socketMode = statSync(service.socket).mode & 0o077;
 
     await service.close();
     const exists = await service.podExists(`dp-service-absent-${process.pid}`);
 
     expect(running).toHaveLength(1);
+    expect([folderMode.mode & 0o777, folderMode.uid]).toEqual([0o700, process.getuid!()]);
+    expect(socketMode & 0o007).toBe(0);
     expect(processesNaming(service.socket)).toEqual([]);
     expect(existsSync(folder)).toBe(false);
     expect(exists).toBe(false);
@@ -169,17 +228,10 @@ describe.skipIf(missing !== undefined)("the run's podman service", () => {
   it("is stopped by `datomspod run`, whether the run passed or its key was refused: no process, no folder left", slow, async (t) => {
     const prepared = await prepareRun(t, { algorithm: "ocean-env.py" });
     const temporary = mkdtempSync(join(tmpdir(), "datomspod-service-tmp-"));
-    const before = process.env.TMPDIR;
-    process.env.TMPDIR = temporary;
-    let refused;
-    let ran;
-    try {
-      refused = await dp(prepared.repo, "run", prepared.id, RUN_ID, "--key", WITNESS.file);
-      ran = await dp(prepared.repo, "run", prepared.id, RUN_ID, "--key", PROVIDER.file);
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-    }
+    const [refused, ran] = await withTmpdir(temporary, async () => [
+      await dp(prepared.repo, "run", prepared.id, RUN_ID, "--key", WITNESS.file),
+      await dp(prepared.repo, "run", prepared.id, RUN_ID, "--key", PROVIDER.file),
+    ]);
     const left = readdirSync(temporary);
     const processes = processesNaming(`${temporary}/`);
     rmSync(temporary, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ServiceError } from "../../generator/errors.js";
 import { apiMessage, openPodmanService, serviceClient } from "../../generator/run/podman.js";
+import { withTmpdir } from "./podman.js";
 
 /** What podman 4.3's service answered, recorded. */
 const RECORDED = {
@@ -303,15 +304,7 @@ describe("starting the service", () => {
   it("does not start it under a temporary folder too long for a unix socket's path (107 bytes): the CLI answers, nothing is made", async () => {
     const long = join(dir, "x".repeat(100));
     mkdirSync(long);
-    const before = process.env.TMPDIR;
-    process.env.TMPDIR = long;
-    let service;
-    try {
-      service = await openPodmanService();
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-    }
+    const service = await withTmpdir(long, () => openPodmanService());
 
     expect(service).toBeUndefined();
     expect(readdirSync(long)).toEqual([]);
@@ -319,30 +312,14 @@ describe("starting the service", () => {
   });
 
   it("does not start it, and does not fail, when the temporary folder cannot take its folder: the CLI answers", async () => {
-    const before = process.env.TMPDIR;
-    process.env.TMPDIR = join(dir, "missing");
-    let service;
-    try {
-      service = await openPodmanService();
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-    }
+    const service = await withTmpdir(join(dir, "missing"), () => openPodmanService());
 
     expect(service).toBeUndefined();
     expect(cliCalls()).toEqual([]);
   });
 
   it("uses the CLI when podman's service does not come up, and leaves nothing of it", async () => {
-    const before = process.env.TMPDIR;
-    process.env.TMPDIR = dir;
-    let service;
-    try {
-      service = await openPodmanService(2000);
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-    }
+    const service = await withTmpdir(dir, () => openPodmanService(2000));
 
     expect(service).toBeUndefined();
     expect(cliCalls()).toEqual([expect.stringMatching(/^system service --time 10 unix:\/\/.+\/datomspod-podman-\w{6}\/podman\.sock$/)]);

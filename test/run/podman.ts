@@ -169,3 +169,15 @@ export function container(run: PodRun, name: string): PodRun["containers"][numbe
   if (found === undefined) throw new Error(`no container ${name} in ${run.name}`);
   return found;
 }
+
+/** Runs `fn` with the system's temporary folder (TMPDIR, what os.tmpdir() reads) at `dir`, then puts it back. */
+export async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
+}
